@@ -1,0 +1,92 @@
+-- Experiments whose median test loss falls, rises, then falls again over the
+-- epochs (epoch-wise double descent). Reads the long per-epoch view, so at full
+-- scale filter it (by dataset, shape, ...) before running it.
+--
+-- Rule: with m(e) the lowest finite median loss up to epoch e, the curve
+-- "rises" at the first epoch where it exceeds m(e) by more than
+-- `rise_tolerance` (relative), and "falls again" when a later epoch goes below
+-- the minimum reached before that rise.
+
+{% set rise_tolerance = 0.10 %}
+
+with
+
+curves as (
+    select
+        experiment_id,
+        epoch,
+        test_loss_median
+    from {{ ref('int_experiment_epochs') }}
+    where isfinite(test_loss_median)
+),
+
+running as (
+    select
+        *,
+        min(test_loss_median) over (
+            partition by experiment_id order by epoch
+            rows between unbounded preceding and current row
+        ) as running_min
+    from curves
+),
+
+first_rise as (
+    select
+        experiment_id,
+        min(epoch) as rise_epoch
+    from running
+    where test_loss_median > running_min * (1 + {{ rise_tolerance }})
+    group by experiment_id
+),
+
+minimum_before_rise as (
+    select
+        first_rise.experiment_id,
+        first_rise.rise_epoch,
+        min(running.test_loss_median) as first_descent_minimum,
+        arg_min(running.epoch, running.test_loss_median) as first_descent_epoch
+    from first_rise
+    inner join running
+        on
+            first_rise.experiment_id = running.experiment_id
+            and running.epoch < first_rise.rise_epoch
+    group by first_rise.experiment_id, first_rise.rise_epoch
+),
+
+second_descent as (
+    select
+        minimum_before_rise.experiment_id,
+        minimum_before_rise.first_descent_epoch,
+        minimum_before_rise.first_descent_minimum,
+        minimum_before_rise.rise_epoch,
+        max(running.test_loss_median) as peak_after_rise,
+        min(running.test_loss_median) as second_descent_minimum,
+        arg_min(running.epoch, running.test_loss_median) as second_descent_epoch
+    from minimum_before_rise
+    inner join running
+        on
+            minimum_before_rise.experiment_id = running.experiment_id
+            and running.epoch >= minimum_before_rise.rise_epoch
+    group by
+        minimum_before_rise.experiment_id,
+        minimum_before_rise.first_descent_epoch,
+        minimum_before_rise.first_descent_minimum,
+        minimum_before_rise.rise_epoch
+),
+
+final as (
+    select
+        experiments.dataset,
+        experiments.shape,
+        experiments.depth,
+        experiments.size,
+        experiments.learning_rate,
+        second_descent.*
+    from second_descent
+    inner join {{ ref('experiment_summary') }} as experiments
+        on second_descent.experiment_id = experiments.experiment_id
+    where second_descent.second_descent_minimum < second_descent.first_descent_minimum
+    order by experiments.dataset asc, experiments.shape asc, experiments.depth asc, experiments.size asc
+)
+
+select * from final

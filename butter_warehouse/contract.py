@@ -1,0 +1,293 @@
+"""The published BUTTER data layout and schema, as data.
+
+This module is the single source of truth for:
+
+* the demo generator (which must write exactly this layout and these arrow types),
+* the generated dbt files (source column declarations, staging column docs and the
+  ``butter_columns`` macro that drives the staging rename/cast).
+
+Every column has one *canonical* warehouse name (what staging outputs) and the names
+it is stored under in the two spellings found in the wild:
+
+* ``published``: the OEDI export (``val_loss``, ``loss``, ``kernel_regularizer.type``,
+  ``primary_sweep`` ...);
+* ``framework``: the framework's later exports (``test_loss``, ``train_loss``,
+  ``kernel_regularizer_type``, extra ``_q1``/``_q3`` summary arrays and an
+  ``optimizer_sweep`` flag).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import pyarrow as pa
+
+Spelling = Literal["published", "framework"]
+SPELLINGS: tuple[Spelling, ...] = ("published", "framework")
+Kind = Literal["runs", "summary"]
+
+HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
+
+SWEEPS: tuple[str, ...] = (
+    "primary",
+    "300_epoch",
+    "30k_epoch",
+    "learning_rate",
+    "label_noise",
+    "batch_size",
+    "regularization",
+)
+
+#: the 16 published folders and what their rows are
+RUN_FOLDERS: tuple[str, ...] = ("all_runs",) + tuple(f"{s}_sweep_runs" for s in SWEEPS)
+SUMMARY_FOLDERS: tuple[str, ...] = ("complete_summary",) + tuple(
+    f"{s}_sweep_summary" for s in SWEEPS
+)
+FOLDERS: tuple[str, ...] = RUN_FOLDERS + SUMMARY_FOLDERS
+
+
+def folder_kind(folder: str) -> Kind:
+    """Whether a published folder holds runs or experiment summaries."""
+    if folder in RUN_FOLDERS:
+        return "runs"
+    if folder in SUMMARY_FOLDERS:
+        return "summary"
+    raise ValueError(f"unknown BUTTER folder {folder!r}; expected one of {FOLDERS}")
+
+
+def folder_sweep(folder: str) -> str | None:
+    """The sweep a per-sweep folder belongs to (None for all_runs/complete_summary)."""
+    for sweep in SWEEPS:
+        if folder.startswith(f"{sweep}_sweep_"):
+            return sweep
+    return None
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the published data and its warehouse spelling."""
+
+    name: str  # canonical warehouse (staging) name
+    published: str | None  # name in the published export (None: not present there)
+    framework: str | None  # name in the framework export (None: not present there)
+    arrow: pa.DataType  # arrow type as published
+    sql_type: str  # DuckDB type staging casts to
+    description: str
+    partition: bool = False  # stored in the hive path only, not in the files
+    transform: str | None = None  # name of a dbt macro applied to the source column
+
+    def source_name(self, spelling: Spelling) -> str | None:
+        return self.published if spelling == "published" else self.framework
+
+    @property
+    def required(self) -> bool:
+        """A column present in both spellings must be present in every folder."""
+        return self.published is not None and self.framework is not None
+
+
+# --- partitions ---------------------------------------------------------------------
+
+#: partition folders, in the published order (published spelling)
+PARTITION_ORDER: tuple[str, ...] = (
+    "dataset",
+    "learning_rate",
+    "batch_size",
+    "kernel_regularizer.type",
+    "label_noise",
+    "epochs",
+    "shape",
+    "depth",
+)
+
+
+def _same(name: str, arrow: pa.DataType, sql_type: str, description: str, **kw) -> Column:
+    return Column(name, name, name, arrow, sql_type, description, **kw)
+
+
+def _dotted(name: str, arrow: pa.DataType, sql_type: str, description: str, **kw) -> Column:
+    canonical = name.replace(".", "_")
+    return Column(canonical, name, canonical, arrow, sql_type, description, **kw)
+
+
+FLOAT_LIST = pa.list_(pa.float32())
+
+# --- columns shared by runs and summaries ---------------------------------------------
+
+SHARED_COLUMNS: tuple[Column, ...] = (
+    _same("experiment_id", pa.uint32(), "uinteger", "Identifier of the experiment: one distinct hyperparameter setting."),
+    *(
+        Column(
+            f"is_{s}_sweep",
+            f"{s}_sweep",
+            f"{s}_sweep",
+            pa.bool_(),
+            "boolean",
+            f"True when the experiment belongs to the {s.replace('_', ' ')} sweep (an experiment can be in several sweeps).",
+        )
+        for s in SWEEPS
+    ),
+    Column(
+        "is_optimizer_sweep",
+        None,
+        "optimizer_sweep",
+        pa.bool_(),
+        "boolean",
+        "Optimizer-sweep flag, present only in the framework spelling; NULL when the source folder does not carry it.",
+    ),
+    _same("activation", pa.string(), "varchar", "Activation function of the hidden layers (relu throughout BUTTER)."),
+    Column("experimental_batch", "batch", "batch", pa.string(), "varchar", "Nickname of the experimental batch the experiment was queued in (published column `batch`; not the minibatch size)."),
+    _same("batch_size", pa.uint32(), "uinteger", "Minibatch size used for training.", partition=True),
+    _same("dataset", pa.string(), "varchar", "PMLB dataset the network was trained on.", partition=True),
+    _same("depth", pa.uint8(), "utinyint", "Number of layers of the network.", partition=True),
+    _same("early_stopping", pa.string(), "varchar", "Early-stopping setting as exported (NULL or a JSON text when none was used)."),
+    _same("epochs", pa.uint32(), "uinteger", "Number of training epochs; every per-epoch array has this length.", partition=True),
+    _same("input_activation", pa.string(), "varchar", "Activation of the input layer."),
+    _same("kernel_regularizer", pa.string(), "varchar", "Kernel regularizer setting as exported (NULL when none)."),
+    _dotted("kernel_regularizer.l1", pa.float32(), "float", "L1 penalty of the kernel regularizer (0 or NULL when not L1)."),
+    _dotted("kernel_regularizer.l2", pa.float32(), "float", "L2 penalty of the kernel regularizer (0 or NULL when not L2)."),
+    _dotted("kernel_regularizer.type", pa.string(), "varchar", "Kernel regularizer type (l1, l2; NULL when unregularized).", partition=True),
+    _same("label_noise", pa.float32(), "float", "Fraction of training labels replaced by noise.", partition=True),
+    _same("learning_rate", pa.float32(), "float", "Adam learning rate.", partition=True),
+    _same("optimizer", pa.string(), "varchar", "Optimizer (Adam throughout BUTTER)."),
+    _same("output_activation", pa.string(), "varchar", "Activation of the output layer (depends on the task)."),
+    _same("shape", pa.string(), "varchar", "Network shape: how layer widths vary with depth.", partition=True),
+    _same("size", pa.uint64(), "ubigint", "Target number of trainable parameters (a power of two).", ),
+    _same("task", pa.string(), "varchar", "Training task of the framework."),
+    _same("test_split", pa.float32(), "float", "Fraction of the data held out as the test split (0.2)."),
+    _same("test_split_method", pa.string(), "varchar", "How the test split was drawn (shuffled)."),
+    _same("num_free_parameters", pa.uint64(), "ubigint", "Exact number of trainable parameters of the network."),
+    _same("widths", pa.list_(pa.uint32()), "uinteger[]", "Widths of the layers, input side first."),
+    _same("network_structure", pa.string(), "varchar", "Network structure as a JSON text."),
+)
+
+# --- runs ---------------------------------------------------------------------------
+
+RUN_METRICS: tuple[str, ...] = (
+    "loss",
+    "accuracy",
+    "mean_squared_error",
+    "mean_absolute_error",
+    "root_mean_squared_error",
+    "mean_squared_logarithmic_error",
+    "hinge",
+    "squared_hinge",
+    "cosine_similarity",
+    "kullback_leibler_divergence",
+)
+
+
+def _run_metric_columns() -> tuple[Column, ...]:
+    cols: list[Column] = []
+    for metric in RUN_METRICS:
+        for split, published in (("test", f"val_{metric}"), ("train", metric)):
+            split_text = "test split (20%)" if split == "test" else "training split"
+            cols.append(
+                Column(
+                    f"{split}_{metric}",
+                    published,
+                    f"{split}_{metric}",
+                    FLOAT_LIST,
+                    "float[]",
+                    f"Per-epoch {metric.replace('_', ' ')} on the {split_text}; element i is epoch i (1-based); length = epochs.",
+                )
+            )
+    return tuple(cols)
+
+
+RUN_ONLY_COLUMNS: tuple[Column, ...] = (
+    _same("run_id", pa.string(), "varchar", "Identifier of the run: one repetition (seed) of an experiment."),
+    _same("python_version", pa.string(), "varchar", "Python version of the worker that trained the run."),
+    _same("task_version", pa.uint16(), "usmallint", "Version of the training task code."),
+    _same("tensorflow_version", pa.string(), "varchar", "TensorFlow version of the worker."),
+    _same("platform", pa.string(), "varchar", "Platform string of the worker."),
+    _same("git_hash", pa.string(), "varchar", "Git commit of the training framework."),
+    _same("hostname", pa.string(), "varchar", "Host that trained the run."),
+    _same("seed", pa.int64(), "bigint", "Random seed of the run."),
+    Column("started_at", "start_time", "start_time", pa.int64(), "timestamp with time zone", "When the run started (published as unix seconds `start_time`).", transform="butter_from_unix_seconds"),
+    Column("updated_at", "update_time", "update_time", pa.int64(), "timestamp with time zone", "When the run record was last updated (published as unix seconds `update_time`).", transform="butter_from_unix_seconds"),
+    _same("command", pa.string(), "varchar", "The run's settings as a JSON text."),
+) + _run_metric_columns()
+
+# --- summaries ----------------------------------------------------------------------
+
+#: statistic arrays published per summary metric; q1/q3 exist in the framework spelling only
+SUMMARY_STATS: dict[str, tuple[str, ...]] = {
+    "test_loss": ("num_finite", "avg", "stddev", "min", "max", "median"),
+    "train_loss": ("num_finite", "avg", "stddev", "min", "max", "median"),
+    "test_accuracy": ("avg", "stddev", "median"),
+    "train_accuracy": ("avg", "stddev", "median"),
+    "test_mean_squared_error": ("avg", "stddev", "median"),
+    "train_mean_squared_error": ("avg", "stddev", "median"),
+    "test_kullback_leibler_divergence": ("avg", "stddev", "median"),
+    "train_kullback_leibler_divergence": ("avg", "stddev", "median"),
+}
+QUARTILE_STATS: tuple[str, ...] = ("q1", "q3")
+
+_STAT_TEXT = {
+    "num_finite": "number of runs whose value is finite",
+    "avg": "mean over the runs",
+    "stddev": "standard deviation over the runs",
+    "min": "minimum over the runs",
+    "max": "maximum over the runs",
+    "median": "median over the runs",
+    "q1": "first quartile over the runs",
+    "q3": "third quartile over the runs",
+}
+
+
+def _summary_stat_columns() -> tuple[Column, ...]:
+    cols: list[Column] = []
+    for metric, stats in SUMMARY_STATS.items():
+        for stat in stats + QUARTILE_STATS:
+            name = f"{metric}_{stat}"
+            arrow = pa.list_(pa.uint8()) if stat == "num_finite" else FLOAT_LIST
+            sql_type = "utinyint[]" if stat == "num_finite" else "float[]"
+            cols.append(
+                Column(
+                    name,
+                    None if stat in QUARTILE_STATS else name,
+                    name,
+                    arrow,
+                    sql_type,
+                    f"Per-epoch {_STAT_TEXT[stat]} of {metric.replace('_', ' ')}; element i is epoch i (1-based)."
+                    + (" Framework spelling only; NULL for published folders." if stat in QUARTILE_STATS else ""),
+                )
+            )
+    return tuple(cols)
+
+
+SUMMARY_ONLY_COLUMNS: tuple[Column, ...] = (
+    _same("num_runs", pa.uint8(), "utinyint", "Number of runs aggregated into this summary, as published."),
+    Column("num_runs_at_epoch", "num", "num", pa.list_(pa.uint8()), "utinyint[]", "Per-epoch number of runs present (published column `num`)."),
+) + _summary_stat_columns()
+
+
+def columns(kind: Kind) -> tuple[Column, ...]:
+    """All columns of a runs or summary folder, in canonical (staging) order."""
+    if kind == "runs":
+        return RUN_ONLY_COLUMNS[:1] + SHARED_COLUMNS + RUN_ONLY_COLUMNS[1:]
+    return SHARED_COLUMNS + SUMMARY_ONLY_COLUMNS
+
+
+def arrow_schema(kind: Kind, spelling: Spelling) -> pa.Schema:
+    """The full arrow schema of a folder (what ``_common_metadata`` holds)."""
+    fields = [
+        pa.field(col.source_name(spelling), col.arrow)
+        for col in columns(kind)
+        if col.source_name(spelling) is not None
+    ]
+    return pa.schema(fields)
+
+
+def partition_names(spelling: Spelling) -> tuple[str, ...]:
+    """Partition folder names in the published order, in the given spelling."""
+    by_published = {c.published: c for c in SHARED_COLUMNS if c.partition}
+    return tuple(by_published[p].source_name(spelling) for p in PARTITION_ORDER)  # type: ignore[misc]
+
+
+def file_schema(kind: Kind, spelling: Spelling) -> pa.Schema:
+    """The schema of the parquet files themselves (partition columns live in the path)."""
+    parts = set(partition_names(spelling))
+    schema = arrow_schema(kind, spelling)
+    return pa.schema([f for f in schema if f.name not in parts])

@@ -1,0 +1,210 @@
+"""The deliberate oddities of the demo data, planned up front and applied per experiment.
+
+Each trap is recorded in the manifest with the experiments and runs it touches;
+epochs in the manifest are 1-based (the warehouse convention).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import contract
+from . import catalog as cat
+from .curves import RunBatch
+from .design import Design, Experiment
+
+#: the smallest base training length that leaves room for every trap's epochs
+MIN_TRAP_EPOCHS = 10
+MIN_TRAP_RUNS = 2
+
+DESCRIPTIONS: dict[str, str] = {
+    "nonfinite_losses": "NaN and +inf test/train losses at some epochs of some runs (not all runs); at "
+    "all_runs_nonfinite_epochs every run's test and train loss is NaN, so the summary has no finite value there.",
+    "diverged_run": "A fully diverged run: every test loss is NaN or +inf, every other metric NaN.",
+    "tied_best_epochs": "A run whose minimum test loss and maximum test accuracy are each reached at several "
+    "epochs with the identical float32 value; the best epoch is the earliest.",
+    "missing_run": "A trained run missing from every runs folder: counted in num_runs and in the summary "
+    "aggregates of its experiment.",
+    "summary_only_experiment": "An experiment with summary rows but no run in any runs folder.",
+    "run_only_experiment": "An experiment with runs but no row in any summary folder.",
+    "sweep_group_without_core": "Sweep experiments whose comparison group has no core-value experiment.",
+    "null_partition": "Unregularized experiments: NULL kernel_regularizer type, written as the hive "
+    "default partition.",
+    "regression_and_classification": "Regression and classification datasets side by side; regression runs "
+    "still carry (meaningless) accuracy arrays.",
+}
+
+
+@dataclass
+class TrapPlan:
+    """Which experiments the traps touch (ids), decided before any run is simulated."""
+
+    nonfinite: int | None = None
+    diverged: int | None = None
+    ties: int | None = None
+    missing_run: int | None = None
+    summary_only: int | None = None
+    run_only: int | None = None
+    details: dict[str, dict] = field(default_factory=dict)  # filled while generating
+
+    def exported_runs(self, experiment_id: int, runs: int) -> list[int]:
+        """Indexes of the runs written to the runs folders."""
+        if experiment_id == self.summary_only:
+            return []
+        if experiment_id == self.missing_run:
+            return list(range(runs - 1))
+        return list(range(runs))
+
+    def has_summary(self, experiment_id: int) -> bool:
+        return experiment_id != self.run_only
+
+
+def _pick(design: Design, taken: set[int], predicate: Callable[[Experiment], bool]) -> int:
+    """The first experiment (by id) matching the predicate and not taken by another trap."""
+    for experiment in design.experiments:
+        if experiment.experiment_id not in taken and predicate(experiment):
+            taken.add(experiment.experiment_id)
+            return experiment.experiment_id
+    raise RuntimeError("the demo design has no experiment for a trap")
+
+
+def plan(design: Design) -> TrapPlan:
+    """Choose distinct experiments for the traps that touch single experiments."""
+    taken = set(design.no_core_group_ids)
+    base = design.epochs
+
+    def unstable(e: Experiment) -> bool:
+        return e.setting.learning_rate == 0.01 and e.setting.epochs == base
+
+    def primary_of(task: Callable[[cat.DatasetInfo], bool]) -> Callable[[Experiment], bool]:
+        return lambda e: "primary" in e.sweeps and task(cat.DATASETS[e.setting.dataset])
+
+    return TrapPlan(
+        nonfinite=_pick(design, taken, unstable),
+        diverged=_pick(design, taken, unstable),
+        ties=_pick(design, taken, primary_of(lambda d: not d.is_regression)),
+        missing_run=_pick(design, taken, primary_of(lambda d: d.is_regression)),
+        summary_only=_pick(design, taken, lambda e: "batch_size" in e.sweeps
+                           and e.setting.batch_size != cat.CORE_BATCH_SIZE),
+        run_only=_pick(design, taken, lambda e: "label_noise" in e.sweeps and e.setting.label_noise == 0.1),
+    )
+
+
+def _epochs(indexes: list[int] | np.ndarray) -> list[int]:
+    """0-based indexes -> sorted 1-based epochs."""
+    return sorted(int(i) + 1 for i in indexes)
+
+
+def _nonfinite(batch: RunBatch) -> dict:
+    test, train = batch.metrics["test_loss"], batch.metrics["train_loss"]
+    epochs = test.shape[1]
+    a, c, all_bad, tail = epochs // 5, 2 * epochs // 5, epochs // 2, 3 * epochs // 4
+    test[0, [a, a + 1]] = np.nan
+    test[0, c] = np.inf
+    train[0, a] = np.nan
+    train[0, a + 1] = np.inf
+    test[1, tail:] = np.inf
+    train[1, tail:] = np.nan
+    test[:, all_bad] = np.nan
+    train[:, all_bad] = np.nan
+    return {
+        "runs": [
+            {"run_id": batch.run_ids[0], "test_loss_nan_epochs": _epochs([a, a + 1, all_bad]),
+             "test_loss_posinf_epochs": _epochs([c]), "train_loss_nan_epochs": _epochs([a, all_bad]),
+             "train_loss_posinf_epochs": _epochs([a + 1])},
+            {"run_id": batch.run_ids[1], "test_loss_nan_epochs": _epochs([all_bad]),
+             "test_loss_posinf_epochs": _epochs(range(tail, epochs)),
+             "train_loss_nan_epochs": _epochs([all_bad, *range(tail, epochs)]), "train_loss_posinf_epochs": []},
+        ],
+        "all_runs_nonfinite_epochs": _epochs([all_bad]),
+    }
+
+
+def _diverged(batch: RunBatch) -> dict:
+    last = batch.num_runs - 1
+    for matrix in batch.metrics.values():
+        matrix[last] = np.nan
+    batch.metrics["test_loss"][last, 1::2] = np.inf
+    return {"run_id": batch.run_ids[last]}
+
+
+def _ties(batch: RunBatch) -> dict:
+    loss, accuracy = batch.metrics["test_loss"][0], batch.metrics["test_accuracy"][0]
+    epochs = loss.shape[0]
+    best_loss = np.float32(loss.min() * np.float32(0.999))
+    loss[[epochs // 2, epochs - 1]] = best_loss
+    accuracy[[epochs // 3, epochs - 2]] = accuracy.max()
+    loss_epochs = _epochs(np.flatnonzero(loss == loss.min()))
+    accuracy_epochs = _epochs(np.flatnonzero(accuracy == accuracy.max()))
+    return {
+        "run_id": batch.run_ids[0],
+        "test_loss_min_epochs": loss_epochs,
+        "best_test_loss_epoch": loss_epochs[0],
+        "best_test_loss": float(best_loss),
+        "test_accuracy_max_epochs": accuracy_epochs,
+        "best_test_accuracy_epoch": accuracy_epochs[0],
+        "best_test_accuracy": float(accuracy.max()),
+    }
+
+
+def apply(trap_plan: TrapPlan, experiment: Experiment, batch: RunBatch) -> None:
+    """Alter the simulated runs of a trap experiment in place; record what was done."""
+    eid = experiment.experiment_id
+    changes: dict[int | None, tuple[str, Callable[[RunBatch], dict]]] = {
+        trap_plan.nonfinite: ("nonfinite_losses", _nonfinite),
+        trap_plan.diverged: ("diverged_run", _diverged),
+        trap_plan.ties: ("tied_best_epochs", _ties),
+    }
+    if eid in changes:
+        name, change = changes[eid]
+        trap_plan.details[name] = {"experiment_id": eid, **change(batch)}
+    if eid == trap_plan.missing_run:
+        trap_plan.details["missing_run"] = {
+            "experiment_id": eid, "run_id": batch.run_ids[-1],
+            "num_runs": batch.num_runs, "runs_exported": batch.num_runs - 1,
+        }
+    if eid == trap_plan.summary_only:
+        trap_plan.details["summary_only_experiment"] = {"experiment_id": eid, "run_ids": list(batch.run_ids)}
+    if eid == trap_plan.run_only:
+        trap_plan.details["run_only_experiment"] = {"experiment_id": eid, "run_ids": list(batch.run_ids)}
+
+
+def structural(design: Design) -> dict[str, dict]:
+    """Traps that follow from the design itself (no run is altered)."""
+    base = design.epochs
+    no_core_300 = [
+        e.experiment_id for e in design.experiments
+        if "300_epoch" in e.sweeps and e.setting.size_exponent > cat.MAX_PRIMARY_SIZE_EXPONENT
+    ]
+    unregularized = [e.experiment_id for e in design.experiments if e.setting.regularizer is None]
+    datasets = sorted({e.setting.dataset for e in design.experiments})
+    regression = [d for d in datasets if cat.DATASETS[d].is_regression]
+    return {
+        "sweep_group_without_core": {
+            "experiment_ids": sorted(design.no_core_group_ids + tuple(no_core_300)),
+            "groups": [
+                {"sweep": "learning_rate", "experiment_ids": list(design.no_core_group_ids),
+                 "missing_core": {"learning_rate": cat.CORE_LEARNING_RATE}},
+                {"sweep": "300_epoch", "experiment_ids": no_core_300, "missing_core": {"epochs": base}},
+            ],
+        },
+        "null_partition": {
+            "partition": contract.PARTITION_ORDER[3],
+            "value": contract.HIVE_NULL,
+            "num_experiments": len(unregularized),
+            "experiment_ids": unregularized[:10],
+        },
+        "regression_and_classification": {
+            "regression_datasets": regression,
+            "classification_datasets": [d for d in datasets if d not in regression],
+        },
+    }
+
+
+def manifest_entries(trap_plan: TrapPlan, design: Design) -> dict[str, dict]:
+    """Every trap with its description, in a fixed order."""
+    entries = {**trap_plan.details, **structural(design)}
+    return {name: {"description": DESCRIPTIONS[name], **entries[name]} for name in DESCRIPTIONS}

@@ -1,0 +1,264 @@
+{#-
+    Engine-specific SQL lives here, behind adapter.dispatch, so the models can
+    move to another engine (Spark, Trino, Athena) by adding implementations
+    instead of editing models. DuckDB is the implemented engine; the
+    `default__` versions raise a clear error naming what must be written.
+-#}
+
+{% macro butter_not_implemented(name) -%}
+    {{ exceptions.raise_compiler_error(
+        "butter: macro '" ~ name ~ "' has no implementation for adapter '"
+        ~ adapter.type() ~ "'. Add " ~ adapter.type() ~ "__" ~ name
+        ~ " in macros/engine/.") }}
+{%- endmacro %}
+
+
+{#- Number of parquet files below a folder (0 when it is absent). -#}
+{% macro butter_count_files(folder_path) -%}
+    {{ return(adapter.dispatch('butter_count_files', 'butter')(folder_path)) }}
+{%- endmacro %}
+
+{% macro default__butter_count_files(folder_path) -%}
+    {{ butter_not_implemented('butter_count_files') }}
+{%- endmacro %}
+
+{% macro duckdb__butter_count_files(folder_path) -%}
+    {%- set sql -%}
+        select count(*) from glob('{{ folder_path }}/**/*.parquet')
+    {%- endset -%}
+    {%- set result = run_query(sql) -%}
+    {{ return(result.columns[0].values()[0] | int) }}
+{%- endmacro %}
+
+
+{#- Column names and types of a relation or table expression, as a list of
+    {'name': ..., 'type': ...} dicts. -#}
+{% macro butter_describe(relation_sql) -%}
+    {{ return(adapter.dispatch('butter_describe', 'butter')(relation_sql)) }}
+{%- endmacro %}
+
+{% macro default__butter_describe(relation_sql) -%}
+    {{ butter_not_implemented('butter_describe') }}
+{%- endmacro %}
+
+{% macro duckdb__butter_describe(relation_sql) -%}
+    {%- set result = run_query('describe select * from ' ~ relation_sql) -%}
+    {%- set described = [] -%}
+    {%- for row in result.rows -%}
+        {%- do described.append({'name': row[0], 'type': row[1] | lower}) -%}
+    {%- endfor -%}
+    {{ return(described) }}
+{%- endmacro %}
+
+
+{#- Length of an array expression (NULL for a NULL array). -#}
+{% macro butter_array_length(expr) -%}
+    {{ return(adapter.dispatch('butter_array_length', 'butter')(expr)) }}
+{%- endmacro %}
+
+{% macro default__butter_array_length(expr) -%}
+    cardinality({{ expr }})
+{%- endmacro %}
+
+{% macro duckdb__butter_array_length(expr) -%}
+    len({{ expr }})
+{%- endmacro %}
+
+{% macro spark__butter_array_length(expr) -%}
+    size({{ expr }})
+{%- endmacro %}
+
+
+{#- Unix seconds to a timestamp with time zone. -#}
+{% macro butter_from_unix_seconds(expr) -%}
+    {{ return(adapter.dispatch('butter_from_unix_seconds', 'butter')(expr)) }}
+{%- endmacro %}
+
+{% macro default__butter_from_unix_seconds(expr) -%}
+    {{ butter_not_implemented('butter_from_unix_seconds') }}
+{%- endmacro %}
+
+{% macro duckdb__butter_from_unix_seconds(expr) -%}
+    to_timestamp({{ expr }})
+{%- endmacro %}
+
+
+{#- The finite elements of a float array, in order (NaN and +/-inf removed). -#}
+{% macro butter_list_finite(expr) -%}
+    {{ return(adapter.dispatch('butter_list_finite', 'butter')(expr)) }}
+{%- endmacro %}
+
+{% macro default__butter_list_finite(expr) -%}
+    {{ butter_not_implemented('butter_list_finite') }}
+{%- endmacro %}
+
+{% macro duckdb__butter_list_finite(expr) -%}
+    list_filter({{ expr }}, lambda x: isfinite(x))
+{%- endmacro %}
+
+{% macro spark__butter_list_finite(expr) -%}
+    filter({{ expr }}, x -> not isnan(x) and abs(x) != double('infinity'))
+{%- endmacro %}
+
+
+{#- Smallest / largest element of an array (NULL for an empty or NULL array). -#}
+{% macro butter_list_min(expr) -%}
+    {{ return(adapter.dispatch('butter_list_min', 'butter')(expr)) }}
+{%- endmacro %}
+
+{% macro default__butter_list_min(expr) -%}
+    array_min({{ expr }})
+{%- endmacro %}
+
+{% macro duckdb__butter_list_min(expr) -%}
+    list_min({{ expr }})
+{%- endmacro %}
+
+{% macro butter_list_max(expr) -%}
+    {{ return(adapter.dispatch('butter_list_max', 'butter')(expr)) }}
+{%- endmacro %}
+
+{% macro default__butter_list_max(expr) -%}
+    array_max({{ expr }})
+{%- endmacro %}
+
+{% macro duckdb__butter_list_max(expr) -%}
+    list_max({{ expr }})
+{%- endmacro %}
+
+
+{#- 1-based position of the first element equal to a value; NULL when the
+    value is NULL or absent (DuckDB's list_position would find a NULL element,
+    Spark's array_position returns 0). -#}
+{% macro butter_list_position(list_expr, value_expr) -%}
+    {{ return(adapter.dispatch('butter_list_position', 'butter')(list_expr, value_expr)) }}
+{%- endmacro %}
+
+{% macro default__butter_list_position(list_expr, value_expr) -%}
+    {{ butter_not_implemented('butter_list_position') }}
+{%- endmacro %}
+
+{% macro duckdb__butter_list_position(list_expr, value_expr) -%}
+    case
+        when {{ value_expr }} is not null
+            then nullif(list_position({{ list_expr }}, {{ value_expr }}), 0)
+    end
+{%- endmacro %}
+
+{% macro spark__butter_list_position(list_expr, value_expr) -%}
+    case
+        when {{ value_expr }} is not null
+            then nullif(array_position({{ list_expr }}, {{ value_expr }}), 0)
+    end
+{%- endmacro %}
+
+
+{#- The element at a 1-based position (NULL when out of range). -#}
+{% macro butter_list_element(list_expr, position_expr) -%}
+    {{ return(adapter.dispatch('butter_list_element', 'butter')(list_expr, position_expr)) }}
+{%- endmacro %}
+
+{% macro default__butter_list_element(list_expr, position_expr) -%}
+    element_at({{ list_expr }}, {{ position_expr }})
+{%- endmacro %}
+
+{% macro duckdb__butter_list_element(list_expr, position_expr) -%}
+    list_extract({{ list_expr }}, {{ position_expr }})
+{%- endmacro %}
+
+
+{#- A float if it is finite, else NULL. -#}
+{% macro butter_finite_or_null(expr) -%}
+    {{ return(adapter.dispatch('butter_finite_or_null', 'butter')(expr)) }}
+{%- endmacro %}
+
+{% macro default__butter_finite_or_null(expr) -%}
+    {{ butter_not_implemented('butter_finite_or_null') }}
+{%- endmacro %}
+
+{% macro duckdb__butter_finite_or_null(expr) -%}
+    case when isfinite({{ expr }}) then {{ expr }} end
+{%- endmacro %}
+
+{% macro spark__butter_finite_or_null(expr) -%}
+    case when not isnan({{ expr }}) and abs({{ expr }}) != double('infinity') then {{ expr }} end
+{%- endmacro %}
+
+
+{#- Continuous (linearly interpolated, numpy's default) quantile aggregate. -#}
+{% macro butter_quantile_cont(expr, fraction) -%}
+    {{ return(adapter.dispatch('butter_quantile_cont', 'butter')(expr, fraction)) }}
+{%- endmacro %}
+
+{% macro default__butter_quantile_cont(expr, fraction) -%}
+    percentile_cont({{ fraction }}) within group (order by {{ expr }})
+{%- endmacro %}
+
+{% macro duckdb__butter_quantile_cont(expr, fraction) -%}
+    quantile_cont({{ expr }}, {{ fraction }})
+{%- endmacro %}
+
+{% macro spark__butter_quantile_cont(expr, fraction) -%}
+    percentile({{ expr }}, {{ fraction }})
+{%- endmacro %}
+
+
+{#- One row per (row of `relation_sql`, epoch): the 1-based epoch and one
+    column per array, zipped; rows run to the longest array, shorter ones are
+    padded with NULL, empty/NULL arrays give no rows. -#}
+{% macro butter_unnest_epochs(relation_sql, key_columns, arrays) -%}
+    {{ return(adapter.dispatch('butter_unnest_epochs', 'butter')(relation_sql, key_columns, arrays)) }}
+{%- endmacro %}
+
+{% macro default__butter_unnest_epochs(relation_sql, key_columns, arrays) -%}
+    {{ butter_not_implemented('butter_unnest_epochs') }}
+{%- endmacro %}
+
+{% macro duckdb__butter_unnest_epochs(relation_sql, key_columns, arrays) -%}
+    select
+        {%- for key in key_columns %}
+        sized.{{ key }},
+        {%- endfor %}
+        cast(unnest(generate_series(1, sized.num_positions)) as integer) as epoch
+        {%- for array in arrays %},
+        unnest(sized.{{ array }}) as {{ array }}
+        {%- endfor %}
+    from (
+        select
+            *,
+            greatest(
+                {%- for array in arrays %}
+                coalesce(len({{ array }}), 0){{ ',' if not loop.last }}
+                {%- endfor %}
+            ) as num_positions
+        from {{ relation_sql }}
+    ) as sized
+{%- endmacro %}
+
+
+{#- A text fingerprint of several columns, NULL-safe, for "do two copies agree". -#}
+{% macro butter_fingerprint(columns) -%}
+    {{ return(adapter.dispatch('butter_fingerprint', 'butter')(columns)) }}
+{%- endmacro %}
+
+{% macro default__butter_fingerprint(columns) -%}
+    md5(concat_ws('|'
+        {%- for column in columns %},
+        coalesce(cast({{ column }} as varchar), '<null>')
+        {%- endfor %}
+    ))
+{%- endmacro %}
+
+
+{#- Any one value of a group (all values are equal where it is used). -#}
+{% macro butter_any_value(expr) -%}
+    {{ return(adapter.dispatch('butter_any_value', 'butter')(expr)) }}
+{%- endmacro %}
+
+{% macro default__butter_any_value(expr) -%}
+    min({{ expr }})
+{%- endmacro %}
+
+{% macro duckdb__butter_any_value(expr) -%}
+    any_value({{ expr }})
+{%- endmacro %}

@@ -1,0 +1,11 @@
+with
+
+copies as (
+    {{ butter_copies_unioned('summary') }}
+),
+
+final as (
+    select * from copies
+)
+
+select * from final

@@ -1,0 +1,146 @@
+{#- Differences between published folders that should agree, one row each.
+    Runs and summaries were exported separately, so they are reported here
+    instead of failing the build or being dropped. -#}
+
+with
+
+runs_located as (
+    select * from {{ ref('int_runs_located') }}
+),
+
+experiments_located as (
+    select * from {{ ref('int_experiments_located') }}
+),
+
+run_copies as (
+    select * from {{ ref('int_run_copies_unioned') }}
+),
+
+experiment_copies as (
+    select * from {{ ref('int_experiment_copies_unioned') }}
+),
+
+experiments as (
+    select * from {{ ref('experiment_summary') }}
+),
+
+run_differences as (
+    select
+        'run' as entity,
+        run_id as entity_id,
+        experiment_id,
+        'run_not_in_all_runs' as difference,
+        'found only in: ' || source_folders as detail
+    from runs_located
+    where not is_in_all_runs
+
+    union all
+
+    select
+        'run' as entity,
+        run_id as entity_id,
+        experiment_id,
+        'run_copies_disagree' as difference,
+        'copies in ' || source_folders || ' differ in experiment, hyperparameters, flags, seed or times'
+            as detail
+    from runs_located
+    where has_disagreeing_copies
+),
+
+experiment_differences as (
+    select
+        'experiment' as entity,
+        cast(experiment_id as varchar) as entity_id,
+        experiment_id,
+        'experiment_not_in_complete_summary' as difference,
+        'found only in: ' || source_folders as detail
+    from experiments_located
+    where not is_in_complete_summary
+
+    union all
+
+    select
+        'experiment' as entity,
+        cast(experiment_id as varchar) as entity_id,
+        experiment_id,
+        'experiment_copies_disagree' as difference,
+        'copies in ' || source_folders || ' differ in hyperparameters, flags or num_runs' as detail
+    from experiments_located
+    where has_disagreeing_copies
+),
+
+{#- Each sweep folder must hold exactly the entities flagged in that sweep.
+    Folders that are absent (not downloaded) are not checked: the build log
+    names them, and every entity would be "missing" from them. -#}
+{%- set membership_checks = [] -%}
+{%- for kind in ['runs', 'summary'] -%}
+    {%- set copies = 'run_copies' if kind == 'runs' else 'experiment_copies' -%}
+    {%- set entity = 'run' if kind == 'runs' else 'experiment' -%}
+    {%- set key = 'run_id' if kind == 'runs' else 'cast(experiment_id as varchar)' -%}
+    {%- for sweep in butter_sweeps() -%}
+        {%- set folder = sweep ~ '_sweep_' ~ kind -%}
+        {%- if not execute or butter_count_files(butter_folder_path(folder)) > 0 -%}
+            {%- set check -%}
+    select
+        '{{ entity }}' as entity,
+        {{ key }} as entity_id,
+        experiment_id,
+        case
+            when bool_or(source_folder = '{{ folder }}') then '{{ entity }}_in_sweep_folder_not_flagged'
+            else '{{ entity }}_flagged_but_missing_from_sweep_folder'
+        end as difference,
+        'sweep {{ sweep }}, folder {{ folder }}' as detail
+    from {{ copies }}
+    group by {{ key }}, experiment_id
+    having
+        bool_or(source_folder = '{{ folder }}')
+        != coalesce(bool_or(is_{{ sweep }}_sweep), false)
+            {%- endset -%}
+            {%- do membership_checks.append(check) -%}
+        {%- endif -%}
+    {%- endfor -%}
+{%- endfor %}
+folder_membership as (
+    {%- for check in membership_checks %}
+    {{ check }}
+    union all
+    {%- endfor %}
+    select
+        cast(null as varchar) as entity,
+        cast(null as varchar) as entity_id,
+        cast(null as uinteger) as experiment_id,
+        cast(null as varchar) as difference,
+        cast(null as varchar) as detail
+    where false
+),
+
+run_count_differences as (
+    select
+        'experiment' as entity,
+        cast(experiment_id as varchar) as entity_id,
+        experiment_id,
+        case
+            when not has_published_summary then 'experiment_without_summary'
+            when runs_found = 0 then 'experiment_without_runs'
+            when runs_found < num_runs then 'runs_missing'
+            else 'runs_beyond_published_num_runs'
+        end as difference,
+        'num_runs (published) = ' || coalesce(cast(num_runs as varchar), 'none')
+        || ', runs_found = ' || cast(runs_found as varchar) as detail
+    from experiments
+    where
+        not has_published_summary
+        or runs_found != num_runs
+),
+
+final as (
+    select * from run_differences
+    union all
+    select * from experiment_differences
+    union all
+    select * from folder_membership
+    union all
+    select * from run_count_differences
+)
+
+select * from final

@@ -1,0 +1,144 @@
+{#- Each sweep: what it varies (left out of the comparison group), how its
+    swept value is shown, and which experiment is the core value of a group.
+    Groups are every other hyperparameter, compared NULL-safely (a fingerprint
+    that spells NULL), so unregularized experiments group together. -#}
+{%- set group_candidates = [
+    'dataset', 'shape', 'depth', 'size', 'learning_rate', 'batch_size', 'label_noise',
+    'kernel_regularizer_type', 'kernel_regularizer_l1', 'kernel_regularizer_l2', 'epochs',
+] -%}
+{%- set penalty = "case experiments.kernel_regularizer_type"
+    ~ " when 'l1' then experiments.kernel_regularizer_l1"
+    ~ " when 'l2' then experiments.kernel_regularizer_l2 end" -%}
+{%- set sweeps = [
+    {'sweep': 'primary', 'varies': ['size'],
+     'value': 'experiments.size', 'core': 'false'},
+    {'sweep': '300_epoch', 'varies': ['epochs'],
+     'value': 'experiments.epochs', 'core': 'experiments.epochs = core_epochs.epochs'},
+    {'sweep': '30k_epoch', 'varies': ['epochs'],
+     'value': 'experiments.epochs', 'core': 'experiments.epochs = core_epochs.epochs'},
+    {'sweep': 'learning_rate', 'varies': ['learning_rate'],
+     'value': 'experiments.learning_rate', 'core': 'experiments.learning_rate = cast(sweeps.core_value as float)'},
+    {'sweep': 'label_noise', 'varies': ['label_noise'],
+     'value': 'experiments.label_noise', 'core': 'experiments.label_noise = cast(sweeps.core_value as float)'},
+    {'sweep': 'batch_size', 'varies': ['batch_size'],
+     'value': 'experiments.batch_size', 'core': 'experiments.batch_size = cast(sweeps.core_value as integer)'},
+    {'sweep': 'regularization',
+     'varies': ['kernel_regularizer_type', 'kernel_regularizer_l1', 'kernel_regularizer_l2'],
+     'value': penalty, 'label': "coalesce(experiments.kernel_regularizer_type || ' ' || cast((" ~ penalty ~ ") as varchar), 'none')",
+     'core': 'experiments.kernel_regularizer_type is null'},
+] -%}
+
+with
+
+experiments as (
+    select * from {{ ref('experiment_summary') }}
+),
+
+sweeps as (
+    select
+        sweep,
+        swept_parameter,
+        core_value
+    from {{ ref('butter_sweeps') }}
+),
+
+{#- The standard training length (3000 epochs in the published data): the
+    epochs of the primary sweep, so the epoch sweeps compare against it. -#}
+core_epochs as (
+    select epochs
+    from experiments
+    where is_primary_sweep
+    group by epochs
+    order by count(*) desc, epochs asc
+    limit 1
+),
+
+candidates as (
+    {%- for spec in sweeps %}
+    {%- set group_columns = ["'" ~ spec.sweep ~ "'"] -%}
+    {%- for column in group_candidates if column not in spec.varies -%}
+        {%- do group_columns.append('experiments.' ~ column) -%}
+    {%- endfor %}
+    select
+        sweeps.sweep,
+        sweeps.swept_parameter,
+        {{ spec.get('label', 'cast(' ~ spec.value ~ ' as varchar)') }} as swept_value,
+        cast({{ spec.value }} as double) as swept_value_numeric,
+        coalesce({{ spec.core }}, false) as is_core_value,
+        coalesce(experiments.is_{{ spec.sweep }}_sweep, false) as is_sweep_member,
+        {{ butter_fingerprint(group_columns) }} as comparison_group_id,
+        experiments.experiment_id,
+        {%- for column in group_candidates %}
+        experiments.{{ column }},
+        {%- endfor %}
+        experiments.task_type,
+        experiments.best_test_loss_median
+    from experiments
+    inner join sweeps
+        on sweeps.sweep = '{{ spec.sweep }}'
+    left join core_epochs
+        on true
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+),
+
+member_groups as (
+    select distinct
+        sweep,
+        comparison_group_id
+    from candidates
+    where is_sweep_member
+),
+
+{#- A sweep's rows: its flagged experiments, plus the core-value experiment of
+    each of their groups where that experiment is not flagged in the sweep
+    (e.g. the 3000-epoch experiment an epoch sweep is compared against). -#}
+compared as (
+    select candidates.*
+    from candidates
+    inner join member_groups
+        on
+            candidates.sweep = member_groups.sweep
+            and candidates.comparison_group_id = member_groups.comparison_group_id
+    where candidates.is_sweep_member or candidates.is_core_value
+),
+
+ranked as (
+    select
+        *,
+        count(*) over (partition by sweep, comparison_group_id) as group_size,
+        rank() over (
+            partition by sweep, comparison_group_id
+            order by best_test_loss_median asc nulls last
+        ) as rank_in_group,
+        count(case when is_core_value then 1 end) over (partition by sweep, comparison_group_id)
+            as num_core_experiments,
+        max(case when is_core_value then best_test_loss_median end)
+            over (partition by sweep, comparison_group_id)
+            as core_best_test_loss_median
+    from compared
+),
+
+final as (
+    select
+        sweep,
+        experiment_id,
+        swept_parameter,
+        swept_value,
+        swept_value_numeric,
+        is_core_value,
+        is_sweep_member,
+        comparison_group_id,
+        group_size,
+        num_core_experiments > 0 as group_has_core_value,
+        {%- for column in group_candidates %}
+        {{ column }},
+        {%- endfor %}
+        task_type,
+        best_test_loss_median,
+        cast(rank_in_group as integer) as rank_in_group,
+        best_test_loss_median - core_best_test_loss_median as delta_vs_core
+    from ranked
+)
+
+select * from final

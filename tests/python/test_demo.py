@@ -1,0 +1,617 @@
+"""Tests of the demo-data generator: layout, schema, determinism, aggregates, traps, sweeps.
+
+Everything is read back from disk with pyarrow and checked against the contract
+(contract.py) or recomputed independently with numpy.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import warnings
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from butter_warehouse import contract
+from butter_warehouse.demo import MANIFEST_NAME, generate
+from butter_warehouse.demo import catalog, design
+
+REPO = Path(__file__).resolve().parents[2]
+EPOCHS = 30
+RUNS = 3
+#: canonical names of the 20 per-epoch run arrays
+RUN_ARRAYS = [c.name for c in contract.columns("runs") if c.arrow == pa.list_(pa.float32())]
+
+
+# --- fixtures and readers ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module", params=contract.SPELLINGS)
+def demo(request, tmp_path_factory) -> tuple[Path, str, dict]:
+    """A default-size demo dataset in each spelling: (root, spelling, manifest)."""
+    spelling = request.param
+    root = tmp_path_factory.mktemp(f"demo_{spelling}")
+    manifest = generate(root, spelling=spelling, runs_per_experiment=RUNS, epochs=EPOCHS, seed=0)
+    return root, spelling, manifest
+
+
+def data_files(folder: Path) -> list[Path]:
+    return sorted(folder.rglob("*.parquet"))
+
+
+def partition_values(path: Path, folder: Path) -> list[tuple[str, str]]:
+    """(name, text) pairs of a data file's partition directories."""
+    parts = path.relative_to(folder).parts[:-1]
+    return [tuple(part.split("=", 1)) for part in parts]  # type: ignore[misc]
+
+
+def read_folder(root: Path, folder: str, spelling: str) -> pa.Table:
+    """A whole folder with its partition columns cast from the path text, in contract order."""
+    schema = contract.arrow_schema(contract.folder_kind(folder), spelling)  # type: ignore[arg-type]
+    tables = []
+    for path in data_files(root / folder):
+        table = pq.read_table(path)
+        for name, text in partition_values(path, root / folder):
+            type_ = schema.field(name).type
+            value = None if text == contract.HIVE_NULL else pa.scalar(text).cast(type_)
+            table = table.append_column(pa.field(name, type_), pa.array([value] * table.num_rows, type=type_))
+        tables.append(table.select(schema.names))
+    return pa.concat_tables(tables) if tables else schema.empty_table()
+
+
+def stored(name: str, kind: str, spelling: str) -> str:
+    """The stored column name of a canonical column."""
+    return next(c.source_name(spelling) for c in contract.columns(kind) if c.name == name)  # type: ignore
+
+
+def rows(table: pa.Table, kind: str, spelling: str) -> list[dict]:
+    """Rows keyed by canonical names."""
+    canonical = {c.source_name(spelling): c.name for c in contract.columns(kind)}  # type: ignore[arg-type]
+    return [{canonical[k]: v for k, v in row.items()} for row in table.to_pylist()]
+
+
+@pytest.fixture(scope="module")
+def loaded(demo) -> dict:
+    """Runs and summaries of the demo, as canonical-name rows, by folder."""
+    root, spelling, manifest = demo
+    data = {folder: rows(read_folder(root, folder, spelling), contract.folder_kind(folder), spelling)
+            for folder in contract.FOLDERS}
+    return {"root": root, "spelling": spelling, "manifest": manifest, **data}
+
+
+def experiments_of(loaded: dict) -> dict[int, dict]:
+    """Every experiment's shared values, from summaries and runs."""
+    shared = {c.name for c in contract.SHARED_COLUMNS}
+    found: dict[int, dict] = {}
+    for row in loaded["all_runs"] + loaded["complete_summary"]:
+        found.setdefault(row["experiment_id"], {k: v for k, v in row.items() if k in shared})
+    return found
+
+
+def runs_by_experiment(run_rows: list[dict]) -> dict[int, list[dict]]:
+    grouped: dict[int, list[dict]] = defaultdict(list)
+    for row in run_rows:
+        grouped[row["experiment_id"]].append(row)
+    return grouped
+
+
+def same(a: dict, b: dict) -> bool:
+    """Row equality that treats NaN as equal to NaN."""
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
+def f32(value: float) -> np.float32:
+    return np.float32(value)
+
+
+# --- layout and schema ------------------------------------------------------------------
+
+
+def test_every_folder_has_common_metadata_with_the_contract_schema(demo):
+    root, spelling, _ = demo
+    for folder in contract.FOLDERS:
+        kind = contract.folder_kind(folder)
+        schema = pq.read_schema(root / folder / "_common_metadata")
+        expected = contract.arrow_schema(kind, spelling)
+        assert schema.names == expected.names, folder
+        assert schema.equals(expected, check_metadata=False), folder
+        assert data_files(root / folder), f"{folder} has no data file"
+
+
+def test_data_files_have_the_file_schema_and_hive_paths_in_published_order(demo):
+    root, spelling, _ = demo
+    names = list(contract.partition_names(spelling))
+    for folder in contract.FOLDERS:
+        expected = contract.file_schema(contract.folder_kind(folder), spelling)
+        leaves = set()
+        for path in data_files(root / folder):
+            assert pq.read_schema(path).equals(expected, check_metadata=False), path
+            assert [n for n, _ in partition_values(path, root / folder)] == names, path
+            leaves.add(path.parent)
+        assert len(leaves) == len(data_files(root / folder)), "one file per leaf partition"
+
+
+def test_spelling_specific_names(demo):
+    root, spelling, _ = demo
+    reg_dirs = {p.name.split("=")[0] for p in (root / "all_runs").rglob("kernel_regularizer*") if p.is_dir()}
+    expected = "kernel_regularizer.type" if spelling == "published" else "kernel_regularizer_type"
+    assert reg_dirs == {expected}
+    schema = contract.arrow_schema("summary", spelling)
+    assert ("test_loss_q1" in schema.names) == (spelling == "framework")
+    assert ("optimizer_sweep" in schema.names) == (spelling == "framework")
+
+
+def test_null_regularizer_is_the_hive_default_partition(loaded):
+    root, spelling = loaded["root"], loaded["spelling"]
+    reg = contract.partition_names(spelling)[3]
+    texts = {p.name.split("=", 1)[1] for p in (root / "all_runs").rglob(f"{reg}=*") if p.is_dir()}
+    assert texts == {contract.HIVE_NULL, "l1", "l2"}
+    for row in loaded["all_runs"] + loaded["complete_summary"]:
+        if row["kernel_regularizer_type"] is None:
+            assert row["kernel_regularizer"] is None
+            assert row["kernel_regularizer_l1"] == 0 and row["kernel_regularizer_l2"] == 0
+        else:
+            setting = json.loads(row["kernel_regularizer"])
+            assert setting["type"] == row["kernel_regularizer_type"]
+            penalty = row[f"kernel_regularizer_{row['kernel_regularizer_type']}"]
+            assert f32(setting[row["kernel_regularizer_type"]]) == f32(penalty) and penalty > 0
+
+
+def test_partition_texts_round_trip_to_the_run_settings(loaded):
+    root, spelling = loaded["root"], loaded["spelling"]
+    texts: dict[str, set[str]] = defaultdict(set)
+    for path in data_files(root / "all_runs"):
+        values = dict(partition_values(path, root / "all_runs"))
+        table = pq.read_table(path, columns=["command"])
+        for command in map(json.loads, table["command"].to_pylist()):
+            assert f32(values["learning_rate"]) == f32(command["optimizer"]["config"]["learning_rate"])
+            assert f32(values["label_noise"]) == f32(command["label_noise"])
+            assert int(values["epochs"]) == command["epochs"] and int(values["depth"]) == command["depth"]
+            assert int(values["batch_size"]) == command["batch_size"]
+            assert values["dataset"] == command["dataset"] and values["shape"] == command["shape"]
+            texts[str(f32(command["label_noise"]))].add(values["label_noise"])
+            texts[f"lr{f32(command['optimizer']['config']['learning_rate'])}"].add(values["learning_rate"])
+    assert all(len(t) == 1 for t in texts.values()), texts  # one text per value (0 always the same)
+    assert f32(next(iter(texts[f"lr{f32(0.0001)}"]))) == f32(0.0001)
+
+
+# --- determinism ------------------------------------------------------------------------
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_same_arguments_give_identical_bytes_and_another_seed_differs(demo, tmp_path):
+    root, spelling, _ = demo
+    again = tmp_path / "again"
+    generate(again, spelling=spelling, runs_per_experiment=RUNS, epochs=EPOCHS, seed=0)
+    first, second = tree_digest(root), tree_digest(again)
+    assert first == second
+    other = tmp_path / "other"
+    generate(other, spelling=spelling, runs_per_experiment=RUNS, epochs=EPOCHS, seed=1)
+    third = tree_digest(other)
+    assert third.keys() == first.keys()  # same design, same layout
+    changed = [k for k in first if k.endswith(".parquet") and first[k] != third[k]]
+    assert len(changed) == sum(k.endswith(".parquet") for k in first)
+
+
+def test_regenerating_into_the_same_root_replaces_the_old_files(tmp_path):
+    generate(tmp_path, experiments=200, runs_per_experiment=2, epochs=10, seed=3)
+    generate(tmp_path, experiments=50, runs_per_experiment=2, epochs=10, seed=3)
+    fresh = tmp_path.parent / (tmp_path.name + "_fresh")
+    generate(fresh, experiments=50, runs_per_experiment=2, epochs=10, seed=3)
+    assert tree_digest(tmp_path) == tree_digest(fresh)
+
+
+# --- counts, copies and lengths -----------------------------------------------------------
+
+
+def test_manifest_counts_match_the_files(demo):
+    root, _, manifest = demo
+    on_disk = json.loads((root / MANIFEST_NAME).read_text())
+    assert on_disk == manifest
+    for folder in contract.FOLDERS:
+        files = data_files(root / folder)
+        counted = manifest["counts"]["folders"][folder]
+        assert counted["files"] == len(files)
+        assert counted["rows"] == sum(pq.ParquetFile(p).metadata.num_rows for p in files)
+    assert manifest["counts"]["runs_exported"] == manifest["counts"]["folders"]["all_runs"]["rows"]
+
+
+def test_sweep_folders_are_exact_copies_of_the_flagged_rows(loaded):
+    runs = {r["run_id"]: r for r in loaded["all_runs"]}
+    assert len(runs) == len(loaded["all_runs"]), "a run appears once in all_runs"
+    summaries = {r["experiment_id"]: r for r in loaded["complete_summary"]}
+    assert len(summaries) == len(loaded["complete_summary"])
+    for sweep in contract.SWEEPS:
+        flag = f"is_{sweep}_sweep"
+        sweep_runs = loaded[f"{sweep}_sweep_runs"]
+        assert {r["run_id"] for r in sweep_runs} == {k for k, r in runs.items() if r[flag]}, sweep
+        for row in sweep_runs:
+            assert same(row, runs[row["run_id"]])
+        sweep_summaries = loaded[f"{sweep}_sweep_summary"]
+        assert {r["experiment_id"] for r in sweep_summaries} == {k for k, r in summaries.items() if r[flag]}
+        for row in sweep_summaries:
+            assert same(row, summaries[row["experiment_id"]])
+
+
+def test_every_array_is_as_long_as_the_epochs(loaded):
+    for kind, folder in (("runs", "all_runs"), ("summary", "complete_summary")):
+        arrays = [c.name for c in contract.columns(kind) if pa.types.is_list(c.arrow) and c.name != "widths"
+                  and c.source_name(loaded["spelling"]) is not None]
+        assert len(arrays) == (20 if kind == "runs" else 1 + 28 + (16 if loaded["spelling"] == "framework" else 0))
+        for row in loaded[folder]:
+            for name in arrays:
+                assert len(row[name]) == row["epochs"], (folder, name)
+    epochs = {r["epochs"] for r in loaded["complete_summary"]}
+    assert epochs == {EPOCHS, design.short_epochs(EPOCHS), design.long_epochs(EPOCHS)}
+
+
+# --- summaries ----------------------------------------------------------------------------
+
+
+def expected_statistics(values: np.ndarray) -> dict[str, np.ndarray]:
+    """Independent numpy aggregates over the finite values of a (runs, epochs) matrix."""
+    data = np.array(values, dtype=np.float64)
+    finite = np.isfinite(data)
+    data[~finite] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return {
+            "num_finite": finite.sum(axis=0),
+            "avg": np.nanmean(data, axis=0),
+            "stddev": np.nanstd(data, axis=0),
+            "min": np.nanmin(data, axis=0),
+            "max": np.nanmax(data, axis=0),
+            "median": np.nanmedian(data, axis=0),
+            "q1": np.nanquantile(data, 0.25, axis=0),
+            "q3": np.nanquantile(data, 0.75, axis=0),
+        }
+
+
+def test_summaries_are_the_aggregates_of_the_runs(loaded):
+    spelling = loaded["spelling"]
+    stats_of = {m: s + (contract.QUARTILE_STATS if spelling == "framework" else ())
+                for m, s in contract.SUMMARY_STATS.items()}
+    runs = runs_by_experiment(loaded["all_runs"])
+    checked = set()
+    for summary in loaded["complete_summary"]:
+        members = runs.get(summary["experiment_id"], [])
+        if len(members) != summary["num_runs"]:
+            continue
+        checked.add(summary["experiment_id"])
+        assert summary["num_runs_at_epoch"] == [summary["num_runs"]] * summary["epochs"]
+        for metric, stats in stats_of.items():
+            expected = expected_statistics(np.array([r[metric] for r in members]))
+            for stat in stats:
+                actual = np.array(summary[f"{metric}_{stat}"], dtype=np.float64)
+                np.testing.assert_allclose(actual, expected[stat], rtol=1e-6, atol=1e-6, equal_nan=True,
+                                           err_msg=f"{summary['experiment_id']} {metric}_{stat}")
+    traps = loaded["manifest"]["traps"]
+    assert {traps["nonfinite_losses"]["experiment_id"], traps["diverged_run"]["experiment_id"]} <= checked
+    assert len(checked) >= 0.9 * len(loaded["complete_summary"])
+
+
+# --- traps --------------------------------------------------------------------------------
+
+
+def run_of(loaded: dict, run_id: str) -> dict:
+    return next(r for r in loaded["all_runs"] if r["run_id"] == run_id)
+
+
+def summary_of(loaded: dict, experiment_id: int) -> dict:
+    return next(r for r in loaded["complete_summary"] if r["experiment_id"] == experiment_id)
+
+
+def epochs_where(values: list[float], test) -> list[int]:
+    return [i + 1 for i, v in enumerate(values) if test(v)]
+
+
+def test_trap_nonfinite_losses(loaded):
+    trap = loaded["manifest"]["traps"]["nonfinite_losses"]
+    for spec in trap["runs"]:
+        run = run_of(loaded, spec["run_id"])
+        assert run["experiment_id"] == trap["experiment_id"]
+        for split in ("test", "train"):
+            values = run[f"{split}_loss"]
+            assert epochs_where(values, np.isnan) == spec[f"{split}_loss_nan_epochs"]
+            assert epochs_where(values, lambda v: v == np.inf) == spec[f"{split}_loss_posinf_epochs"]
+    summary = summary_of(loaded, trap["experiment_id"])
+    siblings = [r for r in loaded["all_runs"] if r["experiment_id"] == trap["experiment_id"]]
+    assert len(siblings) == summary["num_runs"]
+    everywhere = {e - 1 for e in trap["all_runs_nonfinite_epochs"]}
+    clean = [r for r in siblings if all(np.isfinite(v) for i, v in enumerate(r["test_loss"]) if i not in everywhere)]
+    assert clean, "at the other epochs, some run of the experiment has only finite losses"
+    bad = set(epochs_where(summary["test_loss_num_finite"], lambda n: n < summary["num_runs"]))
+    assert set(trap["runs"][0]["test_loss_nan_epochs"]) <= bad
+    for epoch in trap["all_runs_nonfinite_epochs"]:
+        assert summary["test_loss_num_finite"][epoch - 1] == 0
+        assert np.isnan(summary["test_loss_avg"][epoch - 1]) and np.isnan(summary["test_loss_median"][epoch - 1])
+
+
+def test_trap_diverged_run(loaded):
+    trap = loaded["manifest"]["traps"]["diverged_run"]
+    run = run_of(loaded, trap["run_id"])
+    assert not np.isfinite(run["test_loss"]).any() and not np.isfinite(run["train_loss"]).any()
+    assert np.isnan(run["test_accuracy"]).all() and np.isnan(run["train_accuracy"]).all()
+    assert np.isposinf(run["test_loss"]).any() and np.isnan(run["test_loss"]).any()
+    summary = summary_of(loaded, trap["experiment_id"])
+    assert max(summary["test_loss_num_finite"]) == summary["num_runs"] - 1
+
+
+def test_trap_tied_best_epochs(loaded):
+    trap = loaded["manifest"]["traps"]["tied_best_epochs"]
+    run = run_of(loaded, trap["run_id"])
+    loss, accuracy = np.array(run["test_loss"]), np.array(run["test_accuracy"])
+    assert np.isfinite(loss).all()
+    assert epochs_where(loss, lambda v: v == loss.min()) == trap["test_loss_min_epochs"]
+    assert len(trap["test_loss_min_epochs"]) >= 2 and trap["best_test_loss_epoch"] == trap["test_loss_min_epochs"][0]
+    assert int(np.argmin(loss)) + 1 == trap["best_test_loss_epoch"]
+    assert f32(trap["best_test_loss"]) == loss.min()
+    assert epochs_where(accuracy, lambda v: v == accuracy.max()) == trap["test_accuracy_max_epochs"]
+    assert len(trap["test_accuracy_max_epochs"]) >= 2
+    assert int(np.argmax(accuracy)) + 1 == trap["best_test_accuracy_epoch"]
+
+
+def test_trap_missing_run(loaded):
+    trap = loaded["manifest"]["traps"]["missing_run"]
+    for folder in contract.RUN_FOLDERS:
+        assert trap["run_id"] not in {r["run_id"] for r in loaded[folder]}, folder
+    summary = summary_of(loaded, trap["experiment_id"])
+    found = [r for r in loaded["all_runs"] if r["experiment_id"] == trap["experiment_id"]]
+    assert summary["num_runs"] == trap["num_runs"] > len(found) == trap["runs_exported"] > 0
+    assert set(summary["num_runs_at_epoch"]) == {summary["num_runs"]}
+    # the aggregates include the lost run: they differ from those of the runs found
+    present = expected_statistics(np.array([r["test_loss"] for r in found]))
+    assert not np.allclose(summary["test_loss_avg"], present["avg"], rtol=1e-6)
+
+
+def test_trap_summary_only_and_run_only_experiments(loaded):
+    traps = loaded["manifest"]["traps"]
+    only_summary = traps["summary_only_experiment"]["experiment_id"]
+    only_runs = traps["run_only_experiment"]["experiment_id"]
+    for folder in contract.RUN_FOLDERS:
+        ids = {r["experiment_id"] for r in loaded[folder]}
+        assert only_summary not in ids
+        assert (only_runs in ids) == (folder == "all_runs" or summary_flag(loaded, only_runs, folder))
+    for folder in contract.SUMMARY_FOLDERS:
+        assert only_runs not in {r["experiment_id"] for r in loaded[folder]}
+    assert only_summary in {r["experiment_id"] for r in loaded["complete_summary"]}
+    assert len(traps["run_only_experiment"]["run_ids"]) == RUNS
+
+
+def summary_flag(loaded: dict, experiment_id: int, folder: str) -> bool:
+    row = next(r for r in loaded["all_runs"] if r["experiment_id"] == experiment_id)
+    return bool(row[f"is_{contract.folder_sweep(folder)}_sweep"])
+
+
+def hyperparameters(row: dict, without: str) -> tuple:
+    keys = ("dataset", "shape", "depth", "size", "learning_rate", "batch_size", "kernel_regularizer_type",
+            "kernel_regularizer_l1", "kernel_regularizer_l2", "label_noise", "epochs")
+    return tuple((k, f32(row[k]) if isinstance(row[k], float) else row[k]) for k in keys if k != without)
+
+
+def test_trap_sweep_groups_without_core(loaded):
+    trap = loaded["manifest"]["traps"]["sweep_group_without_core"]
+    experiments = experiments_of(loaded)
+    core = {"learning_rate": ("learning_rate", f32(catalog.CORE_LEARNING_RATE)), "300_epoch": ("epochs", EPOCHS)}
+    for group in trap["groups"]:
+        column, value = core[group["sweep"]]
+        assert group["experiment_ids"]
+        for eid in group["experiment_ids"]:
+            row = experiments[eid]
+            assert row[f"is_{group['sweep']}_sweep"]
+            key = hyperparameters(row, without=column)
+            twins = [e for e in experiments.values() if hyperparameters(e, without=column) == key]
+            assert all(f32(t[column]) != value for t in twins), eid
+    # while the other groups of those sweeps have their core experiment
+    lr_rows = [e for e in experiments.values() if e["is_learning_rate_sweep"]]
+    assert any(f32(e["learning_rate"]) == f32(catalog.CORE_LEARNING_RATE) for e in lr_rows)
+
+
+def test_traps_regression_and_classification_and_null_partition(loaded):
+    traps = loaded["manifest"]["traps"]
+    present = {r["dataset"] for r in loaded["all_runs"]}
+    mixed = traps["regression_and_classification"]
+    assert mixed["regression_datasets"] and mixed["classification_datasets"]
+    assert set(mixed["regression_datasets"]) | set(mixed["classification_datasets"]) <= present
+    for row in loaded["all_runs"]:
+        if row["dataset"] in mixed["regression_datasets"]:
+            assert row["output_activation"] == "linear" and len(row["test_accuracy"]) == row["epochs"]
+    unregularized = {r["experiment_id"] for r in loaded["complete_summary"] if r["kernel_regularizer_type"] is None}
+    assert set(traps["null_partition"]["experiment_ids"]) <= unregularized
+
+
+def test_no_traps_means_clean_data(tmp_path):
+    manifest = generate(tmp_path, experiments=60, runs_per_experiment=2, epochs=5, traps=False)
+    assert manifest["traps"] == {}
+    assert manifest["counts"]["runs_exported"] == manifest["counts"]["runs_trained"]
+    table = read_folder(tmp_path, "all_runs", "published")
+    for name in ("val_loss", "loss", "val_accuracy"):
+        values = pc.list_flatten(table[name]).to_numpy()
+        assert np.isfinite(values).all()
+    assert table.num_rows == manifest["counts"]["runs_trained"]
+
+
+# --- sweep structure ----------------------------------------------------------------------
+
+
+def in_sweep(loaded: dict, sweep: str) -> list[dict]:
+    return [e for e in experiments_of(loaded).values() if e[f"is_{sweep}_sweep"]]
+
+
+def values(rows: list[dict], column: str) -> set:
+    return {f32(r[column]) if isinstance(r[column], float) else r[column] for r in rows}
+
+
+def test_primary_sweep_holds_the_core_values(loaded):
+    primary = in_sweep(loaded, "primary")
+    assert values(primary, "learning_rate") == {f32(0.0001)} and values(primary, "batch_size") == {256}
+    assert values(primary, "kernel_regularizer_type") == {None} and values(primary, "label_noise") == {0}
+    assert values(primary, "epochs") == {EPOCHS}
+    for column in ("dataset", "shape", "depth", "size"):
+        assert len(values(primary, column)) >= 2, column
+
+
+@pytest.mark.parametrize(
+    ("sweep", "column", "allowed", "core"),
+    [
+        ("learning_rate", "learning_rate", catalog.LEARNING_RATES, 0.0001),
+        ("label_noise", "label_noise", catalog.LABEL_NOISES, 0.0),
+        ("batch_size", "batch_size", catalog.BATCH_SIZES, 256),
+    ],
+)
+def test_sweeps_vary_their_parameter_around_the_core(loaded, sweep, column, allowed, core):
+    rows = in_sweep(loaded, sweep)
+    seen = values(rows, column)
+    assert len(seen) >= 3 and seen <= {f32(v) if isinstance(v, float) else v for v in allowed}
+    core_rows = [r for r in rows if values([r], column) == {f32(core) if isinstance(core, float) else core}]
+    assert core_rows and all(r["is_primary_sweep"] for r in core_rows if f32(r["learning_rate"]) == f32(0.0001))
+
+
+def test_label_noise_sweep_uses_two_learning_rates(loaded):
+    rows = in_sweep(loaded, "label_noise")
+    assert values(rows, "learning_rate") == {f32(0.0001), f32(0.001)}
+    higher = [r for r in rows if f32(r["learning_rate"]) == f32(0.001)]
+    assert values(higher, "label_noise") == {f32(0.0), f32(0.05)}
+    assert any(r["is_learning_rate_sweep"] for r in higher if r["label_noise"] == 0)
+
+
+def test_batch_size_and_regularization_sweeps_are_rectangles(loaded):
+    for sweep in ("batch_size", "regularization"):
+        rows = in_sweep(loaded, sweep)
+        assert values(rows, "shape") == {"rectangle"}
+        assert max(values(rows, "depth")) <= 10
+    reg = in_sweep(loaded, "regularization")
+    assert values(reg, "kernel_regularizer_type") == {None, "l1", "l2"}
+    penalties = {f32(catalog.PENALTIES[i]) for i in range(len(catalog.PENALTIES))}
+    for row in reg:
+        if row["kernel_regularizer_type"]:
+            assert f32(row[f"kernel_regularizer_{row['kernel_regularizer_type']}"]) in penalties
+        else:
+            assert row["is_primary_sweep"]
+
+
+def test_epoch_sweeps_and_their_primary_counterparts(loaded):
+    experiments = list(experiments_of(loaded).values())
+    primary = {hyperparameters(e, without="epochs") for e in experiments if e["is_primary_sweep"]}
+    short = in_sweep(loaded, "300_epoch")
+    assert values(short, "epochs") == {design.short_epochs(EPOCHS)} and values(short, "shape") == {"rectangle"}
+    assert values(short, "size") == {2**25, 2**26, 2**27}
+    for row in short:
+        assert (hyperparameters(row, without="epochs") in primary) == (row["size"] == 2**25)
+    long = in_sweep(loaded, "30k_epoch")
+    assert values(long, "epochs") == {design.long_epochs(EPOCHS)}
+    assert max(values(long, "size")) <= 2**18
+    assert all(hyperparameters(row, without="epochs") in primary for row in long)
+
+
+def test_experiments_belong_to_several_sweeps(loaded):
+    experiments = experiments_of(loaded).values()
+    flags = [sum(e[f"is_{s}_sweep"] for s in contract.SWEEPS) for e in experiments]
+    assert max(flags) >= 3 and sum(f >= 2 for f in flags) >= 4
+    if loaded["spelling"] == "framework":
+        assert all(e["is_optimizer_sweep"] is False for e in experiments)
+
+
+def test_design_scales_to_the_target_with_every_sweep():
+    for target in (100, 300, 500, 1500):
+        built = design.build_design(target, 3000)
+        count = len(built.experiments)
+        assert 0.85 * target <= count <= target, (target, count)
+        for sweep in contract.SWEEPS:
+            assert any(sweep in e.sweeps for e in built.experiments), (target, sweep)
+    smallest = design.build_design(1, 3000)
+    assert all(any(s in e.sweeps for e in smallest.experiments) for s in contract.SWEEPS)
+
+
+# --- plausibility -------------------------------------------------------------------------
+
+
+def test_networks_match_their_hyperparameters(loaded):
+    for row in loaded["complete_summary"]:
+        widths, depth = row["widths"], row["depth"]
+        structure = json.loads(row["network_structure"])
+        inputs = structure["input"]["shape"][0]
+        assert len(widths) == depth == len(structure["layers"])
+        params = sum(a * b + b for a, b in zip([inputs] + widths[:-1], widths))
+        assert row["num_free_parameters"] == params
+        if row["size"] >= 2**16:
+            assert abs(params - row["size"]) / row["size"] < 0.05
+        hidden = widths[:-1]
+        if row["shape"] == "rectangle":
+            assert len(set(hidden)) == 1
+        elif row["shape"] in ("trapezoid", "exponential"):
+            assert hidden == sorted(hidden, reverse=True)
+
+
+def test_metrics_are_in_range(loaded):
+    for run in loaded["all_runs"]:
+        arrays = {k: np.array(run[k], dtype=np.float64) for k in RUN_ARRAYS}
+        for name, array in arrays.items():
+            finite = array[np.isfinite(array)]
+            assert finite.dtype == np.float64 and (finite >= -1).all(), name
+            if not name.endswith("cosine_similarity"):
+                assert (finite >= 0).all(), name
+            if name.endswith(("accuracy", "cosine_similarity")):
+                assert (finite <= 1).all(), name
+
+
+def test_curves_learn_and_respond_to_their_hyperparameters(loaded):
+    summaries = [s for s in loaded["complete_summary"] if s["epochs"] == EPOCHS]
+    for s in summaries:
+        if s["is_primary_sweep"]:
+            assert s["test_loss_median"][-1] < s["test_loss_median"][0]
+            assert s["train_loss_median"][-1] < s["train_loss_median"][0]
+            if s["dataset"] == "wine_quality_white":
+                assert s["test_accuracy_median"][-1] > s["test_accuracy_median"][0]
+    groups: dict[tuple, dict] = defaultdict(dict)
+    for s in summaries:
+        if s["is_learning_rate_sweep"]:
+            groups[hyperparameters(s, without="learning_rate")][f32(s["learning_rate"])] = s
+    compared = 0
+    for group in groups.values():
+        if f32(0.001) in group and f32(0.00001) in group:
+            assert group[f32(0.001)]["test_loss_median"][2] < group[f32(0.00001)]["test_loss_median"][2]
+            compared += 1
+    assert compared >= 2
+    noise: dict[tuple, dict] = defaultdict(dict)
+    for s in summaries:
+        if s["is_label_noise_sweep"] and f32(s["learning_rate"]) == f32(0.0001):
+            noise[hyperparameters(s, without="label_noise")][f32(s["label_noise"])] = s
+    for group in noise.values():
+        if f32(0.0) in group and f32(0.2) in group:
+            assert group[f32(0.2)]["test_loss_median"][-1] > group[f32(0.0)]["test_loss_median"][-1]
+
+
+def test_dataset_facts_agree_with_the_seed_file():
+    path = REPO / "seeds" / "butter_datasets.csv"
+    if not path.exists():
+        pytest.skip("no seeds/butter_datasets.csv")
+    with path.open() as handle:
+        seeds = {row["dataset"]: row for row in csv.DictReader(handle)}
+    assert set(seeds) == set(catalog.DATASETS)
+    for name, info in catalog.DATASETS.items():
+        row = seeds[name]
+        assert info.inputs == int(row["num_model_inputs"]) and info.outputs == int(row["num_outputs"])
+        assert info.observations == int(row["num_observations"])
+        assert info.task_type == row["task_type"] and info.loss_name == row["loss_function"]
+        assert (name in catalog.CORE_DATASETS) == (row["is_core"] == "true")
+
+
+def test_invalid_arguments_are_refused(tmp_path):
+    with pytest.raises(ValueError):
+        generate(tmp_path, spelling="other")  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        generate(tmp_path, runs_per_experiment=1)
+    with pytest.raises(ValueError):
+        generate(tmp_path, runs_per_experiment=300, traps=False)
