@@ -49,7 +49,7 @@ minimum_before_rise as (
     inner join running
         on
             first_rise.experiment_id = running.experiment_id
-            and running.epoch < first_rise.rise_epoch
+            and first_rise.rise_epoch > running.epoch
     group by first_rise.experiment_id, first_rise.rise_epoch
 ),
 
@@ -66,7 +66,7 @@ second_descent as (
     inner join running
         on
             minimum_before_rise.experiment_id = running.experiment_id
-            and running.epoch >= minimum_before_rise.rise_epoch
+            and minimum_before_rise.rise_epoch <= running.epoch
     group by
         minimum_before_rise.experiment_id,
         minimum_before_rise.first_descent_epoch,
@@ -76,12 +76,12 @@ second_descent as (
 
 final as (
     select
+        second_descent.*,
         experiments.dataset,
         experiments.shape,
         experiments.depth,
         experiments.size,
-        experiments.learning_rate,
-        second_descent.*
+        experiments.learning_rate
     from second_descent
     inner join {{ ref('experiment_summary') }} as experiments
         on second_descent.experiment_id = experiments.experiment_id

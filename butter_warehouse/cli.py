@@ -66,7 +66,7 @@ def dbt_env() -> dict[str, str]:
 
 def run_dbt(*args: str, env: dict[str, str] | None = None) -> int:
     """Run one dbt command in the project; returns its exit code."""
-    cmd = [sys.executable, "-m", "dbt.cli.main", *args]
+    cmd = [str(Path(sys.executable).with_name("dbt")), *args]
     print("+ dbt " + " ".join(args), flush=True)
     return subprocess.call(cmd, cwd=PROJECT_ROOT, env=env or dbt_env())
 

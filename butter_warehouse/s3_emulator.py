@@ -130,6 +130,26 @@ def upload_tree(client, bucket: str, prefix: str, root: Path) -> int:
     return count
 
 
+def _bucket_exists(client, bucket: str) -> bool:
+    from botocore.exceptions import ClientError
+
+    try:
+        client.head_bucket(Bucket=bucket)
+    except ClientError:
+        return False
+    return True
+
+
+def _delete_bucket(client, bucket: str) -> None:
+    """Empty and delete ``bucket`` so the next emulator in this process starts clean."""
+    pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+    for page in pages:
+        keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+        if keys:
+            client.delete_objects(Bucket=bucket, Delete={"Objects": keys})
+    client.delete_bucket(Bucket=bucket)
+
+
 @contextmanager
 def s3_emulator(
     local_root: Path | str | None = None,
@@ -143,9 +163,11 @@ def s3_emulator(
 ) -> Iterator[S3Endpoint]:
     """Run moto's S3 on 127.0.0.1 (free port), create ``bucket``, upload ``local_root``.
 
-    Yields an :class:`S3Endpoint`; the server is shut down on exit (also on error).
-    ``local_root=None`` leaves the bucket empty. Raises :class:`S3EmulatorError` if
-    the server does not answer within ``startup_timeout`` seconds.
+    Yields an :class:`S3Endpoint`; on exit (also on error) the bucket is deleted and
+    the server shut down. ``local_root=None`` leaves the bucket empty. Raises
+    :class:`S3EmulatorError` if the server does not answer within ``startup_timeout``
+    seconds. moto's state is per process: emulators that run at the same time need
+    distinct bucket names (sequential ones may reuse a name).
     """
     try:
         from moto.moto_server.werkzeug_app import (
@@ -181,6 +203,11 @@ def s3_emulator(
         s3 = S3Endpoint(HOST, port, bucket, prefix.strip("/"), region,
                         _env(HOST, port, bucket, prefix.strip("/"), region, http_timeout, http_retries))
         client = s3.client()
+        if _bucket_exists(client, bucket):
+            raise S3EmulatorError(
+                f"bucket {bucket!r} already exists: moto keeps its state per process, so "
+                "emulators running at the same time need distinct bucket names"
+            )
         try:
             if region == "us-east-1":
                 client.create_bucket(Bucket=bucket)
@@ -190,7 +217,10 @@ def s3_emulator(
                 upload_tree(client, bucket, s3.prefix, Path(local_root))
         except Exception as exc:
             raise S3EmulatorError(f"could not populate s3://{bucket}/{s3.prefix} on {s3.endpoint}: {exc}") from exc
-        yield s3
+        try:
+            yield s3
+        finally:
+            _delete_bucket(client, bucket)
     finally:
         server.shutdown()
         server.server_close()

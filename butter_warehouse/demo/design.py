@@ -12,7 +12,7 @@ experiments is as close to the requested target as possible without exceeding it
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 
 from .. import contract
 from . import catalog as cat
@@ -271,7 +271,3 @@ def build_design(target: int, epochs: int, traps: bool = True) -> Design:
     ids = tuple(e.experiment_id for e in experiments if e.setting in no_core)
     return Design(scale, axes, epochs, tuple(experiments), ids)
 
-
-def setting_fields() -> tuple[str, ...]:
-    """Names of the hyperparameters that identify an experiment."""
-    return tuple(f.name for f in fields(Setting))

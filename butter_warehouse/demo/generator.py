@@ -69,7 +69,7 @@ class _Leaf:
 
     def write(self, folder: str, table) -> None:
         if folder not in self.files:
-            schema = contract.file_schema(contract.folder_kind(folder), self.spelling)
+            schema = writer.file_schema(contract.folder_kind(folder), self.spelling)
             path = self.root / folder / self.leaf / writer.FILE_NAME
             self.files[folder] = writer.PartitionFile(path, schema)
         self.files[folder].write(table)
@@ -90,13 +90,13 @@ def _write_experiment(leaf: _Leaf, experiment: Experiment, plan: traps_mod.TrapP
     traps_mod.apply(plan, experiment, batch)
     exported = plan.exported_runs(experiment.experiment_id, runs)
     if exported:
-        schema = contract.file_schema("runs", spelling)
+        schema = writer.file_schema("runs", spelling)
         values = tables.run_values(experiment, batch, exported)
         table = tables.build_table(schema, "runs", spelling, shared, values, len(exported))
         for folder in _folders(experiment, "runs"):
             leaf.write(folder, table)
     if plan.has_summary(experiment.experiment_id):
-        schema = contract.file_schema("summary", spelling)
+        schema = writer.file_schema("summary", spelling)
         row = tables.summary_row(schema, spelling, shared, summary.summarize(batch.metrics))
         for folder in _folders(experiment, "summary"):
             leaf.write(folder, row)
@@ -130,11 +130,11 @@ def _manifest(design: Design, plan: traps_mod.TrapPlan, counts: dict[str, dict[s
                 e.experiment_id for e in design.experiments if curves.has_double_descent(e)
             ],
         },
-        "counts": {
+        "counts": {folder: dict(counts[folder]) for folder in contract.FOLDERS},
+        "totals": {
             "experiments": len(design.experiments),
             "runs_trained": len(design.experiments) * runs,
             "runs_exported": runs_exported,
-            "folders": {folder: dict(counts[folder]) for folder in contract.FOLDERS},
         },
         "traps": traps_mod.manifest_entries(plan, design) if traps else {},
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -41,11 +42,6 @@ def partition_dir(shared: Mapping[str, object], spelling: contract.Spelling) -> 
     )
 
 
-def string_columns(schema: pa.Schema) -> list[str]:
-    """Columns that get dictionary encoding (the float arrays would not gain from it)."""
-    return [f.name for f in schema if pa.types.is_string(f.type)]
-
-
 @dataclass
 class PartitionFile:
     """One leaf file, opened on the first rows, written in row groups of bounded size."""
@@ -74,7 +70,7 @@ class PartitionFile:
                 self.schema,
                 compression=COMPRESSION,
                 compression_level=COMPRESSION_LEVEL,
-                use_dictionary=string_columns(self.schema),
+                use_dictionary=False,  # constant strings compress as well without; float arrays never gain
             )
         table = pa.concat_tables(self._pending)
         self._writer.write_table(table, row_group_size=table.num_rows)
@@ -85,6 +81,12 @@ class PartitionFile:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
+
+
+@lru_cache(maxsize=None)
+def file_schema(kind: contract.Kind, spelling: contract.Spelling) -> pa.Schema:
+    """The contract's file schema (cached: it is asked for once per file)."""
+    return contract.file_schema(kind, spelling)
 
 
 def write_common_metadata(folder: Path, kind: contract.Kind, spelling: contract.Spelling) -> None:

@@ -9,16 +9,16 @@ distribution as (
         experiment_id,
         {{ butter_any_value('dataset') }} as dataset,
         {{ butter_any_value('task_type') }} as task_type,
-        count(*) as runs_found,
-        count(best_test_loss) as runs_with_finite_test_loss,
         {%- for column in ['best_test_loss_epoch', 'best_test_loss'] %}
-        min({{ column }}) as {{ column }}_min,
-        {{ butter_quantile_cont(column, 0.25) }} as {{ column }}_q1,
-        {{ butter_quantile_cont(column, 0.5) }} as {{ column }}_median,
-        {{ butter_quantile_cont(column, 0.75) }} as {{ column }}_q3,
-        max({{ column }}) as {{ column }}_max,
-        avg({{ column }}) as {{ column }}_avg{{ ',' if not loop.last }}
+            min({{ column }}) as {{ column }}_min,
+            {{ butter_quantile_cont(column, 0.25) }} as {{ column }}_q1,
+            {{ butter_quantile_cont(column, 0.5) }} as {{ column }}_median,
+            {{ butter_quantile_cont(column, 0.75) }} as {{ column }}_q3,
+            max({{ column }}) as {{ column }}_max,
+            avg({{ column }}) as {{ column }}_avg,
         {%- endfor %}
+        count(*) as runs_found,
+        count(best_test_loss) as runs_with_finite_test_loss
     from run_best_epochs
     group by experiment_id
 ),

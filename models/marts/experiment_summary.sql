@@ -6,7 +6,7 @@ experiments as (
     select
         experiment_id,
         {%- for column in attributes %}
-        {{ column }},
+            {{ column }},
         {%- endfor %}
         num_runs,
         test_loss_median
@@ -15,10 +15,10 @@ experiments as (
 
 runs as (
     select
-        experiment_id,
         {%- for column in attributes %}
-        {{ column }}{{ ',' if not loop.last }}
+            {{ column }},
         {%- endfor %}
+        experiment_id
     from {{ ref('int_runs_deduplicated') }}
 ),
 
@@ -54,7 +54,7 @@ published_experiments as (
     select
         experiment_id,
         {%- for column in attributes %}
-        {{ column }},
+            {{ column }},
         {%- endfor %}
         num_runs,
         true as has_published_summary,
@@ -65,13 +65,13 @@ published_experiments as (
     from summary_curves
 ),
 
-{#- Experiments present in the run data but in no summary folder: kept, with
+{# Experiments present in the run data but in no summary folder: kept, with
     their attributes from their runs and no published figures. -#}
 run_only_experiments as (
     select
         experiment_id,
         {%- for column in attributes %}
-        {{ butter_any_value(column) }} as {{ column }},
+            {{ butter_any_value(column) }} as {{ column }},
         {%- endfor %}
         cast(null as utinyint) as num_runs,
         false as has_published_summary,

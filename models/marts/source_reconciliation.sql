@@ -100,10 +100,11 @@ experiment_differences as (
         {%- endif -%}
     {%- endfor -%}
 {%- endfor %}
+
 folder_membership as (
     {%- for check in membership_checks %}
-    {{ check }}
-    union all
+        {{ check }}
+        union all
     {%- endfor %}
     select
         cast(null as varchar) as entity,

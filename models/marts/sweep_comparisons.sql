@@ -13,9 +13,9 @@
     {'sweep': 'primary', 'varies': ['size'],
      'value': 'experiments.size', 'core': 'false'},
     {'sweep': '300_epoch', 'varies': ['epochs'],
-     'value': 'experiments.epochs', 'core': 'experiments.epochs = core_epochs.epochs'},
+     'value': 'experiments.epochs', 'core': 'experiments.epochs = experiments.core_epochs'},
     {'sweep': '30k_epoch', 'varies': ['epochs'],
-     'value': 'experiments.epochs', 'core': 'experiments.epochs = core_epochs.epochs'},
+     'value': 'experiments.epochs', 'core': 'experiments.epochs = experiments.core_epochs'},
     {'sweep': 'learning_rate', 'varies': ['learning_rate'],
      'value': 'experiments.learning_rate', 'core': 'experiments.learning_rate = cast(sweeps.core_value as float)'},
     {'sweep': 'label_noise', 'varies': ['label_noise'],
@@ -30,7 +30,7 @@
 
 with
 
-experiments as (
+experiment_summary as (
     select * from {{ ref('experiment_summary') }}
 ),
 
@@ -42,43 +42,50 @@ sweeps as (
     from {{ ref('butter_sweeps') }}
 ),
 
-{#- The standard training length (3000 epochs in the published data): the
+{# The standard training length (3000 epochs in the published data): the
     epochs of the primary sweep, so the epoch sweeps compare against it. -#}
 core_epochs as (
     select epochs
-    from experiments
+    from experiment_summary
     where is_primary_sweep
     group by epochs
     order by count(*) desc, epochs asc
     limit 1
 ),
 
-candidates as (
-    {%- for spec in sweeps %}
-    {%- set group_columns = ["'" ~ spec.sweep ~ "'"] -%}
-    {%- for column in group_candidates if column not in spec.varies -%}
-        {%- do group_columns.append('experiments.' ~ column) -%}
-    {%- endfor %}
+experiments as (
     select
-        sweeps.sweep,
-        sweeps.swept_parameter,
-        {{ spec.get('label', 'cast(' ~ spec.value ~ ' as varchar)') }} as swept_value,
-        cast({{ spec.value }} as double) as swept_value_numeric,
-        coalesce({{ spec.core }}, false) as is_core_value,
-        coalesce(experiments.is_{{ spec.sweep }}_sweep, false) as is_sweep_member,
-        {{ butter_fingerprint(group_columns) }} as comparison_group_id,
-        experiments.experiment_id,
-        {%- for column in group_candidates %}
-        experiments.{{ column }},
-        {%- endfor %}
-        experiments.task_type,
-        experiments.best_test_loss_median
-    from experiments
-    inner join sweeps
-        on sweeps.sweep = '{{ spec.sweep }}'
+        experiment_summary.*,
+        core_epochs.epochs as core_epochs
+    from experiment_summary
     left join core_epochs
         on true
-    {% if not loop.last %}union all{% endif %}
+),
+
+candidates as (
+    {%- for spec in sweeps %}
+        {%- set group_columns = ["'" ~ spec.sweep ~ "'"] -%}
+        {%- for column in group_candidates if column not in spec.varies -%}
+            {%- do group_columns.append('experiments.' ~ column) -%}
+        {%- endfor %}
+        select
+            sweeps.sweep,
+            sweeps.swept_parameter,
+            {{ spec.get('label', 'cast(' ~ spec.value ~ ' as varchar)') }} as swept_value,
+            cast({{ spec.value }} as double) as swept_value_numeric,
+            coalesce({{ spec.core }}, false) as is_core_value,
+            coalesce(experiments.is_{{ spec.sweep }}_sweep, false) as is_sweep_member,
+            {{ butter_fingerprint(group_columns) }} as comparison_group_id,
+            experiments.experiment_id,
+            {%- for column in group_candidates %}
+                experiments.{{ column }},
+            {%- endfor %}
+            experiments.task_type,
+            experiments.best_test_loss_median
+        from experiments
+        inner join sweeps
+            on sweeps.sweep = '{{ spec.sweep }}'
+        {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 ),
 
@@ -90,7 +97,7 @@ member_groups as (
     where is_sweep_member
 ),
 
-{#- A sweep's rows: its flagged experiments, plus the core-value experiment of
+{# A sweep's rows: its flagged experiments, plus the core-value experiment of
     each of their groups where that experiment is not flagged in the sweep
     (e.g. the 3000-epoch experiment an epoch sweep is compared against). -#}
 compared as (
@@ -132,7 +139,7 @@ final as (
         group_size,
         num_core_experiments > 0 as group_has_core_value,
         {%- for column in group_candidates %}
-        {{ column }},
+            {{ column }},
         {%- endfor %}
         task_type,
         best_test_loss_median,

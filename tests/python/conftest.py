@@ -60,7 +60,7 @@ def run_dbt(
     )
     env.update(extra_env or {})
     proc = subprocess.run(
-        [sys.executable, "-m", "dbt.cli.main", *args],
+        [str(Path(sys.executable).with_name("dbt")), *args],
         cwd=PROJECT_ROOT,
         env=env,
         capture_output=True,

@@ -9,8 +9,10 @@ results must equal what pyarrow reads locally and what a local build produces.
 from __future__ import annotations
 
 import re
+import socket
+import time
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import duckdb
 import pyarrow.parquet as pq
@@ -18,15 +20,17 @@ import pytest
 
 from butter_warehouse.contract import FOLDERS, SPELLINGS
 from butter_warehouse.duckdb_plugin import configure
-from butter_warehouse.s3_emulator import S3Endpoint, s3_emulator
+from butter_warehouse.s3_emulator import S3Endpoint, S3EmulatorError, dead_s3_endpoint, s3_emulator
 
 from conftest import DbtResult, run_dbt
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+pytestmark = pytest.mark.timeout(900)
+slow = pytest.mark.slow
 
 STAGING = ["build", "--select", "path:models/staging"]
 DBT_TIMEOUT = 300  # seconds; one staging build on demo data takes far less
 MISSING_FOLDER = "regularization_sweep_summary"
+SIBLING_FOLDER = "regularization_sweep_runs"  # still in the bucket: must build as usual
 
 
 def parquet_rows(root: Path, folder: str) -> int:
@@ -60,11 +64,11 @@ def staging_columns(db_path: Path, s3: S3Endpoint | None = None) -> dict[str, li
     return columns
 
 
-def staging_counts(db_path: Path, s3: S3Endpoint | None = None) -> dict[str, int]:
+def staging_counts(db_path: Path, s3: S3Endpoint | None = None, folders: Iterable[str] = FOLDERS) -> dict[str, int]:
     with connect(db_path, s3) as con:
         return {
             folder: con.execute(f"select count(*) from staging.stg_butter__{folder}").fetchone()[0]
-            for folder in FOLDERS
+            for folder in folders
         }
 
 
@@ -103,12 +107,14 @@ def s3_build(
         yield root, s3, result
 
 
+@slow
 def test_s3_staging_build_succeeds(s3_build: tuple[Path, S3Endpoint, DbtResult]) -> None:
     _, s3, result = s3_build
     assert result.ok, result
     assert "BUTTER: no parquet files" not in result.output, result
 
 
+@slow
 def test_s3_row_counts_equal_local_parquet(s3_build: tuple[Path, S3Endpoint, DbtResult]) -> None:
     root, s3, result = s3_build
     assert result.ok, result
@@ -117,6 +123,7 @@ def test_s3_row_counts_equal_local_parquet(s3_build: tuple[Path, S3Endpoint, Dbt
     assert staging_counts(result.db_path, s3) == expected
 
 
+@slow
 def test_s3_rows_come_from_the_bucket(s3_build: tuple[Path, S3Endpoint, DbtResult]) -> None:
     _, s3, result = s3_build
     assert result.ok, result
@@ -129,6 +136,7 @@ def test_s3_rows_come_from_the_bucket(s3_build: tuple[Path, S3Endpoint, DbtResul
             assert outside == 0, f"stg_butter__{folder}: {outside} rows not read from {s3.data_root}/{folder}/"
 
 
+@slow
 def test_s3_staging_equals_local_build(
     spelling: str, s3_build: tuple[Path, S3Endpoint, DbtResult], local_build: Callable[[str], DbtResult]
 ) -> None:
@@ -159,6 +167,7 @@ def test_s3_staging_equals_local_build(
             assert diff == 0, f"{model}: {diff} rows differ between the S3 and the local build"
 
 
+@slow
 def test_s3_missing_folder_is_skipped(
     demo_root: Callable[..., Path],
     local_build: Callable[[str], DbtResult],
@@ -175,26 +184,80 @@ def test_s3_missing_folder_is_skipped(
         for start in range(0, len(keys), 1000):
             client.delete_objects(Bucket=s3.bucket, Delete={"Objects": keys[start : start + 1000]})
 
-        result = run_dbt(STAGING, data_root=s3.data_root, workdir=tmp_path, extra_env=s3.env, timeout=DBT_TIMEOUT)
+        # only the two models of the sweep: the skipped folder and a sibling still present
+        models = [f"stg_butter__{MISSING_FOLDER}", f"stg_butter__{SIBLING_FOLDER}"]
+        result = run_dbt(
+            ["build", "--select", *models], data_root=s3.data_root, workdir=tmp_path, extra_env=s3.env,
+            timeout=DBT_TIMEOUT,
+        )
 
         assert result.ok, result
         assert f"BUTTER: no parquet files under '{s3.data_root}/{MISSING_FOLDER}/'" in result.output, result
         skipped = set(re.findall(r"BUTTER: no parquet files under '[^']*/([^/']+)/'", result.output))
         assert skipped == {MISSING_FOLDER}, result
-        counts = staging_counts(result.db_path, s3)
-        assert counts[MISSING_FOLDER] == 0
-        assert all(n > 0 for folder, n in counts.items() if folder != MISSING_FOLDER), counts
+        counts = staging_counts(result.db_path, s3, [MISSING_FOLDER, SIBLING_FOLDER])
+        assert counts == {MISSING_FOLDER: 0, SIBLING_FOLDER: parquet_rows(root, SIBLING_FOLDER)}
         # The empty stand-in has the columns of a real build.
-        assert staging_columns(result.db_path, s3) == staging_columns(local_build("published").db_path)
+        local_columns = staging_columns(local_build("published").db_path)
+        assert staging_columns(result.db_path, s3) == {model: local_columns[model] for model in models}
 
 
-# --- TEMPORARY: tiny data until butter_warehouse.demo lands -------------------------
-@pytest.fixture(scope="session")
-def demo_root(tmp_path_factory):
-    import sys; sys.path.insert(0, "/tmp/s3w"); import tiny
-    cache = {}
-    def make(spelling="published", **kw):
-        if spelling not in cache:
-            cache[spelling] = tiny.make(tmp_path_factory.mktemp(f"tiny-{spelling}"), spelling)
-        return cache[spelling]
-    return make
+
+# --- the emulator itself (fast) -------------------------------------------------------
+
+
+def test_emulator_serves_a_tree_on_loopback_and_stops(tmp_path: Path) -> None:
+    (tmp_path / "all_runs" / "dataset=x").mkdir(parents=True)
+    (tmp_path / "all_runs" / "dataset=x" / "part-0.parquet").write_bytes(b"PAR1")
+    (tmp_path / "_demo_manifest.json").write_text("{}")
+    with s3_emulator(tmp_path, bucket="emu", prefix="/a/b/") as s3:
+        assert s3.host == "127.0.0.1" and s3.port > 0
+        assert s3.data_root == "s3://emu/a/b" == s3.env["BUTTER_DATA_ROOT"]
+        assert s3.env["BUTTER_S3_ENDPOINT"] == f"127.0.0.1:{s3.port}"
+        assert (s3.env["BUTTER_S3_URL_STYLE"], s3.env["BUTTER_S3_USE_SSL"]) == ("path", "false")
+        listed = s3.client().list_objects_v2(Bucket="emu")["Contents"]
+        assert sorted(o["Key"] for o in listed) == ["a/b/_demo_manifest.json", "a/b/all_runs/dataset=x/part-0.parquet"]
+        port = s3.port
+    with pytest.raises(OSError):  # stopped: nothing listens on the port any more
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+
+
+def test_emulator_startup_timeout_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from butter_warehouse import s3_emulator as emulator
+
+    monkeypatch.setattr(emulator.http.client.HTTPConnection, "request", _refuse)
+    started = time.monotonic()
+    with pytest.raises(S3EmulatorError, match="did not answer within 1s"):
+        with s3_emulator(None, startup_timeout=1):
+            pass
+    assert time.monotonic() - started < 10
+
+
+def _refuse(*args: object, **kwargs: object) -> None:
+    raise ConnectionRefusedError("refused (test)")
+
+
+@pytest.mark.parametrize("mode", ["silent", "refused"])
+def test_dead_endpoint_never_answers(mode: str) -> None:
+    with dead_s3_endpoint(mode) as dead:
+        assert dead.host == "127.0.0.1"
+        assert dead.env["BUTTER_S3_ENDPOINT"] == dead.endpoint
+        if mode == "refused":
+            with pytest.raises(ConnectionRefusedError):
+                socket.create_connection((dead.host, dead.port), timeout=2)
+        else:
+            with socket.create_connection((dead.host, dead.port), timeout=2) as conn:
+                conn.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                conn.settimeout(0.5)
+                with pytest.raises(TimeoutError):
+                    conn.recv(1)
+
+
+def test_emulator_bucket_does_not_outlive_the_emulator(tmp_path: Path) -> None:
+    (tmp_path / "old.parquet").write_bytes(b"PAR1")
+    with s3_emulator(tmp_path, bucket="reused"):
+        with pytest.raises(S3EmulatorError, match="distinct bucket names"):
+            with s3_emulator(None, bucket="reused"):
+                pass
+    with s3_emulator(None, bucket="reused") as s3:  # sequential reuse starts empty
+        assert s3.client().list_objects_v2(Bucket="reused").get("KeyCount") == 0

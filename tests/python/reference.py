@@ -1,0 +1,394 @@
+"""An independent reference implementation of the marts, for tests/python/test_marts.py.
+
+Reads the published BUTTER folders (demo or real layout) directly with pyarrow,
+resolves copies of a run / experiment held in several folders, and computes what
+the marts must contain with numpy, following the warehouse interface
+(/work/shared/warehouse-interface.md), not the dbt SQL. Nothing here imports the
+warehouse's own code: column names are mapped with the renaming rules of the
+data contract (``val_X`` -> ``test_X``, ``X`` -> ``train_X``, dots ->
+underscores, ``<sweep>_sweep`` -> ``is_<sweep>_sweep``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+# --- facts of the data contract -----------------------------------------------------------
+
+SWEEPS: tuple[str, ...] = (
+    "primary", "300_epoch", "30k_epoch", "learning_rate", "label_noise", "batch_size", "regularization",
+)
+COMPLETE_RUNS = "all_runs"
+COMPLETE_SUMMARY = "complete_summary"
+RUN_FOLDERS: tuple[str, ...] = (COMPLETE_RUNS,) + tuple(f"{s}_sweep_runs" for s in SWEEPS)
+SUMMARY_FOLDERS: tuple[str, ...] = (COMPLETE_SUMMARY,) + tuple(f"{s}_sweep_summary" for s in SWEEPS)
+HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
+
+
+def _f32(value: object) -> float:
+    return float(np.float32(value))
+
+
+#: partition columns (canonical names) and how their path text is typed
+PARTITION_TYPES: dict[str, Callable[[str], object]] = {
+    "dataset": str,
+    "learning_rate": lambda text: _f32(float(text)),
+    "batch_size": int,
+    "kernel_regularizer_type": str,
+    "label_noise": lambda text: _f32(float(text)),
+    "epochs": int,
+    "shape": str,
+    "depth": int,
+}
+
+HYPERPARAMETERS: tuple[str, ...] = (
+    "dataset", "shape", "depth", "size", "num_free_parameters", "learning_rate", "batch_size",
+    "label_noise", "kernel_regularizer_type", "kernel_regularizer_l1", "kernel_regularizer_l2", "epochs",
+)
+FLOAT_HYPERPARAMETERS = frozenset({"learning_rate", "label_noise", "kernel_regularizer_l1", "kernel_regularizer_l2"})
+SWEEP_FLAGS: tuple[str, ...] = tuple(f"is_{s}_sweep" for s in SWEEPS)
+
+#: sweep comparisons: the hyperparameters a group may share ...
+GROUP_CANDIDATES: tuple[str, ...] = (
+    "dataset", "shape", "depth", "size", "learning_rate", "batch_size", "label_noise",
+    "kernel_regularizer_type", "kernel_regularizer_l1", "kernel_regularizer_l2", "epochs",
+)
+#: ... minus what each sweep varies
+SWEEP_VARIES: dict[str, tuple[str, ...]] = {
+    "primary": ("size",),
+    "300_epoch": ("epochs",),
+    "30k_epoch": ("epochs",),
+    "learning_rate": ("learning_rate",),
+    "label_noise": ("label_noise",),
+    "batch_size": ("batch_size",),
+    "regularization": ("kernel_regularizer_type", "kernel_regularizer_l1", "kernel_regularizer_l2"),
+}
+CORE_LEARNING_RATE = 0.0001
+CORE_BATCH_SIZE = 256
+CORE_LABEL_NOISE = 0.0
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def canonical_name(name: str, arrow_type: pa.DataType, kind: str, published_metrics: bool) -> str:
+    """The warehouse (test/train) spelling of a stored column name."""
+    name = name.replace(".", "_")
+    if name.endswith("_sweep"):
+        return f"is_{name}"
+    if name == "batch":
+        return "experimental_batch"
+    if name == "num":
+        return "num_runs_at_epoch"
+    is_metric = kind == "runs" and arrow_type == pa.list_(pa.float32()) and name != "widths"
+    if is_metric and published_metrics:
+        return f"test_{name[len('val_'):]}" if name.startswith("val_") else f"train_{name}"
+    return name
+
+
+def _python(value: object, arrow_type: pa.DataType) -> object:
+    if value is not None and pa.types.is_list(arrow_type):
+        value_type = arrow_type.value_type
+        if pa.types.is_floating(value_type):
+            return np.asarray(value, dtype=np.float32)
+        if pa.types.is_integer(value_type):
+            return np.asarray(value, dtype=np.int64)
+    if value is not None and pa.types.is_float32(arrow_type):
+        return _f32(value)
+    return value
+
+
+def read_file(path: Path, folder: Path, kind: str) -> list[dict]:
+    """Rows of one parquet file, canonical names, with the hive partition values of its path."""
+    table = pq.ParquetFile(path).read()
+    published_metrics = kind == "runs" and "val_loss" in table.schema.names
+    names = [canonical_name(f.name, f.type, kind, published_metrics) for f in table.schema]
+    columns = {
+        name: [_python(v, f.type) for v in table.column(f.name).to_pylist()]
+        for name, f in zip(names, table.schema)
+    }
+    partitions: dict[str, object] = {}
+    for part in path.relative_to(folder).parts[:-1]:
+        key, text = part.split("=", 1)
+        key = key.replace(".", "_")
+        assert key not in columns, f"partition column {key} is also stored in {path}"
+        partitions[key] = None if text == HIVE_NULL else PARTITION_TYPES[key](text)
+    return [
+        {**{name: values[i] for name, values in columns.items()}, **partitions}
+        for i in range(table.num_rows)
+    ]
+
+
+def read_folder(root: Path, folder: str, kind: str) -> list[dict]:
+    """Every row of a folder (empty when the folder is absent)."""
+    base = root / folder
+    rows: list[dict] = []
+    for path in sorted(base.rglob("*.parquet")):
+        rows.extend(read_file(path, base, kind))
+    return rows
+
+
+def _preference(folders: Iterable[str], complete: str) -> list[str]:
+    """The complete folder first, then the sweep folders by name."""
+    return sorted(folders, key=lambda f: (f != complete, f))
+
+
+@dataclass
+class Data:
+    """The published data, each run and experiment once."""
+
+    runs: dict[str, dict] = field(default_factory=dict)  # run_id -> row
+    run_folders: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    summaries: dict[int, dict] = field(default_factory=dict)  # experiment_id -> summary row
+    summary_folders: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
+    run_metrics: tuple[str, ...] = ()  # canonical per-epoch run arrays
+    summary_statistics: tuple[str, ...] = ()  # canonical per-epoch summary arrays
+
+    def runs_of(self, experiment_id: int) -> list[dict]:
+        return [r for r in self.runs.values() if r["experiment_id"] == experiment_id]
+
+    @property
+    def run_experiment_ids(self) -> set[int]:
+        return {r["experiment_id"] for r in self.runs.values()}
+
+    @property
+    def experiment_ids(self) -> set[int]:
+        return set(self.summaries) | self.run_experiment_ids
+
+
+def load(root: Path | str) -> Data:
+    """Read every runs and summary folder under ``root`` and resolve the copies."""
+    root = Path(root)
+    data = Data()
+    for kind, folders, complete, key, target, where in (
+        ("runs", RUN_FOLDERS, COMPLETE_RUNS, "run_id", data.runs, data.run_folders),
+        ("summary", SUMMARY_FOLDERS, COMPLETE_SUMMARY, "experiment_id", data.summaries, data.summary_folders),
+    ):
+        for folder in _preference(folders, complete):
+            for row in read_folder(root, folder, kind):
+                where[row[key]].append(folder)
+                target.setdefault(row[key], row)  # the preferred copy is read first
+    data.run_metrics = _list_columns(data.runs.values(), exclude={"widths"})
+    data.summary_statistics = _list_columns(data.summaries.values(), exclude={"widths"})
+    return data
+
+
+def _list_columns(rows: Iterable[dict], exclude: set[str]) -> tuple[str, ...]:
+    names: list[str] = []
+    for row in rows:
+        for name, value in row.items():
+            if isinstance(value, np.ndarray) and name not in exclude and name not in names:
+                names.append(name)
+    return tuple(names)
+
+
+# --- per-run and per-curve rules ----------------------------------------------------------
+
+
+def best(values: np.ndarray | None, maximize: bool = False) -> tuple[float | None, int | None]:
+    """(best finite value, its earliest 1-based epoch); (None, None) when nothing is finite."""
+    if values is None:
+        return None, None
+    finite = np.isfinite(values)
+    if not finite.any():
+        return None, None
+    target = values[finite].max() if maximize else values[finite].min()
+    epoch = int(np.flatnonzero(finite & (values == target))[0]) + 1
+    return float(target), epoch
+
+
+def final(values: np.ndarray | None) -> float | None:
+    """The last element when it is finite, else None."""
+    if values is None or len(values) == 0 or not np.isfinite(values[-1]):
+        return None
+    return float(values[-1])
+
+
+def run_best_epochs(data: Data) -> dict[str, dict]:
+    """Expected marts.run_best_epochs, by run_id."""
+    out = {}
+    for run_id, run in data.runs.items():
+        test_loss = run["test_loss"]
+        best_loss, best_loss_epoch = best(test_loss)
+        best_accuracy, best_accuracy_epoch = best(run["test_accuracy"], maximize=True)
+        out[run_id] = {
+            "run_id": run_id,
+            "experiment_id": run["experiment_id"],
+            "best_test_loss": best_loss,
+            "best_test_loss_epoch": best_loss_epoch,
+            "best_test_accuracy": best_accuracy,
+            "best_test_accuracy_epoch": best_accuracy_epoch,
+            "final_test_loss": final(test_loss),
+            "final_train_loss": final(run["train_loss"]),
+            "num_epochs": len(test_loss),
+            "num_finite_test_loss": int(np.isfinite(test_loss).sum()),
+            "is_diverged": bool((~np.isfinite(test_loss)).any()),
+        }
+    return out
+
+
+def _attributes(row: dict) -> dict:
+    return {column: row.get(column) for column in HYPERPARAMETERS + SWEEP_FLAGS}
+
+
+def experiment_summary(data: Data) -> dict[int, dict]:
+    """Expected marts.experiment_summary, by experiment_id."""
+    runs_found = Counter(r["experiment_id"] for r in data.runs.values())
+    out = {}
+    for experiment_id in data.experiment_ids:
+        summary = data.summaries.get(experiment_id)
+        if summary is not None:
+            curve = summary["test_loss_median"]
+            best_median, best_median_epoch = best(curve)
+            row = {
+                **_attributes(summary),
+                "num_runs": summary["num_runs"],
+                "final_test_loss_median": final(curve),
+                "best_test_loss_median": best_median,
+                "best_test_loss_median_epoch": best_median_epoch,
+            }
+        else:
+            runs = data.runs_of(experiment_id)
+            attributes = [_attributes(r) for r in runs]
+            assert all(_same_attributes(a, attributes[0]) for a in attributes), (
+                f"runs of run-only experiment {experiment_id} disagree on their hyperparameters"
+            )
+            row = {
+                **attributes[0],
+                "num_runs": None,
+                "final_test_loss_median": None,
+                "best_test_loss_median": None,
+                "best_test_loss_median_epoch": None,
+            }
+        row.update(experiment_id=experiment_id, runs_found=runs_found.get(experiment_id, 0))
+        out[experiment_id] = row
+    return out
+
+
+def _same_attributes(a: dict, b: dict) -> bool:
+    return all(_key_value(a[c], c) == _key_value(b[c], c) for c in a)
+
+
+def _key_value(value: object, column: str) -> object:
+    """A hashable, NULL-preserving group-key value (floats as float32)."""
+    if value is None:
+        return None
+    return _f32(value) if column in FLOAT_HYPERPARAMETERS else value
+
+
+def experiment_best_epochs(run_best: dict[str, dict]) -> dict[int, dict]:
+    """Expected marts.experiment_best_epochs (experiments with runs), by experiment_id."""
+    by_experiment: dict[int, list[dict]] = defaultdict(list)
+    for row in run_best.values():
+        by_experiment[row["experiment_id"]].append(row)
+    out = {}
+    for experiment_id, rows in by_experiment.items():
+        row: dict[str, object] = {"experiment_id": experiment_id, "runs_found": len(rows)}
+        for column in ("best_test_loss_epoch", "best_test_loss"):
+            values = np.asarray([r[column] for r in rows if r[column] is not None], dtype=np.float64)
+            empty = values.size == 0
+            row[f"{column}_min"] = None if empty else float(values.min())
+            row[f"{column}_q1"] = None if empty else float(np.quantile(values, 0.25))
+            row[f"{column}_median"] = None if empty else float(np.quantile(values, 0.5))
+            row[f"{column}_q3"] = None if empty else float(np.quantile(values, 0.75))
+            row[f"{column}_max"] = None if empty else float(values.max())
+            row[f"{column}_avg"] = None if empty else float(values.mean())
+        out[experiment_id] = row
+    return out
+
+
+# --- sweep comparisons --------------------------------------------------------------------
+
+
+def primary_epochs(experiments: dict[int, dict]) -> int:
+    """The training length of the primary sweep (the contract: one length, 3000 in the real data)."""
+    lengths = {e["epochs"] for e in experiments.values() if e["is_primary_sweep"]}
+    assert len(lengths) == 1, f"the primary sweep should have one training length, found {sorted(lengths)}"
+    return lengths.pop()
+
+
+def core_rule(sweep: str, base_epochs: int) -> Callable[[dict], bool]:
+    """Whether an experiment holds the sweep's core value (never, for the primary sweep)."""
+    rules: dict[str, Callable[[dict], bool]] = {
+        "primary": lambda e: False,
+        "300_epoch": lambda e: e["epochs"] == base_epochs,
+        "30k_epoch": lambda e: e["epochs"] == base_epochs,
+        "learning_rate": lambda e: e["learning_rate"] is not None
+        and _f32(e["learning_rate"]) == _f32(CORE_LEARNING_RATE),
+        "label_noise": lambda e: e["label_noise"] is not None and _f32(e["label_noise"]) == _f32(CORE_LABEL_NOISE),
+        "batch_size": lambda e: e["batch_size"] == CORE_BATCH_SIZE,
+        "regularization": lambda e: e["kernel_regularizer_type"] is None,
+    }
+    return rules[sweep]
+
+
+def group_key(experiment: dict, sweep: str) -> tuple:
+    """The experiment's other hyperparameters in a sweep (NULL is a value of its own)."""
+    return tuple(
+        _key_value(experiment[c], c) for c in GROUP_CANDIDATES if c not in SWEEP_VARIES[sweep]
+    )
+
+
+def sql_rank(values: list[float | None]) -> list[int]:
+    """SQL rank() ordered ascending, NULLs last: 1 + the number of rows ordered strictly before."""
+    non_null = [v for v in values if v is not None]
+    return [
+        1 + (sum(w < v for w in non_null) if v is not None else len(non_null))
+        for v in values
+    ]
+
+
+def sweep_comparisons(experiments: dict[int, dict]) -> dict[tuple[str, int], dict]:
+    """Expected marts.sweep_comparisons, by (sweep, experiment_id).
+
+    A sweep's rows: the experiments flagged in it, plus, in every group holding
+    a flagged experiment, the group's core-value experiment (flagged or not).
+    """
+    base_epochs = primary_epochs(experiments)
+    out: dict[tuple[str, int], dict] = {}
+    for sweep in SWEEPS:
+        is_core = core_rule(sweep, base_epochs)
+        members = [e for e in experiments.values() if e[f"is_{sweep}_sweep"]]
+        member_groups = {group_key(e, sweep) for e in members}
+        groups: dict[tuple, list[dict]] = defaultdict(list)
+        for e in experiments.values():
+            key = group_key(e, sweep)
+            if key in member_groups and (e[f"is_{sweep}_sweep"] or is_core(e)):
+                groups[key].append(e)
+        for key, rows in groups.items():
+            cores = [e for e in rows if is_core(e)]
+            assert len(cores) <= 1, f"sweep {sweep}: group {key} has {len(cores)} core experiments"
+            core_loss = cores[0]["best_test_loss_median"] if cores else None
+            losses = [e["best_test_loss_median"] for e in rows]
+            for e, rank in zip(rows, sql_rank(losses)):
+                loss = e["best_test_loss_median"]
+                out[(sweep, e["experiment_id"])] = {
+                    "sweep": sweep,
+                    "experiment_id": e["experiment_id"],
+                    "group": key,
+                    "group_size": len(rows),
+                    "is_core_value": bool(is_core(e)),
+                    "is_sweep_member": bool(e[f"is_{sweep}_sweep"]),
+                    "best_test_loss_median": loss,
+                    "rank_in_group": rank,
+                    "delta_vs_core": None if loss is None or core_loss is None else loss - core_loss,
+                    "core_best_test_loss_median": core_loss,
+                    "group_has_core_value": bool(cores),
+                    **{c: e[c] for c in GROUP_CANDIDATES},
+                }
+    return out
+
+
+# --- long per-epoch tables ----------------------------------------------------------------
+
+
+def positions(row: dict, arrays: Iterable[str]) -> int:
+    """Rows a record gives in a long per-epoch table: its longest array."""
+    return max((len(row[a]) for a in arrays if row.get(a) is not None), default=0)

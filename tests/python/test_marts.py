@@ -1,0 +1,543 @@
+"""Correctness of the marts (and the long intermediate tables) against an independent reference.
+
+For each source spelling the default demo data is built with ``dbt build``; the
+same parquet folders are read back with pyarrow and every mart is recomputed
+with numpy in ``reference.py`` from the warehouse interface
+(/work/shared/warehouse-interface.md), then compared row by row (float32
+tolerance for floats). Every trap of the demo manifest is checked by name.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+import duckdb
+import numpy as np
+import pytest
+
+import reference as ref
+from conftest import PROJECT_ROOT, DbtResult
+
+pytestmark = pytest.mark.slow
+
+SPELLINGS = ("published", "framework")
+MANIFEST = "_demo_manifest.json"
+#: relative tolerance of a float32 value (a few ulps) and of a double
+F32 = 1e-6
+F64 = 1e-9
+#: the traps this module checks; a new trap in the generator must get a test here
+CHECKED_TRAPS = {
+    "nonfinite_losses", "diverged_run", "tied_best_epochs", "missing_run", "summary_only_experiment",
+    "run_only_experiment", "sweep_group_without_core", "null_partition", "regression_and_classification",
+}
+
+
+# --- fixtures -----------------------------------------------------------------------------
+
+
+@dataclass
+class Case:
+    """One built warehouse, the data it was built from and the reference figures."""
+
+    spelling: str
+    root: Path
+    con: duckdb.DuckDBPyConnection
+    data: ref.Data
+    manifest: dict
+    run_best: dict[str, dict]
+    experiments: dict[int, dict]
+    experiment_best: dict[int, dict]
+    comparisons: dict[tuple[str, int], dict]
+
+    def rows(self, sql: str) -> list[dict]:
+        cursor = self.con.execute(sql)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+    def columns(self, relation: str) -> list[str]:
+        return [row[0] for row in self.con.execute(f"describe {relation}").fetchall()]
+
+    def trap(self, name: str) -> dict:
+        traps = self.manifest["traps"]
+        assert name in traps, f"the demo manifest has no trap {name!r}"
+        return traps[name]
+
+
+@pytest.fixture(scope="module", params=SPELLINGS)
+def case(request, demo_root: Callable[..., Path], built_warehouse: Callable[[str], DbtResult]) -> Iterator[Case]:
+    spelling = request.param
+    root = demo_root(spelling)
+    result = built_warehouse(spelling)
+    data = ref.load(root)
+    run_best = ref.run_best_epochs(data)
+    experiments = ref.experiment_summary(data)
+    con = duckdb.connect(str(result.db_path), read_only=True)
+    try:
+        yield Case(
+            spelling=spelling,
+            root=root,
+            con=con,
+            data=data,
+            manifest=json.loads((root / MANIFEST).read_text()),
+            run_best=run_best,
+            experiments=experiments,
+            experiment_best=ref.experiment_best_epochs(run_best),
+            comparisons=ref.sweep_comparisons(experiments),
+        )
+    finally:
+        con.close()
+
+
+# --- comparison helpers -------------------------------------------------------------------
+
+
+def same(actual: object, expected: object, tolerance: float | str | None) -> bool:
+    """Equal, NULL-safe; floats within a relative tolerance ('f32': equal as float32)."""
+    if expected is None or actual is None:
+        return expected is None and actual is None
+    if tolerance == "f32":
+        return bool(np.float32(actual) == np.float32(expected))
+    if isinstance(actual, bool) or isinstance(expected, bool):
+        return type(actual) is type(expected) and actual == expected
+    if tolerance is None:
+        return actual == expected
+    return math.isclose(float(actual), float(expected), rel_tol=float(tolerance), abs_tol=1e-30)
+
+
+def compare(actual: dict, expected: dict, columns: dict[str, float | str | None], what: str) -> None:
+    """Same keys, and every listed column equal; all differences reported at once."""
+    missing, extra = sorted(set(expected) - set(actual), key=str), sorted(set(actual) - set(expected), key=str)
+    assert not missing and not extra, f"{what}: rows missing {missing[:10]}, unexpected {extra[:10]}"
+    problems = [
+        f"{what} {key}: {column} = {actual[key][column]!r}, expected {row[column]!r}"
+        for key, row in sorted(expected.items(), key=lambda item: str(item[0]))
+        for column, tolerance in columns.items()
+        if not same(actual[key][column], row[column], tolerance)
+    ]
+    assert not problems, "\n".join(problems[:40]) + f"\n({len(problems)} differences)"
+
+
+def keyed(rows: list[dict], *key: str) -> dict:
+    out = {}
+    for row in rows:
+        k = row[key[0]] if len(key) == 1 else tuple(row[c] for c in key)
+        assert k not in out, f"duplicate key {k}"
+        out[k] = row
+    return out
+
+
+HYPERPARAMETER_TOLERANCE: dict[str, float | str | None] = {
+    c: ("f32" if c in ref.FLOAT_HYPERPARAMETERS else None) for c in ref.HYPERPARAMETERS
+}
+
+
+def test_self_check_comparison_helper() -> None:
+    """The helper itself can fail (NULL vs value, bool vs int, float32 tolerance)."""
+    assert same(None, None, F32) and not same(None, 0.0, F32) and not same(0.0, None, None)
+    assert same(True, True, None) and not same(1, True, None) and not same(False, 0, None)
+    assert same(1.0, 1.0 + 1e-8, F32) and not same(1.0, 1.0001, F32)
+    assert ref.sql_rank([2.0, None, 1.0, 2.0, None]) == [2, 4, 1, 2, 4]
+
+
+# --- run_best_epochs ----------------------------------------------------------------------
+
+
+RUN_BEST_COLUMNS: dict[str, float | str | None] = {
+    "experiment_id": None,
+    "best_test_loss": F32,
+    "best_test_loss_epoch": None,
+    "best_test_accuracy": F32,
+    "best_test_accuracy_epoch": None,
+    "final_test_loss": F32,
+    "final_train_loss": F32,
+    "num_epochs": None,
+    "num_finite_test_loss": None,
+    "is_diverged": None,
+}
+
+
+def test_run_best_epochs_one_row_per_run(case: Case) -> None:
+    rows = case.rows("select run_id from marts.run_best_epochs")
+    run_ids = [r["run_id"] for r in rows]
+    assert len(run_ids) == len(set(run_ids)), "run_best_epochs repeats a run_id"
+    assert set(run_ids) == set(case.data.runs), "run_best_epochs must hold exactly the runs of the run folders"
+    # the runs folders hold copies: the reconciliation is with distinct run_ids, not rows
+    copies = sum(len(f) for f in case.data.run_folders.values())
+    assert copies > len(case.data.runs), "the demo should hold runs in several folders"
+
+
+def test_run_best_epochs_values(case: Case) -> None:
+    actual = keyed(case.rows("select * from marts.run_best_epochs"), "run_id")
+    compare(actual, case.run_best, RUN_BEST_COLUMNS, f"[{case.spelling}] run_best_epochs")
+
+
+# --- experiment_summary -------------------------------------------------------------------
+
+
+SUMMARY_COLUMNS: dict[str, float | str | None] = {
+    **HYPERPARAMETER_TOLERANCE,
+    **{flag: None for flag in ref.SWEEP_FLAGS},
+    "num_runs": None,
+    "runs_found": None,
+    "final_test_loss_median": F32,
+    "best_test_loss_median": F32,
+    "best_test_loss_median_epoch": None,
+}
+
+
+def test_experiment_summary_one_row_per_experiment(case: Case) -> None:
+    rows = case.rows("select experiment_id from marts.experiment_summary")
+    ids = [r["experiment_id"] for r in rows]
+    assert len(ids) == len(set(ids)), "experiment_summary repeats an experiment_id"
+    # summaries and runs do not hold the same experiments (both differences are traps)
+    assert set(case.data.summaries) != case.data.run_experiment_ids
+    assert set(ids) == set(case.data.summaries) | case.data.run_experiment_ids
+
+
+def test_experiment_summary_values(case: Case) -> None:
+    actual = keyed(case.rows("select * from marts.experiment_summary"), "experiment_id")
+    compare(actual, case.experiments, SUMMARY_COLUMNS, f"[{case.spelling}] experiment_summary")
+
+
+# --- experiment_best_epochs ---------------------------------------------------------------
+
+
+DISTRIBUTION_COLUMNS: dict[str, float | str | None] = {
+    **{f"best_test_loss_epoch_{s}": F64 for s in ("min", "q1", "median", "q3", "max", "avg")},
+    **{f"best_test_loss_{s}": F32 for s in ("min", "q1", "median", "q3", "max", "avg")},
+}
+
+
+def test_experiment_best_epochs_values(case: Case) -> None:
+    actual = keyed(case.rows("select * from marts.experiment_best_epochs"), "experiment_id")
+    assert set(actual) == case.data.run_experiment_ids, "one row per experiment that has runs"
+    compare(actual, case.experiment_best, DISTRIBUTION_COLUMNS, f"[{case.spelling}] experiment_best_epochs")
+    # the quantiles are interpolated, not picked: some experiment must have a non-integer epoch quantile
+    interpolated = [
+        e for e in case.experiment_best.values()
+        if any(e[f"best_test_loss_epoch_{s}"] not in (None,) and e[f"best_test_loss_epoch_{s}"] % 1
+               for s in ("q1", "median", "q3"))
+    ]
+    assert interpolated, "the demo should exercise linear interpolation of the epoch quantiles"
+
+
+# --- sweep_comparisons --------------------------------------------------------------------
+
+
+COMPARISON_COLUMNS: dict[str, float | str | None] = {
+    "is_core_value": None,
+    "best_test_loss_median": F32,
+    "rank_in_group": None,
+    **{c: HYPERPARAMETER_TOLERANCE[c] for c in ref.GROUP_CANDIDATES},
+}
+
+
+def read_sweeps_seed() -> dict[str, dict]:
+    with open(PROJECT_ROOT / "seeds" / "butter_sweeps.csv", newline="") as handle:
+        return {row["sweep"]: row for row in csv.DictReader(handle)}
+
+
+def test_sweep_comparisons_rows(case: Case) -> None:
+    """One row per (sweep, experiment): the flagged experiments plus the core of each of their groups."""
+    actual = keyed(case.rows("select * from marts.sweep_comparisons"), "sweep", "experiment_id")
+    assert {s for s, _ in actual} == set(ref.SWEEPS)
+    compare(actual, case.comparisons, {}, f"[{case.spelling}] sweep_comparisons rows")
+    # non-member core rows exist (the epoch sweeps' 3000-epoch experiments)
+    assert any(not r["is_sweep_member"] for r in case.comparisons.values())
+
+
+def test_sweep_comparisons_values(case: Case) -> None:
+    actual = keyed(case.rows("select * from marts.sweep_comparisons"), "sweep", "experiment_id")
+    compare(actual, case.comparisons, COMPARISON_COLUMNS, f"[{case.spelling}] sweep_comparisons")
+    problems = []
+    for key, expected in case.comparisons.items():
+        row = actual[key]
+        # delta_vs_core: a difference of two float32 values; tolerance relative to the operands
+        delta, want = row["delta_vs_core"], expected["delta_vs_core"]
+        if (delta is None) != (want is None) or (
+            want is not None
+            and abs(delta - want) > F32 * max(abs(expected["best_test_loss_median"]),
+                                              abs(expected["core_best_test_loss_median"]))
+        ):
+            problems.append(f"{key}: delta_vs_core = {delta!r}, expected {want!r}")
+    assert not problems, "\n".join(problems[:40])
+    assert any(r["delta_vs_core"] is not None for r in case.comparisons.values())
+    assert any(r["rank_in_group"] > 1 for r in case.comparisons.values())
+
+
+def test_sweep_comparisons_groups(case: Case) -> None:
+    """The warehouse's comparison groups are exactly the reference's (other hyperparameters, NULL-safe)."""
+    actual = keyed(case.rows("select * from marts.sweep_comparisons"), "sweep", "experiment_id")
+    for sweep in ref.SWEEPS:
+        pairs = {
+            (case.comparisons[key]["group"], row["comparison_group_id"])
+            for key, row in actual.items()
+            if key[0] == sweep and key in case.comparisons
+        }
+        groups = {g for g, _ in pairs}
+        ids = {i for _, i in pairs}
+        assert len(pairs) == len(groups) == len(ids), f"sweep {sweep}: groups differ from the reference's"
+    # the regularization sweep compares L1 and L2 of one setting in a group with the unregularized core
+    regularization = [r for r in case.comparisons.values() if r["sweep"] == "regularization"]
+    by_group: dict[tuple, set] = {}
+    for r in regularization:
+        by_group.setdefault(r["group"], set()).add(r["kernel_regularizer_type"])
+    assert any(types >= {None, "l1", "l2"} for types in by_group.values())
+
+
+def test_sweep_comparisons_swept_values(case: Case) -> None:
+    seed = read_sweeps_seed()
+    problems = []
+    for row in case.rows("select * from marts.sweep_comparisons"):
+        sweep = row["sweep"]
+        if row["swept_parameter"] != seed[sweep]["swept_parameter"]:
+            problems.append(f"{sweep}: swept_parameter {row['swept_parameter']!r}")
+        value = row["swept_value"]
+        if sweep == "regularization":
+            kind = row["kernel_regularizer_type"]
+            penalty = {"l1": row["kernel_regularizer_l1"], "l2": row["kernel_regularizer_l2"]}.get(kind)
+            ok = value == "none" if kind is None else (
+                value.split()[0] == kind and np.float32(value.split()[-1]) == np.float32(penalty)
+            )
+        else:
+            column = ref.SWEEP_VARIES[sweep][0]
+            ok = np.float32(float(value)) == np.float32(row[column])
+        if not ok:
+            problems.append(f"{sweep} experiment {row['experiment_id']}: swept_value {value!r}")
+        if sweep == "primary" and (row["is_core_value"] is not False or row["delta_vs_core"] is not None):
+            problems.append(f"primary experiment {row['experiment_id']}: core {row['is_core_value']!r}")
+    assert not problems, "\n".join(problems[:40])
+
+
+# --- long per-epoch tables ----------------------------------------------------------------
+
+
+def long_table(case: Case, relation: str, keys: list[str], columns: list[str]) -> dict[str, np.ndarray]:
+    table = case.con.sql(
+        f"select {', '.join(keys + ['epoch'] + columns)} from {relation} order by {', '.join(keys)}, epoch"
+    ).to_arrow_table()
+    return {name: table.column(name) for name in table.column_names}
+
+
+def expected_long(records: dict, arrays: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """Concatenated arrays per column in (key, epoch) order."""
+    out: dict[str, list] = {"epoch": []}
+    for key in sorted(records):
+        row = records[key]
+        length = ref.positions(row, arrays)
+        out["epoch"].append(np.arange(1, length + 1))
+        for name in arrays:
+            out.setdefault(name, []).append(np.asarray(row[name], dtype=np.float64))
+    return {name: np.concatenate(parts) for name, parts in out.items()}
+
+
+def test_int_run_epochs(case: Case) -> None:
+    metrics = case.data.run_metrics
+    assert {"test_loss", "train_loss", "test_accuracy", "train_accuracy"} <= set(metrics)
+    columns = case.columns("intermediate.int_run_epochs")
+    assert set(columns) == {"run_id", "experiment_id", "epoch", *metrics}, "one column per run metric"
+    expected_rows = sum(ref.positions(r, metrics) for r in case.data.runs.values())
+    (count,) = case.con.execute("select count(*) from intermediate.int_run_epochs").fetchone()
+    assert count == expected_rows
+    actual = long_table(case, "intermediate.int_run_epochs", ["run_id"], list(metrics))
+    expected = expected_long(case.data.runs, metrics)
+    assert actual["run_id"].to_pylist() == [
+        run_id for run_id in sorted(case.data.runs) for _ in range(ref.positions(case.data.runs[run_id], metrics))
+    ]
+    for name, values in expected.items():
+        assert actual[name].null_count == 0, name
+        np.testing.assert_array_equal(actual[name].to_numpy().astype(np.float64), values, err_msg=name)
+
+
+def test_int_experiment_epochs(case: Case) -> None:
+    statistics = case.data.summary_statistics
+    assert "test_loss_median" in statistics
+    columns = case.columns("intermediate.int_experiment_epochs")
+    assert {"experiment_id", "epoch", *statistics} <= set(columns), "one column per summary statistic"
+    expected_rows = sum(ref.positions(r, statistics) for r in case.data.summaries.values())
+    (count,) = case.con.execute("select count(*) from intermediate.int_experiment_epochs").fetchone()
+    assert count == expected_rows
+    actual = long_table(case, "intermediate.int_experiment_epochs", ["experiment_id"], list(statistics))
+    expected = expected_long(case.data.summaries, statistics)
+    for name, values in expected.items():
+        assert actual[name].null_count == 0, name
+        np.testing.assert_array_equal(actual[name].to_numpy().astype(np.float64), values, err_msg=name)
+
+
+# --- traps of the demo manifest -----------------------------------------------------------
+
+
+def test_every_trap_is_checked(case: Case) -> None:
+    assert set(case.manifest["traps"]) == CHECKED_TRAPS
+
+
+def one(case: Case, sql: str) -> dict:
+    rows = case.rows(sql)
+    assert len(rows) == 1, f"{sql}: {len(rows)} rows"
+    return rows[0]
+
+
+def test_trap_nonfinite_losses(case: Case) -> None:
+    trap = case.trap("nonfinite_losses")
+    for run in trap["runs"]:
+        row = one(case, f"select * from marts.run_best_epochs where run_id = '{run['run_id']}'")
+        expected = case.run_best[run["run_id"]]
+        bad = set(run["test_loss_nan_epochs"]) | set(run["test_loss_posinf_epochs"])
+        assert row["is_diverged"] is True
+        assert row["num_finite_test_loss"] == row["num_epochs"] - len(bad)
+        assert row["best_test_loss"] is not None and math.isfinite(row["best_test_loss"])
+        assert row["best_test_loss_epoch"] not in bad
+        assert same(row["best_test_loss"], expected["best_test_loss"], F32)
+        assert row["best_test_loss_epoch"] == expected["best_test_loss_epoch"]
+        # the last value of a loss that is not finite gives NULL, never NaN or inf
+        last = row["num_epochs"]
+        train_bad = set(run["train_loss_nan_epochs"]) | set(run["train_loss_posinf_epochs"])
+        assert (row["final_test_loss"] is None) == (last in bad)
+        assert (row["final_train_loss"] is None) == (last in train_bad)
+    assert any(r["num_epochs"] in r_bad for r, r_bad in [
+        (case.run_best[run["run_id"]], set(run["test_loss_posinf_epochs"])) for run in trap["runs"]
+    ]), "the trap should end a run on a non-finite test loss"
+    # the median curve has no finite value at those epochs: best/final of the curve ignore them
+    experiment = one(case, f"select * from marts.experiment_summary where experiment_id = {trap['experiment_id']}")
+    curve = case.data.summaries[trap["experiment_id"]]["test_loss_median"]
+    assert not np.isfinite(curve[[e - 1 for e in trap["all_runs_nonfinite_epochs"]]]).any()
+    assert experiment["best_test_loss_median_epoch"] not in trap["all_runs_nonfinite_epochs"]
+    assert same(experiment["best_test_loss_median"], float(np.nanmin(curve[np.isfinite(curve)])), F32)
+
+
+def test_trap_diverged_run(case: Case) -> None:
+    trap = case.trap("diverged_run")
+    row = one(case, f"select * from marts.run_best_epochs where run_id = '{trap['run_id']}'")
+    assert row["experiment_id"] == trap["experiment_id"]
+    for column in ("best_test_loss", "best_test_loss_epoch", "best_test_accuracy", "best_test_accuracy_epoch",
+                   "final_test_loss", "final_train_loss"):
+        assert row[column] is None, column
+    assert row["num_finite_test_loss"] == 0 and row["num_epochs"] > 0
+    assert row["is_diverged"] is True
+    # the run is left out of its experiment's distribution, the others are not
+    dist = one(case, f"select * from marts.experiment_best_epochs where experiment_id = {trap['experiment_id']}")
+    others = [r for r in case.run_best.values() if r["experiment_id"] == trap["experiment_id"]
+              and r["run_id"] != trap["run_id"]]
+    assert others and all(r["best_test_loss"] is not None for r in others)
+    assert same(dist["best_test_loss_max"], max(r["best_test_loss"] for r in others), F32)
+    assert same(dist["best_test_loss_avg"], float(np.mean([r["best_test_loss"] for r in others])), F32)
+
+
+def test_trap_tied_best_epochs(case: Case) -> None:
+    trap = case.trap("tied_best_epochs")
+    row = one(case, f"select * from marts.run_best_epochs where run_id = '{trap['run_id']}'")
+    run = case.data.runs[trap["run_id"]]
+    # the reference sees the ties too (several epochs with the identical value) ...
+    loss_epochs = list(np.flatnonzero(run["test_loss"] == run["test_loss"][np.isfinite(run["test_loss"])].min()) + 1)
+    assert loss_epochs == trap["test_loss_min_epochs"] and len(loss_epochs) > 1
+    accuracy = run["test_accuracy"]
+    accuracy_epochs = list(np.flatnonzero(accuracy == accuracy[np.isfinite(accuracy)].max()) + 1)
+    assert accuracy_epochs == trap["test_accuracy_max_epochs"] and len(accuracy_epochs) > 1
+    # ... and the warehouse picks the earliest
+    assert row["best_test_loss_epoch"] == min(loss_epochs)
+    assert row["best_test_accuracy_epoch"] == min(accuracy_epochs)
+    assert same(row["best_test_loss"], trap["best_test_loss"], F32)
+    assert same(row["best_test_accuracy"], trap["best_test_accuracy"], F32)
+
+
+def test_trap_missing_run(case: Case) -> None:
+    trap = case.trap("missing_run")
+    eid = trap["experiment_id"]
+    assert trap["run_id"] not in case.data.runs
+    assert not case.rows(f"select run_id from marts.run_best_epochs where run_id = '{trap['run_id']}'")
+    row = one(case, f"select * from marts.experiment_summary where experiment_id = {eid}")
+    assert row["num_runs"] == trap["num_runs"] == case.data.summaries[eid]["num_runs"]
+    assert row["runs_found"] == trap["runs_exported"] == len(case.data.runs_of(eid))
+    assert row["runs_found"] < row["num_runs"]
+    assert case.rows(f"select * from marts.source_reconciliation where experiment_id = {eid}")
+
+
+def test_trap_summary_only_experiment(case: Case) -> None:
+    trap = case.trap("summary_only_experiment")
+    eid = trap["experiment_id"]
+    row = one(case, f"select * from marts.experiment_summary where experiment_id = {eid}")
+    assert row["runs_found"] == 0
+    assert row["num_runs"] == case.data.summaries[eid]["num_runs"] and row["num_runs"] > 0
+    assert row["best_test_loss_median"] is not None
+    assert not case.rows(f"select * from marts.experiment_best_epochs where experiment_id = {eid}")
+    ids = ", ".join(f"'{r}'" for r in trap["run_ids"])
+    assert not case.rows(f"select * from marts.run_best_epochs where run_id in ({ids})")
+    assert case.rows(f"select * from marts.source_reconciliation where experiment_id = {eid}")
+
+
+def test_trap_run_only_experiment(case: Case) -> None:
+    trap = case.trap("run_only_experiment")
+    eid = trap["experiment_id"]
+    assert eid not in case.data.summaries
+    row = one(case, f"select * from marts.experiment_summary where experiment_id = {eid}")
+    assert row["num_runs"] is None
+    assert row["runs_found"] == len(trap["run_ids"])
+    for column in ("final_test_loss_median", "best_test_loss_median", "best_test_loss_median_epoch"):
+        assert row[column] is None, column
+    # its hyperparameters come from its runs
+    compare({eid: row}, {eid: case.experiments[eid]}, SUMMARY_COLUMNS, "run-only experiment")
+    assert row["dataset"] is not None and any(row[f] for f in ref.SWEEP_FLAGS)
+    dist = one(case, f"select * from marts.experiment_best_epochs where experiment_id = {eid}")
+    assert dist["best_test_loss_min"] is not None
+    assert case.rows(f"select * from marts.source_reconciliation where experiment_id = {eid}")
+    # in its sweep it has no loss: ranked last, no delta
+    for r in case.rows(f"select * from marts.sweep_comparisons where experiment_id = {eid}"):
+        group = [c for c in case.comparisons.values()
+                 if c["sweep"] == r["sweep"] and c["group"] == case.comparisons[(r["sweep"], eid)]["group"]]
+        assert r["rank_in_group"] == sum(c["best_test_loss_median"] is not None for c in group) + 1
+        assert r["delta_vs_core"] is None
+
+
+def test_trap_sweep_group_without_core(case: Case) -> None:
+    trap = case.trap("sweep_group_without_core")
+    for group in trap["groups"]:
+        ids = ", ".join(str(i) for i in group["experiment_ids"])
+        rows = case.rows(
+            f"select * from marts.sweep_comparisons where sweep = '{group['sweep']}' and experiment_id in ({ids})"
+        )
+        assert len(rows) == len(group["experiment_ids"])
+        for row in rows:
+            expected = case.comparisons[(group["sweep"], row["experiment_id"])]
+            assert not expected["group_has_core_value"], "the reference must see no core in this group"
+            assert row["is_core_value"] is False
+            assert row["delta_vs_core"] is None
+            assert row["best_test_loss_median"] is not None
+    # groups of the same sweeps with a core do get deltas
+    for group in trap["groups"]:
+        with_core = [c for c in case.comparisons.values() if c["sweep"] == group["sweep"]
+                     and c["group_has_core_value"] and c["best_test_loss_median"] is not None]
+        assert with_core and all(c["delta_vs_core"] is not None for c in with_core)
+
+
+def test_trap_null_partition(case: Case) -> None:
+    trap = case.trap("null_partition")
+    assert any(p.is_dir() for p in (case.root / "all_runs").rglob(f"*={trap['value']}"))
+    unregularized = [e for e in case.experiments.values() if e["kernel_regularizer_type"] is None]
+    assert len(unregularized) == trap["num_experiments"]
+    (count,) = case.con.execute(
+        "select count(*) from marts.experiment_summary where kernel_regularizer_type is null"
+    ).fetchone()
+    assert count == trap["num_experiments"]
+    ids = ", ".join(str(i) for i in trap["experiment_ids"])
+    rows = case.rows(f"select * from marts.experiment_summary where experiment_id in ({ids})")
+    assert len(rows) == len(trap["experiment_ids"]) and all(r["kernel_regularizer_type"] is None for r in rows)
+    # NULL keys group together: a learning-rate group of unregularized experiments has its core
+    lr_groups = [c for c in case.comparisons.values()
+                 if c["sweep"] == "learning_rate" and c["kernel_regularizer_type"] is None and c["group_size"] > 1]
+    assert lr_groups and any(c["group_has_core_value"] for c in lr_groups)
+
+
+def test_trap_regression_and_classification(case: Case) -> None:
+    trap = case.trap("regression_and_classification")
+    rows = case.rows("select dataset, count(*) as runs, count(best_test_accuracy) as with_accuracy "
+                     "from marts.run_best_epochs group by dataset")
+    by_dataset = {r["dataset"]: r for r in rows}
+    for dataset in trap["regression_datasets"] + trap["classification_datasets"]:
+        assert by_dataset[dataset]["runs"] > 0
+        # accuracy arrays are carried for regression runs too: best accuracy is computed, not dropped
+        assert by_dataset[dataset]["with_accuracy"] > 0

@@ -1,0 +1,117 @@
+"""Staging: one spelling out whatever the spelling in, every parquet row staged."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+import pyarrow.dataset as ds
+import pytest
+
+from butter_warehouse import codegen, contract
+
+from conftest import PROJECT_ROOT, DbtResult, run_dbt
+
+pytestmark = pytest.mark.slow
+
+COLUMNS_SQL = """
+    select table_name, column_name, data_type
+    from information_schema.columns
+    where table_schema = 'staging'
+    order by table_name, ordinal_position
+"""
+
+
+def _parquet_rows(folder: Path) -> int:
+    files = sorted(folder.rglob("*.parquet"))
+    if not files:
+        return 0
+    return ds.dataset([str(f) for f in files], format="parquet").count_rows()
+
+
+def test_generated_files_are_current() -> None:
+    assert codegen.stale(PROJECT_ROOT) == []
+
+
+@pytest.mark.parametrize("spelling", contract.SPELLINGS)
+def test_staging_row_counts_equal_parquet_row_counts(
+    spelling: str, demo_root: Callable[..., Path], built_warehouse: Callable[[str], DbtResult]
+) -> None:
+    root = demo_root(spelling)
+    with duckdb.connect(str(built_warehouse(spelling).db_path), read_only=True) as conn:
+        for folder in contract.FOLDERS:
+            expected = _parquet_rows(root / folder)
+            staged = conn.sql(f'select count(*) from staging."stg_butter__{folder}"').fetchone()[0]
+            assert expected > 0, f"demo data has no rows in {folder}"
+            assert staged == expected, f"{folder}: {staged} staged rows, {expected} parquet rows"
+
+
+def test_both_spellings_give_identical_staging_columns(built_warehouse: Callable[[str], DbtResult]) -> None:
+    described = {}
+    for spelling in contract.SPELLINGS:
+        with duckdb.connect(str(built_warehouse(spelling).db_path), read_only=True) as conn:
+            described[spelling] = conn.sql(COLUMNS_SQL).fetchall()
+    assert described["published"] == described["framework"]
+    names = {(table, column) for table, column, _ in described["published"]}
+    # the warehouse spelling, not either source spelling
+    assert ("stg_butter__all_runs", "test_loss") in names
+    assert ("stg_butter__all_runs", "val_loss") not in names
+    assert ("stg_butter__complete_summary", "kernel_regularizer_type") in names
+    assert ("stg_butter__complete_summary", "is_primary_sweep") in names
+
+
+def test_staging_types_follow_the_contract(built_warehouse: Callable[[str], DbtResult]) -> None:
+    with duckdb.connect(str(built_warehouse("published").db_path), read_only=True) as conn:
+        for kind, folder in (("runs", "all_runs"), ("summary", "complete_summary")):
+            types = dict(
+                conn.sql(
+                    "select column_name, lower(data_type) from information_schema.columns "
+                    f"where table_schema = 'staging' and table_name = 'stg_butter__{folder}'"
+                ).fetchall()
+            )
+            for col in contract.columns(kind):  # type: ignore[arg-type]
+                expected = duckdb.sql(f"select typeof(cast(null as {col.sql_type}))").fetchone()[0].lower()
+                assert types[col.name] == expected, f"{folder}.{col.name}: {types[col.name]} != {expected}"
+            # partition values (path text) are cast: float32 stays float
+            assert types["learning_rate"] == "float"
+            assert types["depth"] == "utinyint"
+
+
+@pytest.mark.parametrize("spelling", contract.SPELLINGS)
+def test_partition_values_round_trip(spelling: str, demo_root: Callable[..., Path], built_warehouse: Callable[[str], DbtResult]) -> None:
+    """The hyperparameters read back from the path equal the generator's values."""
+    root = demo_root(spelling)
+    parts = contract.partition_names(spelling)
+    with duckdb.connect(str(built_warehouse(spelling).db_path), read_only=True) as conn:
+        staged = conn.sql(
+            "select distinct dataset, learning_rate, batch_size, kernel_regularizer_type, "
+            "label_noise, epochs, shape, depth from staging.stg_butter__complete_summary"
+        ).fetchall()
+    paths = set()
+    for leaf in (root / "complete_summary").rglob("*.parquet"):
+        values = dict(p.split("=", 1) for p in leaf.parent.relative_to(root / "complete_summary").parts)
+        assert tuple(values) == parts
+        paths.add(values[parts[3]])
+    assert contract.HIVE_NULL in paths, "demo data should hold an unregularized partition"
+    assert any(row[3] is None for row in staged), "the hive NULL partition must stage as NULL"
+    by_path = {
+        (v["dataset"], float(duckdb.sql(f"select cast('{v['learning_rate']}' as float)").fetchone()[0]))
+        for leaf in (root / "complete_summary").rglob("*.parquet")
+        for v in [dict(p.split("=", 1) for p in leaf.parent.relative_to(root / "complete_summary").parts)]
+    }
+    assert {(row[0], row[1]) for row in staged} == by_path
+
+
+def test_absent_folder_is_skipped_with_a_message(demo_root: Callable[..., Path], tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    shutil.copytree(demo_root("published"), root)
+    shutil.rmtree(root / "300_epoch_sweep_runs")
+    result = run_dbt(["build", "--select", "path:models/staging"], data_root=root, workdir=tmp_path / "dbt")
+    assert result.ok, result
+    assert "no parquet files under" in result.output
+    assert "'300_epoch_sweep_runs' is skipped" in result.output
+    with duckdb.connect(str(result.db_path), read_only=True) as conn:
+        assert conn.sql('select count(*) from staging."stg_butter__300_epoch_sweep_runs"').fetchone()[0] == 0
+        assert conn.sql("select count(*) from staging.stg_butter__all_runs").fetchone()[0] == _parquet_rows(root / "all_runs")
