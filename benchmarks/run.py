@@ -98,20 +98,24 @@ def generate(root: Path, runs: int, epochs: int, *, keep: bool) -> dict:
         manifest = demo.generate(root, experiments=experiments, runs_per_experiment=RUNS_PER_EXPERIMENT,
                                  epochs=epochs, seed=0, progress=sys.stderr.isatty())
         seconds = time.perf_counter() - start
-    folders = manifest["counts"]["folders"]
-    sweep_run_rows = sum(v["rows"] for k, v in folders.items() if k.endswith("_sweep_runs"))
+    rows = {f.name: parquet_rows(f) for f in sorted(root.iterdir()) if f.is_dir()}
     info = {
         "root": str(root), "generate_seconds": seconds,
-        "experiments": manifest["counts"]["experiments"], "runs": folders["all_runs"]["rows"],
-        "sweep_folder_run_rows": sweep_run_rows, "epochs": epochs,
-        "epochs_300_epoch_sweep": manifest["parameters"]["epochs_300_epoch_sweep"],
-        "epochs_30k_epoch_sweep": manifest["parameters"]["epochs_30k_epoch_sweep"],
+        "experiments": rows.get("complete_summary"), "runs": rows["all_runs"],
+        "sweep_folder_run_rows": sum(v for k, v in rows.items() if k.endswith("_sweep_runs")),
+        "epochs": epochs, "parameters": manifest.get("parameters"),
         "bytes_total": dir_bytes(root), "bytes_all_runs": dir_bytes(root / "all_runs"),
         "bytes_complete_summary": dir_bytes(root / "complete_summary"),
     }
-    info["bytes_sweep_runs"] = sum(dir_bytes(root / k) for k in folders if k.endswith("_sweep_runs"))
+    info["bytes_sweep_runs"] = sum(dir_bytes(root / k) for k in rows if k.endswith("_sweep_runs"))
     info["epochs_in_all_runs"] = None
     return info
+
+
+def parquet_rows(folder: Path) -> int:
+    import pyarrow.parquet as pq
+
+    return sum(pq.ParquetFile(f).metadata.num_rows for f in folder.rglob("*.parquet"))
 
 
 def count_epochs(root: Path) -> int:

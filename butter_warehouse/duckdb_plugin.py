@@ -9,7 +9,7 @@ project pins). S3 settings come only from environment variables, never from file
 ``BUTTER_S3_REGION``     region (default ``us-west-2``, where the OEDI bucket lives)
 ``BUTTER_S3_URL_STYLE``  ``vhost`` (default) or ``path`` (most emulators)
 ``BUTTER_S3_USE_SSL``    ``true`` (default) or ``false``
-``BUTTER_HTTP_TIMEOUT``  seconds before an unanswered request fails (default 30)
+``BUTTER_HTTP_TIMEOUT``  seconds before an unanswered request fails (default 30; whole seconds, >= 1)
 ``BUTTER_HTTP_RETRIES``  retries of a failed request (default 3)
 ``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY`` / ``AWS_SESSION_TOKEN``
                          credentials; leave unset for the public bucket (unsigned reads)
@@ -71,8 +71,12 @@ def configure(conn: duckdb.DuckDBPyConnection, env: Mapping[str, str] | None = N
     if path is None:
         return False
     conn.execute(f"load {_sql_string(str(path))}")
-    conn.execute(f"set http_timeout = {int(float(env.get('BUTTER_HTTP_TIMEOUT', '30')))}")
-    conn.execute(f"set http_retries = {int(env.get('BUTTER_HTTP_RETRIES', '3'))}")
+    # `global`: dbt-duckdb runs models on cursors, which do not inherit
+    # connection-local settings (the extension and the secret they do inherit).
+    timeout = max(1, round(float(env.get("BUTTER_HTTP_TIMEOUT") or 30)))
+    retries = int(env.get("BUTTER_HTTP_RETRIES") or 3)
+    conn.execute(f"set global http_timeout = {timeout}")
+    conn.execute(f"set global http_retries = {retries}")
     conn.execute(s3_secret_sql(env))
     return True
 

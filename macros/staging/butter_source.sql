@@ -48,12 +48,12 @@
     missing stops the build with the folder and the column named; columns of
     one spelling only (q1/q3, optimizer_sweep) become NULL; extra columns are
     reported and left out. -#}
-{% macro butter_staging_columns(folder) -%}
+{% macro butter_staging_columns(folder, source_relation) -%}
     {%- if not execute -%}
         {{- return('*') -}}
     {%- endif -%}
     {%- set kind = butter_folder_kind(folder) -%}
-    {%- set described = butter_describe(butter_source(folder)) -%}
+    {%- set described = butter_describe(source_relation) -%}
     {%- set present = {} -%}
     {%- for column in described -%}
         {%- do present.update({column.name: column.type}) -%}

@@ -220,7 +220,7 @@ def test_experiment_best_epochs_values(case: Case) -> None:
     # the quantiles are interpolated, not picked: some experiment must have a non-integer epoch quantile
     interpolated = [
         e for e in case.experiment_best.values()
-        if any(e[f"best_test_loss_epoch_{s}"] not in (None,) and e[f"best_test_loss_epoch_{s}"] % 1
+        if any(e[f"best_test_loss_epoch_{s}"] is not None and e[f"best_test_loss_epoch_{s}"] % 1
                for s in ("q1", "median", "q3"))
     ]
     assert interpolated, "the demo should exercise linear interpolation of the epoch quantiles"
