@@ -1,7 +1,9 @@
 {#- Each sweep: what it varies (left out of the comparison group), how its
     swept value is shown, and which experiment is the core value of a group.
     Groups are every other hyperparameter, compared NULL-safely (a fingerprint
-    that spells NULL), so unregularized experiments group together. -#}
+    that spells NULL), so unregularized experiments group together. The
+    regularizer enters a group as (type, penalty of that type): exports write
+    the unused penalty as 0 or NULL, which must not split a group. -#}
 {%- set group_candidates = [
     'dataset', 'shape', 'depth', 'size', 'learning_rate', 'batch_size', 'label_noise',
     'kernel_regularizer_type', 'kernel_regularizer_l1', 'kernel_regularizer_l2', 'epochs',
@@ -9,6 +11,10 @@
 {%- set penalty = "case experiments.kernel_regularizer_type"
     ~ " when 'l1' then experiments.kernel_regularizer_l1"
     ~ " when 'l2' then experiments.kernel_regularizer_l2 end" -%}
+{%- set group_expressions = {
+    'kernel_regularizer_l1': penalty,
+    'kernel_regularizer_l2': none,
+} -%}
 {%- set sweeps = [
     {'sweep': 'primary', 'varies': ['size'],
      'value': 'experiments.size', 'core': 'false'},
@@ -24,7 +30,8 @@
      'value': 'experiments.batch_size', 'core': 'experiments.batch_size = cast(sweeps.core_value as integer)'},
     {'sweep': 'regularization',
      'varies': ['kernel_regularizer_type', 'kernel_regularizer_l1', 'kernel_regularizer_l2'],
-     'value': penalty, 'label': "coalesce(experiments.kernel_regularizer_type || ' ' || cast((" ~ penalty ~ ") as varchar), 'none')",
+     'value': 'coalesce(' ~ penalty ~ ', 0)',
+     'label': "coalesce(experiments.kernel_regularizer_type || ' ' || cast((" ~ penalty ~ ") as varchar), 'none')",
      'core': 'experiments.kernel_regularizer_type is null'},
 ] -%}
 
@@ -66,7 +73,11 @@ candidates as (
     {%- for spec in sweeps %}
         {%- set group_columns = ["'" ~ spec.sweep ~ "'"] -%}
         {%- for column in group_candidates if column not in spec.varies -%}
-            {%- do group_columns.append('experiments.' ~ column) -%}
+            {%- if column not in group_expressions -%}
+                {%- do group_columns.append('experiments.' ~ column) -%}
+            {%- elif group_expressions[column] is not none -%}
+                {%- do group_columns.append(group_expressions[column]) -%}
+            {%- endif -%}
         {%- endfor %}
         select
             sweeps.sweep,
