@@ -231,9 +231,32 @@ def queries(args: argparse.Namespace) -> dict:
     return {"queries": out, "worst_p95_ms": max(all_lat)}
 
 
+def datastats(args: argparse.Namespace) -> dict:
+    """Rows per folder and epochs in all_runs, from parquet footers (epochs is a partition)."""
+    import pyarrow.parquet as pq
+
+    root = Path(args.root)
+    rows, epochs = {}, 0
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        rows[folder.name] = 0
+        for f in folder.rglob("*.parquet"):
+            n = pq.ParquetFile(f).metadata.num_rows
+            rows[folder.name] += n
+            if folder.name == "all_runs":
+                epochs += n * int([p for p in f.parts if p.startswith("epochs=")][0].split("=")[1])
+    return {"rows": rows, "epochs_in_all_runs": epochs}
+
+
+def martcheck(args: argparse.Namespace) -> dict:
+    import duckdb
+
+    con = duckdb.connect(args.db, read_only=True)
+    return _check(con, "marts.run_best_epochs")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("workload", choices=["floor", "numpy", "queries"])
+    parser.add_argument("workload", choices=["floor", "numpy", "queries", "datastats", "martcheck"])
     parser.add_argument("--root")
     parser.add_argument("--db")
     parser.add_argument("--threads", type=int, default=2)
@@ -241,7 +264,8 @@ def main() -> None:
     parser.add_argument("--batch-rows", type=int, default=256)
     parser.add_argument("--reps", type=int, default=200)
     args = parser.parse_args()
-    result = {"floor": floor, "numpy": numpy_figures, "queries": queries}[args.workload](args)
+    result = {"floor": floor, "numpy": numpy_figures, "queries": queries,
+              "datastats": datastats, "martcheck": martcheck}[args.workload](args)
     print(json.dumps(result, default=str))
 
 

@@ -77,11 +77,8 @@ def dir_bytes(path: Path) -> int:
 
 def generate(root: Path, runs: int, epochs: int, *, keep: bool) -> dict:
     """Demo data with about ``runs`` runs (20 per experiment), reused when the manifest matches."""
-    sys.path.insert(0, str(PROJECT))
-    from butter_warehouse import demo
-
     experiments = max(1, runs // RUNS_PER_EXPERIMENT)
-    manifest_path = root / demo.MANIFEST_NAME
+    manifest_path = root / "_demo_manifest.json"
     params = {"experiments_target": experiments, "runs_per_experiment": RUNS_PER_EXPERIMENT, "epochs": epochs}
     seconds = None
     if keep and manifest_path.exists():
@@ -94,11 +91,20 @@ def generate(root: Path, runs: int, epochs: int, *, keep: bool) -> dict:
         manifest = None
     if manifest is None:
         print(f"  generating ~{runs} runs x {epochs} epochs in {root} ...", flush=True)
-        start = time.perf_counter()
-        manifest = demo.generate(root, experiments=experiments, runs_per_experiment=RUNS_PER_EXPERIMENT,
-                                 epochs=epochs, seed=0, progress=sys.stderr.isatty())
-        seconds = time.perf_counter() - start
-    rows = {f.name: parquet_rows(f) for f in sorted(root.iterdir()) if f.is_dir()}
+        # in a subprocess: the parent must stay small, because Linux carries a parent's peak
+        # RSS over fork+exec into the child's ru_maxrss (it would floor every RSS reading)
+        code = (f"import sys; sys.path.insert(0, {str(PROJECT)!r}); from butter_warehouse import demo; "
+                f"demo.generate({str(root)!r}, experiments={experiments}, "
+                f"runs_per_experiment={RUNS_PER_EXPERIMENT}, epochs={epochs}, seed=0, progress=False)")
+        root.mkdir(parents=True, exist_ok=True)
+        m = measure([sys.executable, "-c", code], log=root.parent / f"generate-{root.name}.log")
+        if m["rc"] != 0:
+            raise RuntimeError("demo generation failed:\n" + m["stdout"][-3000:])
+        seconds = m["seconds"]
+        manifest = json.loads(manifest_path.read_text())
+    stats = last_json(measure([sys.executable, str(WORKERS), "datastats", "--root", str(root)],
+                              log=root.parent / f"datastats-{root.name}.log")["stdout"])
+    rows = stats["rows"]
     info = {
         "root": str(root), "generate_seconds": seconds,
         "experiments": rows.get("complete_summary"), "runs": rows["all_runs"],
@@ -108,25 +114,8 @@ def generate(root: Path, runs: int, epochs: int, *, keep: bool) -> dict:
         "bytes_complete_summary": dir_bytes(root / "complete_summary"),
     }
     info["bytes_sweep_runs"] = sum(dir_bytes(root / k) for k in rows if k.endswith("_sweep_runs"))
-    info["epochs_in_all_runs"] = None
+    info["epochs_in_all_runs"] = stats["epochs_in_all_runs"]
     return info
-
-
-def parquet_rows(folder: Path) -> int:
-    import pyarrow.parquet as pq
-
-    return sum(pq.ParquetFile(f).metadata.num_rows for f in folder.rglob("*.parquet"))
-
-
-def count_epochs(root: Path) -> int:
-    import pyarrow.parquet as pq
-
-    total = 0
-    for f in (root / "all_runs").rglob("*.parquet"):
-        # epochs is a partition column (in the path) -> rows x epochs per file
-        epochs = int([p for p in f.parts if p.startswith("epochs=")][0].split("=")[1])
-        total += pq.ParquetFile(f).metadata.num_rows * epochs
-    return total
 
 
 # --------------------------------------------------------------------------- dbt
@@ -150,7 +139,7 @@ def model_timings(work: Path) -> dict:
     if not path.exists():
         return {}
     results = json.loads(path.read_text())["results"]
-    return {r["unique_id"].split(".")[-1]: round(r["execution_time"], 2) for r in results}
+    return {r["unique_id"].split(".")[2]: round(r["execution_time"], 2) for r in results}
 
 
 def build(project: Path, data_root: Path, work: Path, args: argparse.Namespace, tag: str) -> dict:
@@ -175,24 +164,14 @@ def dbt_test(project: Path, data_root: Path, work: Path, args: argparse.Namespac
     return m
 
 
-def mart_check(db: Path) -> dict:
-    import duckdb
-
-    con = duckdb.connect(str(db), read_only=True)
-    sys.path.insert(0, str(HERE))
-    from _workers import CHECK_SQL
-
-    cur = con.execute(CHECK_SQL.format(table="marts.run_best_epochs"))
-    out = dict(zip([d[0] for d in cur.description], cur.fetchone()))
-    con.close()
-    return out
+def mart_check(db: Path, log: Path) -> dict:
+    return last_json(measure([sys.executable, str(WORKERS), "martcheck", "--db", str(db)], log=log)["stdout"])
 
 
 # --------------------------------------------------------------------------- one size
 def bench_size(label: str, runs: int, args: argparse.Namespace, projects: list[Path]) -> dict:
     root = Path(args.data_dir) / f"runs{runs}-epochs{args.epochs}"
     data = generate(root, runs, args.epochs, keep=args.keep_data)
-    data["epochs_in_all_runs"] = count_epochs(root)
     print(f"  data: {data['runs']} runs ({data['sweep_folder_run_rows']} sweep-folder copies), "
           f"{data['bytes_total'] / 1e9:.2f} GB ({data['bytes_all_runs'] / 1e9:.2f} GB all_runs)", flush=True)
     work_root = Path(args.data_dir) / f"work-{label}"
@@ -233,7 +212,7 @@ def bench_size(label: str, runs: int, args: argparse.Namespace, projects: list[P
     for project in projects:
         work = work_root / names[project]
         db = work / "butter.duckdb"
-        res["checks"][f"mart[{names[project]}]"] = mart_check(db)
+        res["checks"][f"mart[{names[project]}]"] = mart_check(db, work / "martcheck.log")
         if runs <= args.test_max_runs:
             tests = []
             for rep in range(args.test_reps):
@@ -257,7 +236,7 @@ def bench_size(label: str, runs: int, args: argparse.Namespace, projects: list[P
 
 # --------------------------------------------------------------------------- report
 def machine() -> dict:
-    import duckdb
+    from importlib.metadata import version
 
     cpu = "unknown"
     try:
@@ -270,13 +249,11 @@ def machine() -> dict:
     except OSError:
         mem_kb = 0
     try:
-        import dbt.version
-
-        dbt_version = dbt.version.__version__
+        dbt_version = version("dbt-core")
     except Exception:  # noqa: BLE001
         dbt_version = "?"
     return {"cpu": cpu, "cores": os.cpu_count(), "ram_gb": round(mem_kb / 2**20, 1),
-            "duckdb": duckdb.__version__, "dbt_core": dbt_version, "python": platform.python_version(),
+            "duckdb": version("duckdb"), "dbt_core": dbt_version, "python": platform.python_version(),
             "os": platform.platform(), "loadavg_start": os.getloadavg()}
 
 

@@ -20,11 +20,11 @@ finite_ranges as (
     select
         run_id,
         experiment_id,
-        dataset
-        {%- for metric in accuracies %},
-        {{ butter_list_min(butter_list_finite(metric)) }} as min_finite_{{ metric }},
-        {{ butter_list_max(butter_list_finite(metric)) }} as max_finite_{{ metric }}
+        {%- for metric in accuracies %}
+            {{ butter_list_min(butter_list_finite(metric)) }} as min_finite_{{ metric }},
+            {{ butter_list_max(butter_list_finite(metric)) }} as max_finite_{{ metric }},
         {%- endfor %}
+        dataset
     from runs
 ),
 
@@ -34,8 +34,8 @@ out_of_range as (
     where
         false
         {%- for metric in accuracies %}
-        or min_finite_{{ metric }} < 0
-        or max_finite_{{ metric }} > 1
+            or min_finite_{{ metric }} < 0
+            or max_finite_{{ metric }} > 1
         {%- endfor %}
 )
 

@@ -7,8 +7,8 @@
     epoch with no finite value has a NaN published figure, read as NULL here,
     and a NULL recomputed one, which match. Floats match within a relative
     tolerance (float32 values aggregated by the publisher); counts exactly.
-    One row per (experiment_id, epoch) with a mismatch, naming the statistics
-    that differ, with both values of each compared statistic. -#}
+    One row per (experiment_id, epoch) with a mismatch: both values of each
+    compared statistic and mismatched_statistics naming those that differ. -#}
 {%- set compared_statistics = ['num_finite', 'avg', 'min', 'max', 'median'] -%}
 {%- set relative_tolerance = 1e-5 -%}
 {%- set absolute_tolerance = 1e-7 -%}
@@ -18,7 +18,8 @@
 {%- for metric in butter_run_metrics() -%}
     {%- for statistic in compared_statistics -%}
         {%- if metric ~ '_' ~ statistic in summary_columns -%}
-            {%- do comparisons.append({'metric': metric, 'statistic': statistic, 'column': metric ~ '_' ~ statistic}) -%}
+            {%- set column = metric ~ '_' ~ statistic -%}
+            {%- do comparisons.append({'metric': metric, 'statistic': statistic, 'column': column}) -%}
             {%- if metric not in metrics -%}
                 {%- do metrics.append(metric) -%}
             {%- endif -%}
@@ -50,74 +51,70 @@ checked_experiments as (
 
 finite_run_epochs as (
     select
+        {%- for metric in metrics %}
+            cast({{ butter_finite_or_null(metric) }} as double) as {{ metric }},
+        {%- endfor %}
         experiment_id,
         epoch
-        {%- for metric in metrics %},
-        cast({{ butter_finite_or_null(metric) }} as double) as {{ metric }}
-        {%- endfor %}
     from run_epochs
     where experiment_id in (select checked_experiments.experiment_id from checked_experiments)
 ),
 
 recomputed as (
     select
+        {%- for comparison in comparisons %}
+            {%- if comparison.statistic == 'num_finite' %}
+                count({{ comparison.metric }}) as {{ comparison.column }},
+            {%- elif comparison.statistic == 'median' %}
+                {{ butter_quantile_cont(comparison.metric, 0.5) }} as {{ comparison.column }},
+            {%- else %}
+                {{ comparison.statistic }}({{ comparison.metric }}) as {{ comparison.column }},
+            {%- endif %}
+        {%- endfor %}
         experiment_id,
         epoch
-        {%- for comparison in comparisons %},
-        {%- if comparison.statistic == 'num_finite' %}
-        count({{ comparison.metric }}) as {{ comparison.column }}
-        {%- elif comparison.statistic == 'median' %}
-        {{ butter_quantile_cont(comparison.metric, 0.5) }} as {{ comparison.column }}
-        {%- else %}
-        {{ comparison.statistic }}({{ comparison.metric }}) as {{ comparison.column }}
-        {%- endif %}
-        {%- endfor %}
     from finite_run_epochs
     group by experiment_id, epoch
 ),
 
 published as (
     select
+        {%- for comparison in comparisons %}
+            {%- if comparison.statistic == 'num_finite' %}
+                {{ comparison.column }},
+            {%- else %}
+                cast({{ butter_finite_or_null(comparison.column) }} as double) as {{ comparison.column }},
+            {%- endif %}
+        {%- endfor %}
         experiment_id,
         epoch
-        {%- for comparison in comparisons %},
-        {%- if comparison.statistic == 'num_finite' %}
-        {{ comparison.column }}
-        {%- else %}
-        cast({{ butter_finite_or_null(comparison.column) }} as double) as {{ comparison.column }}
-        {%- endif %}
-        {%- endfor %}
     from experiment_epochs
     where experiment_id in (select checked_experiments.experiment_id from checked_experiments)
 ),
 
 compared as (
     select
-        coalesce(published.experiment_id, recomputed.experiment_id) as experiment_id,
-        coalesce(published.epoch, recomputed.epoch) as epoch,
-        concat_ws(
-            ', '
-            {%- for comparison in comparisons %},
-            case
-                {%- if comparison.statistic == 'num_finite' %}
-                when published.{{ comparison.column }} is distinct from recomputed.{{ comparison.column }}
-                {%- else %}
-                when not (
-                    (published.{{ comparison.column }} is null and recomputed.{{ comparison.column }} is null)
-                    or abs(published.{{ comparison.column }} - recomputed.{{ comparison.column }})
-                    <= {{ relative_tolerance }}
-                    * greatest(abs(published.{{ comparison.column }}), abs(recomputed.{{ comparison.column }}))
-                    + {{ absolute_tolerance }}
-                ) is true
-                {%- endif %}
-                    then '{{ comparison.column }}'
-            end
-            {%- endfor %}
-        ) as mismatched_statistics
-        {%- for comparison in comparisons %},
-        published.{{ comparison.column }} as published_{{ comparison.column }},
-        recomputed.{{ comparison.column }} as recomputed_{{ comparison.column }}
+        {%- for comparison in comparisons %}
+            {%- set column = comparison.column %}
+            published.{{ column }} as published_{{ column }},
+            recomputed.{{ column }} as recomputed_{{ column }},
+            {%- if comparison.statistic == 'num_finite' %}
+                coalesce(
+                    published.{{ column }} = recomputed.{{ column }},
+                    published.{{ column }} is null and recomputed.{{ column }} is null
+                ) as {{ column }}_matches,
+            {%- else %}
+                coalesce(
+                    (published.{{ column }} is null and recomputed.{{ column }} is null)
+                    or abs(published.{{ column }} - recomputed.{{ column }})
+                    <= {{ relative_tolerance }} * greatest(abs(published.{{ column }}), abs(recomputed.{{ column }}))
+                    + {{ absolute_tolerance }},
+                    false
+                ) as {{ column }}_matches,
+            {%- endif %}
         {%- endfor %}
+        coalesce(published.experiment_id, recomputed.experiment_id) as experiment_id,
+        coalesce(published.epoch, recomputed.epoch) as epoch
     from published
     full outer join recomputed
         on
@@ -126,9 +123,28 @@ compared as (
 ),
 
 mismatched as (
-    select *
+    select
+        experiment_id,
+        epoch,
+        {%- for comparison in comparisons %}
+            published_{{ comparison.column }},
+            recomputed_{{ comparison.column }},
+        {%- endfor %}
+        concat_ws(
+            ', ',
+            {%- for comparison in comparisons %}
+                case when not {{ comparison.column }}_matches then '{{ comparison.column }}' end,
+            {%- endfor %}
+            cast(null as varchar)
+        ) as mismatched_statistics
     from compared
-    where mismatched_statistics != ''
+    where
+        not (
+            {%- for comparison in comparisons %}
+                {{ comparison.column }}_matches and
+            {%- endfor %}
+            true
+        )
 )
 
 select * from mismatched
