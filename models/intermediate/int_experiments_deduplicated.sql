@@ -1,11 +1,10 @@
+{#- int_experiments_located is referenced in each union branch directly, not through a CTE:
+    DuckDB does not prune unused columns below a CTE that several branches read,
+    so every downstream model (and test) would read all per-epoch arrays. -#}
 with
 
-located as (
-    select * from {{ ref('int_experiments_located') }}
-),
-
 deduplicated as (
-    {{ butter_copies_deduplicated('summary', 'located') }}
+    {{ butter_copies_deduplicated('summary', ref('int_experiments_located')) }}
 ),
 
 final as (

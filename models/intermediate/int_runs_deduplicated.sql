@@ -1,11 +1,10 @@
+{#- int_runs_located is referenced in each union branch directly, not through a CTE:
+    DuckDB does not prune unused columns below a CTE that several branches read,
+    so every downstream model (and test) would read all per-epoch arrays. -#}
 with
 
-located as (
-    select * from {{ ref('int_runs_located') }}
-),
-
 deduplicated as (
-    {{ butter_copies_deduplicated('runs', 'located') }}
+    {{ butter_copies_deduplicated('runs', ref('int_runs_located')) }}
 ),
 
 final as (

@@ -1,3 +1,7 @@
+{#- A table, not a view: the cheap columns of every copy are read once and
+    reused by the dedup semi-joins, the marts, the reconciliation and the tests. -#}
+{{ config(materialized='table') }}
+
 with
 
 copies as (

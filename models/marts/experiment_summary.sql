@@ -13,13 +13,13 @@ experiments as (
     from {{ ref('int_experiments_deduplicated') }}
 ),
 
-runs as (
+run_copies as (
     select
         {%- for column in attributes %}
             {{ column }},
         {%- endfor %}
         experiment_id
-    from {{ ref('int_runs_deduplicated') }}
+    from {{ ref('int_run_copies_unioned') }}
 ),
 
 runs_located as (
@@ -78,7 +78,7 @@ run_only_experiments as (
         cast(null as float) as final_test_loss_median,
         cast(null as float) as best_test_loss_median,
         cast(null as integer) as best_test_loss_median_epoch
-    from runs
+    from run_copies
     where experiment_id not in (select published_experiments.experiment_id from published_experiments)
     group by experiment_id
 ),

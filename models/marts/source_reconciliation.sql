@@ -69,42 +69,36 @@ experiment_differences as (
     where has_disagreeing_copies
 ),
 
-{#- Each sweep folder must hold exactly the entities flagged in that sweep.
-    Folders that are absent (not downloaded) are not checked: the build log
-    names them, and every entity would be "missing" from them. -#}
-{%- set membership_checks = [] -%}
-{%- for kind in ['runs', 'summary'] -%}
-    {%- set copies = 'run_copies' if kind == 'runs' else 'experiment_copies' -%}
-    {%- set entity = 'run' if kind == 'runs' else 'experiment' -%}
-    {%- set key = 'run_id' if kind == 'runs' else 'cast(experiment_id as varchar)' -%}
-    {%- for sweep in butter_sweeps() -%}
-        {%- set folder = sweep ~ '_sweep_' ~ kind -%}
-        {%- if not execute or butter_count_files(butter_folder_path(folder)) > 0 -%}
-            {%- set check -%}
-    select
-        '{{ entity }}' as entity,
-        {{ key }} as entity_id,
-        experiment_id,
-        case
-            when bool_or(source_folder = '{{ folder }}') then '{{ entity }}_in_sweep_folder_not_flagged'
-            else '{{ entity }}_flagged_but_missing_from_sweep_folder'
-        end as difference,
-        'sweep {{ sweep }}, folder {{ folder }}' as detail
-    from {{ copies }}
-    group by {{ key }}, experiment_id
-    having
-        bool_or(source_folder = '{{ folder }}')
-        != coalesce(bool_or(is_{{ sweep }}_sweep), false)
-            {%- endset -%}
-            {%- do membership_checks.append(check) -%}
-        {%- endif -%}
-    {%- endfor -%}
-{%- endfor %}
-
+{# Each sweep folder must hold exactly the entities flagged in that sweep.
+    Folders that are absent (not downloaded) are not checked (`and false`):
+    the build log names them, and every entity would be "missing" from them. -#}
 folder_membership as (
-    {%- for check in membership_checks %}
-        {{ check }}
-        union all
+    {%- for kind in ['runs', 'summary'] %}
+        {%- set copies = 'run_copies' if kind == 'runs' else 'experiment_copies' %}
+        {%- set entity = 'run' if kind == 'runs' else 'experiment' %}
+        {%- set key = 'run_id' if kind == 'runs' else 'cast(experiment_id as varchar)' %}
+        {%- for sweep in butter_sweeps() %}
+            {%- set folder = sweep ~ '_sweep_' ~ kind %}
+            {%- set folder_present = not execute
+                or butter_count_files(butter_folder_path(folder)) > 0 %}
+            select
+                '{{ entity }}' as entity,
+                {{ key }} as entity_id,
+                experiment_id,
+                case
+                    when bool_or(source_folder = '{{ folder }}')
+                        then '{{ entity }}_in_sweep_folder_not_flagged'
+                    else '{{ entity }}_flagged_but_missing_from_sweep_folder'
+                end as difference,
+                'sweep {{ sweep }}, folder {{ folder }}' as detail
+            from {{ copies }}
+            group by {{ key }}, experiment_id
+            having
+                bool_or(source_folder = '{{ folder }}')
+                != coalesce(bool_or(is_{{ sweep }}_sweep), false)
+                and {{ 'true' if folder_present else 'false' }}
+            union all
+        {%- endfor %}
     {%- endfor %}
     select
         cast(null as varchar) as entity,
