@@ -7,29 +7,6 @@
 -#}
 
 
-{#- What a folder holds, decided at compile time: a dict with
-    `parquet_files` (data files below it) and `other_files` (anything else,
-    e.g. a lone `_common_metadata`). Both 0 when the folder is absent. -#}
-{% macro butter_audit_folder_state(folder_path) -%}
-    {{ return(adapter.dispatch('butter_audit_folder_state', 'butter')(folder_path)) }}
-{%- endmacro %}
-
-{% macro default__butter_audit_folder_state(folder_path) -%}
-    {{ butter_not_implemented('butter_audit_folder_state') }}
-{%- endmacro %}
-
-{% macro duckdb__butter_audit_folder_state(folder_path) -%}
-    {%- set sql -%}
-        select
-            count(*) filter (where file like '%.parquet') as parquet_files,
-            count(*) filter (where file not like '%.parquet') as other_files
-        from glob('{{ folder_path }}/**/*')
-    {%- endset -%}
-    {%- set row = run_query(sql).rows[0] -%}
-    {{ return({'parquet_files': row[0] | int, 'other_files': row[1] | int}) }}
-{%- endmacro %}
-
-
 {#- One row per parquet file below a folder, from the file footers:
     file_name, num_rows. Only called for folders that hold parquet files. -#}
 {% macro butter_audit_file_footers(folder_path) -%}
@@ -200,7 +177,7 @@
     {%- for kind in ['runs', 'summary'] -%}
         {%- for folder in butter_folders(kind) -%}
             {%- set path = butter_folder_path(folder) -%}
-            {%- set state = butter_audit_folder_state(path) if execute
+            {%- set state = butter_folder_state(path) if execute
                 else {'parquet_files': 1, 'other_files': 0} -%}
             {%- do folders.append({
                 'name': folder, 'kind': kind, 'path': path,

@@ -13,21 +13,34 @@
 {%- endmacro %}
 
 
+{#- What a folder holds, decided at compile time: a dict with
+    `parquet_files` (data files below it) and `other_files` (anything else,
+    e.g. a lone `_common_metadata`). Both 0 when the folder is absent. One
+    listing serves staging (skip absent sweeps), the reconciliation and the
+    load audit (tell an absent folder from one without data files). -#}
+{% macro butter_folder_state(folder_path) -%}
+    {{ return(adapter.dispatch('butter_folder_state', 'butter')(folder_path)) }}
+{%- endmacro %}
+
+{% macro default__butter_folder_state(folder_path) -%}
+    {{ butter_not_implemented('butter_folder_state') }}
+{%- endmacro %}
+
+{% macro duckdb__butter_folder_state(folder_path) -%}
+    {%- set sql -%}
+        select
+            count(*) filter (where file like '%.parquet') as parquet_files,
+            count(*) filter (where file not like '%.parquet') as other_files
+        from glob('{{ folder_path }}/**/*')
+    {%- endset -%}
+    {%- set row = run_query(sql).rows[0] -%}
+    {{ return({'parquet_files': row[0] | int, 'other_files': row[1] | int}) }}
+{%- endmacro %}
+
+
 {#- Number of parquet files below a folder (0 when it is absent). -#}
 {% macro butter_count_files(folder_path) -%}
-    {{ return(adapter.dispatch('butter_count_files', 'butter')(folder_path)) }}
-{%- endmacro %}
-
-{% macro default__butter_count_files(folder_path) -%}
-    {{ butter_not_implemented('butter_count_files') }}
-{%- endmacro %}
-
-{% macro duckdb__butter_count_files(folder_path) -%}
-    {%- set sql -%}
-        select count(*) from glob('{{ folder_path }}/**/*.parquet')
-    {%- endset -%}
-    {%- set result = run_query(sql) -%}
-    {{ return(result.columns[0].values()[0] | int) }}
+    {{ return(butter_folder_state(folder_path).parquet_files) }}
 {%- endmacro %}
 
 

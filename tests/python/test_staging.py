@@ -89,17 +89,17 @@ def test_partition_values_round_trip(spelling: str, demo_root: Callable[..., Pat
             "select distinct dataset, learning_rate, batch_size, kernel_regularizer_type, "
             "label_noise, epochs, shape, depth from staging.stg_butter__complete_summary"
         ).fetchall()
-    paths = set()
-    for leaf in (root / "complete_summary").rglob("*.parquet"):
-        values = dict(p.split("=", 1) for p in leaf.parent.relative_to(root / "complete_summary").parts)
+    partitions = [
+        dict(part.split("=", 1) for part in leaf.parent.relative_to(root / "complete_summary").parts)
+        for leaf in (root / "complete_summary").rglob("*.parquet")
+    ]
+    for values in partitions:
         assert tuple(values) == parts
-        paths.add(values[parts[3]])
-    assert contract.HIVE_NULL in paths, "demo data should hold an unregularized partition"
+    assert contract.HIVE_NULL in {values[parts[3]] for values in partitions}, "demo data should hold an unregularized partition"
     assert any(row[3] is None for row in staged), "the hive NULL partition must stage as NULL"
     by_path = {
-        (v["dataset"], float(duckdb.sql(f"select cast('{v['learning_rate']}' as float)").fetchone()[0]))
-        for leaf in (root / "complete_summary").rglob("*.parquet")
-        for v in [dict(p.split("=", 1) for p in leaf.parent.relative_to(root / "complete_summary").parts)]
+        (values["dataset"], duckdb.sql(f"select cast('{values['learning_rate']}' as float)").fetchone()[0])
+        for values in partitions
     }
     assert {(row[0], row[1]) for row in staged} == by_path
 
