@@ -1,8 +1,9 @@
 {#-
-    Engine-specific SQL lives here, behind adapter.dispatch, so the models can
-    move to another engine (Spark, Trino, Athena) by adding implementations
-    instead of editing models. DuckDB is the implemented engine; the
-    `default__` versions raise a clear error naming what must be written.
+    Engine-specific SQL lives here, behind adapter.dispatch, so the models
+    run unchanged on every engine the project supports: DuckDB (`duckdb__`,
+    here) and Spark (`spark__`, in butter_engine_spark.sql; dbt-databricks
+    uses them too). A `default__` is the Spark SQL one, the closest to ANSI,
+    so no engine macro raises at parse time.
 -#}
 
 {% macro butter_not_implemented(name) -%}
@@ -23,7 +24,7 @@
 {%- endmacro %}
 
 {% macro default__butter_folder_state(folder_path) -%}
-    {{ butter_not_implemented('butter_folder_state') }}
+    {{ return(spark__butter_folder_state(folder_path)) }}
 {%- endmacro %}
 
 {% macro duckdb__butter_folder_state(folder_path) -%}
@@ -51,7 +52,7 @@
 {%- endmacro %}
 
 {% macro default__butter_describe(relation_sql) -%}
-    {{ butter_not_implemented('butter_describe') }}
+    {{ return(spark__butter_describe(relation_sql)) }}
 {%- endmacro %}
 
 {% macro duckdb__butter_describe(relation_sql) -%}
@@ -70,16 +71,13 @@
 {%- endmacro %}
 
 {% macro default__butter_array_length(expr) -%}
-    cardinality({{ expr }})
+    {{ return(spark__butter_array_length(expr)) }}
 {%- endmacro %}
 
 {% macro duckdb__butter_array_length(expr) -%}
     len({{ expr }})
 {%- endmacro %}
 
-{% macro spark__butter_array_length(expr) -%}
-    size({{ expr }})
-{%- endmacro %}
 
 
 {#- Unix seconds to a timestamp with time zone. -#}
@@ -88,7 +86,7 @@
 {%- endmacro %}
 
 {% macro default__butter_from_unix_seconds(expr) -%}
-    {{ butter_not_implemented('butter_from_unix_seconds') }}
+    {{ return(spark__butter_from_unix_seconds(expr)) }}
 {%- endmacro %}
 
 {% macro duckdb__butter_from_unix_seconds(expr) -%}
@@ -102,16 +100,13 @@
 {%- endmacro %}
 
 {% macro default__butter_list_finite(expr) -%}
-    {{ butter_not_implemented('butter_list_finite') }}
+    {{ return(spark__butter_list_finite(expr)) }}
 {%- endmacro %}
 
 {% macro duckdb__butter_list_finite(expr) -%}
     list_filter({{ expr }}, lambda x: isfinite(x))
 {%- endmacro %}
 
-{% macro spark__butter_list_finite(expr) -%}
-    filter({{ expr }}, x -> not isnan(x) and abs(x) != double('infinity'))
-{%- endmacro %}
 
 
 {#- Smallest / largest element of an array (NULL for an empty or NULL array). -#}
@@ -120,7 +115,7 @@
 {%- endmacro %}
 
 {% macro default__butter_list_min(expr) -%}
-    array_min({{ expr }})
+    {{ return(spark__butter_list_min(expr)) }}
 {%- endmacro %}
 
 {% macro duckdb__butter_list_min(expr) -%}
@@ -132,7 +127,7 @@
 {%- endmacro %}
 
 {% macro default__butter_list_max(expr) -%}
-    array_max({{ expr }})
+    {{ return(spark__butter_list_max(expr)) }}
 {%- endmacro %}
 
 {% macro duckdb__butter_list_max(expr) -%}
@@ -148,7 +143,7 @@
 {%- endmacro %}
 
 {% macro default__butter_list_position(list_expr, value_expr) -%}
-    {{ butter_not_implemented('butter_list_position') }}
+    {{ return(spark__butter_list_position(list_expr, value_expr)) }}
 {%- endmacro %}
 
 {% macro duckdb__butter_list_position(list_expr, value_expr) -%}
@@ -158,12 +153,6 @@
     end
 {%- endmacro %}
 
-{% macro spark__butter_list_position(list_expr, value_expr) -%}
-    case
-        when {{ value_expr }} is not null
-            then nullif(array_position({{ list_expr }}, {{ value_expr }}), 0)
-    end
-{%- endmacro %}
 
 
 {#- The element at a 1-based position (NULL when out of range). -#}
@@ -172,7 +161,7 @@
 {%- endmacro %}
 
 {% macro default__butter_list_element(list_expr, position_expr) -%}
-    element_at({{ list_expr }}, {{ position_expr }})
+    {{ return(spark__butter_list_element(list_expr, position_expr)) }}
 {%- endmacro %}
 
 {% macro duckdb__butter_list_element(list_expr, position_expr) -%}
@@ -186,16 +175,13 @@
 {%- endmacro %}
 
 {% macro default__butter_finite_or_null(expr) -%}
-    {{ butter_not_implemented('butter_finite_or_null') }}
+    {{ return(spark__butter_finite_or_null(expr)) }}
 {%- endmacro %}
 
 {% macro duckdb__butter_finite_or_null(expr) -%}
     case when isfinite({{ expr }}) then {{ expr }} end
 {%- endmacro %}
 
-{% macro spark__butter_finite_or_null(expr) -%}
-    case when not isnan({{ expr }}) and abs({{ expr }}) != double('infinity') then {{ expr }} end
-{%- endmacro %}
 
 
 {#- Continuous (linearly interpolated, numpy's default) quantile aggregate. -#}
@@ -204,16 +190,13 @@
 {%- endmacro %}
 
 {% macro default__butter_quantile_cont(expr, fraction) -%}
-    percentile_cont({{ fraction }}) within group (order by {{ expr }})
+    {{ return(spark__butter_quantile_cont(expr, fraction)) }}
 {%- endmacro %}
 
 {% macro duckdb__butter_quantile_cont(expr, fraction) -%}
     quantile_cont({{ expr }}, {{ fraction }})
 {%- endmacro %}
 
-{% macro spark__butter_quantile_cont(expr, fraction) -%}
-    percentile({{ expr }}, {{ fraction }})
-{%- endmacro %}
 
 
 {#- One row per (row of `relation_sql`, epoch): the 1-based epoch and one
@@ -224,7 +207,7 @@
 {%- endmacro %}
 
 {% macro default__butter_unnest_epochs(relation_sql, key_columns, arrays) -%}
-    {{ butter_not_implemented('butter_unnest_epochs') }}
+    {{ return(spark__butter_unnest_epochs(relation_sql, key_columns, arrays)) }}
 {%- endmacro %}
 
 {% macro duckdb__butter_unnest_epochs(relation_sql, key_columns, arrays) -%}
@@ -249,17 +232,106 @@
 {%- endmacro %}
 
 
-{#- A text fingerprint of several columns, NULL-safe, for "do two copies agree". -#}
+{#- A text fingerprint of several columns, NULL-safe, for "do two copies
+    agree": md5 of the columns' texts (butter_value_text, the same on every
+    engine, so fingerprints are too). -#}
 {% macro butter_fingerprint(columns) -%}
-    {{ return(adapter.dispatch('butter_fingerprint', 'butter')(columns)) }}
-{%- endmacro %}
-
-{% macro default__butter_fingerprint(columns) -%}
+    {%- set types = {} -%}
+    {%- for kind in ['runs', 'summary'] -%}
+        {%- for col in butter_columns(kind) -%}
+            {%- do types.update({col.name: col.sql_type}) -%}
+        {%- endfor -%}
+    {%- endfor -%}
     md5(concat_ws('|'
         {%- for column in columns %},
-        coalesce(cast({{ column }} as varchar), '<null>')
+        coalesce({{ butter_value_text(column, types.get(column)) }}, '<null>')
         {%- endfor %}
     ))
+{%- endmacro %}
+
+
+{#- A scalar value as text, identical on every engine: numbers as
+    butter_number_text, timestamps as epoch microseconds, the rest cast to
+    text. `sql_type` (the contract type, when known) lets DuckDB tell a
+    timestamp; Spark reads the type off the value. -#}
+{% macro butter_value_text(expr, sql_type=none) -%}
+    {{ return(adapter.dispatch('butter_value_text', 'butter')(expr, sql_type)) }}
+{%- endmacro %}
+
+{% macro default__butter_value_text(expr, sql_type=none) -%}
+    {{ return(spark__butter_value_text(expr, sql_type)) }}
+{%- endmacro %}
+
+{% macro duckdb__butter_value_text(expr, sql_type=none) -%}
+    {%- if sql_type is not none and sql_type.startswith('timestamp') -%}
+        cast(epoch_us({{ expr }}) as varchar)
+    {%- else -%}
+        cast({{ expr }} as varchar)
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- A number as text, identical on every engine: DuckDB's (= Python's repr:
+    shortest round-trip decimal, `0.0001`, `1e-05`, `3.0`, `nan`, `inf`).
+    Used wherever a number becomes text that is compared or shown
+    (swept_value, fingerprints). -#}
+{% macro butter_number_text(expr) -%}
+    {{ return(adapter.dispatch('butter_number_text', 'butter')(expr)) }}
+{%- endmacro %}
+
+{% macro default__butter_number_text(expr) -%}
+    {{ return(spark__butter_number_text(expr)) }}
+{%- endmacro %}
+
+{% macro duckdb__butter_number_text(expr) -%}
+    cast({{ expr }} as varchar)
+{%- endmacro %}
+
+
+{#- The one type map: a contract / DuckDB type name (`varchar`,
+    `uinteger`, `float[]`, `timestamp with time zone`, ...) as the engine
+    spells it. DuckDB: unchanged; Spark: string, signed integers wide enough
+    for the unsigned values, array<...>, timestamp. -#}
+{% macro butter_type(sql_type) -%}
+    {{ return(adapter.dispatch('butter_type', 'butter')(sql_type)) }}
+{%- endmacro %}
+
+{% macro default__butter_type(sql_type) -%}
+    {{ return(spark__butter_type(sql_type)) }}
+{%- endmacro %}
+
+{% macro duckdb__butter_type(sql_type) -%}
+    {{ return(sql_type) }}
+{%- endmacro %}
+
+
+{#- string_agg with an order (DuckDB: `order by` inside the call; Spark:
+    WITHIN GROUP). -#}
+{% macro butter_string_agg(expr, separator, order_by) -%}
+    {{ return(adapter.dispatch('butter_string_agg', 'butter')(expr, separator, order_by)) }}
+{%- endmacro %}
+
+{% macro default__butter_string_agg(expr, separator, order_by) -%}
+    {{ return(spark__butter_string_agg(expr, separator, order_by)) }}
+{%- endmacro %}
+
+{% macro duckdb__butter_string_agg(expr, separator, order_by) -%}
+    string_agg({{ expr }}, {{ separator }} order by {{ order_by }})
+{%- endmacro %}
+
+
+{#- The file a staged row of a published folder was read from, as
+    `<data root>/<folder>/<path in the folder>` on every engine. -#}
+{% macro butter_source_file(folder) -%}
+    {{ return(adapter.dispatch('butter_source_file', 'butter')(folder)) }}
+{%- endmacro %}
+
+{% macro default__butter_source_file(folder) -%}
+    {{ return(spark__butter_source_file(folder)) }}
+{%- endmacro %}
+
+{% macro duckdb__butter_source_file(folder) -%}
+    filename
 {%- endmacro %}
 
 
@@ -269,7 +341,7 @@
 {%- endmacro %}
 
 {% macro default__butter_any_value(expr) -%}
-    min({{ expr }})
+    {{ return(spark__butter_any_value(expr)) }}
 {%- endmacro %}
 
 {% macro duckdb__butter_any_value(expr) -%}
