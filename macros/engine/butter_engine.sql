@@ -347,3 +347,18 @@
 {% macro duckdb__butter_any_value(expr) -%}
     any_value({{ expr }})
 {%- endmacro %}
+
+
+{#- A float array literal from its DuckDB text (`'[0.5, nan, inf, -inf]'`,
+    `'[]'`), for unit-test fixtures that run on every engine. -#}
+{% macro butter_float_list(text) -%}
+    {{ return(adapter.dispatch('butter_float_list', 'butter')(text)) }}
+{%- endmacro %}
+
+{% macro default__butter_float_list(text) -%}
+    {{ return(spark__butter_float_list(text)) }}
+{%- endmacro %}
+
+{% macro duckdb__butter_float_list(text) -%}
+    cast('{{ text }}' as float[])
+{%- endmacro %}

@@ -221,3 +221,12 @@
         regexp_extract(_metadata.file_path, {{ butter_sql_string('/' ~ folder ~ '/(.*)$') }}, 1)
     )
 {%- endmacro %}
+
+
+{#- JSON with Spark's non-numeric numbers (NaN, Infinity), read as array<float>. -#}
+{% macro spark__butter_float_list(text) -%}
+    {%- set json = modules.re.sub('(?<![A-Za-z])-inf(?![A-Za-z])', '-Infinity', text) -%}
+    {%- set json = modules.re.sub('(?<![A-Za-z-])inf(?![A-Za-z])', 'Infinity', json) -%}
+    {%- set json = modules.re.sub('(?<![A-Za-z])nan(?![A-Za-z])', 'NaN', json) -%}
+    from_json('{{ json }}', 'array<float>')
+{%- endmacro %}

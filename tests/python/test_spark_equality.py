@@ -1,0 +1,190 @@
+"""The same warehouse on Spark: `butter build --target spark` equals the DuckDB build.
+
+For each source spelling the default demo data (every trap of the demo
+manifest) is built on DuckDB (the session's shared ``dbt build``) and with
+``butter build --target spark`` (dbt-spark, in-process session, local[*]).
+Spark writes each table as parquet under ``<BUTTER_SPARK_WAREHOUSE>/<schema>.db/<table>/``;
+those files are read back with DuckDB and every mart and audit table is compared
+with DuckDB's by its key: same columns, same keys, integers / text / booleans
+exactly, floats to 1e-6 relative.
+
+Needs Java and pyspark (``make install-spark``). Without them the test is
+skipped, saying which is missing, except under CI (CI=true), where it fails.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from conftest import PROJECT_ROOT, DbtResult
+
+pytestmark = [pytest.mark.slow, pytest.mark.spark]
+
+SPELLINGS = ("published", "framework")
+#: every table of the marts and audit schemas and the columns that key its rows;
+#: a table missing here fails the test (a new mart must be compared too)
+KEYS: dict[str, tuple[str, ...]] = {
+    "marts.experiment_summary": ("experiment_id",),
+    "marts.run_best_epochs": ("run_id",),
+    "marts.experiment_best_epochs": ("experiment_id",),
+    "marts.sweep_comparisons": ("sweep", "experiment_id"),
+    "marts.experiment_learning_curves": ("experiment_id", "epoch"),
+    "audit.load_audit": ("source_folder",),
+    "audit.source_reconciliation": ("difference", "entity", "entity_id", "source_folder"),
+}
+REL_TOL = 1e-6
+
+
+def spark_missing() -> str | None:
+    """Why Spark cannot run here, or None."""
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        return "Java is not installed (Spark needs a JRE 17+: apt-get install openjdk-17-jre-headless)"
+    for module in ("pyspark", "dbt.adapters.spark"):
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except ModuleNotFoundError:
+            found = False
+        if not found:
+            return f"{module} is not installed (make install-spark installs requirements-spark.lock)"
+    return None
+
+
+@pytest.fixture(scope="module")
+def spark_ready() -> None:
+    reason = spark_missing()
+    if reason is None:
+        return
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"the Spark equality test must run under CI: {reason}")
+    pytest.skip(reason)
+
+
+def build_on_spark(data_root: Path, workdir: Path) -> tuple[Path, float, str]:
+    """`butter build --target spark` on a data root; (Spark warehouse dir, seconds, output)."""
+    warehouse = workdir / "spark"
+    env = dict(os.environ)
+    env.update({
+        "BUTTER_DATA_ROOT": str(data_root),
+        "BUTTER_SPARK_WAREHOUSE": str(warehouse),
+        "DBT_TARGET_PATH": str(workdir / "target"),
+        "DBT_LOG_PATH": str(workdir / "logs"),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DBT_USE_COLORS": "false",
+        "BUTTER_THREADS": env.get("BUTTER_THREADS", "1"),
+    })
+    started = time.monotonic()
+    proc = subprocess.run(
+        [str(Path(sys.executable).with_name("butter")), "build", "--target", "spark"],
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=1800,
+    )
+    seconds = time.monotonic() - started
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, f"butter build --target spark failed:\n{output[-6000:]}"
+    return warehouse, seconds, output
+
+
+def read_table(con: duckdb.DuckDBPyConnection, relation: str) -> tuple[list[str], list[tuple]]:
+    cursor = con.execute(f"select * from {relation}")
+    return [d[0] for d in cursor.description], cursor.fetchall()
+
+
+def same_value(a: object, b: object) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a == b
+    if isinstance(a, float) or isinstance(b, float):
+        if not isinstance(a, (int, float)) or not isinstance(b, (int, float)):
+            return False
+        if math.isnan(a) or math.isnan(b):
+            return math.isnan(a) and math.isnan(b)
+        return math.isclose(a, b, rel_tol=REL_TOL, abs_tol=1e-12)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
+    return a == b
+
+
+def compare(relation: str, duck: tuple[list[str], list[tuple]], spark: tuple[list[str], list[tuple]]) -> list[str]:
+    """Differences between two versions of one table, keyed by KEYS[relation]."""
+    (duck_cols, duck_rows), (spark_cols, spark_rows) = duck, spark
+    if sorted(duck_cols) != sorted(spark_cols):
+        return [f"{relation}: columns differ: only DuckDB {sorted(set(duck_cols) - set(spark_cols))}, "
+                f"only Spark {sorted(set(spark_cols) - set(duck_cols))}"]
+    keys = KEYS[relation]
+
+    def keyed(cols: list[str], rows: list[tuple]) -> dict[tuple, dict]:
+        out: dict[tuple, dict] = {}
+        for row in rows:
+            record = dict(zip(cols, row, strict=True))
+            key = tuple(record[k] for k in keys)
+            assert key not in out, f"{relation}: key {key} twice"
+            out[key] = record
+        return out
+
+    d, s = keyed(duck_cols, duck_rows), keyed(spark_cols, spark_rows)
+    problems = [f"{relation}: key {k} only on DuckDB" for k in sorted(d.keys() - s.keys(), key=repr)]
+    problems += [f"{relation}: key {k} only on Spark" for k in sorted(s.keys() - d.keys(), key=repr)]
+    for key in sorted(d.keys() & s.keys(), key=repr):
+        for col in duck_cols:
+            if not same_value(d[key][col], s[key][col]):
+                problems.append(f"{relation} {key}: {col} DuckDB {d[key][col]!r} != Spark {s[key][col]!r}")
+    return problems
+
+
+@pytest.mark.parametrize("spelling", SPELLINGS)
+def test_spark_marts_equal_duckdb(
+    spelling: str,
+    spark_ready: None,
+    demo_root: Callable[..., Path],
+    built_warehouse: Callable[[str], DbtResult],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    root = demo_root(spelling)
+    duck_build = built_warehouse(spelling)
+    warehouse, seconds, output = build_on_spark(root, tmp_path_factory.mktemp(f"spark-{spelling}"))
+    print(f"butter build --target spark ({spelling}): {seconds:.1f} s")
+
+    con = duckdb.connect(str(duck_build.db_path), read_only=True)
+    tables = {
+        f"{schema}.{name}"
+        for schema, name in con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_schema in ('marts', 'audit') and table_type = 'BASE TABLE'"
+        ).fetchall()
+    }
+    assert tables == set(KEYS), f"tables to compare differ from KEYS: {sorted(tables ^ set(KEYS))}"
+    problems: list[str] = []
+    spark_con = duckdb.connect()
+    for relation in sorted(KEYS):
+        schema, name = relation.split(".")
+        folder = warehouse / f"{schema}.db" / name
+        assert any(folder.glob("*.parquet")), f"Spark wrote no parquet for {relation} under {folder}"
+        spark_rows = read_table(spark_con, f"read_parquet('{folder}/*.parquet')")
+        duck_rows = read_table(con, relation)
+        assert duck_rows[1], f"{relation} is empty on DuckDB: nothing would be compared"
+        problems += compare(relation, duck_rows, spark_rows)
+    assert not problems, f"{len(problems)} difference(s):\n" + "\n".join(problems[:60])
+
+
+def test_compare_finds_differences() -> None:
+    """The comparison itself: a float off by more than 1e-6 relative, a text or key change is found."""
+    cols = ["sweep", "experiment_id", "loss", "label"]
+    duck = (cols, [("lr", 1, 0.5, "a"), ("lr", 2, 1.0, "b")])
+    assert compare("marts.sweep_comparisons", duck, (cols, [("lr", 1, 0.5 * (1 + 1e-7), "a"), ("lr", 2, 1.0, "b")])) == []
+    assert compare("marts.sweep_comparisons", duck, (cols, [("lr", 1, 0.5 * (1 + 1e-5), "a"), ("lr", 2, 1.0, "b")]))
+    assert compare("marts.sweep_comparisons", duck, (cols, [("lr", 1, 0.5, "a"), ("lr", 2, 1.0, "c")]))
+    assert compare("marts.sweep_comparisons", duck, (cols, [("lr", 1, 0.5, "a"), ("lr", 3, 1.0, "b")]))
+    assert compare("marts.sweep_comparisons", duck, (cols[:3], [("lr", 1, 0.5), ("lr", 2, 1.0)]))
