@@ -2,15 +2,21 @@
 
     butter demo [--out DIR] [--spelling published|framework] [sizes...]
     butter codegen [--check]
-    butter build [--skip-docs] [--dbt-arg ARG ...]
+    butter scan [--out DIR]
+    butter build [--skip-docs] [--allow-shrink] [--dbt-arg ARG ...]
+    butter compile [DBT_ARG ...]
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
+import errno
 import os
+import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -51,9 +57,17 @@ def _codegen(args: argparse.Namespace) -> int:
     return 0
 
 
+class UserError(Exception):
+    """Stops the command with one line (no traceback)."""
+
+
 def data_root() -> str:
-    """The configured data root (env BUTTER_DATA_ROOT), or the demo folder."""
-    return os.environ.get("BUTTER_DATA_ROOT") or str(DEFAULT_DEMO_ROOT)
+    """The configured data root (env BUTTER_DATA_ROOT), or the demo folder.
+    A relative local path is resolved against the directory butter was
+    started in, not the project folder where dbt runs."""
+    from .inventory import normalize_root
+
+    return normalize_root(os.environ.get("BUTTER_DATA_ROOT") or str(DEFAULT_DEMO_ROOT))
 
 
 def dbt_env() -> dict[str, str]:
@@ -64,21 +78,74 @@ def dbt_env() -> dict[str, str]:
     return env
 
 
-def run_dbt(*args: str, env: dict[str, str] | None = None) -> int:
-    """Run one dbt command in the project; returns its exit code."""
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child
+    """Linux: the child gets SIGTERM when butter dies, even by SIGKILL."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def run_dbt(*args: str, env: dict[str, str] | None = None, keep_fds: tuple[int, ...] = ()) -> int:
+    """Run one dbt command in the project; returns its exit code. The child
+    dies with butter (PR_SET_PDEATHSIG) and inherits ``keep_fds`` (the build
+    locks, so they stay held while it runs); a signal to butter is passed on."""
     cmd = [str(Path(sys.executable).with_name("dbt")), *args]
     print("+ dbt " + " ".join(args), flush=True)
-    return subprocess.call(cmd, cwd=PROJECT_ROOT, env=env or dbt_env())
+    proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env or dbt_env(), pass_fds=keep_fds,
+                            preexec_fn=_die_with_parent)
+    try:
+        return proc.wait()
+    except BaseException:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        raise
 
 
 def warehouse_path() -> Path:
-    """Where the published warehouse lives (env BUTTER_DUCKDB_PATH)."""
-    return Path(os.environ.get("BUTTER_DUCKDB_PATH") or PROJECT_ROOT / "warehouse" / "butter.duckdb")
+    """Where the published warehouse lives (env BUTTER_DUCKDB_PATH; relative
+    to the directory butter was started in)."""
+    return Path(os.path.abspath(os.environ.get("BUTTER_DUCKDB_PATH") or PROJECT_ROOT / "warehouse" / "butter.duckdb"))
+
+
+def _run_scan(root: str, out_dir: Path) -> bool:
+    """Scan the data root, write the inventory, print what was found; False on errors."""
+    from . import inventory
+
+    try:
+        inv = inventory.scan(root)
+    except inventory.ScanError as exc:
+        print(f"BUTTER scan error: {exc}", file=sys.stderr)
+        return False
+    inventory.write(inv, out_dir)
+    for line in inventory.summary_lines(inv):
+        print(line, file=sys.stderr if " error: " in line else sys.stdout)
+    if inv.errors:
+        print(f"BUTTER scan: {len(inv.errors)} error(s) in {root}; nothing was built.", file=sys.stderr)
+        return False
+    return True
+
+
+def _scan(args: argparse.Namespace) -> int:
+    from .duckdb_plugin import check_settings
+
+    check_settings()
+    out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="butter-inventory-"))
+    ok = _run_scan(data_root(), out)
+    print(f"inventory written to {out}")
+    return 0 if ok else 1
 
 
 def _build(args: argparse.Namespace) -> int:
-    from .publish import build_and_publish
+    from .duckdb_plugin import check_settings
+    from .publish import build_and_publish, held_lock_fds
 
+    check_settings()
     if not os.environ.get("BUTTER_DATA_ROOT") and not (DEFAULT_DEMO_ROOT / "all_runs").exists():
         print(f"BUTTER_DATA_ROOT is not set: generating demo data in {DEFAULT_DEMO_ROOT}")
         from . import demo
@@ -86,14 +153,33 @@ def _build(args: argparse.Namespace) -> int:
         demo.generate(DEFAULT_DEMO_ROOT, spelling="published")
 
     def build(path: Path) -> int:
+        inventory_dir = path.parent / "inventory"
+        if not _run_scan(data_root(), inventory_dir):
+            return 2
         env = dbt_env()
         env["BUTTER_DUCKDB_PATH"] = str(path)
-        code = run_dbt("build", *args.dbt_arg, env=env)
+        env["BUTTER_INVENTORY"] = str(inventory_dir)
+        locks = held_lock_fds()
+        code = run_dbt("build", *args.dbt_arg, env=env, keep_fds=locks)
         if code == 0 and not args.skip_docs:
-            code = run_dbt("docs", "generate", env=env)
+            code = run_dbt("docs", "generate", env=env, keep_fds=locks)
         return code
 
-    return build_and_publish(warehouse_path(), build)
+    return build_and_publish(warehouse_path(), build, allow_shrink=args.allow_shrink)
+
+
+def _compile(args: argparse.Namespace) -> int:
+    """dbt compile against a scratch copy of the catalog name, so it works
+    while readers (or a BI tool) hold the published warehouse open."""
+    scratch = Path(tempfile.mkdtemp(prefix="butter-compile-")) / warehouse_path().name
+    env = dbt_env()
+    env["BUTTER_DUCKDB_PATH"] = str(scratch)
+    try:
+        return run_dbt("compile", *args.dbt_args, env=env)
+    finally:
+        for path in scratch.parent.iterdir():
+            path.unlink()
+        scratch.parent.rmdir()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,13 +199,59 @@ def main(argv: list[str] | None = None) -> int:
     codegen_p.add_argument("--check", action="store_true", help="fail if generated files are stale")
     codegen_p.set_defaults(func=_codegen)
 
-    build_p = sub.add_parser("build", help="build the warehouse and its docs")
+    scan_p = sub.add_parser("scan", help="inventory and check the data root (what build runs first)")
+    scan_p.add_argument("--out", default=None, help="folder for the inventory parquet files (default: a temp folder)")
+    scan_p.set_defaults(func=_scan)
+
+    build_p = sub.add_parser("build", help="scan the data root, build the warehouse and its docs, publish")
     build_p.add_argument("--skip-docs", action="store_true")
+    build_p.add_argument("--allow-shrink", action="store_true",
+                         help="publish even if the new warehouse has far fewer runs or experiments")
     build_p.add_argument("--dbt-arg", action="append", default=[], help="extra argument passed to dbt build")
     build_p.set_defaults(func=_build)
 
+    compile_p = sub.add_parser("compile", help="dbt compile (e.g. the analyses) without opening the warehouse")
+    compile_p.add_argument("dbt_args", nargs=argparse.REMAINDER, help="arguments for dbt compile")
+    compile_p.set_defaults(func=_compile)
+
     args = parser.parse_args(argv)
-    return int(args.func(args))
+    return _guarded(args)
+
+
+def _guarded(args: argparse.Namespace) -> int:
+    """Run a command; expected failures end with one line, never a traceback."""
+    from .duckdb_plugin import SettingError
+    from .publish import PublishError
+
+    where = warehouse_path()
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    for sig in previous:
+        signal.signal(sig, _term_as_interrupt)
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        print(f"butter: interrupted; {where} was left as it was.", file=sys.stderr)
+        return 130
+    except (SettingError, PublishError, UserError) as exc:
+        print(f"butter: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            reason = "the disk is full"
+        elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            reason = "permission denied"
+        else:
+            reason = exc.strerror or str(exc)
+        target = f" ({exc.filename})" if exc.filename else ""
+        print(f"butter: {reason}{target}: {exc.__class__.__name__}. {where} was left as it was.", file=sys.stderr)
+        return 1
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _term_as_interrupt(signum: int, frame: object) -> None:  # pragma: no cover - signal handler
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":
