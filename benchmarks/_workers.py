@@ -204,7 +204,7 @@ BI_QUERIES = {
         select dataset, swept_value, avg(delta_vs_core) as avg_delta
         from marts.sweep_comparisons where sweep = 'label_noise' group by all order by all""",
     "reconciliation_counts": """
-        select entity, difference, count(*) from marts.source_reconciliation group by all order by all""",
+        select entity, difference, count(*) from audit.source_reconciliation group by all order by all""",
 }
 
 

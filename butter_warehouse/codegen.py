@@ -77,7 +77,7 @@ def sources_yml() -> str:
         "        # {name} is the table name (= the published folder); the root is the",
         "        # var butter_data_root / env BUTTER_DATA_ROOT (local path or s3://...).",
         "        external_location: >-",
-        "          read_parquet('{{ (var(\"butter_data_root\", env_var(\"BUTTER_DATA_ROOT\", \"data/demo\")) | trim | replace(\"\\\\\", \"/\")).rstrip(\"/\") }}/{name}/**/*.parquet',",
+        "          read_parquet('{{ (var(\"butter_data_root\", env_var(\"BUTTER_DATA_ROOT\", \"data/demo\")) | trim | replace(\"\\\\\", \"/\")).rstrip(\"/\") | replace(\"'\", \"''\") }}/{name}/**/*.parquet',",
         "          hive_partitioning = true, hive_types_autocast = false, filename = true)",
         "    tables:",
     ]

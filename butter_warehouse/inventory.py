@@ -32,10 +32,12 @@ Errors (the build refuses to start):
 
 from __future__ import annotations
 
+import atexit
 import json
 import math
 import os
 import re
+import shutil
 import tempfile
 import threading
 from dataclasses import dataclass, field
@@ -67,6 +69,7 @@ class FileEntry:
     bytes: int
     column_names: list[str]
     column_types: list[str]
+    null_partition_columns: str | None = None
 
 
 @dataclass
@@ -406,23 +409,63 @@ def _scan_folder(inv: Inventory, state: FolderState, listing: Iterable[tuple[str
             )
             continue
         schema = meta.schema.to_arrow_schema()
+        null_parts = [
+            partition_cols[key].name for key, value in parts
+            if value == contract.HIVE_NULL and key in partition_cols
+            and partition_cols[key].name != "kernel_regularizer_type"
+        ]
         state.parquet_files += 1
         state.rows += meta.num_rows
         inv.files.append(FileEntry(
             path=path, folder=state.folder, kind=state.kind, partition_values=dict(parts),
             rows=meta.num_rows, row_groups=meta.num_row_groups, bytes=size,
             column_names=list(schema.names), column_types=[type_text(t) for t in schema.types],
+            null_partition_columns=", ".join(null_parts) or None,
         ))
         _check_nulls(inv, state, path, meta, by_name)
 
 
 def _check_types(inv: Inventory) -> None:
-    """Files of one folder that store a column with different types: DuckDB
-    would read them all with the first file's types."""
+    """Per folder: files that store a column with different types (DuckDB
+    would read them all with the first file's types: error), files missing a
+    required column (error), columns outside the contract or stored with
+    another type in every file (warnings: not staged / cast on read)."""
     seen: dict[tuple[str, str], dict[str, list[str]]] = {}
     for entry in inv.files:
         for name, type_ in zip(entry.column_names, entry.column_types):
             seen.setdefault((entry.folder, name), {}).setdefault(type_, []).append(entry.path)
+    for folder in contract.FOLDERS:
+        files = [f for f in inv.files if f.folder == folder]
+        by_name = _by_spelling(contract.folder_kind(folder))
+        for col in contract.columns(contract.folder_kind(folder)):
+            if not col.required or col.partition:
+                continue
+            lacking = [f.path for f in files if col.published not in f.column_names
+                       and col.framework not in f.column_names]
+            if lacking and len(lacking) < len(files):
+                inv.error(
+                    f"column '{col.published}' (or '{col.framework}') is missing from {len(lacking)} file(s) of "
+                    f"'{inv.root}/{folder}', e.g. '{lacking[0]}', although the other files have it: the folder "
+                    "mixes exports of different schemas. Download those file(s) again or keep one export per folder.",
+                    folder,
+                    lacking[0],
+                )
+        for (f, name), by_type in sorted(seen.items()):
+            if f != folder:
+                continue
+            col = by_name.get(name)
+            paths = sorted(p for ps in by_type.values() for p in ps)
+            if col is None:
+                inv.warning(
+                    f"column {name} is outside the BUTTER schema and not staged ({len(paths)} file(s), e.g. {paths[0]})",
+                    folder, paths[0],
+                )
+            elif len(by_type) == 1 and next(iter(by_type)) != type_text(col.arrow):
+                inv.warning(
+                    f"column {name} is stored as {next(iter(by_type))}, expected {type_text(col.arrow)}: values are "
+                    f"cast on read ({len(paths)} file(s), e.g. {paths[0]})",
+                    folder, paths[0],
+                )
     for (folder, name), by_type in sorted(seen.items()):
         if len(by_type) < 2:
             continue
@@ -459,6 +502,7 @@ def write(inv: Inventory, out_dir: Path) -> Path:
         "num_bytes": pa.array([f.bytes for f in inv.files], pa.int64()),
         "column_names": pa.array([f.column_names for f in inv.files], pa.list_(pa.string())),
         "column_types": pa.array([f.column_types for f in inv.files], pa.list_(pa.string())),
+        "null_partition_columns": pa.array([f.null_partition_columns for f in inv.files], pa.string()),
     })
     states = list(inv.folders.values())
     folders = pa.table({
@@ -496,11 +540,12 @@ def scan_for_dbt(root: str) -> str:
     ``butter build`` (which passes its own inventory in BUTTER_INVENTORY).
     Root-level problems raise; per-folder problems are written for the
     staging models to report."""
-    root = normalize_root(root)
+    root = root.strip().rstrip("/")  # as dbt gives it: inventory paths must match the reader's file names
     with _LOCK:
         if root not in _DONE:
             inv = scan(root)
             out = Path(tempfile.mkdtemp(prefix="butter-inventory-"))
+            atexit.register(shutil.rmtree, out, True)
             write(inv, out)
             _DONE[root] = str(out)
         return _DONE[root]

@@ -2,7 +2,7 @@
     recomputed from the runs. Only experiments whose runs are all present
     (runs_found = num_runs) are compared; the others are listed by
     assert_summary_aggregates_all_runs_present (warn) and in
-    marts.source_reconciliation. Every statistic is over the finite values of
+    audit.source_reconciliation. Every statistic is over the finite values of
     the runs at an epoch (NaN and +/-inf left out), as the summaries are; an
     epoch with no finite value has a NaN published figure, read as NULL here,
     and a NULL recomputed one, which match. Floats match within a relative

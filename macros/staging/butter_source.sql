@@ -18,10 +18,19 @@
 
 {#- The source relation of a published folder, or an empty relation with the
     warehouse columns when the folder has no parquet files (a sweep that was
-    not downloaded): the build goes on and says so, instead of failing. -#}
+    not downloaded): the build goes on and says so, instead of failing.
+    What the folder holds comes from the file inventory; a folder the scan
+    found errors in (unreadable or linked folders, unreadable footers,
+    partition values that do not parse, mixed column types, NULL arrays)
+    stops here, naming the files. -#}
 {% macro butter_source(folder) -%}
     {%- set relation = source('butter', folder) -%}
-    {%- if execute and butter_count_files(butter_folder_path(folder)) == 0 -%}
+    {%- set state = butter_inventory_folder(folder) -%}
+    {%- if state.errors -%}
+        {{- exceptions.raise_compiler_error("BUTTER folder '" ~ butter_folder_path(folder) ~ "/' cannot be read "
+            ~ "as published (" ~ state.errors | length ~ " problem(s)): " ~ state.errors | join(' | ')) -}}
+    {%- endif -%}
+    {%- if execute and state.parquet_files == 0 -%}
         {{- log("BUTTER: no parquet files under '" ~ butter_folder_path(folder)
             ~ "/': folder '" ~ folder ~ "' is skipped and stg_butter__" ~ folder
             ~ " is empty. Download the folder or point butter_data_root / "

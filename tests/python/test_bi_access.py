@@ -143,7 +143,7 @@ def test_typical_bi_queries(engine: sa.Engine, warehouse: Path) -> None:
 
 
 @pytest.mark.parametrize("statement", [
-    "insert into marts.load_audit select * from marts.load_audit",
+    "insert into audit.load_audit select * from audit.load_audit",
     "update marts.run_best_epochs set best_test_loss = 0",
     "delete from marts.experiment_summary",
     "drop table marts.sweep_comparisons",

@@ -3,7 +3,7 @@
 Every case runs dbt on a COPY of small demo data (tmp_path) with the fault put
 in, and asserts on the exact message or audit / quarantine row it produces: a
 clear error naming the file or column and what to do, or a row in
-``marts.load_audit`` / ``marts.source_reconciliation`` with the reason; never a
+``audit.load_audit`` / ``audit.source_reconciliation`` with the reason; never a
 silent drop and never a hang (every dbt run has a timeout, every test a
 pytest-timeout).
 
@@ -112,9 +112,9 @@ def copy_demo(source: Path, target: Path) -> Path:
 
 
 def audit(db_path: Path) -> dict[str, dict]:
-    """``marts.load_audit`` as {folder: {column: value}}."""
+    """``audit.load_audit`` as {folder: {column: value}}."""
     with duckdb.connect(str(db_path), read_only=True) as con:
-        cursor = con.execute("select * from marts.load_audit")
+        cursor = con.execute("select * from audit.load_audit")
         names = [d[0] for d in cursor.description]
         return {row[0]: dict(zip(names, row)) for row in cursor.fetchall()}
 
@@ -533,11 +533,11 @@ def test_run_duplicated_with_different_values_is_quarantined(survivable: tuple[P
     assert row["rows_quarantined"] == 1, row
     assert row["quarantine_reasons"] == (
         "differs from the copy read from all_runs, which is published instead (see "
-        "marts.source_reconciliation): 1 row(s)"
+        "audit.source_reconciliation): 1 row(s)"
     )
     assert query(
         result.db_path,
-        f"select difference, detail from marts.source_reconciliation where entity_id = '{run_id}'",
+        f"select difference, detail from audit.source_reconciliation where entity_id = '{run_id}'",
     ) == [(
         "run_copies_disagree",
         f"copies in all_runs, {DUPLICATE_FOLDER} differ in experiment, hyperparameters, flags, seed or times",
@@ -564,7 +564,7 @@ def test_null_partition_value_is_reported_not_dropped(survivable: tuple[Path, di
     assert row["rows_quarantined"] == n
     assert row["quarantine_reasons"] == (
         "differs from the copy read from complete_summary, which is published instead (see "
-        f"marts.source_reconciliation): {n} row(s)"
+        f"audit.source_reconciliation): {n} row(s)"
     )
     assert re.search(r"WARN \d+ load_audit__no_unexpected_null_partition", result.output), result
     # the legitimate NULL partition (unregularized: kernel_regularizer.type) is neither flagged nor dropped

@@ -454,7 +454,7 @@ def test_trap_missing_run(case: Case) -> None:
     assert row["num_runs"] == trap["num_runs"] == case.data.summaries[eid]["num_runs"]
     assert row["runs_found"] == trap["runs_exported"] == len(case.data.runs_of(eid))
     assert row["runs_found"] < row["num_runs"]
-    assert case.rows(f"select * from marts.source_reconciliation where experiment_id = {eid}")
+    assert case.rows(f"select * from audit.source_reconciliation where experiment_id = {eid}")
 
 
 def test_trap_summary_only_experiment(case: Case) -> None:
@@ -467,7 +467,7 @@ def test_trap_summary_only_experiment(case: Case) -> None:
     assert not case.rows(f"select * from marts.experiment_best_epochs where experiment_id = {eid}")
     ids = ", ".join(f"'{r}'" for r in trap["run_ids"])
     assert not case.rows(f"select * from marts.run_best_epochs where run_id in ({ids})")
-    assert case.rows(f"select * from marts.source_reconciliation where experiment_id = {eid}")
+    assert case.rows(f"select * from audit.source_reconciliation where experiment_id = {eid}")
 
 
 def test_trap_run_only_experiment(case: Case) -> None:
@@ -484,7 +484,7 @@ def test_trap_run_only_experiment(case: Case) -> None:
     assert row["dataset"] is not None and any(row[f] for f in ref.SWEEP_FLAGS)
     dist = one(case, f"select * from marts.experiment_best_epochs where experiment_id = {eid}")
     assert dist["best_test_loss_min"] is not None
-    assert case.rows(f"select * from marts.source_reconciliation where experiment_id = {eid}")
+    assert case.rows(f"select * from audit.source_reconciliation where experiment_id = {eid}")
     # in its sweep it has no loss: ranked last, no delta
     for r in case.rows(f"select * from marts.sweep_comparisons where experiment_id = {eid}"):
         group = [c for c in case.comparisons.values()

@@ -54,7 +54,7 @@ with open(out, "w") as log:
         try:
             with duckdb.connect(db, read_only=True) as con:
                 counts = [con.execute(f"select count(*) from marts.{m}").fetchone()[0] for m in marts]
-                build = con.execute("select min(invocation_id) from marts.load_audit").fetchone()[0]
+                build = con.execute("select min(invocation_id) from audit.load_audit").fetchone()[0]
             log.write(json.dumps({"t0": started, "t1": time.time(), "seen": [build, *counts]}) + "\n")
         except Exception as exc:
             log.write(json.dumps({"t0": started, "t1": time.time(), "error": f"{type(exc).__name__}: {exc}"}) + "\n")
@@ -66,7 +66,7 @@ with open(out, "w") as log:
 def snapshot(db_path: Path) -> list:
     with duckdb.connect(str(db_path), read_only=True) as con:
         counts = [con.execute(f"select count(*) from marts.{m}").fetchone()[0] for m in MARTS]
-        build = con.execute("select min(invocation_id) from marts.load_audit").fetchone()[0]
+        build = con.execute("select min(invocation_id) from audit.load_audit").fetchone()[0]
     return [build, *counts]
 
 

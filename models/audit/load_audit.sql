@@ -248,7 +248,7 @@ classified as (
                     || ' is NULL'
             else
                 'differs from the copy read from ' || located.read_from_folder
-                || ', which is published instead (see marts.source_reconciliation)'
+                || ', which is published instead (see audit.source_reconciliation)'
         end as quarantine_reason
     from copies
     left join located
