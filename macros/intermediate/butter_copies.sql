@@ -109,7 +109,7 @@
         )
         and
         {%- endif %}
-        {#- a second copy in the same folder (e.g. a file downloaded twice) is not read -#}
+        {#- a second copy in the same folder (e.g. a file downloaded twice) is not read #}
         not exists (
             select 1
             from {{ located_relation }} as duplicated

@@ -1,218 +1,92 @@
 {#- What each build read and where every row went: one row per published
-    folder. Files and rows read come from the parquet footers (engine macros in
-    macros/engine/butter_audit_engine.sql), so they are counted independently
-    of the staging views; the rows of each staging view are then followed to
-    the marts: published from this folder, a duplicate of the copy read from
-    another folder, quarantined (with the reason), or unaccounted (lost: the
-    reconciliation test fails). -#}
-
-{%- set folders = butter_audit_folders() -%}
+    folder. Files, rows, partition values and column findings come from the
+    file inventory (butter_warehouse/inventory.py: the folders listed
+    independently of the SQL reader, each parquet footer read once); the rows
+    of each staging view are then followed to the marts: published from this
+    folder, a duplicate of the copy read from another folder, quarantined
+    (with the reason), or unaccounted (lost: the reconciliation test fails). -#}
 
 with
 
-folders as (
-    {{ butter_audit_folders_sql(folders) }}
+inventory_folders as (
+    select * from {{ butter_inventory('folders') }}
 ),
 
-{# Footers: one row per file; per (file, column, stored type); per (file, name). #}
-file_footers as (
-    {{ butter_audit_footers_union(folders, butter_audit_file_footers,
-        {'file_name': 'varchar', 'num_rows': 'bigint'}) }}
+inventory_files as (
+    select * from {{ butter_inventory('files') }}
 ),
 
-file_columns as (
-    {{ butter_audit_footers_union(folders, butter_audit_file_columns,
-        {'file_name': 'varchar', 'column_name': 'varchar', 'physical_type': 'varchar'}) }}
-),
-
-file_column_names as (
-    {{ butter_audit_footers_union(folders, butter_audit_file_column_names,
-        {'file_name': 'varchar', 'column_name': 'varchar'}) }}
-),
-
-expected_columns as (
-    {{ butter_audit_expected_columns() }}
-),
-
-required_columns as (
-    select
-        folder_kind,
-        canonical_name,
-        min(column_name) as column_name
-    from expected_columns
-    where is_required_in_file
-    group by folder_kind, canonical_name
-),
-
-null_partitions as (
-    {{ butter_audit_null_partitions(folders) }}
+inventory_problems as (
+    select * from {{ butter_inventory('problems') }}
 ),
 
 folder_reads as (
     select
-        source_folder,
+        folder as source_folder,
         count(*) as files_read,
         sum(num_rows) as rows_read
-    from file_footers
-    group by source_folder
+    from inventory_files
+    group by folder
 ),
 
-{# Columns outside the contract, or stored with another parquet type. #}
-column_findings as (
+{# Rows under a partition folder whose value is NULL in a partition column
+    BUTTER never leaves NULL (all but kernel_regularizer_type). #}
+null_partitions as (
     select
-        file_columns.source_folder,
-        file_columns.column_name,
-        file_columns.physical_type,
-        expected_columns.physical_type as expected_type,
-        expected_columns.column_name is null as is_extra,
-        count(distinct file_columns.file_name) as num_files,
-        min(file_columns.file_name) as example_file
-    from file_columns
-    inner join folders
-        on file_columns.source_folder = folders.source_folder
-    left join expected_columns
-        on
-            folders.folder_kind = expected_columns.folder_kind
-            and file_columns.column_name = expected_columns.column_name
-    where
-        expected_columns.column_name is null
-        or file_columns.physical_type != expected_columns.physical_type
-    group by
-        file_columns.source_folder,
-        file_columns.column_name,
-        file_columns.physical_type,
-        expected_columns.physical_type,
-        expected_columns.column_name
+        folder as source_folder,
+        sum(num_rows) as rows_null_partition,
+        'rows with a NULL partition value (__HIVE_DEFAULT_PARTITION__) in '
+        || string_agg(distinct null_partition_columns, ' / ' order by null_partition_columns)
+        || ': ' || sum(num_rows) || ', e.g. ' || min(path) as partition_note
+    from inventory_files
+    where null_partition_columns is not null
+    group by folder
 ),
 
-schema_notes as (
+{# The scan's warnings: columns outside the contract, stored with another type. #}
+scan_notes as (
     select
-        source_folder,
-        string_agg(
-            case
-                when is_extra
-                    then
-                        'column ' || column_name || ' is outside the BUTTER schema and not staged ('
-                        || num_files || ' file(s), e.g. ' || example_file || ')'
-                else
-                    'column ' || column_name || ' is stored as ' || physical_type || ', expected '
-                    || expected_type || ': values are cast on read (' || num_files || ' file(s), e.g. '
-                    || example_file || ')'
-            end,
-            '; ' order by column_name, physical_type
-        ) as schema_note
-    from column_findings
-    group by source_folder
-),
-
-{# Required columns (in any spelling) a file does not have: DuckDB takes a
-    folder's schema from its first file, so such a file fails every query
-    that reads the column, however late. #}
-columns_found as (
-    select distinct
-        file_column_names.source_folder,
-        file_column_names.file_name,
-        expected_columns.canonical_name
-    from file_column_names
-    inner join folders
-        on file_column_names.source_folder = folders.source_folder
-    inner join expected_columns
-        on
-            folders.folder_kind = expected_columns.folder_kind
-            and file_column_names.column_name = expected_columns.column_name
-),
-
-missing_in_files as (
-    select
-        file_footers.source_folder,
-        file_footers.file_name,
-        required_columns.column_name
-    from file_footers
-    inner join folders
-        on file_footers.source_folder = folders.source_folder
-    inner join required_columns
-        on folders.folder_kind = required_columns.folder_kind
-    left join columns_found
-        on
-            file_footers.source_folder = columns_found.source_folder
-            and file_footers.file_name = columns_found.file_name
-            and required_columns.canonical_name = columns_found.canonical_name
-    where columns_found.canonical_name is null
-),
-
-missing_by_column as (
-    select
-        source_folder,
-        column_name,
-        count(*) as num_files,
-        min(file_name) as example_file
-    from missing_in_files
-    group by source_folder, column_name
-),
-
-missing_notes as (
-    select
-        source_folder,
-        string_agg(
-            'column ' || column_name || ' is missing from ' || num_files || ' file(s), e.g. '
-            || example_file || ': queries reading it fail; download the file(s) again',
-            '; ' order by column_name
-        ) as missing_note
-    from missing_by_column
-    group by source_folder
-),
-
-missing_files as (
-    select
-        source_folder,
-        count(distinct file_name) as files_missing_columns
-    from missing_in_files
-    group by source_folder
+        folder as source_folder,
+        string_agg(problem, '; ' order by problem) as scan_note
+    from inventory_problems
+    where severity = 'warning' and folder is not null
+    group by folder
 ),
 
 {# Every staging row (the copy models hold one row per staging row), the
     folder its entity is read from, and whether the entity reached its mart. #}
 copies as (
-    select
-        'runs' as folder_kind,
-        source_folder,
-        run_id as entity_id,
-        agreement_fingerprint
-    from {{ ref('int_run_copies_unioned') }}
-    union all
-    select
-        'summary' as folder_kind,
-        source_folder,
-        cast(experiment_id as varchar) as entity_id,
-        agreement_fingerprint
-    from {{ ref('int_experiment_copies_unioned') }}
+    {{ butter_audit_copies() }}
 ),
 
 located as (
-    select
-        'runs' as folder_kind,
-        run_id as entity_id,
-        read_from_folder
-    from {{ ref('int_runs_located') }}
-    union all
-    select
-        'summary' as folder_kind,
-        cast(experiment_id as varchar) as entity_id,
-        read_from_folder
-    from {{ ref('int_experiments_located') }}
+    {{ butter_audit_located() }}
 ),
 
 in_marts as (
+    {{ butter_audit_in_marts() }}
+),
+
+{# Files with rows on disk that no staging row came from: read less than the folder holds. #}
+staged_files as (
     select distinct
-        'runs' as folder_kind,
-        run_id as entity_id
-    from {{ ref('run_best_epochs') }}
-    union all
-    select distinct
-        'summary' as folder_kind,
-        cast(experiment_id as varchar) as entity_id
-    from {{ ref('experiment_summary') }}
-    where has_published_summary
+        source_folder,
+        source_file
+    from copies
+),
+
+unread_files as (
+    select
+        inventory_files.folder as source_folder,
+        count(*) as files_unread,
+        min(inventory_files.path) as example_unread
+    from inventory_files
+    left join staged_files
+        on
+            inventory_files.folder = staged_files.source_folder
+            and inventory_files.path = staged_files.source_file
+    where inventory_files.num_rows > 0 and staged_files.source_file is null
+    group by inventory_files.folder
 ),
 
 read_copies as (
@@ -226,6 +100,7 @@ read_copies as (
             copies.folder_kind = located.folder_kind
             and copies.entity_id = located.entity_id
             and copies.source_folder = located.read_from_folder
+            and copies.source_file = located.read_from_file
     group by copies.folder_kind, copies.entity_id
 ),
 
@@ -237,7 +112,12 @@ classified as (
         case
             when copies.entity_id is null then 'quarantined'
             when in_marts.entity_id is null then 'unaccounted'
-            when copies.source_folder = located.read_from_folder then 'published'
+            when
+                copies.source_folder = located.read_from_folder
+                and copies.source_file = located.read_from_file
+                then 'published'
+            when copies.source_folder = located.read_from_folder or copies.folder_copy_rank > 1 then 'quarantined'
+            when copies.hyperparameters_fingerprint != located.runs_hyperparameters_fingerprint then 'quarantined'
             when copies.agreement_fingerprint = read_copies.read_fingerprint then 'duplicate'
             else 'quarantined'
         end as outcome,
@@ -246,11 +126,27 @@ classified as (
                 then
                     case when copies.folder_kind = 'runs' then 'run_id' else 'experiment_id' end
                     || ' is NULL'
+            when copies.source_folder = located.read_from_folder or copies.folder_copy_rank > 1
+                then
+                    'a second copy in the same folder (another file holds the same '
+                    || case when copies.folder_kind = 'runs' then 'run_id' else 'experiment_id' end
+                    || '; both files are named in audit.source_reconciliation)'
+            when copies.hyperparameters_fingerprint != located.runs_hyperparameters_fingerprint
+                then
+                    'hyperparameters differ from the experiment''s runs (the runs win; the copy read from '
+                    || located.read_from_folder || ' is published; see audit.source_reconciliation)'
             else
                 'differs from the copy read from ' || located.read_from_folder
                 || ', which is published instead (see audit.source_reconciliation)'
         end as quarantine_reason
-    from copies
+    from (
+        select
+            *,
+            row_number() over (
+                partition by folder_kind, entity_id, source_folder order by source_file
+            ) as folder_copy_rank
+        from copies
+    ) as copies
     left join located
         on
             copies.folder_kind = located.folder_kind
@@ -299,9 +195,9 @@ quarantine_reasons as (
 
 final as (
     select
-        folders.source_folder,
-        folders.folder_kind,
-        folders.folder_path,
+        inventory_folders.folder as source_folder,
+        inventory_folders.folder_kind,
+        inventory_folders.folder_path,
         cast(coalesce(folder_reads.files_read, 0) as bigint) as files_read,
         cast(coalesce(folder_reads.rows_read, 0) as bigint) as rows_read,
         cast(coalesce(outcomes.rows_in_staging, 0) as bigint) as rows_in_staging,
@@ -311,49 +207,55 @@ final as (
         quarantine_reasons.quarantine_reasons,
         cast(coalesce(outcomes.rows_unaccounted, 0) as bigint) as rows_unaccounted,
         cast(coalesce(null_partitions.rows_null_partition, 0) as bigint) as rows_null_partition,
-        cast(coalesce(missing_files.files_missing_columns, 0) as bigint) as files_missing_columns,
+        cast(coalesce(unread_files.files_unread, 0) as bigint) as files_unread,
         nullif(concat_ws(
             '; ',
             case
-                when folders.parquet_files_found = 0 and folders.other_files_found = 0
+                when not inventory_folders.is_present
                     then
-                        'folder absent: no file under ' || folders.folder_path
+                        'folder absent: no file under ' || inventory_folders.folder_path
                         || '/, so it was skipped and its staging view is empty; download it or point '
                         || 'BUTTER_DATA_ROOT at a data root that holds it'
-                when folders.parquet_files_found = 0
+                when inventory_folders.parquet_files = 0
                     then
-                        'folder holds no parquet data file (only ' || folders.other_files_found
+                        'folder holds no parquet data file (only ' || inventory_folders.other_files
                         || ' other file(s), e.g. _common_metadata), so it was skipped and its staging '
                         || 'view is empty; download its data files'
             end,
-            missing_notes.missing_note,
-            schema_notes.schema_note,
+            scan_notes.scan_note,
             null_partitions.partition_note,
+            case
+                when unread_files.files_unread > 0
+                    then
+                        unread_files.files_unread || ' file(s) with rows on disk were not read, e.g. '
+                        || unread_files.example_unread
+            end,
             case
                 when outcomes.rows_unaccounted > 0
                     then
                         outcomes.rows_unaccounted || ' row(s) did not reach marts.'
-                        || case when folders.folder_kind = 'runs' then 'run_best_epochs' else 'experiment_summary' end
+                        || case
+                            when inventory_folders.folder_kind = 'runs' then 'run_best_epochs'
+                            else 'experiment_summary'
+                        end
                         || ' and are not quarantined (lost), e.g. ' || outcomes.example_unaccounted
             end
         ), '') as note,
         cast('{{ run_started_at }}' as timestamp with time zone) as audited_at,
         '{{ invocation_id }}' as invocation_id
-    from folders
+    from inventory_folders
     left join folder_reads
-        on folders.source_folder = folder_reads.source_folder
+        on inventory_folders.folder = folder_reads.source_folder
     left join outcomes
-        on folders.source_folder = outcomes.source_folder
+        on inventory_folders.folder = outcomes.source_folder
     left join quarantine_reasons
-        on folders.source_folder = quarantine_reasons.source_folder
-    left join schema_notes
-        on folders.source_folder = schema_notes.source_folder
+        on inventory_folders.folder = quarantine_reasons.source_folder
+    left join scan_notes
+        on inventory_folders.folder = scan_notes.source_folder
     left join null_partitions
-        on folders.source_folder = null_partitions.source_folder
-    left join missing_notes
-        on folders.source_folder = missing_notes.source_folder
-    left join missing_files
-        on folders.source_folder = missing_files.source_folder
+        on inventory_folders.folder = null_partitions.source_folder
+    left join unread_files
+        on inventory_folders.folder = unread_files.source_folder
 )
 
 select * from final

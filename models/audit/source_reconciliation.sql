@@ -45,6 +45,18 @@ run_differences as (
             as detail
     from runs_located
     where has_disagreeing_copies
+
+    union all
+
+    select
+        'run' as entity,
+        run_id as entity_id,
+        experiment_id,
+        'run_duplicated_within_folder' as difference,
+        'one folder holds the run in several files (' || duplicate_in_folder_files || '); read from '
+        || read_from_file || ', the other copies are quarantined' as detail
+    from runs_located
+    where has_duplicate_in_folder
 ),
 
 experiment_differences as (
@@ -67,6 +79,37 @@ experiment_differences as (
         'copies in ' || source_folders || ' differ in hyperparameters, flags or num_runs' as detail
     from experiments_located
     where has_disagreeing_copies
+
+    union all
+
+    select
+        'experiment' as entity,
+        cast(experiment_id as varchar) as entity_id,
+        experiment_id,
+        'experiment_duplicated_within_folder' as difference,
+        'one folder holds the experiment in several files (' || duplicate_in_folder_files || '); read from '
+        || read_from_file || ', the other copies are quarantined' as detail
+    from experiments_located
+    where has_duplicate_in_folder
+
+    union all
+
+    {# The runs win: a summary copy with other hyperparameters than the
+        experiment's runs is quarantined when another copy agrees, and
+        published (but reported here) when none does. #}
+    select
+        'experiment' as entity,
+        cast(experiment_id as varchar) as entity_id,
+        experiment_id,
+        'experiment_summary_disagrees_with_runs' as difference,
+        'hyperparameters in ' || folders_disagreeing_with_runs || ' differ from the experiment''s runs; '
+        || case
+            when is_read_copy_disagreeing_with_runs
+                then 'no summary copy agrees, so ' || read_from_folder || ' is published as is'
+            else 'the agreeing copy in ' || read_from_folder || ' is published, the others are quarantined'
+        end as detail
+    from experiments_located
+    where folders_disagreeing_with_runs is not null
 ),
 
 {# Each sweep folder must hold exactly the entities flagged in that sweep.
@@ -80,7 +123,7 @@ folder_membership as (
         {%- for sweep in butter_sweeps() %}
             {%- set folder = sweep ~ '_sweep_' ~ kind %}
             {%- set folder_present = not execute
-                or butter_count_files(butter_folder_path(folder)) > 0 %}
+                or butter_inventory_folder(folder).parquet_files > 0 %}
             select
                 '{{ entity }}' as entity,
                 {{ key }} as entity_id,
