@@ -214,7 +214,11 @@ def main(argv: list[str] | None = None) -> int:
     compile_p.add_argument("dbt_args", nargs=argparse.REMAINDER, help="arguments for dbt compile")
     compile_p.set_defaults(func=_compile)
 
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "compile":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.command == "compile":
+        args.dbt_args = [*args.dbt_args, *extra]
     return _guarded(args)
 
 

@@ -406,11 +406,12 @@ def survivable(
         for path in parquet_files(root, folder):
             for eid in read_file(path)["experiment_id"].to_pylist():
                 holders.setdefault(eid, set()).add(folder)
+    with_runs = {e for path in parquet_files(root, "all_runs") for e in read_file(path)["experiment_id"].to_pylist()}
     leaves: dict[str, list] = {"agreeing_copy": [], "only_copy": []}
     for path in parquet_files(root, "complete_summary"):
         eids = read_file(path)["experiment_id"].to_pylist()
         others = [holders[e] - {"complete_summary"} for e in eids]
-        if "learning_rate=0.1/" in str(path):
+        if "learning_rate=0.1/" in str(path) or not set(eids) <= with_runs:
             continue
         if all(o and not o & {NULL_PARTITION_FOLDER} for o in others) and not leaves["agreeing_copy"]:
             leaves["agreeing_copy"] = [path, {e: sorted(o)[0] for e, o in zip(eids, others)}]
