@@ -90,15 +90,16 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child
 def run_dbt(*args: str, env: dict[str, str] | None = None, keep_fds: tuple[int, ...] = ()) -> int:
     """Run one dbt command in the project; returns its exit code. The child
     dies with butter (PR_SET_PDEATHSIG) and inherits ``keep_fds`` (the build
-    locks, so they stay held while it runs); a signal to butter is passed on."""
+    locks, so they stay held while it runs). It runs in its own process group,
+    so Ctrl-C reaches butter only, which then ends dbt (SIGTERM: no traceback)."""
     cmd = [str(Path(sys.executable).with_name("dbt")), *args]
     print("+ dbt " + " ".join(args), flush=True)
     proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env or dbt_env(), pass_fds=keep_fds,
-                            preexec_fn=_die_with_parent)
+                            preexec_fn=_die_with_parent, process_group=0)
     try:
         return proc.wait()
     except BaseException:
-        proc.send_signal(signal.SIGINT)
+        proc.terminate()
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
@@ -214,11 +215,10 @@ def main(argv: list[str] | None = None) -> int:
     compile_p.add_argument("dbt_args", nargs=argparse.REMAINDER, help="arguments for dbt compile")
     compile_p.set_defaults(func=_compile)
 
-    args, extra = parser.parse_known_args(argv)
-    if extra and args.command != "compile":
-        parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    if args.command == "compile":
-        args.dbt_args = [*args.dbt_args, *extra]
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["compile"]:  # everything after it goes to dbt unchanged
+        return _guarded(argparse.Namespace(command="compile", func=_compile, dbt_args=argv[1:]))
+    args = parser.parse_args(argv)
     return _guarded(args)
 
 
