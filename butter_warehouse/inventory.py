@@ -538,12 +538,20 @@ def scan_for_dbt(root: str) -> str:
     """Scan ``root`` once per process and write the inventory to a private
     temporary folder; returns that folder. Used when dbt runs without
     ``butter build`` (which passes its own inventory in BUTTER_INVENTORY).
-    Root-level problems raise; per-folder problems are written for the
-    staging models to report."""
+    Problems (root-level ones with no folder) are written for the staging
+    models to report: they stop dbt commands that build, and are logged by
+    those that only compile (lint, docs, analyses)."""
     root = root.strip().rstrip("/")  # as dbt gives it: inventory paths must match the reader's file names
     with _LOCK:
         if root not in _DONE:
-            inv = scan(root)
+            try:
+                inv = scan(root)
+            except ScanError as exc:  # recorded: dbt commands that build stop on it, compile/lint go on
+                inv = Inventory(root=root)
+                for folder in contract.FOLDERS:
+                    kind = contract.folder_kind(folder)
+                    inv.folders[folder] = FolderState(folder, kind, f"{root}/{folder}")
+                inv.error(str(exc))
             out = Path(tempfile.mkdtemp(prefix="butter-inventory-"))
             atexit.register(shutil.rmtree, out, True)
             write(inv, out)

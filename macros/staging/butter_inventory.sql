@@ -42,7 +42,7 @@
 
 {#- What a published folder holds, from the inventory (compile time): a dict
     with parquet_files, other_files, num_rows and errors (the scan's error
-    messages for that folder). -#}
+    messages for that folder and for the whole data root). -#}
 {% macro butter_inventory_folder(folder) -%}
     {%- if not execute -%}
         {{- return({'parquet_files': 1, 'other_files': 0, 'num_rows': 0, 'errors': []}) -}}
@@ -51,8 +51,8 @@
         'select parquet_files, other_files, num_rows from ' ~ butter_inventory('folders')
         ~ ' where folder = ' ~ butter_sql_string(folder)).rows[0] -%}
     {%- set errors = run_query(
-        'select problem from ' ~ butter_inventory('problems') ~ " where severity = 'error' and folder = "
-        ~ butter_sql_string(folder) ~ ' order by path, problem') -%}
+        'select problem from ' ~ butter_inventory('problems') ~ " where severity = 'error' and (folder = "
+        ~ butter_sql_string(folder) ~ ' or folder is null) order by folder nulls first, path, problem') -%}
     {{- return({
         'parquet_files': state[0] | int, 'other_files': state[1] | int, 'num_rows': state[2] | int,
         'errors': errors.columns[0].values() | list,

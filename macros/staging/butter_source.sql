@@ -21,14 +21,21 @@
     not downloaded): the build goes on and says so, instead of failing.
     What the folder holds comes from the file inventory; a folder the scan
     found errors in (unreadable or linked folders, unreadable footers,
-    partition values that do not parse, mixed column types, NULL arrays)
-    stops here, naming the files. -#}
+    partition values that do not parse, mixed column types, NULL arrays; or
+    a data root that is missing or holds no published folder) stops dbt
+    commands that build here, naming the files; commands that only compile
+    log the message and go on. -#}
 {% macro butter_source(folder) -%}
     {%- set relation = source('butter', folder) -%}
     {%- set state = butter_inventory_folder(folder) -%}
     {%- if state.errors -%}
-        {{- exceptions.raise_compiler_error("BUTTER folder '" ~ butter_folder_path(folder) ~ "/' cannot be read "
-            ~ "as published (" ~ state.errors | length ~ " problem(s)): " ~ state.errors | join(' | ')) -}}
+        {%- set message = "BUTTER folder '" ~ butter_folder_path(folder) ~ "/' cannot be read "
+            ~ "as published (" ~ state.errors | length ~ " problem(s)): " ~ state.errors | join(' | ') -%}
+        {%- if flags.WHICH in ['build', 'run', 'test', 'seed', 'snapshot', 'docs'] -%}
+            {{- exceptions.raise_compiler_error(message) -}}
+        {%- endif -%}
+        {#- commands that only compile (compile, lint, analyses) go on with what is readable -#}
+        {{- log(message, info=true) -}}
     {%- endif -%}
     {%- if execute and state.parquet_files == 0 -%}
         {{- log("BUTTER: no parquet files under '" ~ butter_folder_path(folder)
