@@ -3,26 +3,41 @@
     butter demo [--out DIR] [--spelling published|framework] [sizes...]
     butter codegen [--check]
     butter build [--skip-docs] [--dbt-arg ARG ...]
+    butter export MODEL_OR_SELECT --out PATH [--format parquet|csv]
+
+The dbt project is --project-dir, else BUTTER_PROJECT_DIR, else the nearest
+folder at or above the working directory whose dbt_project.yml is named butter.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DEMO_ROOT = PROJECT_ROOT / "data" / "demo"
+from . import dbt_progress, export, project
+
+# Set by main() (use_project): --project-dir, BUTTER_PROJECT_DIR or the nearest
+# dbt_project.yml named butter at or above the working directory.
+PROJECT_ROOT: Path
+DEFAULT_DEMO_ROOT: Path
+
+
+def use_project(root: Path) -> None:
+    """Make ``root`` the project the commands work on."""
+    global PROJECT_ROOT, DEFAULT_DEMO_ROOT
+    PROJECT_ROOT = root
+    DEFAULT_DEMO_ROOT = root / "data" / "demo"
 
 
 def _demo(args: argparse.Namespace) -> int:
     from . import demo
 
     sizes = {"experiments": args.experiments} if args.experiments is not None else {}
+    out = Path(args.out) if args.out else DEFAULT_DEMO_ROOT
     manifest = demo.generate(
-        Path(args.out),
+        out,
         spelling=args.spelling,
         runs_per_experiment=args.runs,
         epochs=args.epochs,
@@ -32,7 +47,7 @@ def _demo(args: argparse.Namespace) -> int:
     )
     counts = manifest.get("counts", {})
     total_rows = sum(v.get("rows", 0) for v in counts.values()) if isinstance(counts, dict) else "?"
-    print(f"demo data ({args.spelling} spelling) written to {args.out}: {total_rows} rows in {len(counts)} folders")
+    print(f"demo data ({args.spelling} spelling) written to {out}: {total_rows} rows in {len(counts)} folders")
     return 0
 
 
@@ -68,7 +83,7 @@ def run_dbt(*args: str, env: dict[str, str] | None = None) -> int:
     """Run one dbt command in the project; returns its exit code."""
     cmd = [str(Path(sys.executable).with_name("dbt")), *args]
     print("+ dbt " + " ".join(args), flush=True)
-    return subprocess.call(cmd, cwd=PROJECT_ROOT, env=env or dbt_env())
+    return dbt_progress.run(cmd, cwd=PROJECT_ROOT, env=env or dbt_env())
 
 
 def warehouse_path() -> Path:
@@ -98,16 +113,19 @@ def _build(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="butter", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--project-dir", default=None,
+                        help=f"the butter dbt project (default: ${project.ENV_VAR}, else found from the working directory)")
+    parser.set_defaults(needs_project=True)
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo_p = sub.add_parser("demo", help="write deterministic BUTTER-shaped demo data")
-    demo_p.add_argument("--out", default=str(DEFAULT_DEMO_ROOT))
+    demo_p.add_argument("--out", default=None, help="default: data/demo in the project")
     demo_p.add_argument("--spelling", choices=["published", "framework"], default="published")
     demo_p.add_argument("--experiments", type=int, default=None, help="target number of experiments")
     demo_p.add_argument("--runs", type=int, default=3, help="runs (seeds) per experiment")
     demo_p.add_argument("--epochs", type=int, default=30, help="base epochs (the real data's 3000)")
     demo_p.add_argument("--seed", type=int, default=0)
-    demo_p.set_defaults(func=_demo)
+    demo_p.set_defaults(func=_demo, needs_project=False)
 
     codegen_p = sub.add_parser("codegen", help="write the dbt files derived from the contract")
     codegen_p.add_argument("--check", action="store_true", help="fail if generated files are stale")
@@ -118,7 +136,15 @@ def main(argv: list[str] | None = None) -> int:
     build_p.add_argument("--dbt-arg", action="append", default=[], help="extra argument passed to dbt build")
     build_p.set_defaults(func=_build)
 
+    export.register(sub)
+
     args = parser.parse_args(argv)
+    if args.needs_project or (args.command == "demo" and args.out is None):
+        try:
+            use_project(project.find_root(args.project_dir))
+        except project.ProjectNotFound as exc:
+            print(f"butter: {exc}", file=sys.stderr)
+            return 2
     return int(args.func(args))
 
 
