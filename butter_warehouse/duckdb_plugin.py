@@ -18,8 +18,9 @@ project pins). S3 settings come only from environment variables, never from file
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import duckdb
 

@@ -137,7 +137,8 @@ def find_relation(conn: duckdb.DuckDBPyConnection, name: str) -> Relation:
         names = ", ".join(r.qualified for r in matches)
         raise ExportError(f"{name!r} is in several schemas ({names}); say which, e.g. {matches[0].qualified}")
     marts = [r.qualified for r in available if r.schema in ("marts", "audit")]
-    close = difflib.get_close_matches(wanted, [r.qualified for r in available] + [r.name for r in available], n=3)
+    candidates = [r.qualified if "." in wanted else r.name for r in available]
+    close = difflib.get_close_matches(wanted, list(dict.fromkeys(candidates)), n=3)
     hint = f" Did you mean {' or '.join(close)}?" if close else ""
     raise ExportError(
         f"unknown model {name!r} in the warehouse.{hint} Marts: {', '.join(marts) or '(none)'}; "
@@ -202,7 +203,7 @@ def export(warehouse: Path, what: str, out: Path, file_format: str | None = None
             if relation.kind == "table":
                 total = conn.execute(f"select count(*) from ({sql})").fetchone()[0]  # type: ignore[index]
         else:
-            source, sql = "select", check_select(what)
+            source, sql = "the select", check_select(what)
         try:
             reader = conn.execute(sql).to_arrow_reader(BATCH_ROWS)
         except duckdb.Error as exc:

@@ -61,9 +61,14 @@ def format_duration(seconds: float) -> str:
 
 
 def format_rate(rate: float, unit: str) -> str:
-    """``12.5 runs/s`` below 100 per second, ``4,210 rows/s`` above."""
-    number = f"{rate:,.1f}" if rate < 100 else f"{rate:,.0f}"
-    return f"{number} {unit}s/s"
+    """``4,210 rows/s``, ``12.5 runs/s``; below one a second per minute or per hour."""
+    if rate >= 100:
+        return f"{rate:,.0f} {unit}s/s"
+    if rate >= 1:
+        return f"{rate:.1f} {unit}s/s"
+    if rate * 60 >= 1:
+        return f"{rate * 60:.1f} {unit}s/min"
+    return f"{rate * 3600:.1f} {unit}s/h"
 
 
 def status_line(desc: str, done: int, total: int | None, unit: str, elapsed: float, *,
@@ -75,7 +80,7 @@ def status_line(desc: str, done: int, total: int | None, unit: str, elapsed: flo
         count += f" ({min(100, 100 * done // total)}%)"
     parts = [f"{desc}: {count}"]
     if finished:
-        parts.append(f"in {format_duration(elapsed)}")
+        parts[0] += f" in {format_duration(elapsed)}"
         if rate > 0:
             parts.append(format_rate(rate, unit))
         return ", ".join(parts)
