@@ -15,10 +15,11 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 import pytest
-from conftest import DbtResult
 
 from butter_warehouse import cli
 from butter_warehouse.export import ExportError, export
+
+from conftest import DbtResult
 
 
 def read_back(path: Path, file_format: str, schema: pa.Schema) -> pa.Table:
