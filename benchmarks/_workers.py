@@ -76,7 +76,7 @@ from {table}
 def _check(con, table: str) -> dict:
     cur = con.execute(CHECK_SQL.format(table=table))
     names = [d[0] for d in cur.description]
-    return dict(zip(names, cur.fetchone()))
+    return dict(zip(names, cur.fetchone(), strict=True))
 
 
 def floor(args: argparse.Namespace) -> dict:

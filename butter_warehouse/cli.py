@@ -5,6 +5,10 @@
     butter scan [--out DIR]
     butter build [--skip-docs] [--allow-shrink] [--dbt-arg ARG ...]
     butter compile [DBT_ARG ...]
+    butter export MODEL_OR_SELECT --out PATH [--format parquet|csv]
+
+The dbt project is --project-dir, else BUTTER_PROJECT_DIR, else the nearest
+folder at or above the working directory whose dbt_project.yml is named butter.
 """
 
 from __future__ import annotations
@@ -14,21 +18,32 @@ import ctypes
 import errno
 import os
 import signal
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DEMO_ROOT = PROJECT_ROOT / "data" / "demo"
+from . import dbt_progress, export, project
+
+# Set by main() (use_project): --project-dir, BUTTER_PROJECT_DIR or the nearest
+# dbt_project.yml named butter at or above the working directory.
+PROJECT_ROOT: Path
+DEFAULT_DEMO_ROOT: Path
+
+
+def use_project(root: Path) -> None:
+    """Make ``root`` the project the commands work on."""
+    global PROJECT_ROOT, DEFAULT_DEMO_ROOT
+    PROJECT_ROOT = root
+    DEFAULT_DEMO_ROOT = root / "data" / "demo"
 
 
 def _demo(args: argparse.Namespace) -> int:
     from . import demo
 
     sizes = {"experiments": args.experiments} if args.experiments is not None else {}
+    out = Path(args.out) if args.out else DEFAULT_DEMO_ROOT
     manifest = demo.generate(
-        Path(args.out),
+        out,
         spelling=args.spelling,
         runs_per_experiment=args.runs,
         epochs=args.epochs,
@@ -38,7 +53,7 @@ def _demo(args: argparse.Namespace) -> int:
     )
     counts = manifest.get("counts", {})
     total_rows = sum(v.get("rows", 0) for v in counts.values()) if isinstance(counts, dict) else "?"
-    print(f"demo data ({args.spelling} spelling) written to {args.out}: {total_rows} rows in {len(counts)} folders")
+    print(f"demo data ({args.spelling} spelling) written to {out}: {total_rows} rows in {len(counts)} folders")
     return 0
 
 
@@ -94,18 +109,8 @@ def run_dbt(*args: str, env: dict[str, str] | None = None, keep_fds: tuple[int, 
     so Ctrl-C reaches butter only, which then ends dbt (SIGTERM: no traceback)."""
     cmd = [str(Path(sys.executable).with_name("dbt")), *args]
     print("+ dbt " + " ".join(args), flush=True)
-    proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env or dbt_env(), pass_fds=keep_fds,
-                            preexec_fn=_die_with_parent, process_group=0)
-    try:
-        return proc.wait()
-    except BaseException:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        raise
+    popen = {"pass_fds": keep_fds, "preexec_fn": _die_with_parent, "process_group": 0}
+    return dbt_progress.run(cmd, cwd=PROJECT_ROOT, env=env or dbt_env(), popen_kwargs=popen)
 
 
 def warehouse_path() -> Path:
@@ -185,16 +190,19 @@ def _compile(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="butter", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--project-dir", default=None,
+                        help=f"the butter dbt project (default: ${project.ENV_VAR}, else found from the working directory)")
+    parser.set_defaults(needs_project=True)
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo_p = sub.add_parser("demo", help="write deterministic BUTTER-shaped demo data")
-    demo_p.add_argument("--out", default=str(DEFAULT_DEMO_ROOT))
+    demo_p.add_argument("--out", default=None, help="default: data/demo in the project")
     demo_p.add_argument("--spelling", choices=["published", "framework"], default="published")
     demo_p.add_argument("--experiments", type=int, default=None, help="target number of experiments")
     demo_p.add_argument("--runs", type=int, default=3, help="runs (seeds) per experiment")
     demo_p.add_argument("--epochs", type=int, default=30, help="base epochs (the real data's 3000)")
     demo_p.add_argument("--seed", type=int, default=0)
-    demo_p.set_defaults(func=_demo)
+    demo_p.set_defaults(func=_demo, needs_project=False)
 
     codegen_p = sub.add_parser("codegen", help="write the dbt files derived from the contract")
     codegen_p.add_argument("--check", action="store_true", help="fail if generated files are stale")
@@ -215,10 +223,21 @@ def main(argv: list[str] | None = None) -> int:
     compile_p.add_argument("dbt_args", nargs=argparse.REMAINDER, help="arguments for dbt compile")
     compile_p.set_defaults(func=_compile)
 
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["compile"]:  # everything after it goes to dbt unchanged
-        return _guarded(argparse.Namespace(command="compile", func=_compile, dbt_args=argv[1:]))
-    args = parser.parse_args(argv)
+    export.register(sub)
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if "compile" in argv:  # everything after it goes to dbt unchanged
+        at = argv.index("compile")
+        args = parser.parse_args([*argv[:at], "compile"])
+        args.dbt_args = argv[at + 1:]
+    else:
+        args = parser.parse_args(argv)
+    if args.needs_project or (args.command == "demo" and args.out is None):
+        try:
+            use_project(project.find_root(args.project_dir))
+        except project.ProjectNotFound as exc:
+            print(f"butter: {exc}", file=sys.stderr)
+            return 2
     return _guarded(args)
 
 
@@ -227,7 +246,7 @@ def _guarded(args: argparse.Namespace) -> int:
     from .duckdb_plugin import SettingError
     from .publish import PublishError
 
-    where = warehouse_path()
+    where = warehouse_path() if "PROJECT_ROOT" in globals() else "the published warehouse"
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGHUP)}
     for sig in previous:
         signal.signal(sig, _term_as_interrupt)

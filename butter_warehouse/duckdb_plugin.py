@@ -23,8 +23,9 @@ which the staging and audit macros call when dbt runs outside ``butter build``.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import duckdb
 

@@ -34,8 +34,9 @@ import os
 import shutil
 import struct
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, TextIO
+from typing import TextIO
 
 import duckdb
 

@@ -112,7 +112,7 @@ def read_file(path: Path, folder: Path, kind: str) -> list[dict]:
     names = [canonical_name(f.name, f.type, kind, published_metrics) for f in table.schema]
     columns = {
         name: [_python(v, f.type) for v in table.column(f.name).to_pylist()]
-        for name, f in zip(names, table.schema)
+        for name, f in zip(names, table.schema, strict=True)
     }
     partitions: dict[str, object] = {}
     for part in path.relative_to(folder).parts[:-1]:
@@ -367,7 +367,7 @@ def sweep_comparisons(experiments: dict[int, dict]) -> dict[tuple[str, int], dic
             assert len(cores) <= 1, f"sweep {sweep}: group {key} has {len(cores)} core experiments"
             core_loss = cores[0]["best_test_loss_median"] if cores else None
             losses = [e["best_test_loss_median"] for e in rows]
-            for e, rank in zip(rows, sql_rank(losses)):
+            for e, rank in zip(rows, sql_rank(losses), strict=True):
                 loss = e["best_test_loss_median"]
                 out[(sweep, e["experiment_id"])] = {
                     "sweep": sweep,

@@ -12,8 +12,8 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import duckdb
 import pytest
@@ -61,8 +61,8 @@ def engine(warehouse: Path) -> sa.Engine:
 
 def test_sqlalchemy_is_pinned_to_2_0() -> None:
     assert sa.__version__.startswith("2.0."), sa.__version__
-    lock = (PROJECT_ROOT / "requirements.lock").read_text()
-    assert re.search(r"^SQLAlchemy==2\.0\.\d+$", lock, re.MULTILINE), "requirements.lock must pin SQLAlchemy 2.0.x"
+    lock = (PROJECT_ROOT / "requirements-dev.lock").read_text()  # a client library: dev, not runtime
+    assert re.search(r"^SQLAlchemy==2\.0\.\d+$", lock, re.MULTILINE), "requirements-dev.lock must pin SQLAlchemy 2.0.x"
     assert re.search(r"^duckdb_engine==", lock, re.MULTILINE | re.IGNORECASE)
 
 

@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from butter_warehouse import contract
+
 from conftest import DbtResult, run_dbt
 
 pytestmark = pytest.mark.slow

@@ -20,8 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from butter_warehouse import contract
-from butter_warehouse.demo import MANIFEST_NAME, generate
-from butter_warehouse.demo import catalog, design
+from butter_warehouse.demo import MANIFEST_NAME, catalog, design, generate
 
 REPO = Path(__file__).resolve().parents[2]
 EPOCHS = 30
@@ -165,7 +164,7 @@ def test_null_regularizer_is_the_hive_default_partition(loaded):
 
 
 def test_partition_texts_round_trip_to_the_run_settings(loaded):
-    root, spelling = loaded["root"], loaded["spelling"]
+    root = loaded["root"]
     texts: dict[str, set[str]] = defaultdict(set)
     for path in data_files(root / "all_runs"):
         values = dict(partition_values(path, root / "all_runs"))
@@ -550,7 +549,7 @@ def test_networks_match_their_hyperparameters(loaded):
         structure = json.loads(row["network_structure"])
         inputs = structure["input"]["shape"][0]
         assert len(widths) == depth == len(structure["layers"])
-        params = sum(a * b + b for a, b in zip([inputs] + widths[:-1], widths))
+        params = sum(a * b + b for a, b in zip([inputs] + widths[:-1], widths, strict=True))
         assert row["num_free_parameters"] == params
         if row["size"] >= 2**16:
             assert abs(params - row["size"]) / row["size"] < 0.05

@@ -50,8 +50,8 @@ from __future__ import annotations
 import re
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import duckdb
 import pyarrow as pa
@@ -59,9 +59,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from butter_warehouse.contract import SUMMARY_FOLDERS
-from butter_warehouse.s3_emulator import dead_s3_endpoint
-
 from conftest import PROJECT_ROOT, DbtResult, run_dbt
+from s3_emulator import dead_s3_endpoint
 
 pytestmark = [pytest.mark.slow]
 
@@ -117,7 +116,7 @@ def audit(db_path: Path) -> dict[str, dict]:
     with duckdb.connect(str(db_path), read_only=True) as con:
         cursor = con.execute("select * from audit.load_audit")
         names = [d[0] for d in cursor.description]
-        return {row[0]: dict(zip(names, row)) for row in cursor.fetchall()}
+        return {row[0]: dict(zip(names, row, strict=True)) for row in cursor.fetchall()}
 
 
 def query(db_path: Path, sql: str) -> list[tuple]:

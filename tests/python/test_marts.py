@@ -12,9 +12,9 @@ from __future__ import annotations
 import csv
 import json
 import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
 import duckdb
 import numpy as np
@@ -57,7 +57,7 @@ class Case:
     def rows(self, sql: str) -> list[dict]:
         cursor = self.con.execute(sql)
         names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row)) for row in cursor.fetchall()]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
     def columns(self, relation: str) -> list[str]:
         return [row[0] for row in self.con.execute(f"describe {relation}").fetchall()]

@@ -25,8 +25,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import duckdb
 import pyarrow.parquet as pq
@@ -180,10 +180,10 @@ def test_next_build_after_kill_succeeds_and_clears_the_leftover(scenario: dict) 
     assert f"published {scenario['warehouse']}" in output
     assert scenario["leftovers_after"] == []
     runs_b = sum(pq.ParquetFile(f).metadata.num_rows for f in (scenario["data_b"] / "all_runs").rglob("*.parquet"))
-    b = dict(zip(["build", *MARTS], scenario["B"]))
+    b = dict(zip(["build", *MARTS], scenario["B"], strict=True))
     assert b["marts.run_best_epochs"] == runs_b
     assert b["build"] != scenario["A"][0]
-    assert all(x != y for x, y in zip(scenario["A"][1:4], scenario["B"][1:4])), "builds A and B must differ"
+    assert all(x != y for x, y in zip(scenario["A"][1:4], scenario["B"][1:4], strict=True)), "builds A and B must differ"
 
 
 @pytest.mark.timeout(900)

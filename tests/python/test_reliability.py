@@ -133,6 +133,7 @@ def butter_env(data_root: Path | str, warehouse: Path, work: Path) -> dict[str, 
         "BUTTER_DATA_ROOT": str(data_root),
         "BUTTER_DUCKDB_PATH": str(warehouse),
         "DBT_PROFILES_DIR": str(PROJECT_ROOT),
+        "BUTTER_PROJECT_DIR": str(PROJECT_ROOT),  # butter may run outside the project folder
         "DBT_TARGET_PATH": str(work / "target"),
         "DBT_LOG_PATH": str(work / "logs"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
@@ -258,6 +259,7 @@ def test_relative_data_root_is_resolved_where_it_was_typed(shared_tmp: Path, sma
     # what `butter build` hands to dbt (which runs in the project folder)
     monkeypatch.chdir(caller)
     monkeypatch.setenv("BUTTER_DATA_ROOT", "demo/")
+    cli.use_project(PROJECT_ROOT)
     assert cli.dbt_env()["BUTTER_DATA_ROOT"] == str(caller / "demo")
 
 
