@@ -88,7 +88,7 @@ def data_root() -> str:
 def dbt_env() -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("DBT_PROFILES_DIR", str(PROJECT_ROOT))
-    env.setdefault("DBT_PROJECT_DIR", str(PROJECT_ROOT))
+    env["DBT_PROJECT_DIR"] = str(PROJECT_ROOT)  # the project butter found, not a stray DBT_PROJECT_DIR
     env["BUTTER_DATA_ROOT"] = data_root()
     return env
 

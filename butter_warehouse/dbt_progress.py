@@ -3,7 +3,8 @@
 dbt prints a line when a node starts and one when it ends, and nothing while
 a model runs, which at full scale is hours for the marts that read the arrays.
 ``run`` passes dbt's output through unchanged and, every ``interval`` seconds
-while a node has been running for at least that long, adds one line:
+while a node has been running for at least that long (or dbt, parsing or
+globbing, has printed nothing for that long), adds one line:
 
     BUTTER progress: 45/322 nodes done (13%), 0.8 nodes/s, ~5m 50s left; running marts.run_best_epochs (2m 10s)
 
@@ -42,8 +43,13 @@ class DbtWatcher:
     done: int = 0
     first_start: float | None = None
     running: dict[int, tuple[str, float]] = field(default_factory=dict)
+    last_line: float | None = None
+
+    def __post_init__(self) -> None:
+        self.last_line = self.clock()
 
     def feed(self, line: str) -> None:
+        self.last_line = self.clock()
         match = _NODE_LINE.search(_ANSI.sub("", line))
         if not match:
             return
@@ -61,10 +67,12 @@ class DbtWatcher:
             self.done += 1
 
     def heartbeat(self, min_running: float) -> str | None:
-        """The progress line, if a node has been running for ``min_running`` seconds."""
+        """The progress line, if a node has been running for ``min_running`` seconds
+        (or dbt has printed nothing for that long, e.g. while it parses or globs)."""
         now = self.clock()
         long_ones = [(name, now - began) for name, began in self.running.values() if now - began >= min_running]
-        if not long_ones:
+        silent = now - (self.last_line if self.last_line is not None else now)
+        if not long_ones and (self.running or silent < min_running):
             return None
         parts = []
         if self.total:
@@ -74,11 +82,14 @@ class DbtWatcher:
                 rate = self.done / elapsed
                 parts.append(format_rate(rate, "node"))
                 parts.append(f"~{format_duration((self.total - self.done) / rate)} left")
-        name, seconds = max(long_ones, key=lambda item: item[1])
-        running = f"running {name} ({format_duration(seconds)})"
-        if len(long_ones) > 1:
-            running += f" and {len(long_ones) - 1} more"
-        return "BUTTER progress: " + ", ".join(parts) + ("; " if parts else "") + running
+        if long_ones:
+            name, seconds = max(long_ones, key=lambda item: item[1])
+            doing = f"running {name} ({format_duration(seconds)})"
+            if len(long_ones) > 1:
+                doing += f" and {len(long_ones) - 1} more"
+        else:
+            doing = f"dbt has printed nothing for {format_duration(silent)}"
+        return "BUTTER progress: " + ", ".join(parts) + ("; " if parts else "") + doing
 
 
 def heartbeat_interval(environ: Mapping[str, str]) -> float:

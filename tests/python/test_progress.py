@@ -189,6 +189,16 @@ def test_heartbeat_only_for_a_long_node_and_says_how_far() -> None:
                     f"running marts.run_best_epochs ({format_duration(95)})")
 
 
+def test_heartbeat_when_dbt_is_silent_before_any_node() -> None:
+    clock = Clock()
+    watcher = DbtWatcher(clock=clock)
+    watcher.feed("\x1b[0m10:55:00  Running with dbt=1.11.16")
+    clock.now += 29
+    assert watcher.heartbeat(30) is None
+    clock.now += 61
+    assert watcher.heartbeat(30) == f"BUTTER progress: dbt has printed nothing for {format_duration(90)}"
+
+
 def test_heartbeat_interval_from_environment() -> None:
     assert heartbeat_interval({}) == 30
     assert heartbeat_interval({"BUTTER_HEARTBEAT_SECONDS": "2.5"}) == 2.5
