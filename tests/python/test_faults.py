@@ -304,18 +304,18 @@ def test_short_array_advice_names_the_file(unreadable: tuple[dict, DbtResult]) -
     assert f"e.g. [source_file={facts['short_file']}, expected_length=10, test_loss_length=9, " in line, line
 
 
-@pytest.mark.timeout(180)
+@pytest.mark.timeout(240)
 def test_unanswering_s3_endpoint_fails_in_bounded_time(tmp_path: Path) -> None:
     """A socket that accepts connections and never answers: each request times out after 2 s."""
     with dead_s3_endpoint("silent", http_timeout=2, http_retries=0) as s3:
         started = time.monotonic()
         result = run_dbt(
             ["build", "--select", "stg_butter__all_runs", "stg_butter__complete_summary"],
-            data_root=s3.data_root, workdir=tmp_path / "work", extra_env=s3.env, timeout=60,
+            data_root=s3.data_root, workdir=tmp_path / "work", extra_env=s3.env, timeout=150,
         )
         elapsed = time.monotonic() - started
     assert not result.ok, result
-    assert elapsed < 60
+    assert elapsed < 150  # a hang guard (dbt's own start-up takes most of it on a loaded machine)
     # the inventory scan lists the folders first (pyarrow, same timeout) and stops the run
     assert (
         f"the data root '{s3.data_root}' could not be listed (When listing objects under key "
