@@ -3,7 +3,7 @@
     butter demo [--out DIR] [--spelling published|framework] [sizes...]
     butter codegen [--check]
     butter scan [--out DIR]
-    butter build [--skip-docs] [--allow-shrink] [--dbt-arg ARG ...]
+    butter build [--skip-docs] [--allow-shrink] [--lock-wait SECONDS] [--dbt-arg ARG ...]
     butter compile [DBT_ARG ...]
 """
 
@@ -166,7 +166,7 @@ def _build(args: argparse.Namespace) -> int:
             code = run_dbt("docs", "generate", env=env, keep_fds=locks)
         return code
 
-    return build_and_publish(warehouse_path(), build, allow_shrink=args.allow_shrink)
+    return build_and_publish(warehouse_path(), build, allow_shrink=args.allow_shrink, lock_wait=args.lock_wait)
 
 
 def _compile(args: argparse.Namespace) -> int:
@@ -208,6 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     build_p.add_argument("--skip-docs", action="store_true")
     build_p.add_argument("--allow-shrink", action="store_true",
                          help="publish even if the new warehouse has far fewer runs or experiments")
+    build_p.add_argument("--lock-wait", type=float, default=60.0, metavar="SECONDS",
+                         help="how long to wait for another build of the same warehouse (default 60)")
     build_p.add_argument("--dbt-arg", action="append", default=[], help="extra argument passed to dbt build")
     build_p.set_defaults(func=_build)
 

@@ -24,7 +24,7 @@ BUTTER_HTTP_TIMEOUT=30s                 one line, no traceback
 read-write connection on published      publish refused naming the process; a read-only one is fine
 far fewer runs than published           refused naming both counts; --allow-shrink publishes
 published mode 0640 + group, umask 077  kept on the new file
-two builds of one warehouse             the second stops at once naming the first (CLI and in-process)
+two builds of one warehouse             the second waits (--lock-wait), then stops naming the first
 disk full while building                one line, no traceback, nothing left behind
 unwritable warehouse folder             one line, no traceback
 Ctrl-C (SIGINT to butter)               one line, exit 130, the dbt child is gone
@@ -513,11 +513,12 @@ def test_second_butter_build_stops_with_a_clear_message(published: Published, sh
                               cwd=PROJECT_ROOT)
     try:
         assert locker.stdout is not None and locker.stdout.readline().strip() == "locked"
-        proc = butter("build", "--skip-docs", env=butter_env(small_demo, published.path, shared_tmp))
+        proc = butter("build", "--skip-docs", "--lock-wait", "2", env=butter_env(small_demo, published.path, shared_tmp))
     finally:
         locker.kill()
         locker.wait()
     assert proc.returncode == 1
+    assert proc.stdout.startswith(f"waiting up to 2s for another butter build (pid {locker.pid}, started "), proc.stdout
     assert proc.stderr.startswith(f"butter: another butter build (pid {locker.pid}, started "), proc.stderr
     assert "Traceback" not in output(proc)
     assert published.unchanged()
