@@ -413,7 +413,9 @@ def survivable(
         others = [holders[e] - {"complete_summary"} for e in eids]
         if "learning_rate=0.1/" in str(path) or not set(eids) <= with_runs:
             continue
-        if all(o and not o & {NULL_PARTITION_FOLDER} for o in others) and not leaves["agreeing_copy"]:
+        # (sweep copies outside the folders other cases check, so each case stays on its own)
+        avoid = {NULL_PARTITION_FOLDER, "primary_sweep_summary", "learning_rate_sweep_summary"}
+        if all(o and not o & avoid for o in others) and not leaves["agreeing_copy"]:
             leaves["agreeing_copy"] = [path, {e: sorted(o)[0] for e, o in zip(eids, others)}]
         elif all(not o for o in others) and not leaves["only_copy"]:
             leaves["only_copy"] = [path, {e: None for e in eids}]
@@ -567,11 +569,11 @@ def test_null_partition_value_is_reported_not_dropped(survivable: tuple[Path, di
         f"rows with a NULL partition value (__HIVE_DEFAULT_PARTITION__) in depth: {n}, "
         f"e.g. {facts['null_partition_file']}"
     )
-    # the NULL-depth copy disagrees with complete_summary's: quarantined, the good copy published
+    # the NULL-depth copy disagrees with the runs (and complete_summary): quarantined, the good copy published
     assert row["rows_quarantined"] == n
     assert row["quarantine_reasons"] == (
-        "differs from the copy read from complete_summary, which is published instead (see "
-        f"audit.source_reconciliation): {n} row(s)"
+        "hyperparameters differ from the experiment's runs (the runs win; the copy read from complete_summary "
+        f"is published; see audit.source_reconciliation): {n} row(s)"
     )
     assert re.search(r"WARN \d+ load_audit__no_unexpected_null_partition", result.output), result
     # the legitimate NULL partition (unregularized: kernel_regularizer.type) is neither flagged nor dropped
