@@ -226,6 +226,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _guarded(args: argparse.Namespace) -> int:
     """Run a command; expected failures end with one line, never a traceback."""
+    import duckdb
+
     from .duckdb_plugin import SettingError
     from .publish import PublishError
 
@@ -240,6 +242,10 @@ def _guarded(args: argparse.Namespace) -> int:
         return 130
     except (SettingError, PublishError, UserError) as exc:
         print(f"butter: {exc}", file=sys.stderr)
+        return 1
+    except duckdb.Error as exc:  # e.g. the disk filling up while the new file is checkpointed
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"butter: {first}. {where} was left as it was.", file=sys.stderr)
         return 1
     except OSError as exc:
         if exc.errno == errno.ENOSPC:
