@@ -13,6 +13,7 @@ import argparse
 import ctypes
 import errno
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -55,10 +56,6 @@ def _codegen(args: argparse.Namespace) -> int:
     for path in codegen.write(PROJECT_ROOT):
         print(f"wrote {path.relative_to(PROJECT_ROOT)}")
     return 0
-
-
-class UserError(Exception):
-    """Stops the command with one line (no traceback)."""
 
 
 def data_root() -> str:
@@ -178,9 +175,7 @@ def _compile(args: argparse.Namespace) -> int:
     try:
         return run_dbt("compile", *args.dbt_args, env=env)
     finally:
-        for path in scratch.parent.iterdir():
-            path.unlink()
-        scratch.parent.rmdir()
+        shutil.rmtree(scratch.parent, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -240,7 +235,7 @@ def _guarded(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(f"butter: interrupted; {where} was left as it was.", file=sys.stderr)
         return 130
-    except (SettingError, PublishError, UserError) as exc:
+    except (SettingError, PublishError) as exc:
         print(f"butter: {exc}", file=sys.stderr)
         return 1
     except duckdb.Error as exc:  # e.g. the disk filling up while the new file is checkpointed
