@@ -3,7 +3,7 @@
     butter demo [--out DIR] [--spelling published|framework] [sizes...]
     butter codegen [--check]
     butter scan [--out DIR]
-    butter build [--skip-docs] [--allow-shrink] [--dbt-arg ARG ...]
+    butter build [--skip-docs] [--allow-shrink] [--lock-wait SECONDS] [--dbt-arg ARG ...]
     butter compile [DBT_ARG ...]
     butter export MODEL_OR_SELECT --out PATH [--format parquet|csv]
 
@@ -17,6 +17,7 @@ import argparse
 import ctypes
 import errno
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -70,10 +71,6 @@ def _codegen(args: argparse.Namespace) -> int:
     for path in codegen.write(PROJECT_ROOT):
         print(f"wrote {path.relative_to(PROJECT_ROOT)}")
     return 0
-
-
-class UserError(Exception):
-    """Stops the command with one line (no traceback)."""
 
 
 def data_root() -> str:
@@ -171,7 +168,7 @@ def _build(args: argparse.Namespace) -> int:
             code = run_dbt("docs", "generate", env=env, keep_fds=locks)
         return code
 
-    return build_and_publish(warehouse_path(), build, allow_shrink=args.allow_shrink)
+    return build_and_publish(warehouse_path(), build, allow_shrink=args.allow_shrink, lock_wait=args.lock_wait)
 
 
 def _compile(args: argparse.Namespace) -> int:
@@ -183,9 +180,7 @@ def _compile(args: argparse.Namespace) -> int:
     try:
         return run_dbt("compile", *args.dbt_args, env=env)
     finally:
-        for path in scratch.parent.iterdir():
-            path.unlink()
-        scratch.parent.rmdir()
+        shutil.rmtree(scratch.parent, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -216,6 +211,8 @@ def main(argv: list[str] | None = None) -> int:
     build_p.add_argument("--skip-docs", action="store_true")
     build_p.add_argument("--allow-shrink", action="store_true",
                          help="publish even if the new warehouse has far fewer runs or experiments")
+    build_p.add_argument("--lock-wait", type=float, default=60.0, metavar="SECONDS",
+                         help="how long to wait for another build of the same warehouse (default 60)")
     build_p.add_argument("--dbt-arg", action="append", default=[], help="extra argument passed to dbt build")
     build_p.set_defaults(func=_build)
 
@@ -243,6 +240,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _guarded(args: argparse.Namespace) -> int:
     """Run a command; expected failures end with one line, never a traceback."""
+    import duckdb
+
     from .duckdb_plugin import SettingError
     from .publish import PublishError
 
@@ -255,8 +254,12 @@ def _guarded(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(f"butter: interrupted; {where} was left as it was.", file=sys.stderr)
         return 130
-    except (SettingError, PublishError, UserError) as exc:
+    except (SettingError, PublishError) as exc:
         print(f"butter: {exc}", file=sys.stderr)
+        return 1
+    except duckdb.Error as exc:  # e.g. the disk filling up while the new file is checkpointed
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"butter: {first}. {where} was left as it was.", file=sys.stderr)
         return 1
     except OSError as exc:
         if exc.errno == errno.ENOSPC:

@@ -18,7 +18,8 @@ dies, so the next build removes exactly the folders nobody holds any more
 
 Builds of one warehouse are serialised: ``<name>.build.lock`` beside the
 published file is ``flock``-ed for the whole build (clean-up, build, publish);
-a second build stops at once with a message naming the holder. Before the
+a second build waits (``lock_wait`` seconds) and then stops with a message
+naming the holder. Before the
 swap the new warehouse is compared with the published one (far fewer runs or
 experiments: refused unless ``allow_shrink``), the published file must not be
 held by a read-write DuckDB connection (its later writes would land in a
@@ -68,21 +69,31 @@ def build_lock_path(final_path: Path) -> Path:
     return final_path.with_name(final_path.name + ".build.lock")
 
 
-def acquire_build_lock(final_path: Path) -> TextIO:
+def acquire_build_lock(final_path: Path, wait: float = 0.0) -> TextIO:
     """Hold the warehouse's build lock (keep the returned file open for the
-    whole build). Raises BuildLocked naming the running build."""
+    whole build), waiting up to ``wait`` seconds for a running build to end.
+    Raises BuildLocked naming the running build."""
     path = build_lock_path(final_path)
     handle = open(path, "a+")  # noqa: SIM115 - held for the whole build
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.seek(0)
-        holder = handle.read().strip() or "unknown"
-        handle.close()
-        raise BuildLocked(
-            f"another butter build ({holder}) is building {final_path}; wait for it to finish "
-            f"(or stop that process) and build again. Nothing was changed."
-        ) from None
+    deadline = time.monotonic() + wait
+    announced = False
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            if time.monotonic() >= deadline:
+                handle.close()
+                raise BuildLocked(
+                    f"another butter build ({holder}) is building {final_path}; wait for it to finish "
+                    f"(or stop that process) and build again. Nothing was changed."
+                ) from None
+            if not announced:
+                print(f"waiting up to {wait:.0f}s for another butter build ({holder}) of {final_path}", flush=True)
+                announced = True
+            time.sleep(0.5)
     handle.seek(0)
     handle.truncate()
     handle.write(f"pid {os.getpid()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
@@ -293,7 +304,8 @@ def publish(build_path: Path, final_path: Path, allow_shrink: bool = False) -> l
     return warnings
 
 
-def build_and_publish(final_path: Path, build: Callable[[Path], int], allow_shrink: bool = False) -> int:
+def build_and_publish(final_path: Path, build: Callable[[Path], int], allow_shrink: bool = False,
+                      lock_wait: float = 0.0) -> int:
     """Run ``build(path)`` on a new file; publish it when it returns 0.
 
     On failure the published warehouse is left as it was and the failed build
@@ -302,7 +314,7 @@ def build_and_publish(final_path: Path, build: Callable[[Path], int], allow_shri
     """
     final_path = final_path.resolve()
     final_path.parent.mkdir(parents=True, exist_ok=True)
-    build_lock = acquire_build_lock(final_path)
+    build_lock = acquire_build_lock(final_path, wait=lock_wait)
     try:
         return _locked_build(final_path, build, allow_shrink, build_lock)
     finally:

@@ -109,15 +109,19 @@
         )
         and
         {%- endif %}
-        {#- a second copy in the same folder (e.g. a file downloaded twice) is not read #}
+        {#- only the copy that is read: not one read from another folder (a summary
+            that disagrees with its runs), nor a second copy in the same folder (a file
+            downloaded twice). The build side holds only those unusual keys. #}
         not exists (
             select 1
-            from {{ located_relation }} as duplicated
+            from {{ located_relation }} as elsewhere
             where
-                duplicated.has_duplicate_in_folder
-                and duplicated.read_from_folder = '{{ folder }}'
-                and duplicated.{{ key }} = stg.{{ key }}
-                and duplicated.read_from_file != stg.source_file
+                (elsewhere.read_from_folder != '{{ folder }}' or elsewhere.has_duplicate_in_folder)
+                and elsewhere.{{ key }} = stg.{{ key }}
+                and (
+                    elsewhere.read_from_folder != '{{ folder }}'
+                    or elsewhere.read_from_file != stg.source_file
+                )
         )
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}

@@ -303,18 +303,18 @@ def test_short_array_advice_names_the_file(unreadable: tuple[dict, DbtResult]) -
     assert f"e.g. [source_file={facts['short_file']}, expected_length=10, test_loss_length=9, " in line, line
 
 
-@pytest.mark.timeout(180)
+@pytest.mark.timeout(240)
 def test_unanswering_s3_endpoint_fails_in_bounded_time(tmp_path: Path) -> None:
     """A socket that accepts connections and never answers: each request times out after 2 s."""
     with dead_s3_endpoint("silent", http_timeout=2, http_retries=0) as s3:
         started = time.monotonic()
         result = run_dbt(
             ["build", "--select", "stg_butter__all_runs", "stg_butter__complete_summary"],
-            data_root=s3.data_root, workdir=tmp_path / "work", extra_env=s3.env, timeout=60,
+            data_root=s3.data_root, workdir=tmp_path / "work", extra_env=s3.env, timeout=150,
         )
         elapsed = time.monotonic() - started
     assert not result.ok, result
-    assert elapsed < 60
+    assert elapsed < 150  # a hang guard (dbt's own start-up takes most of it on a loaded machine)
     # the inventory scan lists the folders first (pyarrow, same timeout) and stops the run
     assert (
         f"the data root '{s3.data_root}' could not be listed (When listing objects under key "
@@ -412,7 +412,9 @@ def survivable(
         others = [holders[e] - {"complete_summary"} for e in eids]
         if "learning_rate=0.1/" in str(path) or not set(eids) <= with_runs:
             continue
-        if all(o and not o & {NULL_PARTITION_FOLDER} for o in others) and not leaves["agreeing_copy"]:
+        # (sweep copies outside the folders other cases check, so each case stays on its own)
+        avoid = {NULL_PARTITION_FOLDER, "primary_sweep_summary", "learning_rate_sweep_summary"}
+        if all(o and not o & avoid for o in others) and not leaves["agreeing_copy"]:
             leaves["agreeing_copy"] = [path, {e: sorted(o)[0] for e, o in zip(eids, others)}]
         elif all(not o for o in others) and not leaves["only_copy"]:
             leaves["only_copy"] = [path, {e: None for e in eids}]
@@ -566,11 +568,11 @@ def test_null_partition_value_is_reported_not_dropped(survivable: tuple[Path, di
         f"rows with a NULL partition value (__HIVE_DEFAULT_PARTITION__) in depth: {n}, "
         f"e.g. {facts['null_partition_file']}"
     )
-    # the NULL-depth copy disagrees with complete_summary's: quarantined, the good copy published
+    # the NULL-depth copy disagrees with the runs (and complete_summary): quarantined, the good copy published
     assert row["rows_quarantined"] == n
     assert row["quarantine_reasons"] == (
-        "differs from the copy read from complete_summary, which is published instead (see "
-        f"audit.source_reconciliation): {n} row(s)"
+        "hyperparameters differ from the experiment's runs (the runs win; the copy read from complete_summary "
+        f"is published; see audit.source_reconciliation): {n} row(s)"
     )
     assert re.search(r"WARN \d+ load_audit__no_unexpected_null_partition", result.output), result
     # the legitimate NULL partition (unregularized: kernel_regularizer.type) is neither flagged nor dropped

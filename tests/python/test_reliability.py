@@ -19,12 +19,13 @@ unreadable file                         refused, naming the file
 integer arrays in the first file        refused, naming the file and both types
 depth=2.6 / learning_rate=abc / -1      refused, naming the partition folder and why
 NULL array / NULL element               refused, naming the file and the column
+corrupt / truncated / column missing    refused before dbt, naming the file
 apostrophe in the data root             staging reads it (paths quoted)
 BUTTER_HTTP_TIMEOUT=30s                 one line, no traceback
 read-write connection on published      publish refused naming the process; a read-only one is fine
 far fewer runs than published           refused naming both counts; --allow-shrink publishes
 published mode 0640 + group, umask 077  kept on the new file
-two builds of one warehouse             the second stops at once naming the first (CLI and in-process)
+two builds of one warehouse             the second waits (--lock-wait), then stops naming the first
 disk full while building                one line, no traceback, nothing left behind
 unwritable warehouse folder             one line, no traceback
 Ctrl-C (SIGINT to butter)               one line, exit 130, the dbt child is gone
@@ -366,6 +367,26 @@ def test_null_arrays_and_elements_are_refused_naming_the_file(published: Publish
     )
 
 
+@pytest.mark.parametrize("damage", ["corrupt", "truncated", "column_missing"])
+def test_damaged_file_is_refused_before_dbt(published: Published, shared_tmp: Path, small_demo: Path,
+                                             damage: str) -> None:
+    """The cases test_faults.py runs through plain dbt, through `butter build`: refused, nothing published."""
+    root = copy_demo(small_demo, shared_tmp / "data")
+    bad = parquet_files(root, "primary_sweep_runs")[-1]
+    if damage == "corrupt":
+        bad.write_bytes(b"this is not parquet\n" * 100)
+        message = f"'{bad}' is not a readable parquet file ("
+    elif damage == "truncated":
+        bad.write_bytes(bad.read_bytes()[: bad.stat().st_size // 2])
+        message = f"'{bad}' is not a readable parquet file ("
+    else:
+        rewrite(bad, lambda t: t.drop_columns(["val_loss"]))
+        message = (f"column 'val_loss' (or 'test_loss') is missing from 1 file(s) of '{root}/primary_sweep_runs', "
+                   f"e.g. '{bad}'")
+    proc = butter("build", "--skip-docs", env=butter_env(root, published.path, shared_tmp))
+    assert_refused(proc, message, published)
+
+
 def test_apostrophe_in_the_data_root_is_quoted(shared_tmp: Path, small_demo: Path) -> None:
     root = copy_demo(small_demo, shared_tmp / "it's data")
     result = run_dbt(["run", "--select", "stg_butter__all_runs", "stg_butter__complete_summary"],
@@ -515,11 +536,12 @@ def test_second_butter_build_stops_with_a_clear_message(published: Published, sh
                               cwd=PROJECT_ROOT)
     try:
         assert locker.stdout is not None and locker.stdout.readline().strip() == "locked"
-        proc = butter("build", "--skip-docs", env=butter_env(small_demo, published.path, shared_tmp))
+        proc = butter("build", "--skip-docs", "--lock-wait", "2", env=butter_env(small_demo, published.path, shared_tmp))
     finally:
         locker.kill()
         locker.wait()
     assert proc.returncode == 1
+    assert proc.stdout.startswith(f"waiting up to 2s for another butter build (pid {locker.pid}, started "), proc.stdout
     assert proc.stderr.startswith(f"butter: another butter build (pid {locker.pid}, started "), proc.stderr
     assert "Traceback" not in output(proc)
     assert published.unchanged()
