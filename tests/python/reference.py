@@ -3,7 +3,7 @@
 Reads the published BUTTER folders (demo or real layout) directly with pyarrow,
 resolves copies of a run / experiment held in several folders, and computes what
 the marts must contain with numpy, following the warehouse interface
-(/work/shared/warehouse-interface.md), not the dbt SQL. Nothing here imports the
+(docs/warehouse-interface.md), not the dbt SQL. Nothing here imports the
 warehouse's own code: column names are mapped with the renaming rules of the
 data contract (``val_X`` -> ``test_X``, ``X`` -> ``train_X``, dots ->
 underscores, ``<sweep>_sweep`` -> ``is_<sweep>_sweep``).

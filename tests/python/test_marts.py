@@ -3,7 +3,7 @@
 For each source spelling the default demo data is built with ``dbt build``; the
 same parquet folders are read back with pyarrow and every mart is recomputed
 with numpy in ``reference.py`` from the warehouse interface
-(/work/shared/warehouse-interface.md), then compared row by row (float32
+(docs/warehouse-interface.md), then compared row by row (float32
 tolerance for floats). Every trap of the demo manifest is checked by name.
 """
 
