@@ -40,9 +40,10 @@ import re
 import shutil
 import tempfile
 import threading
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -432,7 +433,7 @@ def _check_types(inv: Inventory) -> None:
     another type in every file (warnings: not staged / cast on read)."""
     seen: dict[tuple[str, str], dict[str, list[str]]] = {}
     for entry in inv.files:
-        for name, type_ in zip(entry.column_names, entry.column_types):
+        for name, type_ in zip(entry.column_names, entry.column_types, strict=True):
             seen.setdefault((entry.folder, name), {}).setdefault(type_, []).append(entry.path)
     for folder in contract.FOLDERS:
         files = [f for f in inv.files if f.folder == folder]

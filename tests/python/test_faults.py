@@ -59,6 +59,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from butter_warehouse.contract import SUMMARY_FOLDERS
+
 from conftest import PROJECT_ROOT, DbtResult, run_dbt
 from s3_emulator import dead_s3_endpoint
 
@@ -415,7 +416,7 @@ def survivable(
         # (sweep copies outside the folders other cases check, so each case stays on its own)
         avoid = {NULL_PARTITION_FOLDER, "primary_sweep_summary", "learning_rate_sweep_summary"}
         if all(o and not o & avoid for o in others) and not leaves["agreeing_copy"]:
-            leaves["agreeing_copy"] = [path, {e: sorted(o)[0] for e, o in zip(eids, others)}]
+            leaves["agreeing_copy"] = [path, {e: sorted(o)[0] for e, o in zip(eids, others, strict=True)}]
         elif all(not o for o in others) and not leaves["only_copy"]:
             leaves["only_copy"] = [path, {e: None for e in eids}]
     for case, (path, eids) in leaves.items():

@@ -44,8 +44,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import duckdb
 import pyarrow as pa
@@ -85,7 +85,7 @@ def shared_tmp() -> Iterator[Path]:
 
 def copy_demo(source: Path, target: Path) -> Path:
     shutil.copytree(source, target)
-    for dirpath, dirnames, filenames in os.walk(target):
+    for dirpath, _dirnames, filenames in os.walk(target):
         os.chmod(dirpath, 0o755)
         for name in filenames:
             os.chmod(os.path.join(dirpath, name), 0o644)
