@@ -20,6 +20,7 @@ install: $(STAMP)
 
 build: $(STAMP)
 	$(BIN)/butter build
+	$(BIN)/butter figures
 
 lint: $(STAMP)
 	$(BIN)/butter codegen --check

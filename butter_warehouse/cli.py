@@ -3,6 +3,7 @@
     butter demo [--out DIR] [--spelling published|framework] [sizes...]
     butter codegen [--check]
     butter build [--skip-docs] [--dbt-arg ARG ...]
+    butter figures [--out DIR] [--dataset NAME] [--shape NAME] [--depth N]
 """
 
 from __future__ import annotations
@@ -96,6 +97,13 @@ def _build(args: argparse.Namespace) -> int:
     return build_and_publish(warehouse_path(), build)
 
 
+def _figures(args: argparse.Namespace) -> int:
+    from . import figures
+
+    site = Path(os.environ.get("DBT_TARGET_PATH") or PROJECT_ROOT / "target")
+    return figures.run(args, warehouse_path(), PROJECT_ROOT, site)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="butter", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -117,6 +125,13 @@ def main(argv: list[str] | None = None) -> int:
     build_p.add_argument("--skip-docs", action="store_true")
     build_p.add_argument("--dbt-arg", action="append", default=[], help="extra argument passed to dbt build")
     build_p.set_defaults(func=_build)
+
+    figures_p = sub.add_parser("figures", help="draw the study's figures from the published warehouse")
+    figures_p.add_argument("--out", default=None, help="output folder (default: assets/figures, shown in the docs)")
+    figures_p.add_argument("--dataset", default=None, help="dataset of the single-setting figures")
+    figures_p.add_argument("--shape", default=None, help="network shape of the single-setting figures")
+    figures_p.add_argument("--depth", type=int, default=None, help="depth of the single-setting figures")
+    figures_p.set_defaults(func=_figures)
 
     args = parser.parse_args(argv)
     return int(args.func(args))
