@@ -50,7 +50,7 @@ FORMATS = ("png", "svg")
 #: rcParams that make the output byte-identical from run to run
 STYLE = {
     "svg.hashsalt": "butter-figures",
-    "svg.fonttype": "path",
+    "svg.fonttype": "none",  # text stays text (searchable, smaller); fonts by name
     "figure.dpi": 100,
     "savefig.dpi": 100,
     "font.family": "DejaVu Sans",
@@ -305,18 +305,19 @@ def learning_rate_sweep(con: duckdb.DuckDBPyConnection, choice: Choice) -> Figur
 
 
 def label_noise(con: duckdb.DuckDBPyConnection, choice: Choice) -> Figure:
-    _sweep_present(con, "label_noise")
+    _require(con, "experiment_summary")
+    if not _rows(con, "select 1 from marts.experiment_summary where is_label_noise_sweep limit 1"):
+        raise FigureSkipped("the label_noise sweep is not in the warehouse (its folders were not downloaded?)")
     rows = _rows(con, """
         select
-            c.learning_rate,
-            c.label_noise,
-            median(c.median_curve_best_test_loss) as loss,
-            median(s.median_curve_best_test_loss_epoch) as best_epoch
-        from marts.sweep_comparisons as c
-        inner join marts.experiment_summary as s on c.experiment_id = s.experiment_id
-        where c.sweep = 'label_noise' and c.dataset = ? and c.shape = ? and c.median_curve_best_test_loss is not null
-        group by c.learning_rate, c.label_noise
-        order by c.learning_rate, c.label_noise
+            learning_rate,
+            label_noise,
+            median(median_curve_best_test_loss) as loss,
+            median(median_curve_best_test_loss_epoch) as best_epoch
+        from marts.experiment_summary
+        where is_label_noise_sweep and dataset = ? and shape = ? and median_curve_best_test_loss is not null
+        group by learning_rate, label_noise
+        order by learning_rate, label_noise
     """, [choice.dataset, choice.shape])
     if not rows:
         raise FigureSkipped(f"dataset {choice.dataset} with shape {choice.shape} is not in the label-noise sweep")
