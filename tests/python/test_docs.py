@@ -291,8 +291,9 @@ def test_docs_site_renders_in_chromium(docs: Docs, site: str) -> None:
             loaded = page.evaluate(f"() => {figure_images}.map(img => [img.getAttribute('src'), img.naturalWidth])")
             assert sorted(src.rsplit("/", 1)[-1] for src, _ in loaded) == sorted(f"{n}.png" for n in FIGURES), loaded
             assert all(width > 0 for _, width in loaded), f"figures that did not load: {loaded}"
+            page.locator('img[src*="assets/figures/"]').first.scroll_into_view_if_needed()
             shots.append(ARTIFACTS / "overview_figures.png")
-            page.screenshot(path=str(shots[-1]), full_page=True)
+            page.screenshot(path=str(shots[-1]))
 
             # 2. the mart's page: description and every documented column
             page.goto(f"{site}/index.html#!/model/model.{PACKAGE}.{MART}", wait_until="domcontentloaded")
