@@ -185,9 +185,9 @@ BI_QUERIES = {
         from marts.sweep_comparisons where sweep = 'learning_rate'
         group by all order by all""",
     "best_experiments_of_dataset": """
-        select experiment_id, shape, depth, size, learning_rate, best_test_loss_median
+        select experiment_id, shape, depth, size, learning_rate, median_curve_best_test_loss
         from marts.experiment_summary where dataset = (select min(dataset) from marts.experiment_summary)
-        order by best_test_loss_median nulls last limit 20""",
+        order by median_curve_best_test_loss nulls last limit 20""",
     "runs_of_one_experiment": """
         select run_id, best_test_loss, best_test_loss_epoch, final_test_loss, is_diverged
         from marts.run_best_epochs

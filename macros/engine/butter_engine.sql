@@ -275,3 +275,116 @@
 {% macro duckdb__butter_any_value(expr) -%}
     any_value({{ expr }})
 {%- endmacro %}
+
+
+{#- A float32 value as the DOUBLE equal to its shortest round-trip decimal
+    (float 0.0001 -> double 0.0001, not 0.00009999999747378752), so that
+    `= 1e-4`, a double literal and a bound parameter all match. NULL stays NULL. -#}
+{% macro butter_exact_double(expr) -%}
+    {{ return(adapter.dispatch('butter_exact_double', 'butter')(expr)) }}
+{%- endmacro %}
+
+{% macro default__butter_exact_double(expr) -%}
+    {{ butter_not_implemented('butter_exact_double') }}
+{%- endmacro %}
+
+{% macro duckdb__butter_exact_double(expr) -%}
+    cast(cast({{ expr }} as varchar) as double)
+{%- endmacro %}
+
+
+{#- The 1-based epochs a learning-curve chart draws for a curve of
+    `length_expr` epochs, as a sorted list without duplicates: every epoch when
+    there are at most `max_points`; otherwise epoch 1, the last epoch, a
+    geometric grid of `max_points // 2` epochs and a linear grid of the rest
+    (minus one), and the epoch in `extra_expr` (the best epoch; ignored when
+    NULL). At most `max_points` epochs. Empty for a NULL or 0 length. -#}
+{% macro butter_epoch_grid(length_expr, extra_expr, max_points=256) -%}
+    {{ return(adapter.dispatch('butter_epoch_grid', 'butter')(length_expr, extra_expr, max_points)) }}
+{%- endmacro %}
+
+{% macro default__butter_epoch_grid(length_expr, extra_expr, max_points=256) -%}
+    {{ butter_not_implemented('butter_epoch_grid') }}
+{%- endmacro %}
+
+{% macro duckdb__butter_epoch_grid(length_expr, extra_expr, max_points=256) -%}
+    {%- set geometric = max_points // 2 -%}
+    {%- set linear = max_points - geometric - 1 -%}
+    case
+        when coalesce({{ length_expr }}, 0) = 0 then cast([] as integer[])
+        when {{ length_expr }} <= {{ max_points }}
+            then cast(range(1, {{ length_expr }} + 1) as integer[])
+        else list_sort(list_distinct(list_concat(
+            list_transform(
+                range({{ geometric }}),
+                lambda k: cast(floor(exp(k * ln({{ length_expr }}) / {{ geometric - 1 }}) + 0.5) as integer)
+            ),
+            list_transform(
+                range({{ linear }}),
+                lambda k: cast(1 + (k * ({{ length_expr }} - 1) + {{ (linear - 1) // 2 }}) // {{ linear - 1 }} as integer)
+            ),
+            list_filter([cast({{ extra_expr }} as integer)], lambda e: e is not null)
+        )))
+    end
+{%- endmacro %}
+
+
+{#- The elements of an array at a list of 1-based positions, as a list of the
+    same length (NULL where a position is out of range). With `finite_only`,
+    NaN and +/-inf become NULL too. -#}
+{% macro butter_list_at_positions(list_expr, positions_expr, finite_only=true) -%}
+    {{ return(adapter.dispatch('butter_list_at_positions', 'butter')(list_expr, positions_expr, finite_only)) }}
+{%- endmacro %}
+
+{% macro default__butter_list_at_positions(list_expr, positions_expr, finite_only=true) -%}
+    {{ butter_not_implemented('butter_list_at_positions') }}
+{%- endmacro %}
+
+{% macro duckdb__butter_list_at_positions(list_expr, positions_expr, finite_only=true) -%}
+    {%- if finite_only -%}
+        list_transform(
+            {{ positions_expr }},
+            lambda p: case when isfinite(list_extract({{ list_expr }}, p)) then list_extract({{ list_expr }}, p) end
+        )
+    {%- else -%}
+        list_transform({{ positions_expr }}, lambda p: list_extract({{ list_expr }}, p))
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- True when an array holds a value (NULL-safe for a NULL array: false). -#}
+{% macro butter_list_contains(list_expr, value_expr) -%}
+    {{ return(adapter.dispatch('butter_list_contains', 'butter')(list_expr, value_expr)) }}
+{%- endmacro %}
+
+{% macro default__butter_list_contains(list_expr, value_expr) -%}
+    coalesce(array_contains({{ list_expr }}, {{ value_expr }}), false)
+{%- endmacro %}
+
+{% macro duckdb__butter_list_contains(list_expr, value_expr) -%}
+    coalesce(list_contains({{ list_expr }}, {{ value_expr }}), false)
+{%- endmacro %}
+
+
+{#- One row per (row of `relation_sql`, list position): each list column
+    unnested in step with the others (zipped; the lists are expected to be of
+    equal length, shorter ones are padded with NULL), then the other columns
+    (any select expressions), repeated on every row. -#}
+{% macro butter_unnest_zipped(relation_sql, list_columns, other_columns) -%}
+    {{ return(adapter.dispatch('butter_unnest_zipped', 'butter')(relation_sql, list_columns, other_columns)) }}
+{%- endmacro %}
+
+{% macro default__butter_unnest_zipped(relation_sql, list_columns, other_columns) -%}
+    {{ butter_not_implemented('butter_unnest_zipped') }}
+{%- endmacro %}
+
+{% macro duckdb__butter_unnest_zipped(relation_sql, list_columns, other_columns) -%}
+    select
+        {%- for column in list_columns %}
+        unnest({{ column }}) as {{ column }},
+        {%- endfor %}
+        {%- for column in other_columns %}
+        {{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from {{ relation_sql }}
+{%- endmacro %}

@@ -250,9 +250,9 @@ def experiment_summary(data: Data) -> dict[int, dict]:
             row = {
                 **_attributes(summary),
                 "num_runs": summary["num_runs"],
-                "final_test_loss_median": final(curve),
-                "best_test_loss_median": best_median,
-                "best_test_loss_median_epoch": best_median_epoch,
+                "median_curve_final_test_loss": final(curve),
+                "median_curve_best_test_loss": best_median,
+                "median_curve_best_test_loss_epoch": best_median_epoch,
             }
         else:
             runs = data.runs_of(experiment_id)
@@ -263,9 +263,9 @@ def experiment_summary(data: Data) -> dict[int, dict]:
             row = {
                 **attributes[0],
                 "num_runs": None,
-                "final_test_loss_median": None,
-                "best_test_loss_median": None,
-                "best_test_loss_median_epoch": None,
+                "median_curve_final_test_loss": None,
+                "median_curve_best_test_loss": None,
+                "median_curve_best_test_loss_epoch": None,
             }
         row.update(experiment_id=experiment_id, runs_found=runs_found.get(experiment_id, 0))
         out[experiment_id] = row
@@ -365,10 +365,10 @@ def sweep_comparisons(experiments: dict[int, dict]) -> dict[tuple[str, int], dic
         for key, rows in groups.items():
             cores = [e for e in rows if is_core(e)]
             assert len(cores) <= 1, f"sweep {sweep}: group {key} has {len(cores)} core experiments"
-            core_loss = cores[0]["best_test_loss_median"] if cores else None
-            losses = [e["best_test_loss_median"] for e in rows]
+            core_loss = cores[0]["median_curve_best_test_loss"] if cores else None
+            losses = [e["median_curve_best_test_loss"] for e in rows]
             for e, rank in zip(rows, sql_rank(losses)):
-                loss = e["best_test_loss_median"]
+                loss = e["median_curve_best_test_loss"]
                 out[(sweep, e["experiment_id"])] = {
                     "sweep": sweep,
                     "experiment_id": e["experiment_id"],
@@ -376,10 +376,10 @@ def sweep_comparisons(experiments: dict[int, dict]) -> dict[tuple[str, int], dic
                     "group_size": len(rows),
                     "is_core_value": bool(is_core(e)),
                     "is_sweep_member": bool(e[f"is_{sweep}_sweep"]),
-                    "best_test_loss_median": loss,
+                    "median_curve_best_test_loss": loss,
                     "rank_in_group": rank,
                     "delta_vs_core": None if loss is None or core_loss is None else loss - core_loss,
-                    "core_best_test_loss_median": core_loss,
+                    "core_median_curve_best_test_loss": core_loss,
                     "group_has_core_value": bool(cores),
                     **{c: e[c] for c in GROUP_CANDIDATES},
                 }

@@ -95,7 +95,7 @@ def test_reflects_every_mart_column(engine: sa.Engine, warehouse: Path) -> None:
         assert any(c.get("comment") for c in columns), mart
         assert inspector.get_table_comment(mart, schema="marts")["text"], mart
     names = {c["name"] for c in inspector.get_columns("experiment_summary", schema="marts")}
-    assert {"experiment_id", "dataset", "learning_rate", "is_primary_sweep", "best_test_loss_median",
+    assert {"experiment_id", "dataset", "learning_rate", "is_primary_sweep", "median_curve_best_test_loss",
             "num_runs", "runs_found"} <= names
 
 
@@ -113,9 +113,9 @@ def test_typical_bi_queries(engine: sa.Engine, warehouse: Path) -> None:
     )
     top_n = (
         sa.select(comparisons.c.dataset, comparisons.c.shape, comparisons.c.swept_value,
-                  comparisons.c.best_test_loss_median)
+                  comparisons.c.median_curve_best_test_loss)
         .where(comparisons.c.sweep == "learning_rate", comparisons.c.rank_in_group == 1)
-        .order_by(comparisons.c.best_test_loss_median.asc().nulls_last(), comparisons.c.dataset, comparisons.c.shape)
+        .order_by(comparisons.c.median_curve_best_test_loss.asc().nulls_last(), comparisons.c.dataset, comparisons.c.shape)
         .limit(5)
     )
     filtered = sa.select(sa.func.count()).select_from(experiments).where(
@@ -131,9 +131,9 @@ def test_typical_bi_queries(engine: sa.Engine, warehouse: Path) -> None:
             "group by dataset order by 2 desc, dataset"
         ).fetchall()
         assert got_top_n == con.execute(
-            "select dataset, shape, swept_value, best_test_loss_median from marts.sweep_comparisons "
+            "select dataset, shape, swept_value, median_curve_best_test_loss from marts.sweep_comparisons "
             "where sweep = 'learning_rate' and rank_in_group = 1 "
-            "order by best_test_loss_median asc nulls last, dataset, shape limit 5"
+            "order by median_curve_best_test_loss asc nulls last, dataset, shape limit 5"
         ).fetchall()
         assert got_filtered == con.execute(
             "select count(*) from marts.experiment_summary where is_learning_rate_sweep "

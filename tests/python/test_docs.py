@@ -298,7 +298,7 @@ def test_docs_site_renders_in_chromium(docs: Docs, site: str) -> None:
             # 2. the mart's page: description and every documented column
             page.goto(f"{site}/index.html#!/model/model.{PACKAGE}.{MART}", wait_until="domcontentloaded")
             page.get_by_text(_first_words(mart["description"])).first.wait_for()
-            page.get_by_text("best_test_loss_median_epoch", exact=True).first.wait_for()
+            page.get_by_text("median_curve_best_test_loss_epoch", exact=True).first.wait_for()
             text = page.locator("body").inner_text()
             absent = [name for name in mart["columns"] if name not in text]
             assert not absent, f"columns not shown on the {MART} page: {absent}"

@@ -184,9 +184,9 @@ SUMMARY_COLUMNS: dict[str, float | str | None] = {
     **{flag: None for flag in ref.SWEEP_FLAGS},
     "num_runs": None,
     "runs_found": None,
-    "final_test_loss_median": F32,
-    "best_test_loss_median": F32,
-    "best_test_loss_median_epoch": None,
+    "median_curve_final_test_loss": F32,
+    "median_curve_best_test_loss": F32,
+    "median_curve_best_test_loss_epoch": None,
 }
 
 
@@ -231,7 +231,7 @@ def test_experiment_best_epochs_values(case: Case) -> None:
 
 COMPARISON_COLUMNS: dict[str, float | str | None] = {
     "is_core_value": None,
-    "best_test_loss_median": F32,
+    "median_curve_best_test_loss": F32,
     "rank_in_group": None,
     **{c: HYPERPARAMETER_TOLERANCE[c] for c in ref.GROUP_CANDIDATES},
 }
@@ -261,8 +261,8 @@ def test_sweep_comparisons_values(case: Case) -> None:
         delta, want = row["delta_vs_core"], expected["delta_vs_core"]
         if (delta is None) != (want is None) or (
             want is not None
-            and abs(delta - want) > F32 * max(abs(expected["best_test_loss_median"]),
-                                              abs(expected["core_best_test_loss_median"]))
+            and abs(delta - want) > F32 * max(abs(expected["median_curve_best_test_loss"]),
+                                              abs(expected["core_median_curve_best_test_loss"]))
         ):
             problems.append(f"{key}: delta_vs_core = {delta!r}, expected {want!r}")
     assert not problems, "\n".join(problems[:40])
@@ -406,8 +406,8 @@ def test_trap_nonfinite_losses(case: Case) -> None:
     experiment = one(case, f"select * from marts.experiment_summary where experiment_id = {trap['experiment_id']}")
     curve = case.data.summaries[trap["experiment_id"]]["test_loss_median"]
     assert not np.isfinite(curve[[e - 1 for e in trap["all_runs_nonfinite_epochs"]]]).any()
-    assert experiment["best_test_loss_median_epoch"] not in trap["all_runs_nonfinite_epochs"]
-    assert same(experiment["best_test_loss_median"], float(np.nanmin(curve[np.isfinite(curve)])), F32)
+    assert experiment["median_curve_best_test_loss_epoch"] not in trap["all_runs_nonfinite_epochs"]
+    assert same(experiment["median_curve_best_test_loss"], float(np.nanmin(curve[np.isfinite(curve)])), F32)
 
 
 def test_trap_diverged_run(case: Case) -> None:
@@ -463,7 +463,7 @@ def test_trap_summary_only_experiment(case: Case) -> None:
     row = one(case, f"select * from marts.experiment_summary where experiment_id = {eid}")
     assert row["runs_found"] == 0
     assert row["num_runs"] == case.data.summaries[eid]["num_runs"] and row["num_runs"] > 0
-    assert row["best_test_loss_median"] is not None
+    assert row["median_curve_best_test_loss"] is not None
     assert not case.rows(f"select * from marts.experiment_best_epochs where experiment_id = {eid}")
     ids = ", ".join(f"'{r}'" for r in trap["run_ids"])
     assert not case.rows(f"select * from marts.run_best_epochs where run_id in ({ids})")
@@ -477,7 +477,7 @@ def test_trap_run_only_experiment(case: Case) -> None:
     row = one(case, f"select * from marts.experiment_summary where experiment_id = {eid}")
     assert row["num_runs"] is None
     assert row["runs_found"] == len(trap["run_ids"])
-    for column in ("final_test_loss_median", "best_test_loss_median", "best_test_loss_median_epoch"):
+    for column in ("median_curve_final_test_loss", "median_curve_best_test_loss", "median_curve_best_test_loss_epoch"):
         assert row[column] is None, column
     # its hyperparameters come from its runs
     compare({eid: row}, {eid: case.experiments[eid]}, SUMMARY_COLUMNS, "run-only experiment")
@@ -489,7 +489,7 @@ def test_trap_run_only_experiment(case: Case) -> None:
     for r in case.rows(f"select * from marts.sweep_comparisons where experiment_id = {eid}"):
         group = [c for c in case.comparisons.values()
                  if c["sweep"] == r["sweep"] and c["group"] == case.comparisons[(r["sweep"], eid)]["group"]]
-        assert r["rank_in_group"] == sum(c["best_test_loss_median"] is not None for c in group) + 1
+        assert r["rank_in_group"] == sum(c["median_curve_best_test_loss"] is not None for c in group) + 1
         assert r["delta_vs_core"] is None
 
 
@@ -506,11 +506,11 @@ def test_trap_sweep_group_without_core(case: Case) -> None:
             assert not expected["group_has_core_value"], "the reference must see no core in this group"
             assert row["is_core_value"] is False
             assert row["delta_vs_core"] is None
-            assert row["best_test_loss_median"] is not None
+            assert row["median_curve_best_test_loss"] is not None
     # groups of the same sweeps with a core do get deltas
     for group in trap["groups"]:
         with_core = [c for c in case.comparisons.values() if c["sweep"] == group["sweep"]
-                     and c["group_has_core_value"] and c["best_test_loss_median"] is not None]
+                     and c["group_has_core_value"] and c["median_curve_best_test_loss"] is not None]
         assert with_core and all(c["delta_vs_core"] is not None for c in with_core)
 
 
