@@ -1,7 +1,7 @@
 {#- The day-grain time spine MetricFlow requires (one row per day, 2020-2030).
     BUTTER's marts are not time series; the spine only has to cover the
     semantic models' time dimension (the dataset's publication year, 2022). -#}
-{{ config(materialized='table', schema='marts') }}
+{{ config(materialized='table', schema='marts', contract={'enforced': true}) }}
 
 with
 
