@@ -140,7 +140,25 @@ def _size_label(size: int) -> str:
 
 
 def test_learning_curves_match_the_marts(figures_dir: Path, warehouse: Path) -> None:
-    data = _sidecar(figures_dir, "learning_curves")
+    _check_learning_curves(figures_dir, warehouse)
+
+
+def test_quartile_band_where_published(
+    built_warehouse: Callable[[str], DbtResult], tmp_path: Path,
+) -> None:
+    """The framework spelling publishes q1/q3 summary arrays: figure 1 draws them as a band."""
+    warehouse = tmp_path / "framework" / "butter.duckdb"
+    warehouse.parent.mkdir()
+    shutil.copy(built_warehouse("framework").db_path, warehouse)
+    proc = _cli(["--out", str(tmp_path / "out")], warehouse)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert _check_learning_curves(tmp_path / "out", warehouse), "no q1-q3 band although quartiles are published"
+    assert "band: q1-q3" in (tmp_path / "out" / "learning_curves.svg").read_text()
+
+
+def _check_learning_curves(out: Path, warehouse: Path) -> bool:
+    """Figure 1's points (and band, if drawn) equal the marts'; whether a band was drawn."""
+    data = _sidecar(out, "learning_curves")
     choice = _choice(data)
     rows = _query(warehouse, """
         with curves as (
@@ -155,9 +173,13 @@ def test_learning_curves_match_the_marts(figures_dir: Path, warehouse: Path) -> 
     """, [choice["dataset"], choice["shape"], choice["depth"]])
     title = data["panels"][0]["title"]
     _compare(_points(data), {(title, _size_label(r[0]), float(r[1])): r[2] for r in rows})
-    if data["panels"][0]["series"][0]["band_low"] is not None:
+    has_band = data["panels"][0]["series"][0]["band_low"] is not None
+    if has_band:
         _compare(_points(data, "band_low"), {(title, _size_label(r[0]), float(r[1])): r[3] for r in rows})
         _compare(_points(data, "band_high"), {(title, _size_label(r[0]), float(r[1])): r[4] for r in rows})
+    else:  # no band: the slice has no published quartiles
+        assert all(r[3] is None for r in rows), "quartiles are published for this slice but not drawn"
+    return has_band
 
 
 def test_double_descent_matches_the_marts(figures_dir: Path, warehouse: Path) -> None:
