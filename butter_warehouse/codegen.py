@@ -149,14 +149,12 @@ def staging_yml() -> str:
             lines += [
                 f"      - name: {col.name}",
                 f"        description: '{{{{ doc(\"{_doc_name(col)}\") }}}}'",
-                f"        data_type: {col.sql_type}",
             ]
             if col.name == key:
                 lines += ["        data_tests:", "          - not_null", "          - unique"]
         lines += [
             "      - name: source_file",
             "        description: '{{ doc(\"col__source_file\") }}'",
-            "        data_type: varchar",
         ]
     return "\n".join(lines) + "\n"
 

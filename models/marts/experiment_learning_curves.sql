@@ -32,6 +32,19 @@ experiments_located as (
     select experiment_id from {{ ref('int_experiments_located') }}
 ),
 
+runs_located as (
+    select experiment_id from {{ ref('int_runs_located') }}
+),
+
+{# Experiments with runs but no summary, from the small located tables first, so
+    that only their runs' arrays are read below (a semi-join with a small or
+    empty build side), not every run's. -#}
+run_only_experiments as (
+    select distinct experiment_id
+    from runs_located
+    where experiment_id not in (select experiments_located.experiment_id from experiments_located)
+),
+
 run_only_runs as (
     select
         {%- for metric in metrics %}
@@ -39,7 +52,7 @@ run_only_runs as (
         {%- endfor %}
         experiment_id
     from {{ ref('int_runs_deduplicated') }}
-    where experiment_id not in (select experiments_located.experiment_id from experiments_located)
+    where experiment_id in (select run_only_experiments.experiment_id from run_only_experiments)
 ),
 
 {# Published curves: the grid per experiment, then every statistic read at the

@@ -606,13 +606,13 @@ def test_dataset_facts_agree_with_the_seed_file():
         pytest.skip("no seeds/butter_datasets.csv")
     with path.open() as handle:
         seeds = {row["dataset"]: row for row in csv.DictReader(handle)}
+    # the catalog reads its facts from the seed (one source); what it derives from them must agree too
     assert set(seeds) == set(catalog.DATASETS)
     for name, info in catalog.DATASETS.items():
         row = seeds[name]
-        assert info.inputs == int(row["num_model_inputs"]) and info.outputs == int(row["num_outputs"])
-        assert info.observations == int(row["num_observations"])
-        assert info.task_type == row["task_type"] and info.loss_name == row["loss_function"]
-        assert (name in catalog.CORE_DATASETS) == (row["is_core"] == "true")
+        assert info.loss_name == row["loss_function"]
+        if info.task_type != "regression":
+            assert info.num_classes == int(row["num_classes"])
 
 
 def test_invalid_arguments_are_refused(tmp_path):

@@ -204,3 +204,12 @@ def test_document_links_resolve_inside_repository(document: str) -> None:
             problems.append(f"{document}: link {target!r} does not resolve inside the repository")
     assert not problems, "\n".join(problems)
     assert "/shared/" not in text and "../shared" not in text, f"{document} refers outside the repository"
+
+
+def test_every_analysis_is_described(built: DbtResult) -> None:
+    """The docs site shows a description for every analysis (analyses/_analyses.yml)."""
+    manifest = json.loads((built.target_path / "manifest.json").read_text())
+    analyses = {n["name"]: n for n in manifest["nodes"].values() if n["resource_type"] == "analysis"}
+    assert len(analyses) >= 4
+    undescribed = sorted(name for name, node in analyses.items() if len(node["description"].split()) < 10)
+    assert not undescribed, undescribed
