@@ -32,6 +32,7 @@ install: $(DEV)
 
 build: $(RUNTIME)
 	$(BIN)/butter build
+	$(BIN)/butter figures
 
 lint: $(DEV)
 	scripts/lint.sh

@@ -6,6 +6,7 @@
     butter build [--skip-docs] [--allow-shrink] [--lock-wait SECONDS] [--dbt-arg ARG ...]
     butter compile [DBT_ARG ...]
     butter export MODEL_OR_SELECT --out PATH [--format parquet|csv]
+    butter figures [--out DIR] [--dataset NAME] [--shape NAME] [--depth N]
 
 The dbt project is --project-dir, else BUTTER_PROJECT_DIR, else the nearest
 folder at or above the working directory whose dbt_project.yml is named butter.
@@ -183,6 +184,13 @@ def _compile(args: argparse.Namespace) -> int:
         shutil.rmtree(scratch.parent, ignore_errors=True)
 
 
+def _figures(args: argparse.Namespace) -> int:
+    from . import figures
+
+    site = Path(os.environ.get("DBT_TARGET_PATH") or PROJECT_ROOT / "target")
+    return figures.run(args, warehouse_path(), PROJECT_ROOT, site)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="butter", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--project-dir", default=None,
@@ -222,9 +230,16 @@ def main(argv: list[str] | None = None) -> int:
 
     export.register(sub)
 
+    figures_p = sub.add_parser("figures", help="draw the study's figures from the published warehouse")
+    figures_p.add_argument("--out", default=None, help="output folder (default: assets/figures, shown in the docs)")
+    figures_p.add_argument("--dataset", default=None, help="dataset of the single-setting figures")
+    figures_p.add_argument("--shape", default=None, help="network shape of the single-setting figures")
+    figures_p.add_argument("--depth", type=int, default=None, help="depth of the single-setting figures")
+    figures_p.set_defaults(func=_figures)
+
     argv = sys.argv[1:] if argv is None else list(argv)
-    if "compile" in argv:  # everything after it goes to dbt unchanged
-        at = argv.index("compile")
+    at = _command_index(argv)
+    if at is not None and argv[at] == "compile":  # everything after it goes to dbt unchanged
         args = parser.parse_args([*argv[:at], "compile"])
         args.dbt_args = argv[at + 1:]
     else:
@@ -236,6 +251,19 @@ def main(argv: list[str] | None = None) -> int:
             print(f"butter: {exc}", file=sys.stderr)
             return 2
     return _guarded(args)
+
+
+def _command_index(argv: list[str]) -> int | None:
+    """Position of the subcommand in ``argv`` (after the global options)."""
+    i = 0
+    while i < len(argv):
+        if argv[i] == "--project-dir":
+            i += 2
+        elif argv[i].startswith("-"):
+            i += 1
+        else:
+            return i
+    return None
 
 
 def _guarded(args: argparse.Namespace) -> int:
