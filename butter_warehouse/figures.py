@@ -367,7 +367,7 @@ def regularization(con: duckdb.DuckDBPyConnection, choice: Choice) -> Figure:
     delta = [Series(label=kind.upper(), x=[p[0] for p in pts], y=[p[2] for p in pts])
              for kind, pts in groups.items() if any(p[2] is not None for p in pts)]
     for s in delta:  # keep the points that have a core to compare with
-        kept = [(x, y) for x, y in zip(s.x, s.y) if y is not None]
+        kept = [(x, y) for x, y in zip(s.x, s.y, strict=False) if y is not None]
         s.x, s.y = [x for x, _ in kept], [y for _, y in kept]
     unit = _loss_label(con, choice.dataset)
     where = f"{choice.dataset}, {choice.shape}"
@@ -403,7 +403,7 @@ def _edges(values: list[float], log: bool) -> list[float]:
     if len(values) == 1:
         v = values[0]
         return [v / 1.5, v * 1.5] if log else [v - 0.5, v + 0.5]
-    mids = [math.sqrt(a * b) if log else (a + b) / 2 for a, b in zip(values, values[1:])]
+    mids = [math.sqrt(a * b) if log else (a + b) / 2 for a, b in zip(values, values[1:], strict=False)]
     first = values[0] ** 2 / mids[0] if log else 2 * values[0] - mids[0]
     last = values[-1] ** 2 / mids[-1] if log else 2 * values[-1] - mids[-1]
     return [first, *mids, last]
@@ -442,7 +442,7 @@ def draw(figure: Figure) -> plt.Figure:
     cols = min(count, 3)
     rows = math.ceil(count / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(6.4 * cols, 4.6 * rows), squeeze=False)
-    for ax, panel in zip(axes.flat, figure.panels):
+    for ax, panel in zip(axes.flat, figure.panels, strict=False):
         if panel.kind == "heatmap":
             _draw_heatmap(fig, ax, panel)
         else:

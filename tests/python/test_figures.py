@@ -15,8 +15,9 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from xml.sax.saxutils import escape
 
 import duckdb
@@ -111,7 +112,7 @@ def _points(data: dict[str, Any], field: str = "y") -> dict[tuple, float | None]
         for series in panel["series"]:
             values = series[field]
             assert values is not None and len(values) == len(series["x"]), (panel["title"], series["label"])
-            for x, v in zip(series["x"], values):
+            for x, v in zip(series["x"], values, strict=False):
                 found[(panel["title"], series["label"], float(x))] = v
     return found
 

@@ -23,9 +23,10 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import duckdb
 import pytest
@@ -166,7 +167,7 @@ def sql_rows(project: MfProject, sql: str) -> list[dict[str, Any]]:
     try:
         cursor = con.execute(sql)
         names = [d[0] for d in cursor.description]
-        return [{n: _value(v) for n, v in zip(names, row)} for row in cursor.fetchall()]
+        return [{n: _value(v) for n, v in zip(names, row, strict=False)} for row in cursor.fetchall()]
     finally:
         con.close()
 
