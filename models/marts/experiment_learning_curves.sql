@@ -143,12 +143,12 @@ computed_curves as (
     select
         experiment_id,
         max(epoch) as num_epochs,
-        min(epoch) filter (where test_loss_median is not null and test_loss_median = best_test_loss_median)
+        min(epoch) filter (where test_loss_median is not null and test_loss_median = median_curve_best_test_loss)
             as best_epoch
     from (
         select
             *,
-            min(test_loss_median) over (partition by experiment_id) as best_test_loss_median
+            min(test_loss_median) over (partition by experiment_id) as median_curve_best_test_loss
         from computed_epochs
     ) as with_best
     group by experiment_id
