@@ -13,6 +13,11 @@ project pins). S3 settings come only from environment variables, never from file
 ``BUTTER_HTTP_RETRIES``  retries of a failed request (default 3)
 ``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY`` / ``AWS_SESSION_TOKEN``
                          credentials; leave unset for the public bucket (unsigned reads)
+
+Resources (the same variables and defaults as profiles.yml; ``resource_config``
+gives them to the DuckDB connections the project opens in Python):
+``BUTTER_DUCKDB_THREADS`` (default 2), ``BUTTER_MEMORY_LIMIT`` (default 1GB),
+``BUTTER_TEMP_DIRECTORY`` (default: DuckDB's, ``<database>.tmp``).
 """
 
 from __future__ import annotations
@@ -62,6 +67,18 @@ def s3_secret_sql(env: Mapping[str, str]) -> str:
             options["SESSION_TOKEN"] = _sql_string(env["AWS_SESSION_TOKEN"])
     body = ", ".join(f"{key} {value}" for key, value in options.items())
     return f"create or replace secret butter_s3 ({body})"
+
+
+def resource_config(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """``duckdb.connect(..., config=...)`` resource settings from the environment."""
+    env = os.environ if env is None else env
+    config = {
+        "threads": str(int(env.get("BUTTER_DUCKDB_THREADS") or 2)),
+        "memory_limit": env.get("BUTTER_MEMORY_LIMIT") or "1GB",
+    }
+    if env.get("BUTTER_TEMP_DIRECTORY"):
+        config["temp_directory"] = env["BUTTER_TEMP_DIRECTORY"]
+    return config
 
 
 def configure(conn: duckdb.DuckDBPyConnection, env: Mapping[str, str] | None = None) -> bool:
