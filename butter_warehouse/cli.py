@@ -52,23 +52,27 @@ def _codegen(args: argparse.Namespace) -> int:
 
 
 def data_root() -> str:
-    """The configured data root (env BUTTER_DATA_ROOT), or the demo folder."""
-    return os.environ.get("BUTTER_DATA_ROOT") or str(DEFAULT_DEMO_ROOT)
+    """The configured data root (env BUTTER_DATA_ROOT, a local one made absolute), or the demo folder."""
+    root = os.environ.get("BUTTER_DATA_ROOT") or str(DEFAULT_DEMO_ROOT)
+    return root if "://" in root else os.path.abspath(root)
 
 
 def dbt_env() -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("DBT_PROFILES_DIR", str(PROJECT_ROOT))
     env.setdefault("DBT_PROJECT_DIR", str(PROJECT_ROOT))
+    for name in ("DBT_PROFILES_DIR", "DBT_PROJECT_DIR", "DBT_TARGET_PATH", "DBT_LOG_PATH"):
+        if env.get(name):  # absolute: `butter build` runs dbt from the build folder
+            env[name] = os.path.abspath(env[name])
     env["BUTTER_DATA_ROOT"] = data_root()
     return env
 
 
-def run_dbt(*args: str, env: dict[str, str] | None = None) -> int:
-    """Run one dbt command in the project; returns its exit code."""
+def run_dbt(*args: str, env: dict[str, str] | None = None, cwd: Path = PROJECT_ROOT) -> int:
+    """Run one dbt command in the project (from ``cwd``); returns its exit code."""
     cmd = [str(Path(sys.executable).with_name("dbt")), *args]
     print("+ dbt " + " ".join(args), flush=True)
-    return subprocess.call(cmd, cwd=PROJECT_ROOT, env=env or dbt_env())
+    return subprocess.call(cmd, cwd=cwd, env=env or dbt_env())
 
 
 def warehouse_path() -> Path:
@@ -86,11 +90,14 @@ def _build(args: argparse.Namespace) -> int:
         demo.generate(DEFAULT_DEMO_ROOT, spelling="published")
 
     def build(path: Path) -> int:
+        # dbt runs in the build folder with the file name as DuckDB path, so the
+        # profile dbt hashes is the same for every build and dbt reuses its
+        # parse (target/partial_parse.msgpack) instead of parsing again.
         env = dbt_env()
-        env["BUTTER_DUCKDB_PATH"] = str(path)
-        code = run_dbt("build", *args.dbt_arg, env=env)
+        env["BUTTER_DUCKDB_PATH"] = path.name
+        code = run_dbt("build", *args.dbt_arg, env=env, cwd=path.parent)
         if code == 0 and not args.skip_docs:
-            code = run_dbt("docs", "generate", env=env)
+            code = run_dbt("docs", "generate", env=env, cwd=path.parent)
         return code
 
     return build_and_publish(warehouse_path(), build)
