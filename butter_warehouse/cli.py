@@ -87,6 +87,9 @@ def dbt_env() -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("DBT_PROFILES_DIR", str(PROJECT_ROOT))
     env["DBT_PROJECT_DIR"] = str(PROJECT_ROOT)  # the project butter found, not a stray DBT_PROJECT_DIR
+    for name in ("DBT_PROFILES_DIR", "DBT_TARGET_PATH", "DBT_LOG_PATH"):
+        if env.get(name):  # absolute: `butter build` runs dbt from the build folder
+            env[name] = os.path.abspath(env[name])
     env["BUTTER_DATA_ROOT"] = data_root()
     return env
 
@@ -100,15 +103,17 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child
         pass
 
 
-def run_dbt(*args: str, env: dict[str, str] | None = None, keep_fds: tuple[int, ...] = ()) -> int:
-    """Run one dbt command in the project; returns its exit code. The child
+def run_dbt(*args: str, env: dict[str, str] | None = None, keep_fds: tuple[int, ...] = (),
+            cwd: Path | None = None) -> int:
+    """Run one dbt command in the project (from ``cwd``, default the project
+    folder); returns its exit code. The child
     dies with butter (PR_SET_PDEATHSIG) and inherits ``keep_fds`` (the build
     locks, so they stay held while it runs). It runs in its own process group,
     so Ctrl-C reaches butter only, which then ends dbt (SIGTERM: no traceback)."""
     cmd = [str(Path(sys.executable).with_name("dbt")), *args]
     print("+ dbt " + " ".join(args), flush=True)
     popen = {"pass_fds": keep_fds, "preexec_fn": _die_with_parent, "process_group": 0}
-    return dbt_progress.run(cmd, cwd=PROJECT_ROOT, env=env or dbt_env(), popen_kwargs=popen)
+    return dbt_progress.run(cmd, cwd=cwd or PROJECT_ROOT, env=env or dbt_env(), popen_kwargs=popen)
 
 
 def warehouse_path() -> Path:
@@ -160,13 +165,16 @@ def _build(args: argparse.Namespace) -> int:
         inventory_dir = path.parent / "inventory"
         if not _run_scan(data_root(), inventory_dir):
             return 2
+        # dbt runs in the build folder with the file name as DuckDB path, so the
+        # profile dbt hashes is the same for every build and dbt reuses its
+        # parse (target/partial_parse.msgpack) instead of parsing again.
         env = dbt_env()
-        env["BUTTER_DUCKDB_PATH"] = str(path)
-        env["BUTTER_INVENTORY"] = str(inventory_dir)
+        env["BUTTER_DUCKDB_PATH"] = path.name
+        env["BUTTER_INVENTORY"] = inventory_dir.name  # relative to the build folder, also stable
         locks = held_lock_fds()
-        code = run_dbt("build", *args.dbt_arg, env=env, keep_fds=locks)
+        code = run_dbt("build", *args.dbt_arg, env=env, keep_fds=locks, cwd=path.parent)
         if code == 0 and not args.skip_docs:
-            code = run_dbt("docs", "generate", env=env, keep_fds=locks)
+            code = run_dbt("docs", "generate", env=env, keep_fds=locks, cwd=path.parent)
         return code
 
     return build_and_publish(warehouse_path(), build, allow_shrink=args.allow_shrink, lock_wait=args.lock_wait)

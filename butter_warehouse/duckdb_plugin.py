@@ -18,6 +18,11 @@ A value that is not usable (``BUTTER_HTTP_TIMEOUT=30s``) stops with a
 which the staging and audit macros call when dbt runs outside ``butter build``.
 ``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY`` / ``AWS_SESSION_TOKEN``
                          credentials; leave unset for the public bucket (unsigned reads)
+
+Resources (the same variables and defaults as profiles.yml; ``resource_config``
+gives them to the DuckDB connections the project opens in Python):
+``BUTTER_DUCKDB_THREADS`` (default 2), ``BUTTER_MEMORY_LIMIT`` (default 1GB),
+``BUTTER_TEMP_DIRECTORY`` (default: DuckDB's, ``<database>.tmp``).
 """
 
 from __future__ import annotations
@@ -113,6 +118,18 @@ def register_scan(conn: duckdb.DuckDBPyConnection) -> None:
     except duckdb.Error as exc:  # already registered on this connection
         if "already exists" not in str(exc):
             raise
+
+
+def resource_config(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """``duckdb.connect(..., config=...)`` resource settings from the environment."""
+    env = os.environ if env is None else env
+    config = {
+        "threads": str(int(env.get("BUTTER_DUCKDB_THREADS") or 2)),
+        "memory_limit": env.get("BUTTER_MEMORY_LIMIT") or "1GB",
+    }
+    if env.get("BUTTER_TEMP_DIRECTORY"):
+        config["temp_directory"] = env["BUTTER_TEMP_DIRECTORY"]
+    return config
 
 
 def configure(conn: duckdb.DuckDBPyConnection, env: Mapping[str, str] | None = None) -> bool:

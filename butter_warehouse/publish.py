@@ -41,6 +41,8 @@ from typing import TextIO
 
 import duckdb
 
+from .duckdb_plugin import resource_config
+
 BUILD_PREFIX = ".build-"
 LOCK_NAME = ".lock"
 #: publishing a warehouse with fewer than this share of the published runs or
@@ -255,7 +257,7 @@ def _wal(path: Path) -> Path:
 
 def checkpoint(path: Path) -> None:
     """Fold any write-ahead log into the file so the file alone is complete."""
-    with duckdb.connect(str(path)) as conn:
+    with duckdb.connect(str(path), config=resource_config()) as conn:
         conn.execute("checkpoint")
     if _wal(path).exists():
         raise RuntimeError(f"{_wal(path)} still exists after a checkpoint; not publishing {path}")
