@@ -1,34 +1,46 @@
 # Two commands for a fresh clone (see README):
-#   make build   install everything pinned into .venv, build the warehouse and its docs
-#   make test    install, then run every test (lint, pytest, dbt builds)
+#   make build   install the runtime environment (requirements.lock) into .venv, build the warehouse and its docs
+#   make test    install the dev environment (requirements-dev.lock), then lint and run every test
+# Also: make lint (codegen check, ruff, sqlfluff), make install (the dev environment), make benchmark.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+RUNTIME := $(VENV)/.installed-runtime
+DEV := $(VENV)/.installed-dev
 
-.PHONY: build test lint install benchmark clean
+.PHONY: build test lint install install-runtime benchmark clean
 
-$(STAMP): requirements.lock pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+
+# runtime: dbt, DuckDB, pyarrow, numpy (no test tools)
+$(RUNTIME): requirements.lock pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements.lock
 	$(BIN)/pip install --quiet --no-deps -e .
-	touch $(STAMP)
+	touch $@
 
-install: $(STAMP)
+# development: runtime + pytest, sqlfluff, ruff, moto, playwright, SQLAlchemy
+$(DEV): requirements-dev.lock $(RUNTIME)
+	$(BIN)/pip install --quiet -r requirements-dev.lock
+	touch $@
 
-build: $(STAMP)
+install-runtime: $(RUNTIME)
+
+install: $(DEV)
+
+build: $(RUNTIME)
 	$(BIN)/butter build
+	$(BIN)/butter figures
 
-lint: $(STAMP)
-	$(BIN)/butter codegen --check
-	$(BIN)/sqlfluff lint models macros tests analyses
+lint: $(DEV)
+	scripts/lint.sh
 
-test: $(STAMP)
+test: $(DEV)
 	scripts/test.sh
 
-benchmark: $(STAMP)
+benchmark: $(RUNTIME)
 	$(BIN)/python benchmarks/run.py
 
 clean:

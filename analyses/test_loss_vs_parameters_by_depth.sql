@@ -17,9 +17,9 @@ final as (
         depth,
         size,
         num_free_parameters,
-        best_test_loss_median,
-        best_test_loss_median_epoch,
-        final_test_loss_median,
+        median_curve_best_test_loss,
+        median_curve_best_test_loss_epoch,
+        median_curve_final_test_loss,
         runs_found
     from experiments
     order by dataset asc, shape asc, depth asc, num_free_parameters asc

@@ -40,8 +40,8 @@ with runs as (
 ),
 finite as (
     select run_id, experiment_id, tl, ta,
-           list_filter(tl, x -> isfinite(x)) as ftl,
-           list_filter(ta, x -> isfinite(x)) as fta,
+           list_filter(tl, lambda x: isfinite(x)) as ftl,
+           list_filter(ta, lambda x: isfinite(x)) as fta,
            len(tl) as num_epochs,
            tl[len(tl)] as last_tl,
            trl[len(trl)] as last_trl
@@ -76,7 +76,7 @@ from {table}
 def _check(con, table: str) -> dict:
     cur = con.execute(CHECK_SQL.format(table=table))
     names = [d[0] for d in cur.description]
-    return dict(zip(names, cur.fetchone()))
+    return dict(zip(names, cur.fetchone(), strict=True))
 
 
 def floor(args: argparse.Namespace) -> dict:
@@ -185,9 +185,9 @@ BI_QUERIES = {
         from marts.sweep_comparisons where sweep = 'learning_rate'
         group by all order by all""",
     "best_experiments_of_dataset": """
-        select experiment_id, shape, depth, size, learning_rate, best_test_loss_median
+        select experiment_id, shape, depth, size, learning_rate, {best_loss}
         from marts.experiment_summary where dataset = (select min(dataset) from marts.experiment_summary)
-        order by best_test_loss_median nulls last limit 20""",
+        order by {best_loss} nulls last limit 20""",
     "runs_of_one_experiment": """
         select run_id, best_test_loss, best_test_loss_epoch, final_test_loss, is_diverged
         from marts.run_best_epochs
@@ -204,7 +204,7 @@ BI_QUERIES = {
         select dataset, swept_value, avg(delta_vs_core) as avg_delta
         from marts.sweep_comparisons where sweep = 'label_noise' group by all order by all""",
     "reconciliation_counts": """
-        select entity, difference, count(*) from marts.source_reconciliation group by all order by all""",
+        select entity, difference, count(*) from audit.source_reconciliation group by all order by all""",
 }
 
 
@@ -215,8 +215,12 @@ def queries(args: argparse.Namespace) -> dict:
     con = duckdb.connect(args.db, read_only=True)
     con.execute(f"set threads = {args.threads}")
     con.execute("set enable_progress_bar = false")
+    # the summary's best-loss column, under its current or its earlier name
+    columns = {row[0] for row in con.execute("describe marts.experiment_summary").fetchall()}
+    best_loss = next(c for c in ("median_curve_best_test_loss", "best_test_loss_median") if c in columns)
     out = {}
     for name, sql in BI_QUERIES.items():
+        sql = sql.replace("{best_loss}", best_loss)
         for _ in range(3):  # warm-up: catalog, buffer pool
             con.execute(sql).fetchall()
         latencies = []

@@ -7,13 +7,19 @@
     python benchmarks/run.py --compare-project /tmp/patched-copy   # baseline vs a patched copy
 
 Per data size, interleaved in every repetition (so machine noise hits all alike):
-(a) floor: one DuckDB query over all_runs computing the per-run best-epoch figures;
-(b) the same figures with pyarrow record batches + vectorised numpy;
-(c) the warehouse build: dbt build of seeds + models, no tests (fresh DuckDB file);
-then (d) dbt test on the built warehouse and (e) BI queries on the marts
+  floor          one DuckDB query over all_runs computing the per-run best-epoch figures;
+  numpy          (--numpy) the same figures with pyarrow record batches + vectorised numpy;
+  seeds+models   dbt build of seeds + models, no tests, fresh DuckDB file;
+  README build   `butter build` as the README runs it: seeds, models, every test, docs,
+                 published by atomic rename (its dbt target folder persists between
+                 repetitions, as a user's target/ does);
+then `dbt test` alone on the seeds+models warehouse and BI queries on the marts
 (p50/p95, read_only connection). Each workload runs in its own subprocess; wall
-time and the peak RSS of that process (os.wait4) are recorded.
-Results: a table on stdout, benchmarks/results/<timestamp>.json, benchmarks/latest.md.
+time and the peak RSS of that process tree (os.wait4: the process and the
+children it waited for) are recorded.
+Results: ONE table on stdout (sizes side by side, ratios, the marginal ratio of
+seeds+models to the floor, the targets of issue 13), benchmarks/results/<timestamp>.json,
+benchmarks/latest.md.
 """
 
 from __future__ import annotations
@@ -126,6 +132,7 @@ def dbt_env(project: Path, data_root: Path, db: Path, work: Path, args: argparse
         "DBT_TARGET_PATH": str(work / "target"), "DBT_LOG_PATH": str(work / "logs"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_USE_COLORS": "false",
         "BUTTER_THREADS": str(args.threads), "BUTTER_MEMORY_LIMIT": args.memory_limit,
+        "BUTTER_DUCKDB_THREADS": str(args.duckdb_threads),
     })
     return env
 
@@ -164,11 +171,52 @@ def dbt_test(project: Path, data_root: Path, work: Path, args: argparse.Namespac
     return m
 
 
+def readme_build(project: Path, data_root: Path, work: Path, args: argparse.Namespace, tag: str) -> dict:
+    """`butter build` of ``project`` (seeds, models, tests, docs, publish) into work/readme/."""
+    published = work / "readme" / "butter.duckdb"
+    published.parent.mkdir(parents=True, exist_ok=True)
+    env = dbt_env(project, data_root, published, work, args)
+    env["DBT_TARGET_PATH"] = str(work / "readme-target")
+    env["DBT_LOG_PATH"] = str(work / "readme-logs")
+    env["DBT_PROJECT_DIR"] = str(project)
+    if not (work / "readme-target" / "partial_parse.msgpack").exists():
+        # untimed: a user's target/ holds the previous build's parse. `butter build` runs dbt
+        # in its build folder with the relative path butter.duckdb; parse with the same profile.
+        parse_env = dict(env, BUTTER_DUCKDB_PATH="butter.duckdb")
+        measure(dbt_cmd("parse"), env=parse_env, cwd=published.parent, log=work / "readme-parse.log")
+    code = (f"import sys; sys.path.insert(0, {str(project)!r}); "
+            "from butter_warehouse.cli import main; sys.exit(main(['build']))")
+    m = measure([sys.executable, "-c", code], env=env, cwd=project, log=work / f"readme-{tag}.log")
+    if m["rc"] != 0:
+        raise RuntimeError(f"butter build failed in {project}:\n{m['stdout'][-3000:]}")
+    # dbt says so on the console when it cannot reuse the previous parse, and why
+    m["full_parses"] = [line.split("Unable to do partial parsing", 1)[1].strip()
+                        for line in m["stdout"].splitlines() if "Unable to do partial parsing" in line]
+    return m
+
+
 def mart_check(db: Path, log: Path) -> dict:
     return last_json(measure([sys.executable, str(WORKERS), "martcheck", "--db", str(db)], log=log)["stdout"])
 
 
 # --------------------------------------------------------------------------- one size
+#: the timed workloads, in table order: key -> label
+WORKLOADS = {
+    "floor": "floor: one DuckDB query",
+    "numpy": "pyarrow + numpy",
+    "build": "seeds + models (dbt build, no tests)",
+    "readme": "README build (butter build: + tests, docs)",
+    "test": "dbt test alone",
+}
+
+
+def project_names(projects: list[Path]) -> dict[Path, str]:
+    names = {p: p.name for p in projects}
+    if len(set(names.values())) < len(projects):
+        names = {p: f"p{i}-{p.name}" for i, p in enumerate(projects)}
+    return names
+
+
 def bench_size(label: str, runs: int, args: argparse.Namespace, projects: list[Path]) -> dict:
     root = Path(args.data_dir) / f"runs{runs}-epochs{args.epochs}"
     data = generate(root, runs, args.epochs, keep=args.keep_data)
@@ -178,22 +226,19 @@ def bench_size(label: str, runs: int, args: argparse.Namespace, projects: list[P
     shutil.rmtree(work_root, ignore_errors=True)
     work_root.mkdir(parents=True)
     py = sys.executable
+    names = project_names(projects)
     res: dict = {"label": label, "data": data, "floor": [], "numpy": [],
-                 "build": {p.name: [] for p in projects}}
-    names = {p: (p.name if i == 0 else f"{p.name}") for i, p in enumerate(projects)}
-    if len(set(names.values())) < len(projects):
-        names = {p: f"p{i}-{p.name}" for i, p in enumerate(projects)}
-        res["build"] = {names[p]: [] for p in projects}
-    res["project_names"] = {names[p]: str(p) for p in projects}
+                 "build": {names[p]: [] for p in projects}, "readme": {names[p]: [] for p in projects},
+                 "test": {}, "queries": {}, "project_names": {names[p]: str(p) for p in projects}}
     for rep in range(args.reps):
         print(f"  rep {rep + 1}/{args.reps}", flush=True)
         m = measure([py, str(WORKERS), "floor", "--root", str(root), "--db", str(work_root / "floor.duckdb"),
-                     "--threads", str(args.threads), "--memory-limit", args.memory_limit],
+                     "--threads", str(args.duckdb_threads), "--memory-limit", args.memory_limit],
                     log=work_root / f"floor-{rep}.log")
         m.update(last_json(m.pop("stdout")))
         res["floor"].append(m)
         print(f"    floor  {m['seconds']:7.2f}s  {m['rss_mb']:6.0f} MB", flush=True)
-        if not args.skip_numpy:
+        if args.numpy:
             m = measure([py, str(WORKERS), "numpy", "--root", str(root)], log=work_root / f"numpy-{rep}.log")
             m.update(last_json(m.pop("stdout")))
             res["numpy"].append(m)
@@ -205,10 +250,15 @@ def bench_size(label: str, runs: int, args: argparse.Namespace, projects: list[P
             m = build(project, root, work, args, str(rep))
             m.pop("stdout")
             res["build"][names[project]].append(m)
-            print(f"    build[{names[project]}] {m['seconds']:7.2f}s  {m['rss_mb']:6.0f} MB", flush=True)
+            print(f"    seeds+models[{names[project]}] {m['seconds']:7.2f}s  {m['rss_mb']:6.0f} MB", flush=True)
+            if runs <= args.readme_max_runs:
+                m = readme_build(project, root, work, args, str(rep))
+                m.pop("stdout")
+                res["readme"][names[project]].append(m)
+                print(f"    readme[{names[project]}] {m['seconds']:7.2f}s  {m['rss_mb']:6.0f} MB "
+                      f"(full parses: {m['full_parses'] or 'none'})", flush=True)
     res["checks"] = {"floor": res["floor"][-1]["check"],
                      "numpy": res["numpy"][-1]["check"] if res["numpy"] else None}
-    res["test"], res["queries"] = {}, {}
     for project in projects:
         work = work_root / names[project]
         db = work / "butter.duckdb"
@@ -222,11 +272,13 @@ def bench_size(label: str, runs: int, args: argparse.Namespace, projects: list[P
                 print(f"    test[{names[project]}] {m['seconds']:7.2f}s  {m['rss_mb']:6.0f} MB rc={m['rc']}",
                       flush=True)
             res["test"][names[project]] = tests
-        m = measure([py, str(WORKERS), "queries", "--db", str(db), "--reps", str(args.query_reps),
-                     "--threads", str(args.threads)], log=work / "queries.log")
-        m.update(last_json(m.pop("stdout")))
-        res["queries"][names[project]] = m
-        print(f"    queries[{names[project]}] worst p95 {m['worst_p95_ms']:.1f} ms  {m['rss_mb']:.0f} MB", flush=True)
+        if args.query_reps:
+            m = measure([py, str(WORKERS), "queries", "--db", str(db), "--reps", str(args.query_reps),
+                         "--threads", str(args.duckdb_threads)], log=work / "queries.log")
+            m.update(last_json(m.pop("stdout")))
+            res["queries"][names[project]] = m
+            print(f"    queries[{names[project]}] worst p95 {m['worst_p95_ms']:.1f} ms  {m['rss_mb']:.0f} MB",
+                  flush=True)
     res["db_bytes"] = {n: v[-1]["db_bytes"] for n, v in res["build"].items()}
     if not args.keep_data:
         shutil.rmtree(root, ignore_errors=True)
@@ -267,101 +319,168 @@ def fmt_mb(s: dict) -> str:
     return f"{s['median']:.0f} MB" if s else "-"
 
 
+def fmt_cell(s: dict) -> str:
+    """'12.3 s, 456 MB' (median wall, median peak RSS) or '-'."""
+    if not s or not s.get("seconds"):
+        return "-"
+    return f"{s['seconds']['median']:.1f} s, {s['rss_mb']['median']:.0f} MB"
+
+
+def median_s(size: dict, key: str, name: str | None = None) -> float | None:
+    s = size["summary"].get(key, {})
+    if name is not None:
+        s = s.get(name, {})
+    return s["seconds"]["median"] if s and s.get("seconds") else None
+
+
+def ratio(a: float | None, b: float | None) -> str:
+    return f"{a / b:.2f}x" if a is not None and b else "-"
+
+
 def tables(report: dict) -> str:
+    """The one table: workloads x sizes, with ratios, the marginal ratio and the targets."""
     lines = []
     m = report["machine"]
     lines.append(f"Machine: {m['cpu']}, {m['cores']} cores, {m['ram_gb']} GB RAM; DuckDB {m['duckdb']}, "
                  f"dbt-core {m['dbt_core']}, Python {m['python']}; load average at start "
-                 f"{', '.join(f'{x:.1f}' for x in m['loadavg_start'])} (shared machine: timings are noisy).")
+                 f"{', '.join(f'{x:.1f}' for x in m['loadavg_start'])}, at end "
+                 f"{', '.join(f'{x:.1f}' for x in m.get('loadavg_end', []))} (shared machine: absolute "
+                 "timings are noisy; compare the ratios, measured side by side).")
     a = report["args"]
-    lines.append(f"Settings: BUTTER_THREADS={a['threads']}, BUTTER_MEMORY_LIMIT={a['memory_limit']}, "
-                 f"{a['reps']} repetitions (median [min-max]), BI queries {a['query_reps']} repetitions each.")
+    lines.append(f"Settings: BUTTER_THREADS={a['threads']} (dbt), BUTTER_DUCKDB_THREADS={a['duckdb_threads']}, "
+                 f"BUTTER_MEMORY_LIMIT={a['memory_limit']}; {a['reps']} repetition(s) (median), dbt test "
+                 f"{a['test_reps']}, BI queries {a['query_reps']} each. Cells: wall time, peak RSS of the "
+                 "process tree.")
     lines.append("")
-    lines.append("| size | runs | epochs (all_runs) | data GB (all_runs) | workload | wall time | peak RSS | vs floor | vs numpy |")
-    lines.append("|---|---|---|---|---|---|---|---|---|")
-    for size in report["sizes"]:
-        d = size["data"]
-        head = (f"| {size['label']} | {d['runs']:,} | {d['epochs_in_all_runs'] / 1e6:.1f} M | "
-                f"{d['bytes_total'] / 1e9:.2f} ({d['bytes_all_runs'] / 1e9:.2f}) |")
-        floor = size["summary"]["floor"]["seconds"]
-        npy = size["summary"]["numpy"].get("seconds")
-        rows = [("(a) floor: DuckDB query", size["summary"]["floor"]),
-                ("(b) pyarrow + numpy", size["summary"]["numpy"])]
-        for name, s in size["summary"]["build"].items():
-            rows.append((f"(c) dbt build [{name}]", s))
-        for name, s in size["summary"].get("test", {}).items():
-            rows.append((f"(d) dbt test [{name}]", s))
-        for label, s in rows:
-            if not s or not s.get("seconds"):
-                continue
-            r_floor = s["seconds"]["median"] / floor["median"]
-            r_np = s["seconds"]["median"] / npy["median"] if npy else None
-            lines.append(f"{head} {label} | {fmt_s(s['seconds'])} | {fmt_mb(s['rss_mb'])} | "
-                         f"{r_floor:.2f}x | {f'{r_np:.2f}x' if r_np else '-'} |")
-            head = "| | | | |"
-        for name, q in size["queries"].items():
-            lines.append(f"{head} (e) BI queries [{name}] | worst p95 {q['worst_p95_ms']:.1f} ms, "
-                         f"median p50 {statistics.median(v['p50_ms'] for v in q['queries'].values()):.1f} ms "
-                         f"| {q['rss_mb']:.0f} MB | | |")
-            head = "| | | | |"
+    sizes = report["sizes"]
+    names = list(sizes[0]["summary"]["build"].keys())
+    head = "| workload | " + " | ".join(
+        f"{s['label']}: {s['data']['runs']:,} runs, {s['data']['epochs_in_all_runs'] / 1e6:.1f} M epochs, "
+        f"{s['data']['bytes_total'] / 1e9:.2f} GB" for s in sizes) + " |"
+    lines.append(head)
+    lines.append("|---|" + "---|" * len(sizes))
+
+    def row(label: str, cells: list[str]) -> None:
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+
+    row("floor: one DuckDB query", [fmt_cell(s["summary"]["floor"]) for s in sizes])
+    if any(s["summary"]["numpy"] for s in sizes):
+        row("pyarrow + numpy", [fmt_cell(s["summary"]["numpy"]) for s in sizes])
+    for name in names:
+        tag = f" [{name}]" if len(names) > 1 else ""
+        row(f"seeds + models{tag}", [fmt_cell(s["summary"]["build"][name]) for s in sizes])
+        row(f"README build (`butter build`){tag}", [fmt_cell(s["summary"]["readme"].get(name, {})) for s in sizes])
+        row(f"`dbt test` alone{tag}", [fmt_cell(s["summary"]["test"].get(name, {})) for s in sizes])
+        row(f"seeds + models / floor{tag}",
+            [ratio(median_s(s, "build", name), median_s(s, "floor")) for s in sizes])
+        row(f"README build / seeds + models{tag} (target <= 3x)",
+            [ratio(median_s(s, "readme", name), median_s(s, "build", name)) for s in sizes])
+        row(f"`dbt test` / seeds + models{tag}",
+            [ratio(median_s(s, "test", name), median_s(s, "build", name)) for s in sizes])
+    for name in names:
+        if all(name in s["queries"] for s in sizes):
+            row(f"BI queries on the marts, worst p95{' [' + name + ']' if len(names) > 1 else ''}",
+                [f"{s['queries'][name]['worst_p95_ms']:.1f} ms" for s in sizes])
     lines.append("")
-    lines.append("Slowest models in the build (median seconds over repetitions, from run_results.json):")
+    first, last = sizes[0], sizes[-1]
+    floor_delta = (median_s(last, "floor") or 0) - (median_s(first, "floor") or 0)
+    for name in names:
+        tag = f" [{name}]" if len(names) > 1 else ""
+        if len(sizes) > 1:
+            build_delta = median_s(last, "build", name) - median_s(first, "build", name)
+            marginal = build_delta / floor_delta if floor_delta > 0 else float("nan")
+            lines.append(f"- Marginal ratio{tag} ({last['label']} minus {first['label']}): seeds + models "
+                         f"+{build_delta:.1f} s, floor +{floor_delta:.1f} s: **{marginal:.2f}x** "
+                         f"(target <= 1.5x: {'met' if marginal <= 1.5 else 'not met'}).")
+        rss = [s["summary"]["readme"][name]["rss_mb"]["median"] for s in sizes if s["summary"]["readme"].get(name)]
+        if rss:
+            flat = max(rss) - min(rss)
+            lines.append(f"- README build peak RSS{tag}: {', '.join(f'{r:.0f}' for r in rss)} MB "
+                         f"(target <= 2048 MB at every size: {'met' if max(rss) <= 2048 else 'not met'}; "
+                         f"spread {flat:.0f} MB across sizes).")
+        ratios = [median_s(s, "readme", name) / median_s(s, "build", name) for s in sizes
+                  if median_s(s, "readme", name) and median_s(s, "build", name)]
+        if ratios:
+            lines.append(f"- README build / seeds + models{tag}: {', '.join(f'{r:.2f}x' for r in ratios)} "
+                         f"(target <= 3x: {'met' if max(ratios) <= 3 else 'not met'}).")
+        parses = [m.get("full_parses") if isinstance(m.get("full_parses"), list) else []
+                  for s in sizes for m in s["readme"].get(name, [])]
+        if parses:
+            reasons = sorted({r for p in parses for r in p})
+            lines.append(f"- Full re-parse in {sum(1 for p in parses if p)} of {len(parses)} README builds"
+                         f"{' (' + '; '.join(reasons) + ')' if reasons else ''}; the others reused dbt's "
+                         "partial parse (its target/ kept between builds, as a user's is).")
     lines.append("")
-    for size in report["sizes"]:
+    lines.append("Slowest nodes (median seconds, run_results.json):")
+    lines.append("")
+    for size in sizes:
         for name, per_model in size["summary"]["build_models"].items():
             top = sorted(per_model.items(), key=lambda kv: -kv[1])[:5]
-            lines.append(f"- {size['label']} [{name}]: " + ", ".join(f"{k} {v:.1f}" for k, v in top))
-    checks_ok = all(len({json.dumps({k: v for k, v in c.items()}, sort_keys=True, default=str)
-                         for c in [s["checks"]["floor"], s["checks"]["numpy"]] if c}) == 1
-                    for s in report["sizes"])
+            lines.append(f"- {size['label']} seeds + models [{name}]: " + ", ".join(f"{k} {v:.1f}" for k, v in top))
+        for name, per_test in size["summary"]["test_nodes"].items():
+            top = sorted(per_test.items(), key=lambda kv: -kv[1])[:5]
+            lines.append(f"- {size['label']} dbt test [{name}]: " + ", ".join(f"{k} {v:.1f}" for k, v in top))
+    checks = [c for s in sizes for c in [s["checks"]["floor"], s["checks"]["numpy"]] if c]
+    same = all(len({json.dumps(c, sort_keys=True, default=str)
+                    for c in [s["checks"]["floor"], s["checks"]["numpy"]] if c}) == 1 for s in sizes)
     lines.append("")
-    lines.append(f"Floor and numpy figures identical (count, sums of epochs/finite counts/best losses): "
-                 f"{'yes' if checks_ok else 'NO'}; the mart also holds runs found only in sweep folders.")
+    if any(s["checks"]["numpy"] for s in sizes):
+        lines.append(f"Floor and numpy figures identical (count, sums of epochs/finite counts/best losses): "
+                     f"{'yes' if same and checks else 'NO'}; the mart also holds runs found only in sweep folders.")
     return "\n".join(lines)
 
 
 def summarize(size: dict) -> dict:
-    s: dict = {}
-    for key in ("floor", "numpy"):
-        s[key] = {"seconds": summary([m["seconds"] for m in size[key]]),
-                  "rss_mb": summary([m["rss_mb"] for m in size[key]])} if size[key] else {}
-    s["build"], s["build_models"], s["test"] = {}, {}, {}
-    for name, ms in size["build"].items():
-        s["build"][name] = {"seconds": summary([m["seconds"] for m in ms]), "rss_mb": summary([m["rss_mb"] for m in ms])}
-        models = {}
-        for m in ms:
-            for k, v in m["models"].items():
-                models.setdefault(k, []).append(v)
-        s["build_models"][name] = {k: statistics.median(v) for k, v in models.items()}
-    for name, ms in size["test"].items():
-        s["test"][name] = {"seconds": summary([m["seconds"] for m in ms]), "rss_mb": summary([m["rss_mb"] for m in ms])}
+    def stats(ms: list[dict]) -> dict:
+        if not ms:
+            return {}
+        return {"seconds": summary([m["seconds"] for m in ms]), "rss_mb": summary([m["rss_mb"] for m in ms])}
+
+    s: dict = {"floor": stats(size["floor"]), "numpy": stats(size["numpy"])}
+    s["build"] = {name: stats(ms) for name, ms in size["build"].items()}
+    s["readme"] = {name: stats(ms) for name, ms in size["readme"].items()}
+    s["test"] = {name: stats(ms) for name, ms in size["test"].items()}
+    s["build_models"], s["test_nodes"] = {}, {}
+    for key, source in (("build_models", "build"), ("test_nodes", "test")):
+        for name, ms in size[source].items():
+            nodes: dict[str, list[float]] = {}
+            for m in ms:
+                for k, v in m.get("models" if source == "build" else "tests", {}).items():
+                    nodes.setdefault(k, []).append(v)
+            s[key][name] = {k: statistics.median(v) for k, v in nodes.items()}
     return s
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=10_000, help="runs at size 1x (default 10000)")
+    parser.add_argument("--runs", type=int, default=2_500, help="runs at size 1x (default 2500)")
     parser.add_argument("--epochs", type=int, default=3000, help="base epochs per run (default 3000)")
-    parser.add_argument("--series", default="1", help="size multipliers, e.g. 1,2,4 (default 1)")
-    parser.add_argument("--quick", action="store_true", help="tiny smoke run: 200 runs x 30 epochs, 2 reps")
-    parser.add_argument("--reps", type=int, default=3, help="repetitions of floor/numpy/build (default 3)")
-    parser.add_argument("--test-reps", type=int, default=1, help="repetitions of dbt test (default 1: slow)")
-    parser.add_argument("--test-max-runs", type=int, default=10_000,
-                        help="run dbt test only at sizes up to this many runs (default 10000)")
-    parser.add_argument("--query-reps", type=int, default=200, help="repetitions of each BI query (default 200)")
-    parser.add_argument("--threads", type=int, default=int(os.environ.get("BUTTER_THREADS", 2)))
-    parser.add_argument("--memory-limit", default=os.environ.get("BUTTER_MEMORY_LIMIT", "1GB"))
+    parser.add_argument("--series", default="1,2,4", help="size multipliers (default 1,2,4)")
+    parser.add_argument("--quick", action="store_true", help="tiny smoke run: 100 runs x 30 epochs, 1x and 2x")
+    parser.add_argument("--reps", type=int, default=2, help="repetitions of floor/builds (default 2)")
+    parser.add_argument("--test-reps", type=int, default=1, help="repetitions of dbt test alone (default 1)")
+    parser.add_argument("--test-max-runs", type=int, default=100_000,
+                        help="run dbt test alone only at sizes up to this many runs")
+    parser.add_argument("--readme-max-runs", type=int, default=100_000,
+                        help="run the README build only at sizes up to this many runs")
+    parser.add_argument("--query-reps", type=int, default=100, help="repetitions of each BI query (0: skip)")
+    parser.add_argument("--numpy", action="store_true", help="also time the pyarrow + numpy version of the floor")
+    parser.add_argument("--threads", type=int, default=int(os.environ.get("BUTTER_THREADS", 2)),
+                        help="dbt threads (BUTTER_THREADS)")
+    parser.add_argument("--duckdb-threads", type=int, default=int(os.environ.get("BUTTER_DUCKDB_THREADS", 2)),
+                        help="DuckDB threads, also for the floor (BUTTER_DUCKDB_THREADS)")
+    parser.add_argument("--memory-limit", default=os.environ.get("BUTTER_MEMORY_LIMIT", "1GB"),
+                        help="DuckDB memory_limit, also for the floor (BUTTER_MEMORY_LIMIT)")
     parser.add_argument("--data-dir", default="/tmp/butter-bench", help="demo data and scratch warehouses")
     parser.add_argument("--keep-data", action="store_true", help="keep (and reuse) generated data")
-    parser.add_argument("--skip-numpy", action="store_true")
     parser.add_argument("--project", default=str(PROJECT), help="dbt project measured (default: this repo)")
     parser.add_argument("--compare-project", action="append", default=[],
                         help="another copy of the project (e.g. with a patch) built side by side")
     parser.add_argument("--no-latest", action="store_true", help="do not overwrite benchmarks/latest.md")
     args = parser.parse_args()
     if args.quick:
-        args.runs, args.epochs, args.series = 200, 30, "1"
-        args.reps, args.query_reps = min(args.reps, 2), min(args.query_reps, 30)
+        args.runs, args.epochs, args.series = 100, 30, "1,2"
+        args.reps, args.query_reps = 1, min(args.query_reps, 20)
     projects = [Path(args.project).resolve()] + [Path(p).resolve() for p in args.compare_project]
     report = {"started": dt.datetime.now().isoformat(timespec="seconds"), "machine": machine(),
               "args": vars(args), "sizes": []}
@@ -373,17 +492,18 @@ def main() -> None:
         report["sizes"].append(size)
     report["machine"]["loadavg_end"] = os.getloadavg()
     report["finished"] = dt.datetime.now().isoformat(timespec="seconds")
-    text = tables(report)
-    print()
-    print(text)
     results = HERE / "results"
     results.mkdir(exist_ok=True)
     stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
     (results / f"{stamp}.json").write_text(json.dumps(report, indent=1, default=str))
     print(f"\nwrote {results / f'{stamp}.json'}")
+    text = tables(report)
+    print()
+    print(text)
     if not args.no_latest:
         cmd = " ".join(["python benchmarks/run.py", *sys.argv[1:]])
-        (HERE / "latest.md").write_text(f"# Latest benchmark\n\n`{cmd}` ({report['started']})\n\n{text}\n")
+        (HERE / "latest.md").write_text(f"# Latest benchmark\n\n`{cmd}` ({report['started']}, "
+                                        f"finished {report['finished']})\n\n{text}\n")
         print(f"wrote {HERE / 'latest.md'}")
 
 

@@ -77,7 +77,7 @@ def sources_yml() -> str:
         "        # {name} is the table name (= the published folder); the root is the",
         "        # var butter_data_root / env BUTTER_DATA_ROOT (local path or s3://...).",
         "        external_location: >-",
-        "          read_parquet('{{ (var(\"butter_data_root\", env_var(\"BUTTER_DATA_ROOT\", \"data/demo\")) | trim | replace(\"\\\\\", \"/\")).rstrip(\"/\") }}/{name}/**/*.parquet',",
+        "          read_parquet('{{ (var(\"butter_data_root\", env_var(\"BUTTER_DATA_ROOT\", \"data/demo\")) | trim | replace(\"\\\\\", \"/\")).rstrip(\"/\") | replace(\"'\", \"''\") }}/{name}/**/*.parquet',",
         "          hive_partitioning = true, hive_types_autocast = false, filename = true)",
         "    tables:",
     ]
@@ -130,7 +130,7 @@ def staging_yml() -> str:
     for folder in c.FOLDERS:
         kind = c.folder_kind(folder)
         key = "run_id" if kind == "runs" else "experiment_id"
-        grain = "one row per run_id" if kind == "runs" else "one row per experiment_id"
+        grain = ("one row per run_id per file" if kind == "runs" else "one row per experiment_id per file")
         lines += [
             f"  - name: {_staging_model(folder)}",
             "    description: >-",
@@ -143,20 +143,24 @@ def staging_yml() -> str:
             "          arguments:",
             "            length_column: epochs",
             "            arrays: [" + ", ".join(col.name for col in c.columns(kind) if col.sql_type.endswith("[]") and col.name != "widths") + "]",
+            # unique within a file: the same key in two files of one folder (a file downloaded
+            # twice) is read once and the other copy quarantined downstream (audit.load_audit)
+            "      - butter_unique_combination:",
+            f"          name: unique_{_staging_model(folder)}_{key}",
+            "          arguments:",
+            f"            combination_of_columns: [source_file, {key}]",
             "    columns:",
         ]
         for col in c.columns(kind):
             lines += [
                 f"      - name: {col.name}",
                 f"        description: '{{{{ doc(\"{_doc_name(col)}\") }}}}'",
-                f"        data_type: {col.sql_type}",
             ]
             if col.name == key:
-                lines += ["        data_tests:", "          - not_null", "          - unique"]
+                lines += ["        data_tests:", "          - not_null"]
         lines += [
             "      - name: source_file",
             "        description: '{{ doc(\"col__source_file\") }}'",
-            "        data_type: varchar",
         ]
     return "\n".join(lines) + "\n"
 

@@ -11,15 +11,26 @@ project pins). S3 settings come only from environment variables, never from file
 ``BUTTER_S3_USE_SSL``    ``true`` (default) or ``false``
 ``BUTTER_HTTP_TIMEOUT``  seconds before an unanswered request fails (default 30; whole seconds, >= 1)
 ``BUTTER_HTTP_RETRIES``  retries of a failed request (default 3)
+
+A value that is not usable (``BUTTER_HTTP_TIMEOUT=30s``) stops with a
+``SettingError`` naming it. The plugin also registers the DuckDB function
+``butter_scan(root)`` (the file inventory, see ``butter_warehouse.inventory``),
+which the staging and audit macros call when dbt runs outside ``butter build``.
 ``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY`` / ``AWS_SESSION_TOKEN``
                          credentials; leave unset for the public bucket (unsigned reads)
+
+Resources (the same variables and defaults as profiles.yml; ``resource_config``
+gives them to the DuckDB connections the project opens in Python):
+``BUTTER_DUCKDB_THREADS`` (default 2), ``BUTTER_MEMORY_LIMIT`` (default 1GB),
+``BUTTER_TEMP_DIRECTORY`` (default: DuckDB's, ``<database>.tmp``).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import duckdb
 
@@ -64,6 +75,63 @@ def s3_secret_sql(env: Mapping[str, str]) -> str:
     return f"create or replace secret butter_s3 ({body})"
 
 
+class SettingError(ValueError):
+    """A BUTTER_* setting that cannot be used; the message names it."""
+
+
+def http_timeout(env: Mapping[str, str]) -> int:
+    """BUTTER_HTTP_TIMEOUT as whole seconds >= 1 (default 30)."""
+    text = (env.get("BUTTER_HTTP_TIMEOUT") or "30").strip()
+    try:
+        value = float(text)
+    except ValueError:
+        raise SettingError(
+            f"BUTTER_HTTP_TIMEOUT must be a number of seconds (e.g. 30), got {text!r}"
+        ) from None
+    if not value >= 1 or value != value or value == float("inf"):
+        raise SettingError(f"BUTTER_HTTP_TIMEOUT must be at least 1 second, got {text!r}")
+    return round(value)
+
+
+def http_retries(env: Mapping[str, str]) -> int:
+    """BUTTER_HTTP_RETRIES as a whole number >= 0 (default 3)."""
+    text = (env.get("BUTTER_HTTP_RETRIES") or "3").strip()
+    if not text.isdigit():
+        raise SettingError(f"BUTTER_HTTP_RETRIES must be a whole number >= 0 (e.g. 3), got {text!r}")
+    return int(text)
+
+
+def check_settings(env: Mapping[str, str] | None = None) -> None:
+    """Raise SettingError naming the first unusable BUTTER_* setting."""
+    env = os.environ if env is None else env
+    http_timeout(env)
+    http_retries(env)
+
+
+def register_scan(conn: duckdb.DuckDBPyConnection) -> None:
+    """``butter_scan(root)``: the file inventory of a data root, scanned once per
+    process (butter_warehouse.inventory.scan_for_dbt); returns its folder."""
+    from .inventory import scan_for_dbt
+
+    try:
+        conn.create_function("butter_scan", scan_for_dbt, ["VARCHAR"], "VARCHAR", side_effects=True)
+    except duckdb.Error as exc:  # already registered on this connection
+        if "already exists" not in str(exc):
+            raise
+
+
+def resource_config(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """``duckdb.connect(..., config=...)`` resource settings from the environment."""
+    env = os.environ if env is None else env
+    config = {
+        "threads": str(int(env.get("BUTTER_DUCKDB_THREADS") or 2)),
+        "memory_limit": env.get("BUTTER_MEMORY_LIMIT") or "1GB",
+    }
+    if env.get("BUTTER_TEMP_DIRECTORY"):
+        config["temp_directory"] = env["BUTTER_TEMP_DIRECTORY"]
+    return config
+
+
 def configure(conn: duckdb.DuckDBPyConnection, env: Mapping[str, str] | None = None) -> bool:
     """Load httpfs offline and set S3/HTTP options; returns whether httpfs is loaded."""
     env = os.environ if env is None else env
@@ -73,8 +141,8 @@ def configure(conn: duckdb.DuckDBPyConnection, env: Mapping[str, str] | None = N
     conn.execute(f"load {_sql_string(str(path))}")
     # `global`: dbt-duckdb runs models on cursors, which do not inherit
     # connection-local settings (the extension and the secret they do inherit).
-    timeout = max(1, round(float(env.get("BUTTER_HTTP_TIMEOUT") or 30)))
-    retries = int(env.get("BUTTER_HTTP_RETRIES") or 3)
+    timeout = http_timeout(env)
+    retries = http_retries(env)
     conn.execute(f"set global http_timeout = {timeout}")
     conn.execute(f"set global http_retries = {retries}")
     conn.execute(s3_secret_sql(env))
@@ -88,4 +156,5 @@ class Plugin(BasePlugin):  # type: ignore[misc,valid-type]
         self.config = plugin_config
 
     def configure_connection(self, conn: duckdb.DuckDBPyConnection) -> None:
+        register_scan(conn)
         configure(conn)

@@ -15,21 +15,187 @@ Each build folder holds a ``.lock`` file that the building process keeps
 ``flock``-ed; the kernel drops the lock when that process dies, however it
 dies, so the next build removes exactly the folders nobody holds any more
 (a process id alone could be reused, or be a zombie not yet reaped).
+
+Builds of one warehouse are serialised: ``<name>.build.lock`` beside the
+published file is ``flock``-ed for the whole build (clean-up, build, publish);
+a second build waits (``lock_wait`` seconds) and then stops with a message
+naming the holder. Before the
+swap the new warehouse is compared with the published one (far fewer runs or
+experiments: refused unless ``allow_shrink``), the published file must not be
+held by a read-write DuckDB connection (its later writes would land in a
+``.wal`` beside the NEW file), and the new file gets the published file's
+mode and group.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import shutil
+import struct
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, TextIO
+from typing import TextIO
 
 import duckdb
 
+from .duckdb_plugin import resource_config
+
 BUILD_PREFIX = ".build-"
 LOCK_NAME = ".lock"
+#: publishing a warehouse with fewer than this share of the published runs or
+#: experiments needs allow_shrink
+SHRINK_LIMIT = 0.5
+
+
+class PublishError(RuntimeError):
+    """The build is not published; the message says why and what to do."""
+
+
+class BuildLocked(PublishError):
+    """Another build of the same warehouse is running."""
+
+
+_HELD: dict[int, TextIO] = {}
+
+
+def held_lock_fds() -> tuple[int, ...]:
+    """File descriptors of the locks this process holds for a running build
+    (a dbt child inherits them, so they stay held while it runs)."""
+    return tuple(fd for fd, handle in _HELD.items() if not handle.closed)
+
+
+def build_lock_path(final_path: Path) -> Path:
+    return final_path.with_name(final_path.name + ".build.lock")
+
+
+def acquire_build_lock(final_path: Path, wait: float = 0.0) -> TextIO:
+    """Hold the warehouse's build lock (keep the returned file open for the
+    whole build), waiting up to ``wait`` seconds for a running build to end.
+    Raises BuildLocked naming the running build."""
+    path = build_lock_path(final_path)
+    handle = open(path, "a+")  # noqa: SIM115 - held for the whole build
+    deadline = time.monotonic() + wait
+    announced = False
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            if time.monotonic() >= deadline:
+                handle.close()
+                raise BuildLocked(
+                    f"another butter build ({holder}) is building {final_path}; wait for it to finish "
+                    f"(or stop that process) and build again. Nothing was changed."
+                ) from None
+            if not announced:
+                print(f"waiting up to {wait:.0f}s for another butter build ({holder}) of {final_path}", flush=True)
+                announced = True
+            time.sleep(0.5)
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+    handle.flush()
+    _HELD[handle.fileno()] = handle
+    return handle
+
+
+def _flock_struct(lock_type: int) -> bytes:
+    # struct flock on Linux: short l_type, short l_whence, off_t l_start, off_t l_len, pid_t l_pid
+    return struct.pack("hhqqi4x", lock_type, 0, 0, 0, 0)
+
+
+def write_lock_holder(path: Path) -> int | None:
+    """The pid of a process holding a DuckDB write lock on ``path`` (a
+    read-write connection), or None. DuckDB takes POSIX record locks:
+    exclusive for read-write, shared for read-only connections."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        result = fcntl.fcntl(fd, fcntl.F_GETLK, _flock_struct(fcntl.F_RDLCK))
+    finally:
+        os.close(fd)
+    lock_type, _, _, _, pid = struct.unpack("hhqqi4x", result)
+    return pid if lock_type != fcntl.F_UNLCK else None
+
+
+def _hold_read_lock(path: Path) -> int | None:
+    """A shared POSIX lock on the published file while it is swapped, so no
+    read-write connection can open it in between; returns the fd (close it
+    after the swap) or None when the file does not exist."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETLK, _flock_struct(fcntl.F_RDLCK))
+    except OSError as exc:
+        os.close(fd)
+        if exc.errno in (errno.EACCES, errno.EAGAIN):
+            raise _writer_error(path, write_lock_holder(path)) from None
+        raise
+    return fd
+
+
+def _writer_error(path: Path, pid: int | None) -> PublishError:
+    who = f"process {pid}" if pid else "another process"
+    return PublishError(
+        f"{who} holds {path} open read-write (a DuckDB CLI started without -readonly, or "
+        f"duckdb.connect(path) without read_only=True). Its later writes would land beside the new "
+        f"warehouse and corrupt it. Close that connection (or reopen it read-only) and build again; "
+        f"the new build is not published."
+    )
+
+
+def warehouse_counts(path: Path) -> tuple[int, int] | None:
+    """(runs, experiments) in a warehouse's marts, or None when it has none."""
+    if not path.exists():
+        return None
+    try:
+        with duckdb.connect(str(path), read_only=True) as conn:
+            return conn.execute(
+                "select (select count(*) from marts.run_best_epochs), "
+                "(select count(*) from marts.experiment_summary)"
+            ).fetchone()  # type: ignore[return-value]
+    except duckdb.Error:
+        return None
+
+
+def check_shrink(build_path: Path, final_path: Path) -> None:
+    """Refuse a new warehouse with far fewer runs or experiments than the published one."""
+    old, new = warehouse_counts(final_path), warehouse_counts(build_path)
+    if old is None or new is None:
+        return
+    for name, before, after in (("runs", old[0], new[0]), ("experiments", old[1], new[1])):
+        if before > 0 and after < before * SHRINK_LIMIT:
+            raise PublishError(
+                f"the new warehouse has {after} {name}, the published one {before} (less than "
+                f"{SHRINK_LIMIT:.0%}): a wrong or partial data root? Check BUTTER_DATA_ROOT, or build "
+                f"with --allow-shrink to publish it anyway. {final_path} was left as it was."
+            )
+
+
+def keep_mode_and_group(build_path: Path, final_path: Path) -> str | None:
+    """Give the new file the published file's mode and group; returns a
+    warning when the group cannot be kept."""
+    try:
+        st = os.stat(final_path)
+    except FileNotFoundError:
+        return None
+    os.chmod(build_path, st.st_mode & 0o7777)
+    if os.stat(build_path).st_gid != st.st_gid:
+        try:
+            os.chown(build_path, -1, st.st_gid)
+        except PermissionError:
+            return (f"could not give the new warehouse the group {st.st_gid} of the published file "
+                    f"(you are not a member); readers through that group lose access")
+    return None
 
 
 def _pid_alive(pid: int) -> bool:
@@ -81,6 +247,7 @@ def new_build_path(final_path: Path) -> tuple[Path, TextIO]:
     fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     lock.write(f"{os.getpid()}\n")
     lock.flush()
+    _HELD[lock.fileno()] = lock
     return folder / final_path.name, lock
 
 
@@ -90,7 +257,7 @@ def _wal(path: Path) -> Path:
 
 def checkpoint(path: Path) -> None:
     """Fold any write-ahead log into the file so the file alone is complete."""
-    with duckdb.connect(str(path)) as conn:
+    with duckdb.connect(str(path), config=resource_config()) as conn:
         conn.execute("checkpoint")
     if _wal(path).exists():
         raise RuntimeError(f"{_wal(path)} still exists after a checkpoint; not publishing {path}")
@@ -104,9 +271,16 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def publish(build_path: Path, final_path: Path) -> None:
-    """Atomically replace the published warehouse with a finished build."""
+def publish(build_path: Path, final_path: Path, allow_shrink: bool = False) -> list[str]:
+    """Atomically replace the published warehouse with a finished build;
+    returns warnings. Raises PublishError (nothing published) when the
+    published file is open read-write or the new one shrank."""
     checkpoint(build_path)
+    if not allow_shrink:
+        check_shrink(build_path, final_path)
+    holder = write_lock_holder(final_path)
+    if holder is not None:
+        raise _writer_error(final_path, holder)
     if _wal(final_path).exists():
         # Someone wrote the published file in place and did not finish: fold
         # that log into the OLD file first, or DuckDB would replay it against
@@ -114,25 +288,43 @@ def publish(build_path: Path, final_path: Path) -> None:
         try:
             checkpoint(final_path)
         except (duckdb.Error, RuntimeError) as exc:
-            raise RuntimeError(
+            raise PublishError(
                 f"{_wal(final_path)} belongs to a process writing {final_path} in place; close it "
                 f"(or delete the .wal if that process is gone) and build again. The new build is "
                 f"not published. ({exc})"
             ) from exc
+    warnings = [w for w in [keep_mode_and_group(build_path, final_path)] if w]
     _fsync(build_path)
-    os.replace(build_path, final_path)
+    held = _hold_read_lock(final_path)
+    try:
+        os.replace(build_path, final_path)
+    finally:
+        if held is not None:
+            os.close(held)
     _fsync(final_path.parent)
     shutil.rmtree(build_path.parent, ignore_errors=True)
+    return warnings
 
 
-def build_and_publish(final_path: Path, build: Callable[[Path], int]) -> int:
+def build_and_publish(final_path: Path, build: Callable[[Path], int], allow_shrink: bool = False,
+                      lock_wait: float = 0.0) -> int:
     """Run ``build(path)`` on a new file; publish it when it returns 0.
 
     On failure the published warehouse is left as it was and the failed build
-    is removed. Returns the build's exit code.
+    is removed. Returns the build's exit code. Raises BuildLocked when another
+    build of the same warehouse runs.
     """
     final_path = final_path.resolve()
     final_path.parent.mkdir(parents=True, exist_ok=True)
+    build_lock = acquire_build_lock(final_path, wait=lock_wait)
+    try:
+        return _locked_build(final_path, build, allow_shrink, build_lock)
+    finally:
+        _HELD.pop(build_lock.fileno(), None)
+        build_lock.close()
+
+
+def _locked_build(final_path: Path, build: Callable[[Path], int], allow_shrink: bool, build_lock: TextIO) -> int:
     for folder in clean_stale_builds(final_path):
         print(f"removed the leftover of an interrupted build: {folder}")
     build_path, lock = new_build_path(final_path)
@@ -140,10 +332,12 @@ def build_and_publish(final_path: Path, build: Callable[[Path], int]) -> int:
         code = build(build_path)
         if code == 0:
             try:
-                publish(build_path, final_path)
-            except RuntimeError as exc:
+                warnings = publish(build_path, final_path, allow_shrink=allow_shrink)
+            except (PublishError, RuntimeError) as exc:
                 print(f"not published: {exc}")
                 return 1
+            for warning in warnings:
+                print(f"warning: {warning}")
             print(f"published {final_path}")
         else:
             print(f"build failed (exit {code}): {final_path} was left as it was")
@@ -151,4 +345,5 @@ def build_and_publish(final_path: Path, build: Callable[[Path], int]) -> int:
     finally:
         if build_path.parent.exists():
             shutil.rmtree(build_path.parent, ignore_errors=True)
+        _HELD.pop(lock.fileno(), None)
         lock.close()

@@ -50,3 +50,51 @@
     {%- endif -%}
     {{- return(columns) -}}
 {%- endmacro %}
+
+
+{#- The hyperparameters a sweep comparison group may hold equal: every
+    hyperparameter except num_free_parameters, which follows from size and shape. -#}
+{% macro butter_comparison_hyperparameters() -%}
+    {%- set columns = [] -%}
+    {%- for column in butter_hyperparameters() if column != 'num_free_parameters' -%}
+        {%- do columns.append(column) -%}
+    {%- endfor -%}
+    {{- return(columns) -}}
+{%- endmacro %}
+
+
+{#- How the marts type the key and hyperparameter columns: signed integers only,
+    and DOUBLE for the real-valued hyperparameters, holding the decimal they were
+    published with (see butter_exact_double). -#}
+{% macro butter_mart_types() -%}
+    {{- return({
+        'experiment_id': 'bigint',
+        'dataset': 'varchar',
+        'shape': 'varchar',
+        'depth': 'integer',
+        'size': 'bigint',
+        'num_free_parameters': 'bigint',
+        'learning_rate': 'double',
+        'batch_size': 'integer',
+        'label_noise': 'double',
+        'kernel_regularizer_type': 'varchar',
+        'kernel_regularizer_l1': 'double',
+        'kernel_regularizer_l2': 'double',
+        'epochs': 'integer',
+        'num_runs': 'integer',
+    }) -}}
+{%- endmacro %}
+
+
+{#- A key or hyperparameter column cast to its mart type (butter_mart_types):
+    real-valued hyperparameters through butter_exact_double, the others with a
+    plain cast. `expr` defaults to the column name. -#}
+{% macro butter_mart_value(column, expr=none) -%}
+    {%- set expression = expr if expr is not none else column -%}
+    {%- set data_type = butter_mart_types()[column] -%}
+    {%- if data_type == 'double' -%}
+        {{ butter_exact_double(expression) }}
+    {%- else -%}
+        cast({{ expression }} as {{ data_type }})
+    {%- endif -%}
+{%- endmacro %}

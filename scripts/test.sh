@@ -1,14 +1,11 @@
 #!/usr/bin/env bash
-# Every test: generated files current, SQL lint, then pytest (which builds the
-# warehouse with dbt on demo data of both spellings, against local files and an
-# S3 emulator). Run through `make test`, which installs first.
+# Every test: lint (scripts/lint.sh: generated files current, ruff, sqlfluff),
+# then pytest (which builds the warehouse with dbt on demo data of both
+# spellings, against local files and an S3 emulator). Run through `make test`,
+# which installs the dev environment (requirements-dev.lock) first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN=.venv/bin
-export PATH="$PWD/$BIN:$PATH"
-echo "== generated dbt files are current"
-butter codegen --check
-echo "== sqlfluff lint"
+export PATH="$PWD/.venv/bin:$PATH"
 scripts/lint.sh
 echo "== pytest"
 python -m pytest "$@"

@@ -1,9 +1,8 @@
 {#- Copies of runs and experiments, in any published folder, whose depth is not
-    one of the 14 depths of the BUTTER study (2..10, 12, 14, 16, 18, 20; see the
-    data contract). Depth is a hive partition value, so this reads only the
+    one of the depths of the BUTTER study (seeds.butter_depths, the one source
+    of that list). Depth is a hive partition value, so this reads only the
     cheap copy models. NULL passes (not_null tests on the marts cover it).
     One row per offending copy, naming its folder. -#}
-{%- set butter_depths = [2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 14, 16, 18, 20] -%}
 
 with
 
@@ -13,6 +12,10 @@ run_copies as (
 
 experiment_copies as (
     select * from {{ ref('int_experiment_copies_unioned') }}
+),
+
+butter_depths as (
+    select depth from {{ ref('butter_depths') }}
 ),
 
 copies as (
@@ -28,7 +31,7 @@ copies as (
 
     select
         'experiment' as entity,
-        cast(experiment_id as varchar) as entity_id,
+        cast(experiment_id as string) as entity_id,
         experiment_id,
         source_folder,
         depth
@@ -38,7 +41,7 @@ copies as (
 outside_sweep as (
     select *
     from copies
-    where depth not in ({{ butter_depths | join(', ') }})
+    where depth not in (select butter_depths.depth from butter_depths)
 )
 
 select * from outside_sweep

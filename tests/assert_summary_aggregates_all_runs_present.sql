@@ -2,7 +2,7 @@
     their runs (assert_summary_aggregates_match_runs skips them): no published
     summary, or runs_found differs from the published num_runs (runs missing
     from every runs folder, or none at all). A known export gap, reported here
-    (severity warn) and in marts.source_reconciliation, not a build failure. -#}
+    (severity warn) and in audit.source_reconciliation, not a build failure. -#}
 
 with
 

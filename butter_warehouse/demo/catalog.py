@@ -1,14 +1,19 @@
 """Fixed facts of the BUTTER study that the demo design draws from.
 
-Dataset facts mirror ``seeds/butter_datasets.csv`` (PMLB sizes, the inputs and
-outputs BUTTER's networks had, and how each dataset was trained); the value sets
-are those of the published sweeps (see the data contract).
+The study's facts have one source, the dbt project's seeds: the datasets (PMLB
+sizes, the inputs and outputs BUTTER's networks had, how each was trained,
+which are core) from ``seeds/butter_datasets.csv``, the shapes from
+``butter_shapes.csv``, the depths from ``butter_depths.csv`` and the core values
+from ``butter_sweeps.csv``. The other value sets are those of the published
+sweeps (see the data contract); the learning-curve knobs are the demo's own.
 """
 
 from __future__ import annotations
 
+import csv
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 TaskType = Literal["regression", "binary_classification", "multiclass_classification"]
@@ -64,47 +69,80 @@ class DatasetInfo:
 
 TEST_SPLIT = 0.2
 
-DATASETS: dict[str, DatasetInfo] = {
-    d.name: d
-    for d in (
-        DatasetInfo("529_pollen", "regression", 3848, 4, 1, 0.30, 0.0),
-        DatasetInfo("wine_quality_white", "multiclass_classification", 4898, 11, 7, 0.62, 0.58),
-        DatasetInfo("connect_4", "multiclass_classification", 67557, 126, 3, 0.38, 0.86),
-        DatasetInfo("537_houses", "regression", 20640, 8, 1, 0.22, 0.0),
-        DatasetInfo("sleep", "multiclass_classification", 105908, 141, 5, 0.40, 0.74),
-        DatasetInfo("201_pol", "multiclass_classification", 15000, 26, 11, 0.12, 0.96),
-        DatasetInfo("mnist", "multiclass_classification", 70000, 784, 10, 0.04, 0.98),
-        DatasetInfo("nursery", "multiclass_classification", 12958, 26, 4, 0.03, 0.99),
-        DatasetInfo("adult", "binary_classification", 48842, 81, 1, 0.45, 0.85),
-        DatasetInfo("505_tecator", "regression", 240, 124, 1, 0.10, 0.0),
-        DatasetInfo("294_satellite_image", "multiclass_classification", 6435, 36, 6, 0.20, 0.90),
-        DatasetInfo("splice", "multiclass_classification", 3188, 287, 3, 0.18, 0.95),
-        DatasetInfo("banana", "regression", 5300, 2, 1, 0.35, 0.0),
-    )
-}
+#: the dbt project's seeds: the one source of the study's datasets, shapes, depths and core values
+SEEDS_DIR = Path(__file__).resolve().parents[2] / "seeds"
 
-CORE_DATASETS: tuple[str, ...] = (
-    "529_pollen", "connect_4", "537_houses", "mnist", "201_pol", "sleep", "wine_quality_white",
-)
+
+def read_seed(name: str) -> list[dict[str, str]]:
+    """The rows of ``seeds/<name>.csv`` (a clear error when the project's seeds are not beside the package)."""
+    path = SEEDS_DIR / f"{name}.csv"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"study facts: {path} not found; the demo reads the dbt project's seeds (install the project "
+            "from its source checkout, e.g. `make install`)"
+        )
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+#: demo-only learning-curve knobs per dataset: (difficulty, best_accuracy); the facts come from the seed
+_DEMO_KNOBS: dict[str, tuple[float, float]] = {
+    "529_pollen": (0.30, 0.0),
+    "wine_quality_white": (0.62, 0.58),
+    "connect_4": (0.38, 0.86),
+    "537_houses": (0.22, 0.0),
+    "sleep": (0.40, 0.74),
+    "201_pol": (0.12, 0.96),
+    "mnist": (0.04, 0.98),
+    "nursery": (0.03, 0.99),
+    "adult": (0.45, 0.85),
+    "505_tecator": (0.10, 0.0),
+    "294_satellite_image": (0.20, 0.90),
+    "splice": (0.18, 0.95),
+    "banana": (0.35, 0.0),
+}
+#: order in which the demo adds datasets: a regression and a classification one first
+DATASET_ORDER: tuple[str, ...] = tuple(_DEMO_KNOBS)
+
+
+def _datasets() -> tuple[dict[str, DatasetInfo], tuple[str, ...]]:
+    rows = read_seed("butter_datasets")
+    names = {row["dataset"] for row in rows}
+    if names != set(_DEMO_KNOBS):
+        raise ValueError(
+            f"seeds/butter_datasets.csv and the demo's knobs disagree on the datasets: "
+            f"{sorted(names ^ set(_DEMO_KNOBS))}"
+        )
+    by_name = {row["dataset"]: row for row in rows}
+    infos = {
+        name: DatasetInfo(
+            name,
+            by_name[name]["task_type"],  # type: ignore[arg-type]
+            int(by_name[name]["num_observations"]),
+            int(by_name[name]["num_model_inputs"]),
+            int(by_name[name]["num_outputs"]),
+            *_DEMO_KNOBS[name],
+        )
+        for name in DATASET_ORDER
+    }
+    core = tuple(row["dataset"] for row in rows if row["is_core"] == "true")
+    return infos, core
+
+
+DATASETS, CORE_DATASETS = _datasets()
+
 #: datasets that the learning-rate, batch-size and regularization sweeps add to the core
 EXTRA_SWEEP_DATASETS: tuple[str, ...] = ("nursery", "adult")
-#: order in which the demo adds datasets: a regression and a classification one first
-DATASET_ORDER: tuple[str, ...] = (
-    "529_pollen", "wine_quality_white", "connect_4", "537_houses", "sleep", "201_pol", "mnist",
-    "nursery", "adult", "505_tecator", "294_satellite_image", "splice", "banana",
-)
 
-SHAPES: tuple[str, ...] = (
-    "rectangle", "trapezoid", "exponential", "wide_first_2x",
-    "rectangle_residual", "wide_first_4x", "wide_first_8x", "wide_first_16x",
-)
-CORE_SHAPES: tuple[str, ...] = SHAPES[:4]
+SHAPES: tuple[str, ...] = tuple(row["shape"] for row in read_seed("butter_shapes"))
+CORE_SHAPES: tuple[str, ...] = tuple(row["shape"] for row in read_seed("butter_shapes") if row["is_core"] == "true")
 
-DEPTHS: tuple[int, ...] = (2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 14, 16, 18, 20)
+DEPTHS: tuple[int, ...] = tuple(int(row["depth"]) for row in read_seed("butter_depths"))
 #: order in which the demo adds depths
 DEPTH_ORDER: tuple[int, ...] = (2, 4, 8, 3, 6, 10, 16, 5, 12, 20, 7, 9, 14, 18)
 #: the batch-size and regularization sweeps use depths 2..10
-MAX_SMALL_SWEEP_DEPTH = 10
+MAX_SMALL_SWEEP_DEPTH = max(int(row["depth"]) for row in read_seed("butter_depths")
+                            if row["is_small_sweep_depth"] == "true")
 
 #: primary sizes are 2^5..2^25; the order in which the demo adds size exponents
 SIZE_EXPONENT_ORDER: tuple[int, ...] = (
@@ -115,11 +153,12 @@ MAX_SUB_SWEEP_SIZE_EXPONENT = 24  # learning rate, label noise, batch size sweep
 EPOCH_300_SIZE_EXPONENTS: tuple[int, ...] = (25, 26, 27)
 MAX_30K_SIZE_EXPONENT = 18
 
-CORE_LEARNING_RATE = 0.0001
+_CORE_VALUES: dict[str, str] = {row["sweep"]: row["core_value"] for row in read_seed("butter_sweeps")}
+CORE_LEARNING_RATE = float(_CORE_VALUES["learning_rate"])
 LEARNING_RATES: tuple[float, ...] = (0.01, 0.001, 0.0001, 0.00001)
-CORE_BATCH_SIZE = 256
+CORE_BATCH_SIZE = int(_CORE_VALUES["batch_size"])
 BATCH_SIZES: tuple[int, ...] = (32, 64, 128, 256, 512, 1024)
-CORE_LABEL_NOISE = 0.0
+CORE_LABEL_NOISE = float(_CORE_VALUES["label_noise"])
 LABEL_NOISES: tuple[float, ...] = (0.0, 0.05, 0.1, 0.15, 0.2)
 #: learning rate 0.001 has only two label-noise levels
 LABEL_NOISES_AT_HIGHER_RATE: tuple[float, ...] = (0.0, 0.05)

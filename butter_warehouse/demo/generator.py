@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from collections import defaultdict
 from dataclasses import asdict
 from pathlib import Path
 
-from tqdm import tqdm
-
 from .. import contract
+from ..progress import Progress
 from . import curves, design as design_mod, summary, tables, traps as traps_mod, writer
 from .design import Design, Experiment
 
 MANIFEST_NAME = "_demo_manifest.json"
 MANIFEST_VERSION = 1
-#: progress=None shows a bar from this many runs on (when stderr is a terminal)
-PROGRESS_THRESHOLD_RUNS = 2000
 
 
 def _validate(spelling: str, experiments: int, runs: int, epochs: int, traps: bool) -> None:
@@ -102,12 +98,6 @@ def _write_experiment(leaf: _Leaf, experiment: Experiment, plan: traps_mod.TrapP
             leaf.write(folder, row)
 
 
-def _show_progress(progress: bool | None, total_runs: int) -> bool:
-    if progress is not None:
-        return progress
-    return total_runs > PROGRESS_THRESHOLD_RUNS and sys.stderr.isatty()
-
-
 def _manifest(design: Design, plan: traps_mod.TrapPlan, counts: dict[str, dict[str, int]],
               parameters: dict, traps: bool) -> dict:
     runs = parameters["runs_per_experiment"]
@@ -159,7 +149,9 @@ def generate(
     training length (the real 3000); the 300-epoch sweep trains max(2, epochs // 10)
     epochs and the 30k-epoch sweep epochs * 10. The same arguments give
     byte-identical files. The 16 BUTTER folders and the manifest under ``root``
-    are replaced; nothing else there is touched.
+    are replaced; nothing else there is touched. ``progress`` shows runs written
+    of total, rate and time left on stderr (None: when stderr is a terminal and
+    CI is not set; see ``butter_warehouse.progress``).
     """
     _validate(spelling, experiments, runs_per_experiment, epochs, traps)
     root = Path(root)
@@ -169,8 +161,7 @@ def generate(
     plan = traps_mod.plan(the_design) if traps else traps_mod.TrapPlan()
     counts = {folder: {"files": 0, "rows": 0} for folder in contract.FOLDERS}
     total_runs = len(the_design.experiments) * runs_per_experiment
-    with tqdm(total=total_runs, unit="run", desc="BUTTER demo data",
-              disable=not _show_progress(progress, total_runs)) as bar:
+    with Progress(f"demo data in {root}", total=total_runs, unit="run", enabled=progress) as bar:
         for leaf_dir, members in _leaves(the_design, spelling).items():
             leaf = _Leaf(root, leaf_dir, spelling)
             for experiment in members:

@@ -7,7 +7,7 @@ depth d has d widths: d - 1 hidden layers (input side first) and the output.
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 
 from . import catalog as cat
 
@@ -38,7 +38,7 @@ def count_parameters(widths: tuple[int, ...], inputs: int) -> int:
     return total
 
 
-@lru_cache(maxsize=None)
+@cache
 def fit_widths(shape: str, depth: int, size: int, inputs: int, outputs: int) -> tuple[int, ...]:
     """The widths whose parameter count is closest to ``size`` (ties: the narrower)."""
     def params(width: int) -> int:

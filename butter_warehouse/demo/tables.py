@@ -7,19 +7,18 @@ the spelling being written, so the file schema always comes from contract.py.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import pyarrow as pa
 
 from .. import contract
-from . import catalog as cat
-from . import network
+from . import catalog as cat, network
 from .curves import RunBatch
 from .design import Experiment
 
 
-@lru_cache(maxsize=None)
+@cache
 def canonical_names(kind: contract.Kind, spelling: contract.Spelling) -> dict[str, str]:
     """Stored column name -> canonical name, for one kind and spelling."""
     return {

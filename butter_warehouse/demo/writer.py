@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -83,7 +83,7 @@ class PartitionFile:
             self._writer = None
 
 
-@lru_cache(maxsize=None)
+@cache
 def file_schema(kind: contract.Kind, spelling: contract.Spelling) -> pa.Schema:
     """The contract's file schema (cached: it is asked for once per file)."""
     return contract.file_schema(kind, spelling)

@@ -6,45 +6,6 @@
     so no engine macro raises at parse time.
 -#}
 
-{% macro butter_not_implemented(name) -%}
-    {{ exceptions.raise_compiler_error(
-        "butter: macro '" ~ name ~ "' has no implementation for adapter '"
-        ~ adapter.type() ~ "'. Add " ~ adapter.type() ~ "__" ~ name
-        ~ " in macros/engine/.") }}
-{%- endmacro %}
-
-
-{#- What a folder holds, decided at compile time: a dict with
-    `parquet_files` (data files below it) and `other_files` (anything else,
-    e.g. a lone `_common_metadata`). Both 0 when the folder is absent. One
-    listing serves staging (skip absent sweeps), the reconciliation and the
-    load audit (tell an absent folder from one without data files). -#}
-{% macro butter_folder_state(folder_path) -%}
-    {{ return(adapter.dispatch('butter_folder_state', 'butter')(folder_path)) }}
-{%- endmacro %}
-
-{% macro default__butter_folder_state(folder_path) -%}
-    {{ return(spark__butter_folder_state(folder_path)) }}
-{%- endmacro %}
-
-{% macro duckdb__butter_folder_state(folder_path) -%}
-    {%- set sql -%}
-        select
-            count(*) filter (where file like '%.parquet') as parquet_files,
-            count(*) filter (where file not like '%.parquet') as other_files
-        from glob('{{ folder_path }}/**/*')
-    {%- endset -%}
-    {%- set row = run_query(sql).rows[0] -%}
-    {{ return({'parquet_files': row[0] | int, 'other_files': row[1] | int}) }}
-{%- endmacro %}
-
-
-{#- Number of parquet files below a folder (0 when it is absent). -#}
-{% macro butter_count_files(folder_path) -%}
-    {{ return(butter_folder_state(folder_path).parquet_files) }}
-{%- endmacro %}
-
-
 {#- Column names and types of a relation or table expression, as a list of
     {'name': ..., 'type': ...} dicts. -#}
 {% macro butter_describe(relation_sql) -%}
@@ -305,33 +266,39 @@
 {%- endmacro %}
 
 
-{#- string_agg with an order (DuckDB: `order by` inside the call; Spark:
-    WITHIN GROUP). -#}
-{% macro butter_string_agg(expr, separator, order_by) -%}
-    {{ return(adapter.dispatch('butter_string_agg', 'butter')(expr, separator, order_by)) }}
+{#- string_agg with an order: `order_by` is a comma-separated list of
+    expressions; `distinct` drops repeated values and orders by the value
+    (give order_by = expr). No FILTER clause may follow (Spark builds it from
+    other aggregates): put the condition in `expr` (`case when ... end`),
+    NULLs are skipped. NULL when there is no value. -#}
+{% macro butter_string_agg(expr, separator, order_by, distinct=false) -%}
+    {{ return(adapter.dispatch('butter_string_agg', 'butter')(expr, separator, order_by, distinct)) }}
 {%- endmacro %}
 
-{% macro default__butter_string_agg(expr, separator, order_by) -%}
-    {{ return(spark__butter_string_agg(expr, separator, order_by)) }}
+{% macro default__butter_string_agg(expr, separator, order_by, distinct=false) -%}
+    {{ return(spark__butter_string_agg(expr, separator, order_by, distinct)) }}
 {%- endmacro %}
 
-{% macro duckdb__butter_string_agg(expr, separator, order_by) -%}
-    string_agg({{ expr }}, {{ separator }} order by {{ order_by }})
+{% macro duckdb__butter_string_agg(expr, separator, order_by, distinct=false) -%}
+    string_agg({{ 'distinct ' if distinct }}{{ expr }}, {{ separator }} order by {{ order_by }})
 {%- endmacro %}
 
 
-{#- The file a staged row of a published folder was read from, as
-    `<data root>/<folder>/<path in the folder>` on every engine. -#}
-{% macro butter_source_file(folder) -%}
-    {{ return(adapter.dispatch('butter_source_file', 'butter')(folder)) }}
+{#- The relation staging reads a published folder from, with a `filename`
+    column (the file each row was read from, `<data root>/<folder>/<path in
+    the folder>`). DuckDB's read_parquet adds it (filename = true); Spark
+    reads it off the hidden _metadata column, which does not pass through
+    `select *`, so the table is wrapped once here. -#}
+{% macro butter_source_relation(relation, folder) -%}
+    {{ return(adapter.dispatch('butter_source_relation', 'butter')(relation, folder)) }}
 {%- endmacro %}
 
-{% macro default__butter_source_file(folder) -%}
-    {{ return(spark__butter_source_file(folder)) }}
+{% macro default__butter_source_relation(relation, folder) -%}
+    {{ return(spark__butter_source_relation(relation, folder)) }}
 {%- endmacro %}
 
-{% macro duckdb__butter_source_file(folder) -%}
-    filename
+{% macro duckdb__butter_source_relation(relation, folder) -%}
+    {{ return(relation) }}
 {%- endmacro %}
 
 
@@ -349,16 +316,130 @@
 {%- endmacro %}
 
 
-{#- A float array literal from its DuckDB text (`'[0.5, nan, inf, -inf]'`,
-    `'[]'`), for unit-test fixtures that run on every engine. -#}
-{% macro butter_float_list(text) -%}
-    {{ return(adapter.dispatch('butter_float_list', 'butter')(text)) }}
+{#- An array literal from its DuckDB text (`[0.5, nan, inf, -inf]`, `[]`)
+    and element type (a contract type: float, utinyint, ...), for unit-test
+    fixtures that run on every engine. -#}
+{% macro butter_list_literal(text, element_type='float') -%}
+    {{ return(adapter.dispatch('butter_list_literal', 'butter')(text, element_type)) }}
 {%- endmacro %}
 
-{% macro default__butter_float_list(text) -%}
-    {{ return(spark__butter_float_list(text)) }}
+{% macro default__butter_list_literal(text, element_type='float') -%}
+    {{ return(spark__butter_list_literal(text, element_type)) }}
 {%- endmacro %}
 
-{% macro duckdb__butter_float_list(text) -%}
-    cast('{{ text }}' as float[])
+{% macro duckdb__butter_list_literal(text, element_type='float') -%}
+    cast('{{ text }}' as {{ element_type }}[])
+{%- endmacro %}
+
+
+{#- A float32 value as the DOUBLE equal to its shortest round-trip decimal
+    (float 0.0001 -> double 0.0001, not 0.00009999999747378752), so that
+    `= 1e-4`, a double literal and a bound parameter all match. NULL stays NULL. -#}
+{% macro butter_exact_double(expr) -%}
+    {{ return(adapter.dispatch('butter_exact_double', 'butter')(expr)) }}
+{%- endmacro %}
+
+{% macro default__butter_exact_double(expr) -%}
+    {{ return(spark__butter_exact_double(expr)) }}
+{%- endmacro %}
+
+{% macro duckdb__butter_exact_double(expr) -%}
+    cast(cast({{ expr }} as varchar) as double)
+{%- endmacro %}
+
+
+{#- The 1-based epochs a learning-curve chart draws for a curve of
+    `length_expr` epochs, as a sorted list without duplicates: every epoch when
+    there are at most `max_points`; otherwise epoch 1, the last epoch, a
+    geometric grid of `max_points // 2` epochs and a linear grid of the rest
+    (minus one), and the epoch in `extra_expr` (the best epoch; ignored when
+    NULL). At most `max_points` epochs. Empty for a NULL or 0 length. -#}
+{% macro butter_epoch_grid(length_expr, extra_expr, max_points=256) -%}
+    {{ return(adapter.dispatch('butter_epoch_grid', 'butter')(length_expr, extra_expr, max_points)) }}
+{%- endmacro %}
+
+{% macro default__butter_epoch_grid(length_expr, extra_expr, max_points=256) -%}
+    {{ return(spark__butter_epoch_grid(length_expr, extra_expr, max_points)) }}
+{%- endmacro %}
+
+{% macro duckdb__butter_epoch_grid(length_expr, extra_expr, max_points=256) -%}
+    {%- set geometric = max_points // 2 -%}
+    {%- set linear = max_points - geometric - 1 -%}
+    case
+        when coalesce({{ length_expr }}, 0) = 0 then cast([] as integer[])
+        when {{ length_expr }} <= {{ max_points }}
+            then cast(range(1, {{ length_expr }} + 1) as integer[])
+        else list_sort(list_distinct(list_concat(
+            list_transform(
+                range({{ geometric }}),
+                lambda k: cast(floor(exp(k * ln({{ length_expr }}) / {{ geometric - 1 }}) + 0.5) as integer)
+            ),
+            list_transform(
+                range({{ linear }}),
+                lambda k: cast(1 + (k * ({{ length_expr }} - 1) + {{ (linear - 1) // 2 }}) // {{ linear - 1 }} as integer)
+            ),
+            list_filter([cast({{ extra_expr }} as integer)], lambda e: e is not null)
+        )))
+    end
+{%- endmacro %}
+
+
+{#- The elements of an array at a list of 1-based positions, as a list of the
+    same length (NULL where a position is out of range). With `finite_only`,
+    NaN and +/-inf become NULL too. -#}
+{% macro butter_list_at_positions(list_expr, positions_expr, finite_only=true) -%}
+    {{ return(adapter.dispatch('butter_list_at_positions', 'butter')(list_expr, positions_expr, finite_only)) }}
+{%- endmacro %}
+
+{% macro default__butter_list_at_positions(list_expr, positions_expr, finite_only=true) -%}
+    {{ return(spark__butter_list_at_positions(list_expr, positions_expr, finite_only)) }}
+{%- endmacro %}
+
+{% macro duckdb__butter_list_at_positions(list_expr, positions_expr, finite_only=true) -%}
+    {%- if finite_only -%}
+        list_transform(
+            {{ positions_expr }},
+            lambda p: case when isfinite(list_extract({{ list_expr }}, p)) then list_extract({{ list_expr }}, p) end
+        )
+    {%- else -%}
+        list_transform({{ positions_expr }}, lambda p: list_extract({{ list_expr }}, p))
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- True when an array holds a value (NULL-safe for a NULL array: false). -#}
+{% macro butter_list_contains(list_expr, value_expr) -%}
+    {{ return(adapter.dispatch('butter_list_contains', 'butter')(list_expr, value_expr)) }}
+{%- endmacro %}
+
+{% macro default__butter_list_contains(list_expr, value_expr) -%}
+    {{ return(spark__butter_list_contains(list_expr, value_expr)) }}
+{%- endmacro %}
+
+{% macro duckdb__butter_list_contains(list_expr, value_expr) -%}
+    coalesce(list_contains({{ list_expr }}, {{ value_expr }}), false)
+{%- endmacro %}
+
+
+{#- One row per (row of `relation_sql`, list position): each list column
+    unnested in step with the others (zipped; the lists are expected to be of
+    equal length, shorter ones are padded with NULL), then the other columns
+    (any select expressions), repeated on every row. -#}
+{% macro butter_unnest_zipped(relation_sql, list_columns, other_columns) -%}
+    {{ return(adapter.dispatch('butter_unnest_zipped', 'butter')(relation_sql, list_columns, other_columns)) }}
+{%- endmacro %}
+
+{% macro default__butter_unnest_zipped(relation_sql, list_columns, other_columns) -%}
+    {{ return(spark__butter_unnest_zipped(relation_sql, list_columns, other_columns)) }}
+{%- endmacro %}
+
+{% macro duckdb__butter_unnest_zipped(relation_sql, list_columns, other_columns) -%}
+    select
+        {%- for column in list_columns %}
+        unnest({{ column }}) as {{ column }},
+        {%- endfor %}
+        {%- for column in other_columns %}
+        {{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from {{ relation_sql }}
 {%- endmacro %}

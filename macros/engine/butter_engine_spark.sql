@@ -31,27 +31,11 @@
 {%- endmacro %}
 
 
-{#- Spark types as DESCRIBE spells them, mapped back to the contract's
-    spelling (so staging can compare a folder's types with the contract). -#}
-{% macro spark__butter_contract_type(spark_type) -%}
-    {%- set base = spark_type | trim | lower -%}
-    {%- if base.startswith('array<') and base.endswith('>') -%}
-        {{- return(spark__butter_contract_type(base[6:-1]) ~ '[]') -}}
-    {%- endif -%}
-    {%- set types = {
-        'string': 'varchar', 'int': 'integer', 'tinyint': 'tinyint', 'smallint': 'smallint',
-        'bigint': 'bigint', 'float': 'float', 'double': 'double', 'boolean': 'boolean',
-        'timestamp': 'timestamp with time zone',
-    } -%}
-    {{- return(types.get(base, base)) -}}
-{%- endmacro %}
-
-
 {% macro spark__butter_describe(relation_sql) -%}
     {%- set result = run_query('describe query select * from ' ~ relation_sql) -%}
     {%- set described = [] -%}
     {%- for row in result.rows if row[0] and not row[0].startswith('#') -%}
-        {%- do described.append({'name': row[0], 'type': spark__butter_contract_type(row[1])}) -%}
+        {%- do described.append({'name': row[0], 'type': row[1] | lower}) -%}
     {%- endfor -%}
     {{ return(described) }}
 {%- endmacro %}
@@ -125,14 +109,24 @@
     from (
         select
             {%- for key in key_columns %}
-            source_rows.{{ key }},
+            coalesced.{{ key }},
             {%- endfor %}
+            {#- arrays_zip names the struct fields after its arguments only when they are columns #}
             posexplode(arrays_zip(
                 {%- for array in arrays %}
-                coalesce(source_rows.{{ array }}, array()){{ ',' if not loop.last }}
+                coalesced.{{ array }}{{ ',' if not loop.last }}
                 {%- endfor %}
             )) as (position, element)
-        from {{ relation_sql }} as source_rows
+        from (
+            select
+                {%- for key in key_columns %}
+                source_rows.{{ key }},
+                {%- endfor %}
+                {%- for array in arrays %}
+                coalesce(source_rows.{{ array }}, array()) as {{ array }}{{ ',' if not loop.last }}
+                {%- endfor %}
+            from {{ relation_sql }} as source_rows
+        ) as coalesced
     ) as zipped
 {%- endmacro %}
 
@@ -199,9 +193,26 @@
 {%- endmacro %}
 
 
-{#- Spark 4 writes the order of string_agg with WITHIN GROUP. -#}
-{% macro spark__butter_string_agg(expr, separator, order_by) -%}
-    string_agg({{ expr }}, {{ separator }}) within group (order by {{ order_by }})
+{#- Spark 4.1.1's string_agg ... WITHIN GROUP fails in the optimizer
+    (ClassCastException in ListAgg) inside larger queries, so the values are
+    collected with their sort keys and sorted: collect_list of
+    struct(keys..., value), array_sort, keep the values. NULL when no value
+    (as string_agg). -#}
+{% macro spark__butter_string_agg(expr, separator, order_by, distinct=false) -%}
+    {%- if distinct -%}
+        case when count({{ expr }}) > 0 then array_join(array_sort(collect_set({{ expr }})), {{ separator }}) end
+    {%- else -%}
+        {%- set keys = order_by.split(',') -%}
+        case when count({{ expr }}) > 0 then array_join(transform(
+            array_sort(collect_list(named_struct(
+                {%- for key in keys %}
+                'k{{ loop.index }}', {{ key | trim }},
+                {%- endfor %}
+                'value', {{ expr }}
+            ))),
+            x -> x.value
+        ), {{ separator }}) end
+    {%- endif -%}
 {%- endmacro %}
 
 
@@ -212,21 +223,119 @@
 {%- endmacro %}
 
 
-{#- The file a staged row was read from, spelled as DuckDB's `filename`
-    (data root + path inside the folder): Spark's _metadata.file_path is a
-    URI (`file:/abs/...`, `s3a://...`). -#}
-{% macro spark__butter_source_file(folder) -%}
-    concat(
-        {{ butter_sql_string(butter_folder_path(folder) ~ '/') }},
-        regexp_extract(_metadata.file_path, {{ butter_sql_string('/' ~ folder ~ '/(.*)$') }}, 1)
+{% macro spark__butter_source_relation(relation, folder) -%}
+    {%- set file_path = "regexp_extract(_metadata.file_path, " ~ butter_sql_string('/' ~ folder ~ '/(.*)$') ~ ", 1)" -%}
+    {{ return('(select *, concat(' ~ butter_sql_string(butter_folder_path(folder) ~ '/') ~ ', '
+        ~ file_path ~ ') as filename from ' ~ relation ~ ')') }}
+{%- endmacro %}
+
+
+{#- JSON with Spark's non-numeric numbers (NaN, Infinity), read as an array. -#}
+{% macro spark__butter_list_literal(text, element_type='float') -%}
+    {%- set json = modules.re.sub('(?<![A-Za-z])-inf(?![A-Za-z])', '-Infinity', text) -%}
+    {%- set json = modules.re.sub('(?<![A-Za-z-])inf(?![A-Za-z])', 'Infinity', json) -%}
+    {%- set json = modules.re.sub('(?<![A-Za-z])nan(?![A-Za-z])', 'NaN', json) -%}
+    from_json('{{ json }}', 'array<{{ spark__butter_type(element_type) }}>')
+{%- endmacro %}
+
+
+{#- Same grid as DuckDB's: sequence for range, div for `//`, concat of arrays. -#}
+{% macro spark__butter_epoch_grid(length_expr, extra_expr, max_points=256) -%}
+    {%- set geometric = max_points // 2 -%}
+    {%- set linear = max_points - geometric - 1 -%}
+    case
+        when coalesce({{ length_expr }}, 0) = 0 then cast(array() as array<int>)
+        when {{ length_expr }} <= {{ max_points }}
+            then sequence(1, cast({{ length_expr }} as int))
+        else array_sort(array_distinct(concat(
+            transform(
+                sequence(0, {{ geometric - 1 }}),
+                k -> cast(floor(exp(k * ln({{ length_expr }}) / {{ geometric - 1 }}) + 0.5) as int)
+            ),
+            transform(
+                sequence(0, {{ linear - 1 }}),
+                k -> cast(1 + div(k * ({{ length_expr }} - 1) + {{ (linear - 1) // 2 }}, {{ linear - 1 }}) as int)
+            ),
+            filter(array(cast({{ extra_expr }} as int)), e -> e is not null)
+        )))
+    end
+{%- endmacro %}
+
+
+{#- element_at raises for position 0: positions outside 1..size give NULL. -#}
+{% macro spark__butter_list_at_positions(list_expr, positions_expr, finite_only=true) -%}
+    transform({{ positions_expr }}, p ->
+        case
+            when p < 1 or p > array_size({{ list_expr }}) then null
+            {%- if finite_only %}
+            when isnan(element_at({{ list_expr }}, p)) or abs(element_at({{ list_expr }}, p)) = double('infinity') then null
+            {%- endif %}
+            else element_at({{ list_expr }}, p)
+        end
     )
 {%- endmacro %}
 
 
-{#- JSON with Spark's non-numeric numbers (NaN, Infinity), read as array<float>. -#}
-{% macro spark__butter_float_list(text) -%}
-    {%- set json = modules.re.sub('(?<![A-Za-z])-inf(?![A-Za-z])', '-Infinity', text) -%}
-    {%- set json = modules.re.sub('(?<![A-Za-z-])inf(?![A-Za-z])', 'Infinity', json) -%}
-    {%- set json = modules.re.sub('(?<![A-Za-z])nan(?![A-Za-z])', 'NaN', json) -%}
-    from_json('{{ json }}', 'array<float>')
+{% macro spark__butter_list_contains(list_expr, value_expr) -%}
+    coalesce(array_contains({{ list_expr }}, {{ value_expr }}), false)
+{%- endmacro %}
+
+
+{#- Zipped with arrays_zip (fields named by position: its arguments are
+    expressions) and exploded; NULL lists count as empty. -#}
+{% macro spark__butter_unnest_zipped(relation_sql, list_columns, other_columns) -%}
+    select
+        {%- for column in list_columns %}
+        zipped.element.`{{ loop.index0 }}` as {{ column }},
+        {%- endfor %}
+        {%- for column in other_columns %}
+        {{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from (
+        select
+            *,
+            explode(arrays_zip(
+                {%- for column in list_columns %}
+                coalesce({{ column }}, array()){{ ',' if not loop.last }}
+                {%- endfor %}
+            )) as element
+        from {{ relation_sql }}
+    ) as zipped
+{%- endmacro %}
+
+
+{#- sequence(1, 0) counts down in Spark: empty below 1. -#}
+{% macro spark__butter_list_range(n_expr) -%}
+    case
+        when {{ n_expr }} >= 1 then sequence(1, cast({{ n_expr }} as int))
+        else cast(array() as array<int>)
+    end
+{%- endmacro %}
+
+
+{#- Mean of the non-NULL elements, summed in double. -#}
+{% macro spark__butter_list_avg(expr) -%}
+    transform(array(filter({{ expr }}, e -> e is not null)), v ->
+        case
+            when array_size(v) > 0
+                then aggregate(v, cast(0 as double), (total, e) -> total + e) / array_size(v)
+        end
+    )[0]
+{%- endmacro %}
+
+
+{#- Linear interpolation between the sorted non-NULL elements at
+    (n - 1) * fraction, as DuckDB's quantile_cont and numpy. -#}
+{% macro spark__butter_list_quantile_cont(expr, fraction) -%}
+    transform(array(array_sort(filter({{ expr }}, e -> e is not null))), v ->
+        case
+            when array_size(v) > 0
+                then element_at(v, cast(floor((array_size(v) - 1) * {{ fraction }}) as int) + 1)
+                + ((array_size(v) - 1) * {{ fraction }} - floor((array_size(v) - 1) * {{ fraction }}))
+                * (
+                    element_at(v, cast(ceil((array_size(v) - 1) * {{ fraction }}) as int) + 1)
+                    - element_at(v, cast(floor((array_size(v) - 1) * {{ fraction }}) as int) + 1)
+                )
+        end
+    )[0]
 {%- endmacro %}

@@ -5,9 +5,11 @@
 
     1. butter_copies_unioned: key + cheap columns of every copy in every folder
        (no arrays: reading keys of every folder is cheap, arrays are not);
-    2. butter_copies_located: one row per key: which folder it is read from
-       (the all-sweeps folder first, else the first sweep folder by name),
-       how many copies there are and whether they disagree;
+    2. butter_copies_located: one row per key: which folder and file it is
+       read from (for summaries a copy agreeing with the experiment's runs
+       first; then the all-sweeps folder, else the first sweep folder by
+       name; then the first file), how many copies there are, whether they
+       disagree and whether one folder holds it twice;
     3. butter_copies_deduplicated: the full rows, each read from its one
        folder, so the arrays are scanned once.
 -#}
@@ -23,20 +25,25 @@
     {%- for folder in butter_folders(kind) %}
     select
         '{{ folder }}' as source_folder,
+        source_file,
         {%- if kind == 'runs' %}
         {{ key }},
         {%- endif %}
         {%- for column in columns %}
         {{ column }},
         {%- endfor %}
-        {{ butter_fingerprint(columns) }} as agreement_fingerprint
+        {{ butter_fingerprint(columns) }} as agreement_fingerprint,
+        {{ butter_fingerprint(butter_hyperparameters()) }} as hyperparameters_fingerprint
     from {{ ref('stg_butter__' ~ folder) }}
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 {%- endmacro %}
 
 
-{% macro butter_copies_located(kind, copies_relation) -%}
+{% macro butter_copies_located(kind, copies_relation, runs_relation=none) -%}
+    {#- runs_relation (summaries only): experiment_id, runs_hyperparameters_fingerprint
+        of the experiment's runs; a summary copy whose hyperparameters differ from
+        its runs' is read only when no copy agrees (the runs win). -#}
     {%- set key = butter_key_column(kind) -%}
     {%- set primary_folder = butter_folders(kind)[0] -%}
     select
@@ -45,18 +52,42 @@
         {{ butter_any_value("experiment_id") }} filter (where copy_rank = 1) as experiment_id,
         {%- endif %}
         {{ butter_any_value("source_folder") }} filter (where copy_rank = 1) as read_from_folder,
+        {{ butter_any_value("source_file") }} filter (where copy_rank = 1) as read_from_file,
         count(*) as num_copies,
-        string_agg(source_folder, ', ' order by source_folder) as source_folders,
+        {{ butter_string_agg('source_folder', "', '", 'source_folder', distinct=true) }} as source_folders,
         count(distinct agreement_fingerprint) > 1 as has_disagreeing_copies,
-        count(*) filter (where source_folder = '{{ primary_folder }}') > 0 as is_in_{{ primary_folder }}
+        count(*) filter (where source_folder = '{{ primary_folder }}') > 0 as is_in_{{ primary_folder }},
+        count(*) > count(distinct source_folder) as has_duplicate_in_folder,
+        {{ butter_string_agg("case when copies_in_folder > 1 then source_folder || ': ' || source_file end",
+            "', '", 'source_folder, source_file') }} as duplicate_in_folder_files
+        {%- if runs_relation is not none %},
+        {{ butter_any_value("runs_hyperparameters_fingerprint") }} as runs_hyperparameters_fingerprint,
+        {{ butter_string_agg('case when disagrees_with_runs then source_folder end', "', '",
+            'case when disagrees_with_runs then source_folder end', distinct=true) }} as folders_disagreeing_with_runs,
+        coalesce(bool_or(disagrees_with_runs) filter (where copy_rank = 1), false) as is_read_copy_disagreeing_with_runs
+        {%- endif %}
     from (
         select
-            *,
+            copies.*,
+            {%- if runs_relation is not none %}
+            runs.runs_hyperparameters_fingerprint,
+            coalesce(copies.hyperparameters_fingerprint != runs.runs_hyperparameters_fingerprint, false)
+                as disagrees_with_runs,
+            {%- endif %}
+            count(*) over (partition by copies.{{ key }}, copies.source_folder) as copies_in_folder,
             row_number() over (
-                partition by {{ key }}
-                order by source_folder != '{{ primary_folder }}', source_folder
+                partition by copies.{{ key }}
+                order by
+                    {%- if runs_relation is not none %}
+                    coalesce(copies.hyperparameters_fingerprint != runs.runs_hyperparameters_fingerprint, false),
+                    {%- endif %}
+                    copies.source_folder != '{{ primary_folder }}', copies.source_folder, copies.source_file
             ) as copy_rank
-        from {{ copies_relation }}
+        from {{ copies_relation }} as copies
+        {%- if runs_relation is not none %}
+        left join {{ runs_relation }} as runs
+            on copies.{{ key }} = runs.experiment_id
+        {%- endif %}
     ) as ranked_copies
     group by {{ key }}
 {%- endmacro %}
@@ -69,13 +100,29 @@
         stg.*,
         '{{ folder }}' as source_folder
     from {{ ref('stg_butter__' ~ folder) }} as stg
-    {%- if not loop.first %}
-    where stg.{{ key }} in (
-        select located.{{ key }}
-        from {{ located_relation }} as located
-        where located.read_from_folder = '{{ folder }}'
-    )
-    {%- endif %}
+    where
+        {%- if not loop.first %}
+        stg.{{ key }} in (
+            select located.{{ key }}
+            from {{ located_relation }} as located
+            where located.read_from_folder = '{{ folder }}'
+        )
+        and
+        {%- endif %}
+        {#- only the copy that is read: not one read from another folder (a summary
+            that disagrees with its runs), nor a second copy in the same folder (a file
+            downloaded twice). The build side holds only those unusual keys. #}
+        not exists (
+            select 1
+            from {{ located_relation }} as elsewhere
+            where
+                (elsewhere.read_from_folder != '{{ folder }}' or elsewhere.has_duplicate_in_folder)
+                and elsewhere.{{ key }} = stg.{{ key }}
+                and (
+                    elsewhere.read_from_folder != '{{ folder }}'
+                    or elsewhere.read_from_file != stg.source_file
+                )
+        )
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 {%- endmacro %}

@@ -18,17 +18,33 @@
 
 {#- The source relation of a published folder, or an empty relation with the
     warehouse columns when the folder has no parquet files (a sweep that was
-    not downloaded): the build goes on and says so, instead of failing. -#}
+    not downloaded): the build goes on and says so, instead of failing.
+    What the folder holds comes from the file inventory; a folder the scan
+    found errors in (unreadable or linked folders, unreadable footers,
+    partition values that do not parse, mixed column types, NULL arrays; or
+    a data root that is missing or holds no published folder) stops dbt
+    commands that build here, naming the files; commands that only compile
+    log the message and go on. -#}
 {% macro butter_source(folder) -%}
     {%- set relation = source('butter', folder) -%}
-    {%- if execute and butter_count_files(butter_folder_path(folder)) == 0 -%}
+    {%- set state = butter_inventory_folder(folder) -%}
+    {%- if state.errors -%}
+        {%- set message = "BUTTER folder '" ~ butter_folder_path(folder) ~ "/' cannot be read "
+            ~ "as published (" ~ state.errors | length ~ " problem(s)): " ~ state.errors | join(' | ') -%}
+        {%- if flags.WHICH in ['build', 'run', 'test', 'seed', 'snapshot', 'docs'] -%}
+            {{- exceptions.raise_compiler_error(message) -}}
+        {%- endif -%}
+        {#- commands that only compile (compile, lint, analyses) go on with what is readable -#}
+        {{- log(message, info=true) -}}
+    {%- endif -%}
+    {%- if execute and state.parquet_files == 0 -%}
         {{- log("BUTTER: no parquet files under '" ~ butter_folder_path(folder)
             ~ "/': folder '" ~ folder ~ "' is skipped and stg_butter__" ~ folder
             ~ " is empty. Download the folder or point butter_data_root / "
             ~ "BUTTER_DATA_ROOT at the data root that holds it.", info=true) -}}
         {{- return('(' ~ butter_empty_source(folder) ~ ')') -}}
     {%- endif -%}
-    {{- return(relation) -}}
+    {{- return(butter_source_relation(relation, folder)) -}}
 {%- endmacro %}
 
 
@@ -36,9 +52,9 @@
 {% macro butter_empty_source(folder) -%}
     select
     {%- for col in butter_columns(butter_folder_kind(folder)) %}
-        cast(null as {{ col.sql_type }}) as {{ adapter.quote(col.name) }},
+        cast(null as {{ butter_type(col.sql_type) }}) as {{ adapter.quote(col.name) }},
     {%- endfor %}
-        cast(null as varchar) as filename
+        cast(null as string) as filename
     where false
 {%- endmacro %}
 
@@ -79,7 +95,7 @@
                 ~ "): the files mix exports. Keep one spelling per folder.") -}}
         {%- elif found | length == 1 -%}
             {%- set source_type = present[found[0]] -%}
-            {%- if col.sql_type.endswith('[]') and source_type != col.sql_type -%}
+            {%- if col.sql_type.endswith('[]') and source_type != butter_type(col.sql_type) -%}
                 {{- log("BUTTER warning: '" ~ butter_folder_path(folder) ~ "/' column '"
                     ~ found[0] ~ "' is " ~ source_type ~ ", expected " ~ col.sql_type
                     ~ "; values are cast to " ~ col.sql_type ~ ".", info=true) -}}
@@ -88,9 +104,9 @@
             {%- if col.transform == 'butter_from_unix_seconds' and found[0] != col.name -%}
                 {%- set expr = butter_from_unix_seconds(expr) -%}
             {%- endif -%}
-            {%- do exprs.append('cast(' ~ expr ~ ' as ' ~ col.sql_type ~ ') as ' ~ col.name) -%}
+            {%- do exprs.append('cast(' ~ expr ~ ' as ' ~ butter_type(col.sql_type) ~ ') as ' ~ col.name) -%}
         {%- elif not col.required -%}
-            {%- do exprs.append('cast(null as ' ~ col.sql_type ~ ') as ' ~ col.name) -%}
+            {%- do exprs.append('cast(null as ' ~ butter_type(col.sql_type) ~ ') as ' ~ col.name) -%}
         {%- else -%}
             {{- exceptions.raise_compiler_error(
                 "BUTTER folder '" ~ butter_folder_path(folder) ~ "/' has no column '"

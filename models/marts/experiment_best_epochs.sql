@@ -1,3 +1,12 @@
+{#- Distributions over an experiment's runs (naming rule: suffixed with the
+    statistic): `best_test_loss_median` is the median over runs of each run's
+    best test loss, not a figure of the published median curve. -#}
+{%- set run_figures = [
+    'best_test_loss_epoch', 'best_test_loss',
+    'best_test_accuracy_epoch', 'best_test_accuracy',
+    'final_train_loss',
+] -%}
+
 with
 
 run_best_epochs as (
@@ -9,7 +18,7 @@ distribution as (
         experiment_id,
         {{ butter_any_value('dataset') }} as dataset,
         {{ butter_any_value('task_type') }} as task_type,
-        {%- for column in ['best_test_loss_epoch', 'best_test_loss'] %}
+        {%- for column in run_figures %}
             min({{ column }}) as {{ column }}_min,
             {{ butter_quantile_cont(column, 0.25) }} as {{ column }}_q1,
             {{ butter_quantile_cont(column, 0.5) }} as {{ column }}_median,
@@ -18,7 +27,9 @@ distribution as (
             avg({{ column }}) as {{ column }}_avg,
         {%- endfor %}
         count(*) as runs_found,
-        count(best_test_loss) as runs_with_finite_test_loss
+        count(best_test_loss) as runs_with_finite_test_loss,
+        count(best_test_accuracy) as runs_with_finite_test_accuracy,
+        count(final_train_loss) as runs_with_final_train_loss
     from run_best_epochs
     group by experiment_id
 ),

@@ -1,4 +1,14 @@
+{#- Figures read off the published per-epoch median curves (naming rule:
+    prefixed `median_curve_`): for each curve its best point (minimum of a loss,
+    maximum of an accuracy, over finite values, earliest epoch on ties) and its
+    final point (NULL when not finite). -#}
 {%- set attributes = butter_hyperparameters() + butter_sweep_flags() -%}
+{%- set curves = [
+    {'metric': 'test_loss', 'best': 'min'},
+    {'metric': 'test_accuracy', 'best': 'max'},
+    {'metric': 'train_loss', 'best': 'min'},
+    {'metric': 'train_accuracy', 'best': 'max'},
+] -%}
 
 with
 
@@ -8,9 +18,15 @@ experiments as (
         {%- for column in attributes %}
             {{ column }},
         {%- endfor %}
-        num_runs,
-        test_loss_median
+        {%- for curve in curves %}
+            {{ curve.metric }}_median,
+        {%- endfor %}
+        num_runs
     from {{ ref('int_experiments_deduplicated') }}
+),
+
+experiments_located as (
+    select experiment_id from {{ ref('int_experiments_located') }}
 ),
 
 run_copies as (
@@ -41,45 +57,61 @@ run_counts as (
     group by experiment_id
 ),
 
-summary_curves as (
+curve_best_values as (
     select
         *,
-        {{ butter_list_min(butter_list_finite('test_loss_median')) }} as best_test_loss_median,
-        {{ butter_list_element('test_loss_median', butter_array_length('test_loss_median')) }}
-            as last_test_loss_median
+        {%- for curve in curves %}
+            {%- set median = curve.metric ~ '_median' %}
+            {%- set best = butter_list_min(butter_list_finite(median)) if curve.best == 'min'
+                else butter_list_max(butter_list_finite(median)) %}
+            {{ best }} as best_{{ median }},
+            {{ butter_list_element(median, butter_array_length(median)) }} as last_{{ median }},
+        {%- endfor %}
+        true as has_published_summary
     from experiments
 ),
 
 published_experiments as (
     select
-        experiment_id,
-        {%- for column in attributes %}
+        {{ butter_mart_value('experiment_id') }} as experiment_id,
+        {%- for column in butter_hyperparameters() %}
+            {{ butter_mart_value(column) }} as {{ column }},
+        {%- endfor %}
+        {%- for column in butter_sweep_flags() %}
             {{ column }},
         {%- endfor %}
-        num_runs,
-        true as has_published_summary,
-        {{ butter_finite_or_null('last_test_loss_median') }} as final_test_loss_median,
-        best_test_loss_median,
-        cast({{ butter_list_position('test_loss_median', 'best_test_loss_median') }} as integer)
-            as best_test_loss_median_epoch
-    from summary_curves
+        {{ butter_mart_value('num_runs') }} as num_runs,
+        {%- for curve in curves %}
+            {%- set median = curve.metric ~ '_median' %}
+            best_{{ median }} as median_curve_best_{{ curve.metric }},
+            cast({{ butter_list_position(median, 'best_' ~ median) }} as integer)
+                as median_curve_best_{{ curve.metric }}_epoch,
+            {{ butter_finite_or_null('last_' ~ median) }} as median_curve_final_{{ curve.metric }},
+        {%- endfor %}
+        has_published_summary
+    from curve_best_values
 ),
 
 {# Experiments present in the run data but in no summary folder: kept, with
     their attributes from their runs and no published figures. -#}
 run_only_experiments as (
     select
-        experiment_id,
-        {%- for column in attributes %}
+        {{ butter_mart_value('experiment_id') }} as experiment_id,
+        {%- for column in butter_hyperparameters() %}
+            {{ butter_mart_value(column, butter_any_value(column)) }} as {{ column }},
+        {%- endfor %}
+        {%- for column in butter_sweep_flags() %}
             {{ butter_any_value(column) }} as {{ column }},
         {%- endfor %}
-        cast(null as utinyint) as num_runs,
-        false as has_published_summary,
-        cast(null as float) as final_test_loss_median,
-        cast(null as float) as best_test_loss_median,
-        cast(null as integer) as best_test_loss_median_epoch
+        cast(null as integer) as num_runs,
+        {%- for curve in curves %}
+            cast(null as float) as median_curve_best_{{ curve.metric }},
+            cast(null as integer) as median_curve_best_{{ curve.metric }}_epoch,
+            cast(null as float) as median_curve_final_{{ curve.metric }},
+        {%- endfor %}
+        false as has_published_summary
     from run_copies
-    where experiment_id not in (select published_experiments.experiment_id from published_experiments)
+    where experiment_id not in (select experiments_located.experiment_id from experiments_located)
     group by experiment_id
 ),
 

@@ -55,7 +55,7 @@ best_epochs as (
 final as (
     select
         best_epochs.run_id,
-        best_epochs.experiment_id,
+        {{ butter_mart_value('experiment_id', 'best_epochs.experiment_id') }} as experiment_id,
         best_epochs.dataset,
         datasets.task_type,
         best_epochs.best_test_loss,
@@ -67,7 +67,7 @@ final as (
         cast(best_epochs.num_epochs as integer) as num_epochs,
         cast(best_epochs.num_finite_test_loss as integer) as num_finite_test_loss,
         best_epochs.num_finite_test_loss < best_epochs.num_epochs as is_diverged,
-        best_epochs.epochs as configured_epochs
+        {{ butter_mart_value('epochs', 'best_epochs.epochs') }} as configured_epochs
     from best_epochs
     left join datasets
         on best_epochs.dataset = datasets.dataset

@@ -4,10 +4,7 @@
     that spells NULL), so unregularized experiments group together. The
     regularizer enters a group as (type, penalty of that type): exports write
     the unused penalty as 0 or NULL, which must not split a group. -#}
-{%- set group_candidates = [
-    'dataset', 'shape', 'depth', 'size', 'learning_rate', 'batch_size', 'label_noise',
-    'kernel_regularizer_type', 'kernel_regularizer_l1', 'kernel_regularizer_l2', 'epochs',
-] -%}
+{%- set group_candidates = butter_comparison_hyperparameters() -%}
 {%- set penalty = "case experiments.kernel_regularizer_type"
     ~ " when 'l1' then experiments.kernel_regularizer_l1"
     ~ " when 'l2' then experiments.kernel_regularizer_l2 end" -%}
@@ -23,15 +20,15 @@
     {'sweep': '30k_epoch', 'varies': ['epochs'],
      'value': 'experiments.epochs', 'core': 'experiments.epochs = experiments.core_epochs'},
     {'sweep': 'learning_rate', 'varies': ['learning_rate'],
-     'value': 'experiments.learning_rate', 'core': 'experiments.learning_rate = cast(sweeps.core_value as float)'},
+     'value': 'experiments.learning_rate', 'core': 'experiments.learning_rate = cast(sweeps.core_value as double)'},
     {'sweep': 'label_noise', 'varies': ['label_noise'],
-     'value': 'experiments.label_noise', 'core': 'experiments.label_noise = cast(sweeps.core_value as float)'},
+     'value': 'experiments.label_noise', 'core': 'experiments.label_noise = cast(sweeps.core_value as double)'},
     {'sweep': 'batch_size', 'varies': ['batch_size'],
      'value': 'experiments.batch_size', 'core': 'experiments.batch_size = cast(sweeps.core_value as integer)'},
     {'sweep': 'regularization',
      'varies': ['kernel_regularizer_type', 'kernel_regularizer_l1', 'kernel_regularizer_l2'],
      'value': 'coalesce(' ~ penalty ~ ', 0)',
-     'label': "coalesce(experiments.kernel_regularizer_type || ' ' || cast((" ~ penalty ~ ") as varchar), 'none')",
+     'label': "coalesce(experiments.kernel_regularizer_type || ' ' || " ~ butter_number_text('(' ~ penalty ~ ')') ~ ", 'none')",
      'core': 'experiments.kernel_regularizer_type is null'},
 ] -%}
 
@@ -82,7 +79,7 @@ candidates as (
         select
             sweeps.sweep,
             sweeps.swept_parameter,
-            {{ spec.get('label', 'cast(' ~ spec.value ~ ' as varchar)') }} as swept_value,
+            {{ spec.get('label', butter_number_text(spec.value)) }} as swept_value,
             cast({{ spec.value }} as double) as swept_value_numeric,
             coalesce({{ spec.core }}, false) as is_core_value,
             coalesce(experiments.is_{{ spec.sweep }}_sweep, false) as is_sweep_member,
@@ -92,7 +89,7 @@ candidates as (
                 experiments.{{ column }},
             {%- endfor %}
             experiments.task_type,
-            experiments.best_test_loss_median
+            experiments.median_curve_best_test_loss
         from experiments
         inner join sweeps
             on sweeps.sweep = '{{ spec.sweep }}'
@@ -127,13 +124,13 @@ ranked as (
         count(*) over (partition by sweep, comparison_group_id) as group_size,
         rank() over (
             partition by sweep, comparison_group_id
-            order by best_test_loss_median asc nulls last
+            order by median_curve_best_test_loss asc nulls last
         ) as rank_in_group,
         count(case when is_core_value then 1 end) over (partition by sweep, comparison_group_id)
             as num_core_experiments,
-        max(case when is_core_value then best_test_loss_median end)
+        max(case when is_core_value then median_curve_best_test_loss end)
             over (partition by sweep, comparison_group_id)
-            as core_best_test_loss_median
+            as core_median_curve_best_test_loss
     from compared
 ),
 
@@ -153,9 +150,9 @@ final as (
             {{ column }},
         {%- endfor %}
         task_type,
-        best_test_loss_median,
+        median_curve_best_test_loss,
         cast(rank_in_group as integer) as rank_in_group,
-        best_test_loss_median - core_best_test_loss_median as delta_vs_core
+        median_curve_best_test_loss - core_median_curve_best_test_loss as delta_vs_core
     from ranked
 )
 

@@ -3,7 +3,7 @@
 Reads the published BUTTER folders (demo or real layout) directly with pyarrow,
 resolves copies of a run / experiment held in several folders, and computes what
 the marts must contain with numpy, following the warehouse interface
-(/work/shared/warehouse-interface.md), not the dbt SQL. Nothing here imports the
+(docs/warehouse-interface.md), not the dbt SQL. Nothing here imports the
 warehouse's own code: column names are mapped with the renaming rules of the
 data contract (``val_X`` -> ``test_X``, ``X`` -> ``train_X``, dots ->
 underscores, ``<sweep>_sweep`` -> ``is_<sweep>_sweep``).
@@ -11,6 +11,7 @@ underscores, ``<sweep>_sweep`` -> ``is_<sweep>_sweep``).
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -112,7 +113,7 @@ def read_file(path: Path, folder: Path, kind: str) -> list[dict]:
     names = [canonical_name(f.name, f.type, kind, published_metrics) for f in table.schema]
     columns = {
         name: [_python(v, f.type) for v in table.column(f.name).to_pylist()]
-        for name, f in zip(names, table.schema)
+        for name, f in zip(names, table.schema, strict=True)
     }
     partitions: dict[str, object] = {}
     for part in path.relative_to(folder).parts[:-1]:
@@ -238,6 +239,24 @@ def _attributes(row: dict) -> dict:
     return {column: row.get(column) for column in HYPERPARAMETERS + SWEEP_FLAGS}
 
 
+#: the median curves experiment_summary reads figures off, and whether their best is the max
+MEDIAN_CURVES: dict[str, bool] = {
+    "test_loss": False, "test_accuracy": True, "train_loss": False, "train_accuracy": True,
+}
+
+
+def median_curve_figures(summary: dict | None) -> dict:
+    """median_curve_{best,best_..._epoch,final}_<metric> of one summary row (all None without one)."""
+    row: dict[str, object] = {}
+    for metric, maximize in MEDIAN_CURVES.items():
+        curve = None if summary is None else summary.get(f"{metric}_median")
+        best_value, best_epoch = best(curve, maximize=maximize)
+        row[f"median_curve_best_{metric}"] = best_value
+        row[f"median_curve_best_{metric}_epoch"] = best_epoch
+        row[f"median_curve_final_{metric}"] = final(curve)
+    return row
+
+
 def experiment_summary(data: Data) -> dict[int, dict]:
     """Expected marts.experiment_summary, by experiment_id."""
     runs_found = Counter(r["experiment_id"] for r in data.runs.values())
@@ -245,28 +264,14 @@ def experiment_summary(data: Data) -> dict[int, dict]:
     for experiment_id in data.experiment_ids:
         summary = data.summaries.get(experiment_id)
         if summary is not None:
-            curve = summary["test_loss_median"]
-            best_median, best_median_epoch = best(curve)
-            row = {
-                **_attributes(summary),
-                "num_runs": summary["num_runs"],
-                "final_test_loss_median": final(curve),
-                "best_test_loss_median": best_median,
-                "best_test_loss_median_epoch": best_median_epoch,
-            }
+            row = {**_attributes(summary), "num_runs": summary["num_runs"], **median_curve_figures(summary)}
         else:
             runs = data.runs_of(experiment_id)
             attributes = [_attributes(r) for r in runs]
             assert all(_same_attributes(a, attributes[0]) for a in attributes), (
                 f"runs of run-only experiment {experiment_id} disagree on their hyperparameters"
             )
-            row = {
-                **attributes[0],
-                "num_runs": None,
-                "final_test_loss_median": None,
-                "best_test_loss_median": None,
-                "best_test_loss_median_epoch": None,
-            }
+            row = {**attributes[0], "num_runs": None, **median_curve_figures(None)}
         row.update(experiment_id=experiment_id, runs_found=runs_found.get(experiment_id, 0))
         out[experiment_id] = row
     return out
@@ -283,6 +288,12 @@ def _key_value(value: object, column: str) -> object:
     return _f32(value) if column in FLOAT_HYPERPARAMETERS else value
 
 
+#: run figures experiment_best_epochs summarises over an experiment's runs
+DISTRIBUTION_FIGURES: tuple[str, ...] = (
+    "best_test_loss_epoch", "best_test_loss", "best_test_accuracy_epoch", "best_test_accuracy", "final_train_loss",
+)
+
+
 def experiment_best_epochs(run_best: dict[str, dict]) -> dict[int, dict]:
     """Expected marts.experiment_best_epochs (experiments with runs), by experiment_id."""
     by_experiment: dict[int, list[dict]] = defaultdict(list)
@@ -291,7 +302,7 @@ def experiment_best_epochs(run_best: dict[str, dict]) -> dict[int, dict]:
     out = {}
     for experiment_id, rows in by_experiment.items():
         row: dict[str, object] = {"experiment_id": experiment_id, "runs_found": len(rows)}
-        for column in ("best_test_loss_epoch", "best_test_loss"):
+        for column in DISTRIBUTION_FIGURES:
             values = np.asarray([r[column] for r in rows if r[column] is not None], dtype=np.float64)
             empty = values.size == 0
             row[f"{column}_min"] = None if empty else float(values.min())
@@ -365,10 +376,10 @@ def sweep_comparisons(experiments: dict[int, dict]) -> dict[tuple[str, int], dic
         for key, rows in groups.items():
             cores = [e for e in rows if is_core(e)]
             assert len(cores) <= 1, f"sweep {sweep}: group {key} has {len(cores)} core experiments"
-            core_loss = cores[0]["best_test_loss_median"] if cores else None
-            losses = [e["best_test_loss_median"] for e in rows]
-            for e, rank in zip(rows, sql_rank(losses)):
-                loss = e["best_test_loss_median"]
+            core_loss = cores[0]["median_curve_best_test_loss"] if cores else None
+            losses = [e["median_curve_best_test_loss"] for e in rows]
+            for e, rank in zip(rows, sql_rank(losses), strict=True):
+                loss = e["median_curve_best_test_loss"]
                 out[(sweep, e["experiment_id"])] = {
                     "sweep": sweep,
                     "experiment_id": e["experiment_id"],
@@ -376,10 +387,10 @@ def sweep_comparisons(experiments: dict[int, dict]) -> dict[tuple[str, int], dic
                     "group_size": len(rows),
                     "is_core_value": bool(is_core(e)),
                     "is_sweep_member": bool(e[f"is_{sweep}_sweep"]),
-                    "best_test_loss_median": loss,
+                    "median_curve_best_test_loss": loss,
                     "rank_in_group": rank,
                     "delta_vs_core": None if loss is None or core_loss is None else loss - core_loss,
-                    "core_best_test_loss_median": core_loss,
+                    "core_median_curve_best_test_loss": core_loss,
                     "group_has_core_value": bool(cores),
                     **{c: e[c] for c in GROUP_CANDIDATES},
                 }
@@ -392,3 +403,91 @@ def sweep_comparisons(experiments: dict[int, dict]) -> dict[tuple[str, int], dic
 def positions(row: dict, arrays: Iterable[str]) -> int:
     """Rows a record gives in a long per-epoch table: its longest array."""
     return max((len(row[a]) for a in arrays if row.get(a) is not None), default=0)
+
+
+# --- learning curves ----------------------------------------------------------------------
+
+#: the per-epoch statistics of marts.experiment_learning_curves (q1/q3: framework spelling only)
+CURVE_STATISTICS: dict[str, tuple[str, ...]] = {
+    "test_loss": ("num_finite", "avg", "stddev", "min", "max", "median", "q1", "q3"),
+    "train_loss": ("num_finite", "avg", "stddev", "min", "max", "median", "q1", "q3"),
+    "test_accuracy": ("avg", "stddev", "median", "q1", "q3"),
+    "train_accuracy": ("avg", "stddev", "median", "q1", "q3"),
+}
+CURVE_COLUMNS: tuple[str, ...] = tuple(f"{m}_{s}" for m, stats in CURVE_STATISTICS.items() for s in stats)
+MAX_CURVE_POINTS = 256
+
+
+def epoch_grid(length: int, extra: int | None, max_points: int = MAX_CURVE_POINTS) -> list[int]:
+    """The interface's grid: every epoch of a short curve; else geometric + linear grid + ``extra``."""
+    if length <= 0:
+        return []
+    if length <= max_points:
+        return list(range(1, length + 1))
+    geometric = max_points // 2
+    linear = max_points - geometric - 1
+    points = {math.floor(math.exp(k * math.log(length) / (geometric - 1)) + 0.5) for k in range(geometric)}
+    points |= {1 + (k * (length - 1) + (linear - 1) // 2) // (linear - 1) for k in range(linear)}
+    if extra is not None:
+        points.add(extra)
+    return sorted(points)
+
+
+def _statistic(values: np.ndarray, statistic: str) -> float | int | None:
+    """A statistic over the finite values of the runs at one epoch (None when there is none)."""
+    finite = values[np.isfinite(values)]
+    if statistic == "num_finite":
+        return int(finite.size)
+    if finite.size == 0:
+        return None
+    functions: dict[str, Callable[[np.ndarray], float]] = {
+        "avg": np.mean, "stddev": np.std, "min": np.min, "max": np.max,
+        "median": lambda v: np.quantile(v, 0.5), "q1": lambda v: np.quantile(v, 0.25),
+        "q3": lambda v: np.quantile(v, 0.75),
+    }
+    return float(functions[statistic](finite))
+
+
+def _curves_from_runs(runs: list[dict]) -> dict[str, np.ndarray]:
+    """Per-epoch statistics over the runs (NaN for None), each run's arrays padded with NaN."""
+    length = max(positions(run, CURVE_STATISTICS) for run in runs)
+    out: dict[str, np.ndarray] = {}
+    for metric, stats in CURVE_STATISTICS.items():
+        padded = np.full((len(runs), length), np.nan)
+        for i, run in enumerate(runs):
+            values = run.get(metric)
+            if values is not None:
+                padded[i, : len(values)] = values
+        for statistic in stats:
+            column = [_statistic(padded[:, e], statistic) for e in range(length)]
+            out[f"{metric}_{statistic}"] = np.asarray([np.nan if v is None else v for v in column])
+    return out
+
+
+def learning_curves(data: Data) -> dict[tuple[int, int], dict]:
+    """Expected marts.experiment_learning_curves, by (experiment_id, epoch)."""
+    out: dict[tuple[int, int], dict] = {}
+    for experiment_id in data.experiment_ids:
+        summary = data.summaries.get(experiment_id)
+        if summary is not None:
+            curves = {c: summary.get(c) for c in CURVE_COLUMNS}
+            source = "published_summary"
+        else:
+            curves = _curves_from_runs(data.runs_of(experiment_id))
+            source = "runs"
+        length = positions(curves, CURVE_COLUMNS)
+        _, best_epoch = best(curves["test_loss_median"])
+        for epoch in epoch_grid(length, best_epoch):
+            row: dict[str, object] = {
+                "experiment_id": experiment_id, "epoch": epoch, "num_epochs": length, "values_source": source,
+                "is_median_curve_best_test_loss_epoch": epoch == best_epoch,
+            }
+            for column in CURVE_COLUMNS:
+                values = curves[column]
+                value = None if values is None or epoch > len(values) else values[epoch - 1]
+                if column.endswith("_num_finite"):
+                    row[column] = None if value is None or not np.isfinite(value) else int(value)
+                else:
+                    row[column] = None if value is None or not np.isfinite(value) else float(value)
+            out[(experiment_id, epoch)] = row
+    return out

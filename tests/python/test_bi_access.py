@@ -12,8 +12,8 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import duckdb
 import pytest
@@ -25,10 +25,12 @@ from conftest import PROJECT_ROOT, DbtResult
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 DOC = PROJECT_ROOT / "docs" / "bi-access.md"
-MARTS = [
-    "experiment_summary", "run_best_epochs", "experiment_best_epochs",
-    "sweep_comparisons", "source_reconciliation", "load_audit",
-]
+#: the tables a BI tool gets, by schema
+TABLES = {
+    "experiment_summary": "marts", "run_best_epochs": "marts", "experiment_best_epochs": "marts",
+    "sweep_comparisons": "marts", "source_reconciliation": "audit", "load_audit": "audit",
+}
+MARTS = list(TABLES)
 
 
 def doc_urls() -> list[str]:
@@ -59,8 +61,8 @@ def engine(warehouse: Path) -> sa.Engine:
 
 def test_sqlalchemy_is_pinned_to_2_0() -> None:
     assert sa.__version__.startswith("2.0."), sa.__version__
-    lock = (PROJECT_ROOT / "requirements.lock").read_text()
-    assert re.search(r"^SQLAlchemy==2\.0\.\d+$", lock, re.MULTILINE), "requirements.lock must pin SQLAlchemy 2.0.x"
+    lock = (PROJECT_ROOT / "requirements-dev.lock").read_text()  # a client library: dev, not runtime
+    assert re.search(r"^SQLAlchemy==2\.0\.\d+$", lock, re.MULTILINE), "requirements-dev.lock must pin SQLAlchemy 2.0.x"
     assert re.search(r"^duckdb_engine==", lock, re.MULTILINE | re.IGNORECASE)
 
 
@@ -71,7 +73,7 @@ def marts_columns(warehouse: Path) -> dict[str, list[str]]:
         return {
             mart: [name for (name,) in con.execute(
                 "select column_name from information_schema.columns "
-                "where table_schema = 'marts' and table_name = ? order by ordinal_position", [mart]
+                "where table_schema = ? and table_name = ? order by ordinal_position", [TABLES[mart], mart]
             ).fetchall()]
             for mart in MARTS
         }
@@ -86,16 +88,17 @@ def reflected_table(engine: sa.Engine, name: str, metadata: sa.MetaData) -> sa.T
 def test_reflects_every_mart_column(engine: sa.Engine, warehouse: Path) -> None:
     expected = marts_columns(warehouse)
     inspector = sa.inspect(engine)
-    assert set(MARTS) <= set(inspector.get_table_names(schema="marts"))
+    for schema in set(TABLES.values()):
+        assert {t for t, s in TABLES.items() if s == schema} <= set(inspector.get_table_names(schema=schema))
     for mart in MARTS:
-        columns = inspector.get_columns(mart, schema="marts")
+        columns = inspector.get_columns(mart, schema=TABLES[mart])
         assert [c["name"] for c in columns] == expected[mart], mart
         assert all(not isinstance(c["type"], sa.types.NullType) for c in columns), mart
         # dbt descriptions travel as table and column comments
         assert any(c.get("comment") for c in columns), mart
-        assert inspector.get_table_comment(mart, schema="marts")["text"], mart
+        assert inspector.get_table_comment(mart, schema=TABLES[mart])["text"], mart
     names = {c["name"] for c in inspector.get_columns("experiment_summary", schema="marts")}
-    assert {"experiment_id", "dataset", "learning_rate", "is_primary_sweep", "best_test_loss_median",
+    assert {"experiment_id", "dataset", "learning_rate", "is_primary_sweep", "median_curve_best_test_loss",
             "num_runs", "runs_found"} <= names
 
 
@@ -113,9 +116,9 @@ def test_typical_bi_queries(engine: sa.Engine, warehouse: Path) -> None:
     )
     top_n = (
         sa.select(comparisons.c.dataset, comparisons.c.shape, comparisons.c.swept_value,
-                  comparisons.c.best_test_loss_median)
+                  comparisons.c.median_curve_best_test_loss)
         .where(comparisons.c.sweep == "learning_rate", comparisons.c.rank_in_group == 1)
-        .order_by(comparisons.c.best_test_loss_median.asc().nulls_last(), comparisons.c.dataset, comparisons.c.shape)
+        .order_by(comparisons.c.median_curve_best_test_loss.asc().nulls_last(), comparisons.c.dataset, comparisons.c.shape)
         .limit(5)
     )
     filtered = sa.select(sa.func.count()).select_from(experiments).where(
@@ -131,9 +134,9 @@ def test_typical_bi_queries(engine: sa.Engine, warehouse: Path) -> None:
             "group by dataset order by 2 desc, dataset"
         ).fetchall()
         assert got_top_n == con.execute(
-            "select dataset, shape, swept_value, best_test_loss_median from marts.sweep_comparisons "
+            "select dataset, shape, swept_value, median_curve_best_test_loss from marts.sweep_comparisons "
             "where sweep = 'learning_rate' and rank_in_group = 1 "
-            "order by best_test_loss_median asc nulls last, dataset, shape limit 5"
+            "order by median_curve_best_test_loss asc nulls last, dataset, shape limit 5"
         ).fetchall()
         assert got_filtered == con.execute(
             "select count(*) from marts.experiment_summary where is_learning_rate_sweep "
@@ -143,7 +146,7 @@ def test_typical_bi_queries(engine: sa.Engine, warehouse: Path) -> None:
 
 
 @pytest.mark.parametrize("statement", [
-    "insert into marts.load_audit select * from marts.load_audit",
+    "insert into audit.load_audit select * from audit.load_audit",
     "update marts.run_best_epochs set best_test_loss = 0",
     "delete from marts.experiment_summary",
     "drop table marts.sweep_comparisons",
@@ -210,6 +213,45 @@ def test_new_connections_see_a_new_publish(engine: sa.Engine, warehouse: Path, t
     pooled.dispose()  # the last connection to the old file closes
     with fresh.connect() as conn:
         assert conn.execute(count).scalar_one() == new_count
+
+
+def pooled_recipe(warehouse: Path) -> sa.Engine:
+    """The pooled-connection recipe of the document, pointed at ``warehouse``."""
+    text = DOC.read_text()
+    start = text.index("WAREHOUSE = ")
+    code = text[text.rindex("```python", 0, start) + len("```python"):text.index("```", start)]
+    code = re.sub(r'WAREHOUSE = "[^"]+"', f"WAREHOUSE = {str(warehouse)!r}", code)
+    namespace: dict = {}
+    exec(compile(code, str(DOC), "exec"), namespace)  # noqa: S102 - the documented recipe itself
+    return namespace["engine"]
+
+
+def test_pooled_recipe_picks_up_a_new_build(warehouse: Path, tmp_path: Path) -> None:
+    """A pool of two open connections keeps the old build without the recipe's listener
+    (previous test); with it, the next checkout after the swap reads the new build."""
+    published = tmp_path / "butter.duckdb"
+    shutil.copy(warehouse, published)
+    new = tmp_path / "next" / "butter.duckdb"
+    new.parent.mkdir()
+    shutil.copy(warehouse, new)
+    with duckdb.connect(str(new)) as con:
+        con.execute("delete from marts.run_best_epochs where is_diverged or dataset = '529_pollen'")
+        con.execute("checkpoint")
+        new_count = con.execute("select count(*) from marts.run_best_epochs").fetchone()[0]
+    engine = pooled_recipe(published)
+    count = sa.text("select count(*) from marts.run_best_epochs")
+    try:
+        with engine.connect() as first, engine.connect() as second:  # two pooled connections
+            old_count = first.execute(count).scalar_one()
+            assert second.execute(count).scalar_one() == old_count > new_count
+        assert engine.pool.checkedin() == 2
+        os.replace(new, published)  # what publish.py does
+        with engine.connect() as conn:
+            assert conn.execute(count).scalar_one() == new_count
+        with engine.connect() as first, engine.connect() as second:
+            assert first.execute(count).scalar_one() == second.execute(count).scalar_one() == new_count
+    finally:
+        engine.dispose()
 
 
 def test_no_secret_in_profiles_or_repository() -> None:

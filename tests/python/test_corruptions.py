@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from butter_warehouse import contract
+
 from conftest import DbtResult, run_dbt
 
 pytestmark = pytest.mark.slow
@@ -194,7 +195,7 @@ def change_summary_median(data: Data) -> str:
     """test_loss_median of one experiment with all its runs, in complete_summary, off by 0.1 %.
 
     Altered at an epoch that is neither the curve's minimum nor its last epoch, and
-    upwards, so best/final_test_loss_median (and every mart test) are unchanged.
+    upwards, so median_curve_best/final_test_loss (and every mart test) are unchanged.
     """
     path, row, key = data.plain_row("complete_summary")
     column = source_name("summary", "test_loss_median", data.spelling)

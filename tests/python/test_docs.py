@@ -10,7 +10,8 @@
   on 127.0.0.1 and opened in headless Chromium (Debian's /usr/bin/chromium, driven
   by playwright): the overview renders, a mart's page shows its description and
   columns, and its full-screen lineage graph holds the source folders it is built
-  from. Screenshots go to test-artifacts/docs/ (git-ignored). Without Chromium
+  from, and the overview's six figures (drawn by `butter figures` from the same
+  warehouse) load. Screenshots go to test-artifacts/docs/ (git-ignored). Without Chromium
   the browser test is skipped, except under CI (env CI set), where it fails.
 """
 
@@ -44,6 +45,9 @@ ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "docs"
 #: the mart whose page and lineage the browser opens, and source tables its lineage must reach
 MART = "experiment_summary"
 LINEAGE_SOURCES = ("complete_summary", "all_runs")
+#: the figures of `butter figures` that the overview shows
+FIGURES = ("learning_curves", "loss_vs_parameters", "double_descent",
+           "learning_rate_sweep", "label_noise", "regularization")
 #: browser waits (the docs bundle is ~2 MB of JS; the machine may be busy)
 WAIT_MS = 60_000
 
@@ -199,6 +203,10 @@ def site(docs: Docs, tmp_path: Path) -> Iterator[str]:
     root.mkdir()
     for name in SITE_FILES:
         shutil.copyfile(docs.target / name, root / name)
+    # the figures the overview shows, drawn from this warehouse as `make build` does (asset-paths)
+    from butter_warehouse import figures
+
+    figures.render(docs.target.parent / "butter.duckdb", root / figures.DEFAULT_OUT, log=lambda line: None)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(root)))
     thread = threading.Thread(target=server.serve_forever, name="docs-site", daemon=True)
     thread.start()
@@ -276,10 +284,21 @@ def test_docs_site_renders_in_chromium(docs: Docs, site: str) -> None:
             shots.append(ARTIFACTS / "overview.png")
             page.screenshot(path=str(shots[-1]))
 
+            # 1b. the overview's figures (butter figures, via asset-paths): each one loaded
+            figure_images = "[...document.querySelectorAll('img[src*=\"assets/figures/\"]')]"
+            page.locator('img[src*="assets/figures/"]').first.wait_for(state="attached")
+            page.wait_for_function(f"() => {figure_images}.every(img => img.complete)")
+            loaded = page.evaluate(f"() => {figure_images}.map(img => [img.getAttribute('src'), img.naturalWidth])")
+            assert sorted(src.rsplit("/", 1)[-1] for src, _ in loaded) == sorted(f"{n}.png" for n in FIGURES), loaded
+            assert all(width > 0 for _, width in loaded), f"figures that did not load: {loaded}"
+            page.locator('img[src*="assets/figures/"]').first.scroll_into_view_if_needed()
+            shots.append(ARTIFACTS / "overview_figures.png")
+            page.screenshot(path=str(shots[-1]))
+
             # 2. the mart's page: description and every documented column
             page.goto(f"{site}/index.html#!/model/model.{PACKAGE}.{MART}", wait_until="domcontentloaded")
             page.get_by_text(_first_words(mart["description"])).first.wait_for()
-            page.get_by_text("best_test_loss_median_epoch", exact=True).first.wait_for()
+            page.get_by_text("median_curve_best_test_loss_epoch", exact=True).first.wait_for()
             text = page.locator("body").inner_text()
             absent = [name for name in mart["columns"] if name not in text]
             assert not absent, f"columns not shown on the {MART} page: {absent}"

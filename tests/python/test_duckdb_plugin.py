@@ -1,6 +1,6 @@
 """Unit tests of butter_warehouse.duckdb_plugin: offline httpfs and S3 settings from env.
 
-The S3 reads go to a moto emulator on 127.0.0.1 (butter_warehouse.s3_emulator);
+The S3 reads go to a moto emulator on 127.0.0.1 (tests/python/s3_emulator.py);
 nothing here touches the network beyond the loopback interface.
 """
 
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import duckdb
 import pyarrow as pa
@@ -18,7 +18,8 @@ import pytest
 
 from butter_warehouse import duckdb_plugin
 from butter_warehouse.duckdb_plugin import configure, httpfs_extension_path, s3_secret_sql
-from butter_warehouse.s3_emulator import S3Endpoint, dead_s3_endpoint, s3_emulator
+
+from s3_emulator import S3Endpoint, dead_s3_endpoint, s3_emulator
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -244,7 +245,7 @@ def test_plain_connection_cannot_read_s3_offline(s3: S3Endpoint) -> None:
 def test_glob_lists_parquet_files_recursively(s3: S3Endpoint, s3_con: duckdb.DuckDBPyConnection) -> None:
     files = sorted(r[0] for r in s3_con.execute(f"select file from glob('{s3.url('table/**/*.parquet')}')").fetchall())
     assert len(files) == 3
-    assert all(f.startswith(f"s3://plugin-test/data/table/dataset=") for f in files)
+    assert all(f.startswith("s3://plugin-test/data/table/dataset=") for f in files)
     # a folder that is not in the bucket is an empty glob, not an error (the macro relies on it)
     assert s3_con.execute(f"select count(*) from glob('{s3.url('missing/**/*.parquet')}')").fetchone() == (0,)
 

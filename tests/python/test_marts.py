@@ -3,7 +3,7 @@
 For each source spelling the default demo data is built with ``dbt build``; the
 same parquet folders are read back with pyarrow and every mart is recomputed
 with numpy in ``reference.py`` from the warehouse interface
-(/work/shared/warehouse-interface.md), then compared row by row (float32
+(docs/warehouse-interface.md), then compared row by row (float32
 tolerance for floats). Every trap of the demo manifest is checked by name.
 """
 
@@ -12,9 +12,9 @@ from __future__ import annotations
 import csv
 import json
 import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
 import duckdb
 import numpy as np
@@ -53,11 +53,12 @@ class Case:
     experiments: dict[int, dict]
     experiment_best: dict[int, dict]
     comparisons: dict[tuple[str, int], dict]
+    curves: dict[tuple[int, int], dict]
 
     def rows(self, sql: str) -> list[dict]:
         cursor = self.con.execute(sql)
         names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row)) for row in cursor.fetchall()]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
     def columns(self, relation: str) -> list[str]:
         return [row[0] for row in self.con.execute(f"describe {relation}").fetchall()]
@@ -88,6 +89,7 @@ def case(request, demo_root: Callable[..., Path], built_warehouse: Callable[[str
             experiments=experiments,
             experiment_best=ref.experiment_best_epochs(run_best),
             comparisons=ref.sweep_comparisons(experiments),
+            curves=ref.learning_curves(data),
         )
     finally:
         con.close()
@@ -97,9 +99,12 @@ def case(request, demo_root: Callable[..., Path], built_warehouse: Callable[[str
 
 
 def same(actual: object, expected: object, tolerance: float | str | None) -> bool:
-    """Equal, NULL-safe; floats within a relative tolerance ('f32': equal as float32)."""
+    """Equal, NULL-safe; floats within a relative tolerance ('f32': equal as float32; 'decimal': exactly
+    the double of the expected float32's shortest round-trip decimal, as the marts store hyperparameters)."""
     if expected is None or actual is None:
         return expected is None and actual is None
+    if tolerance == "decimal":
+        return isinstance(actual, float) and actual == float(str(np.float32(expected)))
     if tolerance == "f32":
         return bool(np.float32(actual) == np.float32(expected))
     if isinstance(actual, bool) or isinstance(expected, bool):
@@ -132,7 +137,7 @@ def keyed(rows: list[dict], *key: str) -> dict:
 
 
 HYPERPARAMETER_TOLERANCE: dict[str, float | str | None] = {
-    c: ("f32" if c in ref.FLOAT_HYPERPARAMETERS else None) for c in ref.HYPERPARAMETERS
+    c: ("decimal" if c in ref.FLOAT_HYPERPARAMETERS else None) for c in ref.HYPERPARAMETERS
 }
 
 
@@ -141,6 +146,7 @@ def test_self_check_comparison_helper() -> None:
     assert same(None, None, F32) and not same(None, 0.0, F32) and not same(0.0, None, None)
     assert same(True, True, None) and not same(1, True, None) and not same(False, 0, None)
     assert same(1.0, 1.0 + 1e-8, F32) and not same(1.0, 1.0001, F32)
+    assert same(0.0001, np.float32(0.0001), "decimal") and not same(float(np.float32(0.0001)), 0.0001, "decimal")
     assert ref.sql_rank([2.0, None, 1.0, 2.0, None]) == [2, 4, 1, 2, 4]
 
 
@@ -184,9 +190,10 @@ SUMMARY_COLUMNS: dict[str, float | str | None] = {
     **{flag: None for flag in ref.SWEEP_FLAGS},
     "num_runs": None,
     "runs_found": None,
-    "final_test_loss_median": F32,
-    "best_test_loss_median": F32,
-    "best_test_loss_median_epoch": None,
+    **{
+        column: (None if column.endswith("_epoch") else F32)
+        for column in ref.median_curve_figures(None)
+    },
 }
 
 
@@ -208,8 +215,9 @@ def test_experiment_summary_values(case: Case) -> None:
 
 
 DISTRIBUTION_COLUMNS: dict[str, float | str | None] = {
-    **{f"best_test_loss_epoch_{s}": F64 for s in ("min", "q1", "median", "q3", "max", "avg")},
-    **{f"best_test_loss_{s}": F32 for s in ("min", "q1", "median", "q3", "max", "avg")},
+    f"{figure}_{s}": (F64 if figure.endswith("_epoch") else F32)
+    for figure in ref.DISTRIBUTION_FIGURES
+    for s in ("min", "q1", "median", "q3", "max", "avg")
 }
 
 
@@ -231,7 +239,7 @@ def test_experiment_best_epochs_values(case: Case) -> None:
 
 COMPARISON_COLUMNS: dict[str, float | str | None] = {
     "is_core_value": None,
-    "best_test_loss_median": F32,
+    "median_curve_best_test_loss": F32,
     "rank_in_group": None,
     **{c: HYPERPARAMETER_TOLERANCE[c] for c in ref.GROUP_CANDIDATES},
 }
@@ -261,8 +269,8 @@ def test_sweep_comparisons_values(case: Case) -> None:
         delta, want = row["delta_vs_core"], expected["delta_vs_core"]
         if (delta is None) != (want is None) or (
             want is not None
-            and abs(delta - want) > F32 * max(abs(expected["best_test_loss_median"]),
-                                              abs(expected["core_best_test_loss_median"]))
+            and abs(delta - want) > F32 * max(abs(expected["median_curve_best_test_loss"]),
+                                              abs(expected["core_median_curve_best_test_loss"]))
         ):
             problems.append(f"{key}: delta_vs_core = {delta!r}, expected {want!r}")
     assert not problems, "\n".join(problems[:40])
@@ -312,6 +320,66 @@ def test_sweep_comparisons_swept_values(case: Case) -> None:
         if sweep == "primary" and (row["is_core_value"] is not False or row["delta_vs_core"] is not None):
             problems.append(f"primary experiment {row['experiment_id']}: core {row['is_core_value']!r}")
     assert not problems, "\n".join(problems[:40])
+
+
+# --- experiment_learning_curves ----------------------------------------------------------
+
+
+CURVE_COLUMNS: dict[str, float | str | None] = {
+    "num_epochs": None,
+    "values_source": None,
+    "is_median_curve_best_test_loss_epoch": None,
+    **{c: (None if c.endswith("_num_finite") else "f32") for c in ref.CURVE_COLUMNS},
+}
+
+
+def test_experiment_learning_curves_values(case: Case) -> None:
+    """Rows and values equal the published arrays (or the runs' statistics) at the grid's epochs."""
+    actual = keyed(case.rows("select * from marts.experiment_learning_curves"), "experiment_id", "epoch")
+    published = {k: r for k, r in case.curves.items() if r["values_source"] == "published_summary"}
+    from_runs = {k: r for k, r in case.curves.items() if r["values_source"] == "runs"}
+    by_source = {
+        source: {k: r for k, r in actual.items() if r["values_source"] == source}
+        for source in ("published_summary", "runs")
+    }
+    assert len(actual) == len(by_source["published_summary"]) + len(by_source["runs"]), "unknown values_source"
+    compare(by_source["published_summary"], published, CURVE_COLUMNS,
+            f"[{case.spelling}] experiment_learning_curves (published)")
+    # statistics computed from the runs: double in the warehouse and in numpy, stored as float32
+    compare(by_source["runs"], from_runs,
+            {**CURVE_COLUMNS, **{c: F32 for c in ref.CURVE_COLUMNS if not c.endswith("_num_finite")}},
+            f"[{case.spelling}] experiment_learning_curves (runs)")
+    # the demo exercises the long-curve grid, the runs-only path and non-finite medians
+    lengths = {r["experiment_id"]: r["num_epochs"] for r in case.curves.values()}
+    assert any(n > ref.MAX_CURVE_POINTS for n in lengths.values()), "no curve longer than the grid"
+    assert from_runs, "no experiment with runs but no summary"
+    assert any(r["test_loss_median"] is None for r in published.values()), "no non-finite median in the demo"
+    quartiles = [r["test_loss_q1"] for r in published.values()]
+    assert (case.spelling == "framework") == any(q is not None for q in quartiles), "q1 only in the framework spelling"
+
+
+def test_experiment_learning_curves_grid(case: Case) -> None:
+    """The grid rule, checked on the warehouse alone: <= 256 epochs, epoch 1, the last and the best epoch."""
+    rows = case.rows(
+        "select experiment_id, list(epoch order by epoch) as epochs, any_value(num_epochs) as num_epochs, "
+        "list(epoch) filter (where is_median_curve_best_test_loss_epoch) as best "
+        "from marts.experiment_learning_curves group by experiment_id"
+    )
+    summary = keyed(case.rows("select * from marts.experiment_summary"), "experiment_id")
+    problems = []
+    for row in rows:
+        epochs, n, eid = row["epochs"], row["num_epochs"], row["experiment_id"]
+        published_best = summary[eid]["median_curve_best_test_loss_epoch"]
+        if len(epochs) > ref.MAX_CURVE_POINTS or epochs[0] != 1 or epochs[-1] != n:
+            problems.append(f"experiment {eid}: {len(epochs)} epochs from {epochs[0]} to {epochs[-1]} of {n}")
+        if n <= ref.MAX_CURVE_POINTS and epochs != list(range(1, n + 1)):
+            problems.append(f"experiment {eid}: a short curve must keep every epoch")
+        if summary[eid]["has_published_summary"] and (row["best"] or [None]) != [published_best]:
+            problems.append(f"experiment {eid}: best epoch {row['best']} vs summary {published_best}")
+        if published_best is not None and published_best not in epochs:
+            problems.append(f"experiment {eid}: best epoch {published_best} not on the grid")
+    assert not problems, "\n".join(problems[:20])
+    assert {r["experiment_id"] for r in rows} == {eid for eid, _ in case.curves}
 
 
 # --- long per-epoch tables ----------------------------------------------------------------
@@ -406,8 +474,8 @@ def test_trap_nonfinite_losses(case: Case) -> None:
     experiment = one(case, f"select * from marts.experiment_summary where experiment_id = {trap['experiment_id']}")
     curve = case.data.summaries[trap["experiment_id"]]["test_loss_median"]
     assert not np.isfinite(curve[[e - 1 for e in trap["all_runs_nonfinite_epochs"]]]).any()
-    assert experiment["best_test_loss_median_epoch"] not in trap["all_runs_nonfinite_epochs"]
-    assert same(experiment["best_test_loss_median"], float(np.nanmin(curve[np.isfinite(curve)])), F32)
+    assert experiment["median_curve_best_test_loss_epoch"] not in trap["all_runs_nonfinite_epochs"]
+    assert same(experiment["median_curve_best_test_loss"], float(np.nanmin(curve[np.isfinite(curve)])), F32)
 
 
 def test_trap_diverged_run(case: Case) -> None:
@@ -454,7 +522,7 @@ def test_trap_missing_run(case: Case) -> None:
     assert row["num_runs"] == trap["num_runs"] == case.data.summaries[eid]["num_runs"]
     assert row["runs_found"] == trap["runs_exported"] == len(case.data.runs_of(eid))
     assert row["runs_found"] < row["num_runs"]
-    assert case.rows(f"select * from marts.source_reconciliation where experiment_id = {eid}")
+    assert case.rows(f"select * from audit.source_reconciliation where experiment_id = {eid}")
 
 
 def test_trap_summary_only_experiment(case: Case) -> None:
@@ -463,11 +531,11 @@ def test_trap_summary_only_experiment(case: Case) -> None:
     row = one(case, f"select * from marts.experiment_summary where experiment_id = {eid}")
     assert row["runs_found"] == 0
     assert row["num_runs"] == case.data.summaries[eid]["num_runs"] and row["num_runs"] > 0
-    assert row["best_test_loss_median"] is not None
+    assert row["median_curve_best_test_loss"] is not None
     assert not case.rows(f"select * from marts.experiment_best_epochs where experiment_id = {eid}")
     ids = ", ".join(f"'{r}'" for r in trap["run_ids"])
     assert not case.rows(f"select * from marts.run_best_epochs where run_id in ({ids})")
-    assert case.rows(f"select * from marts.source_reconciliation where experiment_id = {eid}")
+    assert case.rows(f"select * from audit.source_reconciliation where experiment_id = {eid}")
 
 
 def test_trap_run_only_experiment(case: Case) -> None:
@@ -477,19 +545,19 @@ def test_trap_run_only_experiment(case: Case) -> None:
     row = one(case, f"select * from marts.experiment_summary where experiment_id = {eid}")
     assert row["num_runs"] is None
     assert row["runs_found"] == len(trap["run_ids"])
-    for column in ("final_test_loss_median", "best_test_loss_median", "best_test_loss_median_epoch"):
+    for column in ("median_curve_final_test_loss", "median_curve_best_test_loss", "median_curve_best_test_loss_epoch"):
         assert row[column] is None, column
     # its hyperparameters come from its runs
     compare({eid: row}, {eid: case.experiments[eid]}, SUMMARY_COLUMNS, "run-only experiment")
     assert row["dataset"] is not None and any(row[f] for f in ref.SWEEP_FLAGS)
     dist = one(case, f"select * from marts.experiment_best_epochs where experiment_id = {eid}")
     assert dist["best_test_loss_min"] is not None
-    assert case.rows(f"select * from marts.source_reconciliation where experiment_id = {eid}")
+    assert case.rows(f"select * from audit.source_reconciliation where experiment_id = {eid}")
     # in its sweep it has no loss: ranked last, no delta
     for r in case.rows(f"select * from marts.sweep_comparisons where experiment_id = {eid}"):
         group = [c for c in case.comparisons.values()
                  if c["sweep"] == r["sweep"] and c["group"] == case.comparisons[(r["sweep"], eid)]["group"]]
-        assert r["rank_in_group"] == sum(c["best_test_loss_median"] is not None for c in group) + 1
+        assert r["rank_in_group"] == sum(c["median_curve_best_test_loss"] is not None for c in group) + 1
         assert r["delta_vs_core"] is None
 
 
@@ -506,11 +574,11 @@ def test_trap_sweep_group_without_core(case: Case) -> None:
             assert not expected["group_has_core_value"], "the reference must see no core in this group"
             assert row["is_core_value"] is False
             assert row["delta_vs_core"] is None
-            assert row["best_test_loss_median"] is not None
+            assert row["median_curve_best_test_loss"] is not None
     # groups of the same sweeps with a core do get deltas
     for group in trap["groups"]:
         with_core = [c for c in case.comparisons.values() if c["sweep"] == group["sweep"]
-                     and c["group_has_core_value"] and c["best_test_loss_median"] is not None]
+                     and c["group_has_core_value"] and c["median_curve_best_test_loss"] is not None]
         assert with_core and all(c["delta_vs_core"] is not None for c in with_core)
 
 

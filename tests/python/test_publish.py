@@ -25,8 +25,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import duckdb
 import pyarrow.parquet as pq
@@ -37,8 +37,8 @@ from conftest import PROJECT_ROOT, DbtResult
 pytestmark = [pytest.mark.slow]
 
 MARTS = [
-    "run_best_epochs", "experiment_summary", "experiment_best_epochs",
-    "sweep_comparisons", "source_reconciliation", "load_audit",
+    "marts.run_best_epochs", "marts.experiment_summary", "marts.experiment_best_epochs",
+    "marts.sweep_comparisons", "audit.source_reconciliation", "audit.load_audit",
 ]
 B_SIZES = {"experiments": 20, "runs_per_experiment": 2, "epochs": 10}
 READERS = 2
@@ -53,8 +53,8 @@ with open(out, "w") as log:
         started = time.time()
         try:
             with duckdb.connect(db, read_only=True) as con:
-                counts = [con.execute(f"select count(*) from marts.{m}").fetchone()[0] for m in marts]
-                build = con.execute("select min(invocation_id) from marts.load_audit").fetchone()[0]
+                counts = [con.execute(f"select count(*) from {m}").fetchone()[0] for m in marts]
+                build = con.execute("select min(invocation_id) from audit.load_audit").fetchone()[0]
             log.write(json.dumps({"t0": started, "t1": time.time(), "seen": [build, *counts]}) + "\n")
         except Exception as exc:
             log.write(json.dumps({"t0": started, "t1": time.time(), "error": f"{type(exc).__name__}: {exc}"}) + "\n")
@@ -65,8 +65,8 @@ with open(out, "w") as log:
 
 def snapshot(db_path: Path) -> list:
     with duckdb.connect(str(db_path), read_only=True) as con:
-        counts = [con.execute(f"select count(*) from marts.{m}").fetchone()[0] for m in MARTS]
-        build = con.execute("select min(invocation_id) from marts.load_audit").fetchone()[0]
+        counts = [con.execute(f"select count(*) from {m}").fetchone()[0] for m in MARTS]
+        build = con.execute("select min(invocation_id) from audit.load_audit").fetchone()[0]
     return [build, *counts]
 
 
@@ -180,10 +180,10 @@ def test_next_build_after_kill_succeeds_and_clears_the_leftover(scenario: dict) 
     assert f"published {scenario['warehouse']}" in output
     assert scenario["leftovers_after"] == []
     runs_b = sum(pq.ParquetFile(f).metadata.num_rows for f in (scenario["data_b"] / "all_runs").rglob("*.parquet"))
-    b = dict(zip(["build", *MARTS], scenario["B"]))
-    assert b["run_best_epochs"] == runs_b
+    b = dict(zip(["build", *MARTS], scenario["B"], strict=True))
+    assert b["marts.run_best_epochs"] == runs_b
     assert b["build"] != scenario["A"][0]
-    assert all(x != y for x, y in zip(scenario["A"][1:4], scenario["B"][1:4])), "builds A and B must differ"
+    assert all(x != y for x, y in zip(scenario["A"][1:4], scenario["B"][1:4], strict=True)), "builds A and B must differ"
 
 
 @pytest.mark.timeout(900)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 import socket
 import time
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 import duckdb
 import pyarrow.parquet as pq
@@ -20,9 +20,9 @@ import pytest
 
 from butter_warehouse.contract import FOLDERS, SPELLINGS
 from butter_warehouse.duckdb_plugin import configure
-from butter_warehouse.s3_emulator import S3Endpoint, S3EmulatorError, dead_s3_endpoint, s3_emulator
 
 from conftest import DbtResult, run_dbt
+from s3_emulator import S3EmulatorError, S3Endpoint, dead_s3_endpoint, s3_emulator
 
 pytestmark = pytest.mark.timeout(900)
 slow = pytest.mark.slow
@@ -223,7 +223,7 @@ def test_emulator_serves_a_tree_on_loopback_and_stops(tmp_path: Path) -> None:
 
 
 def test_emulator_startup_timeout_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    from butter_warehouse import s3_emulator as emulator
+    import s3_emulator as emulator
 
     monkeypatch.setattr(emulator.http.client.HTTPConnection, "request", _refuse)
     started = time.monotonic()

@@ -21,10 +21,11 @@ import http.client
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Literal
+from typing import Literal
 
 HOST = "127.0.0.1"
 FAKE_KEY_ID = "butter-test-key"

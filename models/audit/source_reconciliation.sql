@@ -45,12 +45,24 @@ run_differences as (
             as detail
     from runs_located
     where has_disagreeing_copies
+
+    union all
+
+    select
+        'run' as entity,
+        run_id as entity_id,
+        experiment_id,
+        'run_duplicated_within_folder' as difference,
+        'one folder holds the run in several files (' || duplicate_in_folder_files || '); read from '
+        || read_from_file || ', the other copies are quarantined' as detail
+    from runs_located
+    where has_duplicate_in_folder
 ),
 
 experiment_differences as (
     select
         'experiment' as entity,
-        cast(experiment_id as varchar) as entity_id,
+        cast(experiment_id as string) as entity_id,
         experiment_id,
         'experiment_not_in_complete_summary' as difference,
         'found only in: ' || source_folders as detail
@@ -61,12 +73,43 @@ experiment_differences as (
 
     select
         'experiment' as entity,
-        cast(experiment_id as varchar) as entity_id,
+        cast(experiment_id as string) as entity_id,
         experiment_id,
         'experiment_copies_disagree' as difference,
         'copies in ' || source_folders || ' differ in hyperparameters, flags or num_runs' as detail
     from experiments_located
     where has_disagreeing_copies
+
+    union all
+
+    select
+        'experiment' as entity,
+        cast(experiment_id as string) as entity_id,
+        experiment_id,
+        'experiment_duplicated_within_folder' as difference,
+        'one folder holds the experiment in several files (' || duplicate_in_folder_files || '); read from '
+        || read_from_file || ', the other copies are quarantined' as detail
+    from experiments_located
+    where has_duplicate_in_folder
+
+    union all
+
+    {# The runs win: a summary copy with other hyperparameters than the
+        experiment's runs is quarantined when another copy agrees, and
+        published (but reported here) when none does. #}
+    select
+        'experiment' as entity,
+        cast(experiment_id as string) as entity_id,
+        experiment_id,
+        'experiment_summary_disagrees_with_runs' as difference,
+        'hyperparameters in ' || folders_disagreeing_with_runs || ' differ from the experiment''s runs; '
+        || case
+            when is_read_copy_disagreeing_with_runs
+                then 'no summary copy agrees, so ' || read_from_folder || ' is published as is'
+            else 'the agreeing copy in ' || read_from_folder || ' is published, the others are quarantined'
+        end as detail
+    from experiments_located
+    where folders_disagreeing_with_runs is not null
 ),
 
 {# Each sweep folder must hold exactly the entities flagged in that sweep.
@@ -76,11 +119,11 @@ folder_membership as (
     {%- for kind in ['runs', 'summary'] %}
         {%- set copies = 'run_copies' if kind == 'runs' else 'experiment_copies' %}
         {%- set entity = 'run' if kind == 'runs' else 'experiment' %}
-        {%- set key = 'run_id' if kind == 'runs' else 'cast(experiment_id as varchar)' %}
+        {%- set key = 'run_id' if kind == 'runs' else 'cast(experiment_id as string)' %}
         {%- for sweep in butter_sweeps() %}
             {%- set folder = sweep ~ '_sweep_' ~ kind %}
             {%- set folder_present = not execute
-                or butter_count_files(butter_folder_path(folder)) > 0 %}
+                or butter_inventory_folder(folder).parquet_files > 0 %}
             select
                 '{{ entity }}' as entity,
                 {{ key }} as entity_id,
@@ -101,18 +144,18 @@ folder_membership as (
         {%- endfor %}
     {%- endfor %}
     select
-        cast(null as varchar) as entity,
-        cast(null as varchar) as entity_id,
-        cast(null as uinteger) as experiment_id,
-        cast(null as varchar) as difference,
-        cast(null as varchar) as detail
+        cast(null as string) as entity,
+        cast(null as string) as entity_id,
+        cast(null as {{ butter_type('uinteger') }}) as experiment_id,
+        cast(null as string) as difference,
+        cast(null as string) as detail
     where false
 ),
 
 run_count_differences as (
     select
         'experiment' as entity,
-        cast(experiment_id as varchar) as entity_id,
+        cast(experiment_id as string) as entity_id,
         experiment_id,
         case
             when not has_published_summary then 'experiment_without_summary'
@@ -120,8 +163,8 @@ run_count_differences as (
             when runs_found < num_runs then 'runs_missing'
             else 'runs_beyond_published_num_runs'
         end as difference,
-        'num_runs (published) = ' || coalesce(cast(num_runs as varchar), 'none')
-        || ', runs_found = ' || cast(runs_found as varchar) as detail
+        'num_runs (published) = ' || coalesce(cast(num_runs as string), 'none')
+        || ', runs_found = ' || cast(runs_found as string) as detail
     from experiments
     where
         not has_published_summary

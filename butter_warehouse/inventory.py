@@ -1,0 +1,574 @@
+"""One file inventory of a BUTTER data root: what is on disk, read once.
+
+``butter scan`` (and ``butter build``, before it starts dbt) lists every file
+under each published folder *independently of the SQL reader* (local: walks
+the folders following symbolic links and checks that each can be read; S3:
+lists the prefix), reads each parquet footer ONCE and records per file: path,
+folder, partition values (as text), rows, row groups, bytes, column names and
+stored arrow types. It checks that against the contract
+(:mod:`butter_warehouse.contract`) and writes three parquet files into one
+folder, which dbt reads (``BUTTER_INVENTORY``):
+
+``files.parquet``     one row per parquet data file
+``folders.parquet``   one row per published folder (present, files, rows)
+``problems.parquet``  one row per finding: ``error`` stops the build, ``warning``
+                      is reported (and shown in ``audit.load_audit``)
+
+Errors (the build refuses to start):
+
+* the data root is missing, not a folder, or holds none of the published
+  folders / no runs folder and no ``complete_summary``;
+* a folder or file the build user cannot read, a folder linked by a symbolic
+  link (DuckDB's ``**`` glob does not follow it, so its files would silently
+  not be read), a parquet file whose footer cannot be read;
+* a partition value that does not parse as its contract type
+  (``depth=2.6``, ``depth=-1``, ``learning_rate=abc``);
+* files of one folder storing one column with different types (DuckDB reads
+  every file with the first file's types: integer arrays in the first file
+  would round every other file's floats);
+* NULL or empty arrays / NULL elements in a per-epoch array (from the
+  footer's null counts).
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import math
+import os
+import re
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from . import contract
+
+FILES = "files.parquet"
+FOLDERS = "folders.parquet"
+PROBLEMS = "problems.parquet"
+
+
+class ScanError(Exception):
+    """The data root cannot be built from; the message says why and what to do."""
+
+
+@dataclass
+class FileEntry:
+    path: str
+    folder: str
+    kind: str
+    partition_values: dict[str, str]
+    rows: int
+    row_groups: int
+    bytes: int
+    column_names: list[str]
+    column_types: list[str]
+    null_partition_columns: str | None = None
+
+
+@dataclass
+class FolderState:
+    folder: str
+    kind: str
+    folder_path: str
+    present: bool = False
+    parquet_files: int = 0
+    other_files: int = 0
+    rows: int = 0
+
+
+@dataclass
+class Problem:
+    severity: str  # "error" or "warning"
+    folder: str | None
+    path: str | None
+    problem: str
+
+    def line(self) -> str:
+        return f"BUTTER scan {self.severity}: {self.problem}"
+
+
+@dataclass
+class Inventory:
+    root: str
+    files: list[FileEntry] = field(default_factory=list)
+    folders: dict[str, FolderState] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+    def error(self, problem: str, folder: str | None = None, path: str | None = None) -> None:
+        self.problems.append(Problem("error", folder, path, problem))
+
+    def warning(self, problem: str, folder: str | None = None, path: str | None = None) -> None:
+        self.problems.append(Problem("warning", folder, path, problem))
+
+
+# --- the contract, as the scan needs it ---------------------------------------------------
+
+
+def _by_spelling(kind: contract.Kind) -> dict[str, contract.Column]:
+    """Every stored name (either spelling) of a folder kind -> its contract column."""
+    names: dict[str, contract.Column] = {}
+    for col in contract.columns(kind):
+        for name in (col.published, col.framework):
+            if name is not None:
+                names[name] = col
+    return names
+
+
+def type_text(arrow_type: pa.DataType) -> str:
+    """An arrow type as text, list item names left out (``list<float>``)."""
+    if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
+        return f"list<{type_text(arrow_type.value_type)}>"
+    return str(arrow_type)
+
+
+def _is_array(col: contract.Column) -> bool:
+    return pa.types.is_list(col.arrow)
+
+
+_UNSIGNED = re.compile(r"^[0-9]+$")
+
+
+def partition_problem(name: str, value: str, col: contract.Column) -> str | None:
+    """Why a partition value does not parse as its contract type (None: it does)."""
+    if value == contract.HIVE_NULL:
+        return None
+    arrow = col.arrow
+    if pa.types.is_string(arrow):
+        return None if value else "is empty"
+    if pa.types.is_unsigned_integer(arrow):
+        if not _UNSIGNED.match(value):
+            return f"is not a whole number >= 0 ({name} is {arrow})"
+        if int(value) >= 2 ** arrow.bit_width:
+            return f"is out of range for {arrow}"
+        return None
+    if pa.types.is_integer(arrow):
+        return None if re.match(r"^-?[0-9]+$", value) else f"is not a whole number ({name} is {arrow})"
+    if pa.types.is_floating(arrow):
+        try:
+            number = float(value)
+        except ValueError:
+            return f"is not a number ({name} is {arrow})"
+        if not math.isfinite(number) or number < 0:
+            return f"is not a finite number >= 0 ({name} is {arrow})"
+        return None
+    return None
+
+
+# --- file systems ---------------------------------------------------------------------------
+
+
+def is_s3(root: str) -> bool:
+    return root.startswith("s3://")
+
+
+def normalize_root(root: str, cwd: str | None = None) -> str:
+    """A data root as the build will use it: local paths absolute (resolved
+    against the caller's working directory), no trailing slash."""
+    root = root.strip()
+    if is_s3(root):
+        return root.rstrip("/")
+    path = os.path.expanduser(root)
+    if not os.path.isabs(path):
+        path = os.path.join(cwd or os.getcwd(), path)
+    return os.path.normpath(path)
+
+
+def s3_filesystem(env: Mapping[str, str]) -> Any:
+    """A pyarrow S3 file system configured like the DuckDB side (duckdb_plugin)."""
+    from pyarrow import fs
+
+    from .duckdb_plugin import http_timeout
+
+    kwargs: dict[str, Any] = {
+        "region": env.get("BUTTER_S3_REGION", "us-west-2"),
+        "connect_timeout": float(http_timeout(env)),
+        "request_timeout": float(http_timeout(env)),
+        "retry_strategy": fs.AwsStandardS3RetryStrategy(max_attempts=int(env.get("BUTTER_HTTP_RETRIES") or 3) + 1),
+    }
+    use_ssl = env.get("BUTTER_S3_USE_SSL", "true").lower() not in ("0", "false", "no")
+    if env.get("BUTTER_S3_ENDPOINT"):
+        kwargs["endpoint_override"] = env["BUTTER_S3_ENDPOINT"]
+        kwargs["scheme"] = "https" if use_ssl else "http"
+    if env.get("BUTTER_S3_URL_STYLE", "vhost") == "path":
+        kwargs["force_virtual_addressing"] = False
+    if env.get("AWS_ACCESS_KEY_ID"):
+        kwargs["access_key"] = env["AWS_ACCESS_KEY_ID"]
+        kwargs["secret_key"] = env.get("AWS_SECRET_ACCESS_KEY", "")
+        if env.get("AWS_SESSION_TOKEN"):
+            kwargs["session_token"] = env["AWS_SESSION_TOKEN"]
+    else:
+        kwargs["anonymous"] = True
+    return fs.S3FileSystem(**kwargs)
+
+
+# --- the scan ---------------------------------------------------------------------------------
+
+
+def _partitions(relative_dir: str) -> list[tuple[str, str]]:
+    parts = []
+    for segment in relative_dir.replace("\\", "/").split("/"):
+        if "=" in segment:
+            key, value = segment.split("=", 1)
+            parts.append((key, value))
+    return parts
+
+
+def _local_listing(inv: Inventory, state: FolderState) -> Iterable[tuple[str, int]]:
+    """(path, bytes) of every file below a local folder, following links;
+    unreadable or linked folders and unreadable files are errors."""
+    base = state.folder_path
+
+    def onerror(exc: OSError) -> None:
+        inv.error(
+            f"folder '{exc.filename}' cannot be listed ({exc.strerror}): its files would not be read. "
+            "Give the build user read and execute permission on it (chmod -R a+rX) and build again.",
+            state.folder,
+            exc.filename,
+        )
+
+    for dirpath, dirnames, filenames in os.walk(base, onerror=onerror, followlinks=True):
+        for name in dirnames:
+            sub = os.path.join(dirpath, name)
+            if os.path.islink(sub):
+                inv.error(
+                    f"folder '{sub}' is a symbolic link (to '{os.path.realpath(sub)}'): DuckDB's reader does not "
+                    "follow linked folders, so its files would silently not be read. Replace the link with the "
+                    "folder itself (copy or move it there) and build again.",
+                    state.folder,
+                    sub,
+                )
+        for name in sorted(filenames):
+            path = os.path.join(dirpath, name)
+            try:
+                size = os.stat(path).st_size
+            except OSError as exc:
+                inv.error(f"file '{path}' cannot be read ({exc.strerror}).", state.folder, path)
+                continue
+            if not os.access(path, os.R_OK):
+                inv.error(
+                    f"file '{path}' cannot be read by the build user (permission denied): it would not be read. "
+                    "Make it readable (chmod a+r) and build again.",
+                    state.folder,
+                    path,
+                )
+                continue
+            yield path, size
+
+
+def _s3_listing(inv: Inventory, state: FolderState, filesystem: Any) -> Iterable[tuple[str, int]]:
+    from pyarrow import fs
+
+    base = state.folder_path[len("s3://"):]
+    try:
+        infos = filesystem.get_file_info(fs.FileSelector(base, recursive=True, allow_not_found=True))
+    except OSError as exc:
+        raise ScanError(
+            f"the data root '{inv.root}' could not be listed ({exc}). Check BUTTER_DATA_ROOT, BUTTER_S3_ENDPOINT "
+            "and the network; BUTTER_HTTP_TIMEOUT / BUTTER_HTTP_RETRIES bound how long each request waits."
+        ) from exc
+    for info in sorted(infos, key=lambda i: i.path):
+        if info.type == fs.FileType.File:
+            yield "s3://" + info.path, int(info.size or 0)
+
+
+def _read_footer(path: str, filesystem: Any | None) -> pq.FileMetaData:
+    if filesystem is None:
+        return pq.read_metadata(path)
+    with filesystem.open_input_file(path[len("s3://"):]) as handle:
+        return pq.read_metadata(handle)
+
+
+def _check_nulls(inv: Inventory, state: FolderState, path: str, meta: pq.FileMetaData,
+                 by_name: dict[str, contract.Column]) -> None:
+    """NULL or empty arrays and NULL elements, from the footer null counts."""
+    nulls: dict[str, int] = {}
+    for rg in range(meta.num_row_groups):
+        group = meta.row_group(rg)
+        for c in range(group.num_columns):
+            chunk = group.column(c)
+            top = chunk.path_in_schema.split(".list.")[0] if ".list." in chunk.path_in_schema else None
+            col = by_name.get(top) if top else None
+            if col is None or not _is_array(col):
+                continue
+            stats = chunk.statistics
+            if stats is not None and stats.has_null_count and stats.null_count > 0:
+                nulls[top] = nulls.get(top, 0) + stats.null_count
+    if nulls:
+        listed = ", ".join(f"{name} ({count})" for name, count in sorted(nulls.items()))
+        inv.error(
+            f"file '{path}' has NULL or empty per-epoch arrays or NULL elements in: {listed} "
+            "(null slots from the parquet footer). Every array must hold `epochs` values: download the "
+            "file again or move it out of the data root.",
+            state.folder,
+            path,
+        )
+
+
+def scan(root: str, env: Mapping[str, str] | None = None) -> Inventory:
+    """Inventory and check a data root (already normalized, see normalize_root)."""
+    env = os.environ if env is None else env
+    inv = Inventory(root=root)
+    filesystem = s3_filesystem(env) if is_s3(root) else None
+    if filesystem is None:
+        if not os.path.exists(root):
+            raise ScanError(
+                f"data root '{root}' does not exist. Set BUTTER_DATA_ROOT to the folder that holds the BUTTER "
+                "folders (all_runs/, complete_summary/, ...); relative paths are taken from where you run butter."
+            )
+        if not os.path.isdir(root):
+            raise ScanError(f"data root '{root}' is not a folder. Set BUTTER_DATA_ROOT to the folder that holds "
+                            "the BUTTER folders (all_runs/, complete_summary/, ...).")
+        if not os.access(root, os.R_OK | os.X_OK):
+            raise ScanError(f"data root '{root}' cannot be read by the build user (permission denied).")
+
+    for folder in contract.FOLDERS:
+        kind = contract.folder_kind(folder)
+        state = FolderState(folder, kind, f"{root}/{folder}")
+        inv.folders[folder] = state
+        if filesystem is None:
+            if not os.path.exists(state.folder_path):
+                continue
+            if not os.path.isdir(state.folder_path):
+                inv.error(f"'{state.folder_path}' is not a folder.", folder, state.folder_path)
+                continue
+            if os.path.islink(state.folder_path):
+                inv.warning(f"folder '{state.folder_path}' is a symbolic link; it is read through the link.", folder)
+            listing = _local_listing(inv, state)
+        else:
+            listing = _s3_listing(inv, state, filesystem)
+        _scan_folder(inv, state, listing, filesystem)
+
+    present = [f for f, s in inv.folders.items() if s.present]
+    if not present:
+        raise ScanError(
+            f"data root '{root}' holds none of the published BUTTER folders ({', '.join(contract.FOLDERS[:2])}, "
+            "..._sweep_runs/, ..._sweep_summary/). Check BUTTER_DATA_ROOT (a misspelt or empty folder would "
+            "publish an empty warehouse)."
+        )
+    with_data = [f for f in present if inv.folders[f].parquet_files > 0]
+    if "complete_summary" not in with_data and not any(f in contract.RUN_FOLDERS for f in with_data):
+        raise ScanError(
+            f"data root '{root}' has no parquet files in all_runs/, complete_summary/ or any *_sweep_runs/ "
+            f"(found: {', '.join(present)}). Download the runs or the complete summary first."
+        )
+    _check_types(inv)
+    return inv
+
+
+def _scan_folder(inv: Inventory, state: FolderState, listing: Iterable[tuple[str, int]], filesystem: Any) -> None:
+    by_name = _by_spelling(state.kind)  # type: ignore[arg-type]
+    partition_cols = {name: col for name, col in by_name.items() if col.partition}
+    bad_partitions: set[str] = set()
+    for path, size in listing:
+        state.present = True
+        if not path.endswith(".parquet"):
+            state.other_files += 1
+            continue
+        relative_dir = os.path.dirname(path[len(state.folder_path) + 1:])
+        parts = _partitions(relative_dir)
+        for key, value in parts:
+            col = partition_cols.get(key)
+            where = f"{state.folder_path}/{relative_dir}"
+            if col is None:
+                if where not in bad_partitions:
+                    inv.warning(f"partition folder '{where}' has an unknown partition key '{key}'.", state.folder, where)
+                    bad_partitions.add(where)
+                continue
+            reason = partition_problem(key, value, col)
+            if reason and where not in bad_partitions:
+                bad_partitions.add(where)
+                inv.error(
+                    f"partition folder '{where}': {key}={value} {reason}. Rename the folder to the published "
+                    "value or move it out of the data root.",
+                    state.folder,
+                    where,
+                )
+        try:
+            meta = _read_footer(path, filesystem)
+        except Exception as exc:  # noqa: BLE001 - any unreadable footer is the same finding
+            inv.error(
+                f"'{path}' is not a readable parquet file ({exc}). Download that file again, or move it out "
+                "of the data root to build without it.",
+                state.folder,
+                path,
+            )
+            continue
+        schema = meta.schema.to_arrow_schema()
+        null_parts = [
+            partition_cols[key].name for key, value in parts
+            if value == contract.HIVE_NULL and key in partition_cols
+            and partition_cols[key].name != "kernel_regularizer_type"
+        ]
+        state.parquet_files += 1
+        state.rows += meta.num_rows
+        inv.files.append(FileEntry(
+            path=path, folder=state.folder, kind=state.kind, partition_values=dict(parts),
+            rows=meta.num_rows, row_groups=meta.num_row_groups, bytes=size,
+            column_names=list(schema.names), column_types=[type_text(t) for t in schema.types],
+            null_partition_columns=", ".join(null_parts) or None,
+        ))
+        _check_nulls(inv, state, path, meta, by_name)
+
+
+def _check_types(inv: Inventory) -> None:
+    """Per folder: files that store a column with different types (DuckDB
+    would read them all with the first file's types: error), files missing a
+    required column (error), columns outside the contract or stored with
+    another type in every file (warnings: not staged / cast on read)."""
+    seen: dict[tuple[str, str], dict[str, list[str]]] = {}
+    for entry in inv.files:
+        for name, type_ in zip(entry.column_names, entry.column_types, strict=True):
+            seen.setdefault((entry.folder, name), {}).setdefault(type_, []).append(entry.path)
+    for folder in contract.FOLDERS:
+        files = [f for f in inv.files if f.folder == folder]
+        by_name = _by_spelling(contract.folder_kind(folder))
+        for col in contract.columns(contract.folder_kind(folder)):
+            if not col.required or col.partition:
+                continue
+            lacking = [f.path for f in files if col.published not in f.column_names
+                       and col.framework not in f.column_names]
+            if lacking and len(lacking) < len(files):
+                inv.error(
+                    f"column '{col.published}' (or '{col.framework}') is missing from {len(lacking)} file(s) of "
+                    f"'{inv.root}/{folder}', e.g. '{lacking[0]}', although the other files have it: the folder "
+                    "mixes exports of different schemas. Download those file(s) again or keep one export per folder.",
+                    folder,
+                    lacking[0],
+                )
+        for (f, name), by_type in sorted(seen.items()):
+            if f != folder:
+                continue
+            col = by_name.get(name)
+            paths = sorted(p for ps in by_type.values() for p in ps)
+            if col is None:
+                inv.warning(
+                    f"column {name} is outside the BUTTER schema and not staged ({len(paths)} file(s), e.g. {paths[0]})",
+                    folder, paths[0],
+                )
+            elif len(by_type) == 1 and next(iter(by_type)) != type_text(col.arrow):
+                inv.warning(
+                    f"column {name} is stored as {next(iter(by_type))}, expected {type_text(col.arrow)}: values are "
+                    f"cast on read ({len(paths)} file(s), e.g. {paths[0]})",
+                    folder, paths[0],
+                )
+    for (folder, name), by_type in sorted(seen.items()):
+        if len(by_type) < 2:
+            continue
+        col = _by_spelling(contract.folder_kind(folder)).get(name)
+        expected = type_text(col.arrow) if col else None
+        odd = [t for t in by_type if t != expected] if expected in by_type else sorted(by_type)[1:]
+        for type_ in odd:
+            files = by_type[type_]
+            inv.error(
+                f"column '{name}' of '{inv.root}/{folder}' is stored as {type_} in {len(files)} file(s), e.g. "
+                f"'{files[0]}', but as {', '.join(t for t in sorted(by_type) if t != type_)} in the others"
+                + (f" (the published type is {expected})" if expected else "")
+                + ": one folder must store one type per column (the reader would take the first file's type "
+                "and convert the others). Re-export or download those file(s) again.",
+                folder,
+                files[0],
+            )
+
+
+# --- writing and reading -----------------------------------------------------------------
+
+
+def write(inv: Inventory, out_dir: Path) -> Path:
+    """Write the three inventory tables into ``out_dir``; returns it."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = pa.table({
+        "path": pa.array([f.path for f in inv.files], pa.string()),
+        "folder": pa.array([f.folder for f in inv.files], pa.string()),
+        "folder_kind": pa.array([f.kind for f in inv.files], pa.string()),
+        "partition_values": pa.array([list(f.partition_values.items()) for f in inv.files],
+                                     pa.map_(pa.string(), pa.string())),
+        "num_rows": pa.array([f.rows for f in inv.files], pa.int64()),
+        "num_row_groups": pa.array([f.row_groups for f in inv.files], pa.int64()),
+        "num_bytes": pa.array([f.bytes for f in inv.files], pa.int64()),
+        "column_names": pa.array([f.column_names for f in inv.files], pa.list_(pa.string())),
+        "column_types": pa.array([f.column_types for f in inv.files], pa.list_(pa.string())),
+        "null_partition_columns": pa.array([f.null_partition_columns for f in inv.files], pa.string()),
+    })
+    states = list(inv.folders.values())
+    folders = pa.table({
+        "folder": pa.array([s.folder for s in states], pa.string()),
+        "folder_kind": pa.array([s.kind for s in states], pa.string()),
+        "folder_path": pa.array([s.folder_path for s in states], pa.string()),
+        "is_present": pa.array([s.present for s in states], pa.bool_()),
+        "parquet_files": pa.array([s.parquet_files for s in states], pa.int64()),
+        "other_files": pa.array([s.other_files for s in states], pa.int64()),
+        "num_rows": pa.array([s.rows for s in states], pa.int64()),
+    })
+    problems = pa.table({
+        "severity": pa.array([p.severity for p in inv.problems], pa.string()),
+        "folder": pa.array([p.folder for p in inv.problems], pa.string()),
+        "path": pa.array([p.path for p in inv.problems], pa.string()),
+        "problem": pa.array([p.problem for p in inv.problems], pa.string()),
+    })
+    for table, name in ((files, FILES), (folders, FOLDERS), (problems, PROBLEMS)):
+        tmp = out_dir / f".{name}.tmp"
+        pq.write_table(table, tmp)
+        os.replace(tmp, out_dir / name)
+    (out_dir / "root.json").write_text(json.dumps({"root": inv.root}))
+    return out_dir
+
+
+# --- the scan inside dbt (a DuckDB function registered by the dbt-duckdb plugin) ------------
+
+_LOCK = threading.Lock()
+_DONE: dict[str, str] = {}
+
+
+def scan_for_dbt(root: str) -> str:
+    """Scan ``root`` once per process and write the inventory to a private
+    temporary folder; returns that folder. Used when dbt runs without
+    ``butter build`` (which passes its own inventory in BUTTER_INVENTORY).
+    Problems (root-level ones with no folder) are written for the staging
+    models to report: they stop dbt commands that build, and are logged by
+    those that only compile (lint, docs, analyses)."""
+    root = root.strip().rstrip("/")  # as dbt gives it: inventory paths must match the reader's file names
+    with _LOCK:
+        if root not in _DONE:
+            try:
+                inv = scan(root)
+            except ScanError as exc:  # recorded: dbt commands that build stop on it, compile/lint go on
+                inv = Inventory(root=root)
+                for folder in contract.FOLDERS:
+                    kind = contract.folder_kind(folder)
+                    inv.folders[folder] = FolderState(folder, kind, f"{root}/{folder}")
+                inv.error(str(exc))
+            out = Path(tempfile.mkdtemp(prefix="butter-inventory-"))
+            atexit.register(shutil.rmtree, out, True)
+            write(inv, out)
+            _DONE[root] = str(out)
+        return _DONE[root]
+
+
+def summary_lines(inv: Inventory) -> list[str]:
+    """What the scan found, for the terminal."""
+    present = [s for s in inv.folders.values() if s.present]
+    lines = [
+        f"scanned {inv.root}: {len(inv.files)} parquet files, {sum(s.rows for s in present)} rows in "
+        f"{len(present)} of {len(inv.folders)} published folders"
+    ]
+    absent = [s.folder for s in inv.folders.values() if not s.present]
+    if absent:
+        lines.append(f"absent (skipped): {', '.join(absent)}")
+    lines.extend(p.line() for p in inv.problems)
+    return lines

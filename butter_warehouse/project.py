@@ -1,0 +1,68 @@
+"""Find the butter dbt project that a ``butter`` command works on.
+
+In order: an explicit folder (``--project-dir``), the ``BUTTER_PROJECT_DIR``
+environment variable, else the nearest folder at or above the working
+directory whose ``dbt_project.yml`` is named ``butter``. The package's own
+location is never used: it is the project only for an editable install.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import yaml
+
+PROJECT_NAME = "butter"
+PROJECT_FILE = "dbt_project.yml"
+ENV_VAR = "BUTTER_PROJECT_DIR"
+
+
+class ProjectNotFound(RuntimeError):
+    """No butter dbt project where one was looked for."""
+
+
+def project_name(folder: Path) -> str | None:
+    """The ``name`` in ``folder/dbt_project.yml``, or None when there is no such file."""
+    path = folder / PROJECT_FILE
+    if not path.is_file():
+        return None
+    try:
+        config = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ProjectNotFound(f"{path} is not valid YAML: {exc}") from exc
+    return str(config.get("name")) if isinstance(config, dict) and config.get("name") is not None else ""
+
+
+def _checked(folder: Path, source: str) -> Path:
+    folder = folder.expanduser().resolve()
+    name = project_name(folder) if folder.is_dir() else None
+    if name is None:
+        raise ProjectNotFound(f"{source}: {folder} has no {PROJECT_FILE}; point it at the butter repository")
+    if name != PROJECT_NAME:
+        raise ProjectNotFound(f"{source}: {folder / PROJECT_FILE} is the dbt project {name!r}, not {PROJECT_NAME!r}")
+    return folder
+
+
+def find_root(explicit: str | os.PathLike[str] | None = None, *, cwd: Path | None = None,
+              environ: Mapping[str, str] | None = None) -> Path:
+    """The butter project folder; raises ``ProjectNotFound`` saying where it looked."""
+    env = os.environ if environ is None else environ
+    if explicit:
+        return _checked(Path(explicit), "--project-dir")
+    if env.get(ENV_VAR):
+        return _checked(Path(env[ENV_VAR]), ENV_VAR)
+    start = (cwd or Path.cwd()).resolve()
+    others = []
+    for folder in (start, *start.parents):
+        name = project_name(folder)
+        if name == PROJECT_NAME:
+            return folder
+        if name is not None:
+            others.append(f"{folder / PROJECT_FILE} ({name!r})")
+    seen = f"; found only other dbt projects: {', '.join(others)}" if others else ""
+    raise ProjectNotFound(
+        f"no {PROJECT_FILE} named {PROJECT_NAME!r} in {start} or any folder above it{seen}. "
+        f"Run butter inside the repository, pass --project-dir DIR or set {ENV_VAR}."
+    )

@@ -1,0 +1,67 @@
+{#-
+    Builders of models/audit/load_audit.sql: the runs and summary sides of the
+    copy and located models stacked into one shape (folder_kind, entity_id),
+    so the model reads as one static query. Files, rows, partitions and
+    column findings come from the file inventory (macros/staging/butter_inventory.sql).
+-#}
+
+
+{#- Every staging row (the copy models hold one row per staging row):
+    folder_kind, source_folder, source_file, entity_id, agreement_fingerprint,
+    hyperparameters_fingerprint. -#}
+{% macro butter_audit_copies() -%}
+    select
+        'runs' as folder_kind,
+        source_folder,
+        source_file,
+        run_id as entity_id,
+        agreement_fingerprint,
+        hyperparameters_fingerprint
+    from {{ ref('int_run_copies_unioned') }}
+    union all
+    select
+        'summary' as folder_kind,
+        source_folder,
+        source_file,
+        cast(experiment_id as string) as entity_id,
+        agreement_fingerprint,
+        hyperparameters_fingerprint
+    from {{ ref('int_experiment_copies_unioned') }}
+{%- endmacro %}
+
+
+{#- The copy each entity is read from: folder_kind, entity_id,
+    read_from_folder, read_from_file, runs_hyperparameters_fingerprint
+    (summaries; NULL for runs). -#}
+{% macro butter_audit_located() -%}
+    select
+        'runs' as folder_kind,
+        run_id as entity_id,
+        read_from_folder,
+        read_from_file,
+        cast(null as string) as runs_hyperparameters_fingerprint
+    from {{ ref('int_runs_located') }}
+    union all
+    select
+        'summary' as folder_kind,
+        cast(experiment_id as string) as entity_id,
+        read_from_folder,
+        read_from_file,
+        runs_hyperparameters_fingerprint
+    from {{ ref('int_experiments_located') }}
+{%- endmacro %}
+
+
+{#- The entities present in their mart: folder_kind, entity_id. -#}
+{% macro butter_audit_in_marts() -%}
+    select distinct
+        'runs' as folder_kind,
+        run_id as entity_id
+    from {{ ref('run_best_epochs') }}
+    union all
+    select distinct
+        'summary' as folder_kind,
+        cast(experiment_id as string) as entity_id
+    from {{ ref('experiment_summary') }}
+    where has_published_summary
+{%- endmacro %}

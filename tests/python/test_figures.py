@@ -1,0 +1,340 @@
+"""`butter figures`: the six figures, drawn from the current warehouse.
+
+On a copy of the built demo warehouse: every figure is written as PNG and SVG
+(non-empty, loadable, titled and labelled), its JSON sidecar holds exactly the
+points an independent SQL query on the marts gives, the output is byte-identical
+from run to run, and a figure whose data is absent is skipped with a reason
+while the others are still drawn.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+import duckdb
+import pytest
+
+from conftest import PROJECT_ROOT, DbtResult
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+
+FIGURES = ("learning_curves", "loss_vs_parameters", "double_descent",
+           "learning_rate_sweep", "label_noise", "regularization")
+
+
+@pytest.fixture(scope="module")
+def warehouse(built_warehouse: Callable[[str], DbtResult], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A private copy of the built demo warehouse, as `butter build` publishes it."""
+    path = tmp_path_factory.mktemp("figures-wh") / "butter.duckdb"
+    shutil.copy(built_warehouse("published").db_path, path)
+    return path
+
+
+def _cli(args: list[str], warehouse: Path) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, BUTTER_DUCKDB_PATH=str(warehouse))
+    return subprocess.run([str(Path(sys.executable).with_name("butter")), "figures", *args], cwd=PROJECT_ROOT,
+                          env=env, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def figures_dir(warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``butter figures --out DIR`` on the warehouse copy (what `make build` runs)."""
+    out = tmp_path_factory.mktemp("figures")
+    proc = _cli(["--out", str(out)], warehouse)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    print(proc.stdout)
+    return out
+
+
+def _sidecar(out: Path, name: str) -> dict[str, Any]:
+    return json.loads((out / f"{name}.json").read_text())
+
+
+def test_every_figure_is_written(figures_dir: Path) -> None:
+    from matplotlib import image
+
+    status = json.loads((figures_dir / "figures.json").read_text())
+    assert status == {name: "written" for name in FIGURES}, status
+    for name in FIGURES:
+        png, svg = figures_dir / f"{name}.png", figures_dir / f"{name}.svg"
+        assert png.stat().st_size > 5_000 and svg.stat().st_size > 5_000, name
+        pixels = image.imread(png)
+        assert pixels.shape[0] > 200 and pixels.shape[1] > 300, (name, pixels.shape)
+        assert pixels.std() > 0.01, f"{name}.png is blank"
+        text = svg.read_text()
+        assert text.lstrip().startswith("<?xml") and "<svg" in text, name
+        data = _sidecar(figures_dir, name)
+        # what the sidecar says was drawn is visible in the SVG: title, axis labels, legend entries
+        for needle in [data["title"], *(p["xlabel"] for p in data["panels"]), *(p["ylabel"] for p in data["panels"])]:
+            assert _svg_escape(needle) in text, (name, needle)
+        for panel in data["panels"]:
+            assert panel["series"], (name, panel["title"])
+            if panel["kind"] == "line":
+                for series in panel["series"]:
+                    assert _svg_escape(series["label"]) in text, (name, series["label"])
+
+
+def _svg_escape(text: str) -> str:
+    return escape(text)  # matplotlib escapes &, < and > in SVG text
+
+
+def test_log_scales_where_the_study_uses_them(figures_dir: Path) -> None:
+    curves = _sidecar(figures_dir, "learning_curves")["panels"][0]
+    assert curves["xscale"] == "log" and curves["yscale"] == "log"
+    for panel in _sidecar(figures_dir, "loss_vs_parameters")["panels"]:
+        assert panel["xscale"] == "log"
+    assert _sidecar(figures_dir, "double_descent")["panels"][0]["xscale"] == "log"
+    assert _sidecar(figures_dir, "learning_rate_sweep")["panels"][0]["xscale"] == "log"
+
+
+# --- the plotted points equal an independent query -------------------------------------------
+
+
+def _close(a: float | None, b: float | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+
+
+def _points(data: dict[str, Any], field: str = "y") -> dict[tuple, float | None]:
+    """{(panel title, series label, x): value} of a sidecar."""
+    found: dict[tuple, float | None] = {}
+    for panel in data["panels"]:
+        for series in panel["series"]:
+            values = series[field]
+            assert values is not None and len(values) == len(series["x"]), (panel["title"], series["label"])
+            for x, v in zip(series["x"], values, strict=False):
+                found[(panel["title"], series["label"], float(x))] = v
+    return found
+
+
+def _compare(plotted: dict[tuple, float | None], expected: dict[tuple, float | None]) -> None:
+    assert expected, "the reference query returned no rows: the test data should have them"
+    assert sorted(plotted) == sorted(expected), (sorted(set(plotted) ^ set(expected)))[:10]
+    wrong = [(key, plotted[key], expected[key]) for key in expected if not _close(plotted[key], expected[key])]
+    assert not wrong, wrong[:10]
+
+
+def _query(warehouse: Path, sql: str, params: list[Any]) -> list[tuple]:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.execute(sql, params).fetchall()
+    finally:
+        con.close()
+
+
+def _choice(data: dict[str, Any]) -> dict[str, Any]:
+    return data["choice"]
+
+
+def _size_label(size: int) -> str:
+    return f"2^{round(math.log2(size))}"
+
+
+def test_learning_curves_match_the_marts(figures_dir: Path, warehouse: Path) -> None:
+    _check_learning_curves(figures_dir, warehouse)
+
+
+def test_quartile_band_where_published(
+    built_warehouse: Callable[[str], DbtResult], tmp_path: Path,
+) -> None:
+    """The framework spelling publishes q1/q3 summary arrays: figure 1 draws them as a band."""
+    warehouse = tmp_path / "framework" / "butter.duckdb"
+    warehouse.parent.mkdir()
+    shutil.copy(built_warehouse("framework").db_path, warehouse)
+    proc = _cli(["--out", str(tmp_path / "out")], warehouse)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert _check_learning_curves(tmp_path / "out", warehouse), "no q1-q3 band although quartiles are published"
+    assert "band: q1-q3" in (tmp_path / "out" / "learning_curves.svg").read_text()
+
+
+def _check_learning_curves(out: Path, warehouse: Path) -> bool:
+    """Figure 1's points (and band, if drawn) equal the marts'; whether a band was drawn."""
+    data = _sidecar(out, "learning_curves")
+    choice = _choice(data)
+    rows = _query(warehouse, """
+        with curves as (
+            select e.size, lc.epoch, lc.test_loss_median, lc.test_loss_q1, lc.test_loss_q3
+            from marts.experiment_summary as e, marts.experiment_learning_curves as lc
+            where lc.experiment_id = e.experiment_id and e.is_primary_sweep
+              and e.dataset = ? and e.shape = ? and e.depth = ?
+        )
+        select size, epoch, quantile_cont(test_loss_median, 0.5), quantile_cont(test_loss_q1, 0.5),
+               quantile_cont(test_loss_q3, 0.5)
+        from curves where test_loss_median is not null group by size, epoch
+    """, [choice["dataset"], choice["shape"], choice["depth"]])
+    title = data["panels"][0]["title"]
+    _compare(_points(data), {(title, _size_label(r[0]), float(r[1])): r[2] for r in rows})
+    has_band = data["panels"][0]["series"][0]["band_low"] is not None
+    if has_band:
+        _compare(_points(data, "band_low"), {(title, _size_label(r[0]), float(r[1])): r[3] for r in rows})
+        _compare(_points(data, "band_high"), {(title, _size_label(r[0]), float(r[1])): r[4] for r in rows})
+    else:  # no band: the slice has no published quartiles
+        assert all(r[3] is None for r in rows), "quartiles are published for this slice but not drawn"
+    return has_band
+
+
+def test_double_descent_matches_the_marts(figures_dir: Path, warehouse: Path) -> None:
+    data = _sidecar(figures_dir, "double_descent")
+    choice = _choice(data)
+    rows = _query(warehouse, """
+        select e.size, lc.epoch, quantile_cont(lc.test_loss_median, 0.5)
+        from marts.experiment_learning_curves as lc
+        join marts.experiment_summary as e on lc.experiment_id = e.experiment_id
+        where e.is_primary_sweep and e.dataset = ? and e.shape = ? and e.depth = ? and lc.test_loss_median is not null
+        group by 1, 2
+    """, [choice["dataset"], choice["shape"], choice["depth"]])
+    title = data["panels"][0]["title"]
+    _compare(_points(data), {(title, str(r[0]), float(r[1])): r[2] for r in rows})
+    sizes = [int(s["label"]) for s in data["panels"][0]["series"]]
+    assert sizes == sorted(sizes) and len(sizes) == len({r[0] for r in rows})
+
+
+def test_loss_vs_parameters_matches_the_marts(figures_dir: Path, warehouse: Path) -> None:
+    data = _sidecar(figures_dir, "loss_vs_parameters")
+    rows = _query(warehouse, """
+        select dataset, depth, num_free_parameters, quantile_cont(median_curve_best_test_loss, 0.5)
+        from marts.experiment_summary
+        where is_primary_sweep and shape = ?
+        group by 1, 2, 3
+        having count(median_curve_best_test_loss) > 0
+    """, [_choice(data)["shape"]])
+    assert [p["title"] for p in data["panels"]] == sorted({r[0] for r in rows})
+    _compare(_points(data), {(r[0], str(r[1]), float(r[2])): r[3] for r in rows})
+
+
+def test_learning_rate_sweep_matches_the_marts(figures_dir: Path, warehouse: Path) -> None:
+    data = _sidecar(figures_dir, "learning_rate_sweep")
+    rows = _query(warehouse, """
+        select shape, learning_rate, quantile_cont(median_curve_best_test_loss, 0.5)
+        from marts.sweep_comparisons
+        where sweep = 'learning_rate' and dataset = ?
+        group by 1, 2
+        having count(median_curve_best_test_loss) > 0
+    """, [_choice(data)["dataset"]])
+    title = data["panels"][0]["title"]
+    _compare(_points(data), {(title, r[0], float(r[1])): r[2] for r in rows})
+
+
+def test_label_noise_matches_the_marts(figures_dir: Path, warehouse: Path) -> None:
+    data = _sidecar(figures_dir, "label_noise")
+    choice = _choice(data)
+    rows = _query(warehouse, """
+        select learning_rate, label_noise,
+               quantile_cont(median_curve_best_test_loss, 0.5),
+               quantile_cont(median_curve_best_test_loss_epoch, 0.5) filter (where median_curve_best_test_loss is not null)
+        from marts.experiment_summary
+        where is_label_noise_sweep and dataset = ? and shape = ?
+        group by 1, 2
+        having count(median_curve_best_test_loss) > 0
+    """, [choice["dataset"], choice["shape"]])
+    loss, epoch = data["panels"]
+    _compare(_points({"panels": [loss]}), {(loss["title"], f"{r[0]:g}", float(r[1])): r[2] for r in rows})
+    _compare(_points({"panels": [epoch]}), {(epoch["title"], f"{r[0]:g}", float(r[1])): r[3] for r in rows})
+
+
+def test_regularization_matches_the_marts(figures_dir: Path, warehouse: Path) -> None:
+    data = _sidecar(figures_dir, "regularization")
+    choice = _choice(data)
+    params = [choice["dataset"], choice["shape"]]
+    rows = _query(warehouse, """
+        select upper(kernel_regularizer_type),
+               if(kernel_regularizer_type = 'l1', kernel_regularizer_l1, kernel_regularizer_l2) as penalty,
+               quantile_cont(median_curve_best_test_loss, 0.5), quantile_cont(delta_vs_core, 0.5)
+        from marts.sweep_comparisons
+        where sweep = 'regularization' and dataset = ? and shape = ? and is_core_value = false
+          and kernel_regularizer_type in ('l1', 'l2') and median_curve_best_test_loss is not null
+        group by 1, 2
+        having penalty is not null
+    """, params)
+    core = _query(warehouse, """
+        select quantile_cont(median_curve_best_test_loss, 0.5) from marts.sweep_comparisons
+        where sweep = 'regularization' and dataset = ? and shape = ? and is_core_value
+    """, params)[0][0]
+    loss, delta = data["panels"]
+    assert core is not None and _close(loss["reference"], core)
+    _compare(_points({"panels": [loss]}), {(loss["title"], r[0], float(r[1])): r[2] for r in rows})
+    _compare(_points({"panels": [delta]}),
+             {(delta["title"], r[0], float(r[1])): r[3] for r in rows if r[3] is not None})
+
+
+# --- determinism, options, absent data -------------------------------------------------------
+
+
+def test_output_is_deterministic(figures_dir: Path, warehouse: Path, tmp_path: Path) -> None:
+    from butter_warehouse import figures
+
+    figures.render(warehouse, tmp_path, log=lambda line: None)
+    for name in FIGURES:
+        for suffix in ("png", "svg", "json"):
+            assert (tmp_path / f"{name}.{suffix}").read_bytes() == (figures_dir / f"{name}.{suffix}").read_bytes(), (
+                name, suffix)
+
+
+def test_options_choose_the_slice(warehouse: Path, tmp_path: Path) -> None:
+    from butter_warehouse import figures
+
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        other = con.execute("""
+            select dataset, shape, depth from marts.experiment_summary where is_primary_sweep
+            group by all order by count(*), dataset desc, shape desc, depth desc limit 1
+        """).fetchone()
+    finally:
+        con.close()
+    status = figures.render(warehouse, tmp_path, dataset=other[0], shape=other[1], depth=int(other[2]),
+                            log=lambda line: None)
+    assert status["learning_curves"] == "written", status
+    assert _sidecar(tmp_path, "learning_curves")["choice"] == {"dataset": other[0], "shape": other[1],
+                                                                "depth": int(other[2])}
+
+
+def test_absent_data_is_skipped_with_a_reason(warehouse: Path, tmp_path: Path) -> None:
+    partial = tmp_path / "partial" / "butter.duckdb"
+    partial.parent.mkdir()
+    shutil.copy(warehouse, partial)
+    con = duckdb.connect(str(partial))
+    try:  # a warehouse built without the learning-rate sweep and without learning curves
+        con.execute("delete from marts.sweep_comparisons where sweep = 'learning_rate'")
+        con.execute("drop table marts.experiment_learning_curves")
+        con.execute("checkpoint")
+    finally:
+        con.close()
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "learning_rate_sweep.png").write_bytes(b"stale")  # left over from an earlier build
+    proc = _cli(["--out", str(out)], partial)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = proc.stdout.splitlines()
+    for name in ("learning_curves", "double_descent", "learning_rate_sweep"):
+        reason = [line for line in lines if line.startswith(f"skipped {name}: ")]
+        assert len(reason) == 1, (name, proc.stdout)
+        assert not (out / f"{name}.png").exists(), name
+    assert "learning_rate sweep is not in the warehouse" in proc.stdout
+    assert "experiment_learning_curves is not in the warehouse" in proc.stdout
+    for name in ("loss_vs_parameters", "label_noise", "regularization"):
+        assert (out / f"{name}.png").stat().st_size > 5_000, name
+
+
+def test_missing_warehouse_is_a_clear_error(tmp_path: Path) -> None:
+    proc = _cli(["--out", str(tmp_path / "out")], tmp_path / "nowhere.duckdb")
+    assert proc.returncode == 1
+    assert "no published warehouse at" in proc.stdout and "nowhere.duckdb" in proc.stdout
+
+
+def test_make_build_draws_the_figures() -> None:
+    build = [line for line in (PROJECT_ROOT / "Makefile").read_text().split("\nbuild:", 1)[1].splitlines()
+             if line.startswith("\t")]
+    assert any("butter figures" in line for line in build), build
+    overview = (PROJECT_ROOT / "models" / "_docs.md").read_text().split("{% enddocs %}", 1)[0]
+    for name in FIGURES:
+        assert f"assets/figures/{name}.png" in overview, name

@@ -1,0 +1,191 @@
+"""The house: what a clone tracks, the runtime/dev split, and finding the dbt project."""
+
+from __future__ import annotations
+
+import ast
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+from butter_warehouse import cli, project
+from butter_warehouse.project import ProjectNotFound, find_root
+
+from conftest import PROJECT_ROOT
+
+tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+#: test and lint tools that `make build` must not install
+DEV_ONLY = {"playwright", "moto", "flask", "pytest", "sqlfluff", "ruff", "boto3", "sqlalchemy", "duckdb-engine"}
+
+
+def git(*args: str) -> str:
+    return subprocess.run(["git", *args], cwd=PROJECT_ROOT, capture_output=True, text=True).stdout
+
+
+needs_git = pytest.mark.skipif(
+    shutil.which("git") is None or not (PROJECT_ROOT / ".git").exists(), reason="not a git checkout"
+)
+
+
+# --- tracked files -------------------------------------------------------------------------------
+
+
+@needs_git
+def test_no_build_output_or_applied_patches_are_tracked() -> None:
+    tracked = git("ls-files").splitlines()
+    offending = [p for p in tracked if ".egg-info/" in p or p.endswith((".diff", ".patch", ".orig"))
+                 or p.split("/")[0] in {"warehouse", "data", "target", "logs", "build", "dist", ".venv"}]
+    assert offending == []
+
+
+@needs_git
+@pytest.mark.parametrize("path", [
+    "butter_warehouse.egg-info/PKG-INFO", "build/lib/x.py", "dist/x.whl", "warehouse/butter.duckdb",
+    "data/demo/all_runs/x.parquet", "target/manifest.json", "logs/dbt.log", ".venv/bin/python",
+])
+def test_build_output_is_ignored(path: str) -> None:
+    assert git("check-ignore", "--no-index", path).strip() == path
+
+
+# --- runtime and development requirements ------------------------------------------------------
+
+
+def read_lock(path: Path) -> tuple[dict[str, str], list[str]]:
+    """``{canonical name: version}`` and the ``-r`` includes of a pip lock file."""
+    pins, includes = {}, []
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("-r "):
+            includes.append(line[3:].strip())
+            continue
+        name, sep, version = line.partition("==")
+        assert sep and version, f"{path.name}: {line!r} is not an exact pin"
+        pins[canonicalize_name(name)] = version
+    return pins, includes
+
+
+RUNTIME, RUNTIME_INCLUDES = read_lock(PROJECT_ROOT / "requirements.lock")
+DEV, DEV_INCLUDES = read_lock(PROJECT_ROOT / "requirements-dev.lock")
+PYPROJECT = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())
+
+
+def test_runtime_lock_has_no_dev_tools() -> None:
+    assert RUNTIME_INCLUDES == []
+    assert sorted(DEV_ONLY & set(RUNTIME)) == []
+
+
+def test_dev_lock_adds_to_the_runtime_lock() -> None:
+    assert DEV_INCLUDES == ["requirements.lock"]
+    assert sorted(set(DEV) & set(RUNTIME)) == [], "a package pinned in both locks could disagree"
+    assert DEV_ONLY <= set(DEV)
+
+
+@pytest.mark.parametrize("group", ["runtime", "dev"])
+def test_pyproject_ranges_are_met_by_the_locks(group: str) -> None:
+    declared = PYPROJECT["project"]["dependencies"] if group == "runtime" else \
+        PYPROJECT["project"]["optional-dependencies"]["dev"]
+    pins = RUNTIME if group == "runtime" else {**RUNTIME, **DEV}
+    for text in declared:
+        requirement = Requirement(text)
+        name = canonicalize_name(requirement.name)
+        assert name in pins, f"{text} (pyproject {group}) is not pinned in the {group} lock"
+        assert requirement.specifier.contains(pins[name], prereleases=True), f"{name}=={pins[name]} breaks {text}"
+        if group == "dev":
+            assert name in DEV, f"{name} is a dev tool pinned in the runtime lock"
+
+
+def test_ruff_is_pinned_and_configured() -> None:
+    dev = [Requirement(t) for t in PYPROJECT["project"]["optional-dependencies"]["dev"]]
+    ruff = next(r for r in dev if r.name == "ruff")
+    assert str(ruff.specifier) == f"=={DEV['ruff']}"
+    assert set(PYPROJECT["tool"]["ruff"]["lint"]["select"]) >= {"E", "F", "W", "I", "B", "UP"}
+
+
+def runtime_imports() -> dict[str, set[str]]:
+    """Top-level modules imported by each module of the installed package."""
+    found = {}
+    for path in sorted((PROJECT_ROOT / "butter_warehouse").rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        names = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        names |= {n.module.split(".")[0] for n in ast.walk(tree)
+                  if isinstance(n, ast.ImportFrom) and n.module and n.level == 0}
+        found[str(path.relative_to(PROJECT_ROOT))] = names
+    return found
+
+
+def test_package_needs_no_dev_tool_and_test_support_lives_with_the_tests() -> None:
+    dev_modules = {"moto", "boto3", "flask", "playwright", "pytest", "sqlalchemy", "duckdb_engine", "sqlfluff"}
+    leaks = {path: sorted(names & dev_modules) for path, names in runtime_imports().items() if names & dev_modules}
+    assert leaks == {}
+    assert not (PROJECT_ROOT / "butter_warehouse" / "s3_emulator.py").exists()
+    assert (Path(__file__).parent / "s3_emulator.py").is_file()
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="no make")
+def test_make_build_installs_the_runtime_lock_only() -> None:
+    def recipe(target: str) -> str:  # -B: every step as on a fresh clone; -n: print, do not run
+        return subprocess.run(["make", "-nB", target], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True).stdout
+
+    build, test, lint = recipe("build"), recipe("test"), recipe("lint")
+    assert "-r requirements.lock" in build and "requirements-dev.lock" not in build
+    assert "-r requirements-dev.lock" in test and "-r requirements-dev.lock" in lint
+    assert re.search(r"^scripts/lint\.sh$", lint, re.MULTILINE), "make lint runs the one lint entry point"
+    assert "scripts/test.sh" in test and "scripts/lint.sh" in (PROJECT_ROOT / "scripts" / "test.sh").read_text()
+
+
+# --- finding the dbt project --------------------------------------------------------------------
+
+
+def make_project(folder: Path, name: str = "butter") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "dbt_project.yml").write_text(f"name: '{name}'\nversion: '1.0.0'\n")
+    return folder
+
+
+def test_found_upward_from_a_subfolder(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "repo")
+    nested = root / "models" / "marts"
+    nested.mkdir(parents=True)
+    assert find_root(cwd=nested, environ={}) == root.resolve()
+
+
+def test_explicit_folder_then_environment_then_search(tmp_path: Path) -> None:
+    a, b, c = (make_project(tmp_path / n) for n in "abc")
+    env = {project.ENV_VAR: str(b)}
+    assert find_root(a, cwd=c, environ=env) == a.resolve()
+    assert find_root(None, cwd=c, environ=env) == b.resolve()
+    assert find_root(None, cwd=c, environ={}) == c.resolve()
+
+
+def test_another_dbt_project_is_not_taken(tmp_path: Path) -> None:
+    outer = make_project(tmp_path)
+    inner = make_project(tmp_path / "other", name="jaffle_shop")
+    assert find_root(cwd=inner, environ={}) == outer.resolve()
+    with pytest.raises(ProjectNotFound, match=r"is the dbt project 'jaffle_shop', not 'butter'"):
+        find_root(inner, environ={})
+
+
+def test_nothing_found_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ProjectNotFound, match=r"no dbt_project.yml named 'butter' in .* or any folder above it.*--project-dir"):
+        find_root(cwd=tmp_path, environ={})
+    with pytest.raises(ProjectNotFound, match=rf"{project.ENV_VAR}: .*missing has no dbt_project.yml"):
+        find_root(cwd=tmp_path, environ={project.ENV_VAR: str(tmp_path / "missing")})
+
+
+def test_cli_uses_the_working_directory_not_the_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv(project.ENV_VAR, raising=False)
+    monkeypatch.chdir(PROJECT_ROOT / "models")
+    assert cli.main(["codegen", "--check"]) == 0
+    assert cli.PROJECT_ROOT == PROJECT_ROOT.resolve()
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["codegen", "--check"]) == 2
+    assert "no dbt_project.yml named 'butter'" in capsys.readouterr().err
+    assert cli.main(["--project-dir", str(PROJECT_ROOT), "codegen", "--check"]) == 0

@@ -1,0 +1,215 @@
+"""The analyst's interface of the marts (docs/warehouse-interface.md), checked on a built demo warehouse.
+
+- Exact values: real-valued hyperparameters are DOUBLE equal to the decimal they
+  were published with, so a float literal, a double cast and a bound parameter
+  (DuckDB and SQLAlchemy / duckdb-engine) find the same rows, and the count is
+  the one the published data (read with pyarrow) gives for that decimal.
+- Types: no unsigned integer column in any mart (information_schema), and every
+  mart is under an enforced dbt model contract whose declared types are the
+  table's.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.pool import NullPool
+
+import reference as ref
+from conftest import DbtResult
+
+pytestmark = pytest.mark.slow
+
+REAL_HYPERPARAMETERS = ("learning_rate", "label_noise", "kernel_regularizer_l1", "kernel_regularizer_l2")
+MART_SCHEMA = "marts"
+#: audit tables, which the interface places in their own `audit` schema, are not analyst marts
+AUDIT_TABLES = frozenset({"load_audit", "source_reconciliation"})
+
+
+@pytest.fixture(scope="module")
+def built(built_warehouse: Callable[[str], DbtResult]) -> DbtResult:
+    return built_warehouse("published")
+
+
+@pytest.fixture(scope="module")
+def con(built: DbtResult):
+    connection = duckdb.connect(str(built.db_path), read_only=True)
+    yield connection
+    connection.close()
+
+
+@pytest.fixture(scope="module")
+def experiments(demo_root: Callable[..., Path]) -> dict[int, dict]:
+    return ref.experiment_summary(ref.load(demo_root("published")))
+
+
+def published_decimal(value: float) -> float:
+    """The float32's shortest round-trip decimal, as a Python float (numpy prints float32 that way)."""
+    return float(str(np.float32(value)))
+
+
+def expected_count(experiments: dict[int, dict], column: str, decimal: float) -> int:
+    return sum(1 for e in experiments.values() if e[column] is not None and published_decimal(e[column]) == decimal)
+
+
+@pytest.mark.parametrize(
+    ("column", "literal", "decimal"),
+    [
+        ("learning_rate", "1e-4", 0.0001),
+        ("learning_rate", "0.001", 0.001),
+        ("label_noise", "0.1", 0.1),
+        ("label_noise", "0.05", 0.05),
+    ],
+)
+def test_exact_match_duckdb(
+    con: duckdb.DuckDBPyConnection, experiments: dict[int, dict], column: str, literal: str, decimal: float
+) -> None:
+    want = expected_count(experiments, column, decimal)
+    assert want > 0, f"the demo has no experiment with {column} = {decimal}"
+    sql = f"select count(*) from marts.experiment_summary where {column} = "
+    got = {
+        "literal": con.execute(sql + literal).fetchone()[0],
+        "double": con.execute(sql + f"{literal}::double").fetchone()[0],
+        "parameter": con.execute(sql + "?", [decimal]).fetchone()[0],
+    }
+    assert got == dict.fromkeys(got, want)
+    # the float32 value itself is not what is stored
+    f32 = float(np.float32(decimal))
+    if f32 != decimal:
+        (stale,) = con.execute(
+            f"select count(*) from marts.experiment_summary where {column} = ?", [f32]
+        ).fetchone()
+        assert stale == 0
+
+
+def test_exact_match_sqlalchemy(
+    built: DbtResult, experiments: dict[int, dict], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # a private copy: this process already holds the warehouse open with another configuration
+    copy = tmp_path_factory.mktemp("interface-sqlalchemy") / "butter.duckdb"
+    shutil.copy(built.db_path, copy)
+    engine = sa.create_engine(f"duckdb:///{copy}?access_mode=read_only", poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            for column, decimal in (("learning_rate", 0.0001), ("label_noise", 0.1)):
+                want = expected_count(experiments, column, decimal)
+                assert want > 0
+                bound = conn.execute(
+                    sa.text(f"select count(*) from marts.experiment_summary where {column} = :value"),
+                    {"value": decimal},
+                ).scalar_one()
+                table = sa.table("sweep_comparisons", sa.column("sweep"), sa.column("learning_rate"),
+                                 schema=MART_SCHEMA)
+                built_query = conn.execute(
+                    sa.select(sa.func.count()).select_from(table).where(
+                        table.c.sweep == "learning_rate", table.c.learning_rate == 0.0001
+                    )
+                ).scalar_one()
+                assert bound == want, (column, bound, want)
+                assert built_query > 0
+    finally:
+        engine.dispose()
+
+
+def test_real_hyperparameters_are_published_decimals(con: duckdb.DuckDBPyConnection) -> None:
+    """Every real-valued hyperparameter of every mart is DOUBLE and equal to its float32's shortest decimal."""
+    columns = con.execute(
+        "select table_name, column_name, data_type from information_schema.columns "
+        f"where table_schema = '{MART_SCHEMA}' and column_name in {REAL_HYPERPARAMETERS}"
+    ).fetchall()
+    assert {c for _, c, _ in columns} == set(REAL_HYPERPARAMETERS)
+    problems = [f"{t}.{c}: {d}" for t, c, d in columns if d != "DOUBLE"]
+    for table, column, _ in columns:
+        for (value,) in con.execute(f"select distinct {column} from {MART_SCHEMA}.{table}").fetchall():
+            if value is not None and value != published_decimal(value):
+                problems.append(f"{table}.{column} = {value!r}, published as {published_decimal(value)!r}")
+    assert not problems, "\n".join(problems)
+    values = {v for (v,) in con.execute("select distinct swept_value_numeric from marts.sweep_comparisons "
+                                        "where sweep = 'learning_rate'").fetchall()}
+    assert 0.01 in values and 0.0001 in values, values
+
+
+def test_no_unsigned_column_in_any_mart(con: duckdb.DuckDBPyConnection) -> None:
+    columns = con.execute(
+        "select table_name, column_name, data_type from information_schema.columns "
+        f"where table_schema = '{MART_SCHEMA}'"
+    ).fetchall()
+    assert len({t for t, _, _ in columns}) >= 5
+    unsigned = [f"{t}.{c}: {d}" for t, c, d in columns if d.startswith("U")]
+    assert not unsigned, unsigned
+    # the arithmetic the issue reports overflowing now works
+    con.execute("select min(num_free_parameters - size), min(depth - 3), min(num_runs - 5) "
+                "from marts.experiment_summary").fetchone()
+
+
+def test_marts_have_enforced_contracts(con: duckdb.DuckDBPyConnection, built: DbtResult) -> None:
+    """Every model in the marts schema declares every column's type and enforces it; the table agrees."""
+    manifest = json.loads((built.target_path / "manifest.json").read_text())
+    marts = {
+        node["name"]: node
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["schema"] == MART_SCHEMA and node["name"] not in AUDIT_TABLES
+    }
+    assert "experiment_learning_curves" in marts and "experiment_summary" in marts
+    problems = []
+    for name, node in marts.items():
+        if not node["config"]["contract"]["enforced"]:
+            problems.append(f"{name}: contract not enforced")
+            continue
+        table = dict(con.execute(
+            "select column_name, data_type from information_schema.columns "
+            f"where table_schema = '{MART_SCHEMA}' and table_name = '{name}'"
+        ).fetchall())
+        declared = {c: (v.get("data_type") or "").upper() for c, v in node["columns"].items()}
+        if declared != table:
+            problems.append(f"{name}: declared {declared} vs table {table}")
+    assert not problems, "\n".join(problems)
+
+
+# --- documents ----------------------------------------------------------------------------
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+DOCUMENTS = ("README.md", "docs/warehouse-interface.md", "docs/bi-access.md")
+
+
+def markdown_links(text: str) -> list[str]:
+    """Targets of inline markdown links ``[text](target)``."""
+    return re.findall(r"\]\(([^)\s]+)\)", text)
+
+
+def test_self_check_markdown_links() -> None:
+    assert markdown_links("see [a](docs/x.md#y) and [b](https://e.org) or `[c]`") == ["docs/x.md#y", "https://e.org"]
+
+
+@pytest.mark.parametrize("document", DOCUMENTS)
+def test_document_links_resolve_inside_repository(document: str) -> None:
+    """Every relative link of the README and the docs points at a file of this repository."""
+    path = REPOSITORY / document
+    text = path.read_text()
+    problems = []
+    for target in markdown_links(text):
+        if re.match(r"[a-z]+:", target):
+            continue  # an absolute URL (https:, mailto:)
+        file_part = target.split("#", 1)[0]
+        resolved = (path.parent / file_part).resolve() if file_part else path
+        if not resolved.is_relative_to(REPOSITORY) or not resolved.exists():
+            problems.append(f"{document}: link {target!r} does not resolve inside the repository")
+    assert not problems, "\n".join(problems)
+    assert "/shared/" not in text and "../shared" not in text, f"{document} refers outside the repository"
+
+
+def test_every_analysis_is_described(built: DbtResult) -> None:
+    """The docs site shows a description for every analysis (analyses/_analyses.yml)."""
+    manifest = json.loads((built.target_path / "manifest.json").read_text())
+    analyses = {n["name"]: n for n in manifest["nodes"].values() if n["resource_type"] == "analysis"}
+    assert len(analyses) >= 4
+    undescribed = sorted(name for name, node in analyses.items() if len(node["description"].split()) < 10)
+    assert not undescribed, undescribed

@@ -1,0 +1,325 @@
+"""The dbt semantic layer (MetricFlow): valid, and equal to plain SQL on the marts.
+
+``dbt parse`` writes ``semantic_manifest.json``; ``mf`` (dbt-metricflow) reads it
+from ``<project>/target/``, so each test module gets its own small project folder
+(``dbt_project.yml``, ``profiles.yml``, ``target/``) and its own copy of the built
+demo warehouse. Then:
+
+* the manifest holds the semantic models, dimensions, metrics and saved queries
+  the issue asks for;
+* ``mf validate-configs`` passes, warehouse checks included, and fails on a
+  warehouse whose mart lacks a column a measure uses;
+* every saved query, and ad-hoc metric queries across the entity joins, return
+  through ``mf query`` exactly what SQL written here on the marts returns.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from conftest import PROJECT_ROOT, DbtResult, run_dbt
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+
+MF = Path(sys.executable).with_name("mf")
+
+
+@dataclass
+class MfProject:
+    root: Path
+    warehouse: Path
+    data_root: Path
+    manifest: dict
+
+    def mf(self, *args: str, warehouse: Path | None = None) -> subprocess.CompletedProcess[str]:
+        env = dict(os.environ)
+        env.update({
+            "DBT_PROJECT_DIR": str(self.root),
+            "DBT_PROFILES_DIR": str(self.root),
+            "BUTTER_DUCKDB_PATH": str(warehouse or self.warehouse),
+            "BUTTER_DATA_ROOT": str(self.data_root),
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        })
+        return subprocess.run([str(MF), *args], cwd=self.root, env=env, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def project(
+    built_warehouse: Callable[[str], DbtResult],
+    demo_root: Callable[..., Path],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> MfProject:
+    root = tmp_path_factory.mktemp("semantic")
+    for name in ("dbt_project.yml", "profiles.yml"):
+        shutil.copy(PROJECT_ROOT / name, root / name)
+    parsed = run_dbt(["parse"], data_root=demo_root("published"), workdir=root)  # -> root/target/
+    assert parsed.ok, parsed
+    warehouse = root / "butter.duckdb"
+    shutil.copy(built_warehouse("published").db_path, warehouse)
+    manifest = json.loads((root / "target" / "semantic_manifest.json").read_text())
+    return MfProject(root, warehouse, demo_root("published"), manifest)
+
+
+# --- the manifest -----------------------------------------------------------------------------
+
+
+def test_semantic_manifest_has_the_models_metrics_and_saved_queries(project: MfProject) -> None:
+    models = {m["name"]: m for m in project.manifest["semantic_models"]}
+    assert set(models) == {"experiments", "runs", "learning_curves", "sweep_comparisons"}
+    marts = {name: m["node_relation"]["schema_name"] for name, m in models.items()}
+    assert set(marts.values()) == {"marts"}, marts
+    experiment_dims = {d["name"] for d in models["experiments"]["dimensions"]}
+    wanted = {"dataset", "shape", "depth", "size", "learning_rate", "batch_size", "label_noise",
+              "kernel_regularizer_type", "task_type", "is_primary_sweep", "is_300_epoch_sweep", "is_30k_epoch_sweep",
+              "is_learning_rate_sweep", "is_label_noise_sweep", "is_batch_size_sweep", "is_regularization_sweep"}
+    assert wanted <= experiment_dims, wanted - experiment_dims
+    for name, model in models.items():
+        assert model["measures"], name
+        entities = {e["name"] for e in model["entities"]}
+        assert "experiment" in entities, (name, entities)  # every model joins to the experiment
+    metrics = {m["name"] for m in project.manifest["metrics"]}
+    assert {"experiments", "runs", "median_best_test_loss", "diverged_run_share", "median_best_epoch",
+            "sweep_delta_vs_core_median", "sweep_delta_vs_core_avg"} <= metrics, metrics
+    saved = {q["name"] for q in project.manifest["saved_queries"]}
+    assert {"learning_curves", "loss_vs_parameters", "learning_rate_sweep", "label_noise", "regularization",
+            "sweep_deltas"} <= saved, saved
+    assert project.manifest["project_configuration"]["time_spines"], "MetricFlow needs a time spine"
+
+
+# --- mf validate-configs ----------------------------------------------------------------------
+
+
+def _validation_counts(output: str) -> list[int]:
+    return [int(n) for n in re.findall(r"\(ERRORS: (\d+)", output)]
+
+
+def test_mf_validate_configs_passes(project: MfProject) -> None:
+    proc = project.mf("validate-configs")
+    output = proc.stdout + proc.stderr
+    print(output[-3000:])
+    counts = _validation_counts(output)
+    assert proc.returncode == 0, output[-4000:]
+    assert len(counts) >= 6 and not any(counts), output[-4000:]  # semantics + 5 warehouse checks
+    assert "validated measures against data warehouse" in output
+
+
+def test_mf_validate_configs_catches_a_missing_column(project: MfProject, tmp_path: Path) -> None:
+    broken = tmp_path / "butter.duckdb"
+    shutil.copy(project.warehouse, broken)
+    con = duckdb.connect(str(broken))
+    try:
+        con.execute("alter table marts.run_best_epochs drop column best_test_loss_epoch")
+        con.execute("checkpoint")
+    finally:
+        con.close()
+    proc = project.mf("validate-configs", warehouse=broken)
+    output = proc.stdout + proc.stderr
+    assert any(_validation_counts(output)), output[-4000:]
+
+
+# --- mf query == SQL on the marts -------------------------------------------------------------
+
+
+def _value(cell: Any) -> Any:
+    """One normal form for CSV cells and DuckDB values: None, bool, float or str."""
+    if cell is None or cell == "":
+        return None
+    if isinstance(cell, bool) or cell in ("True", "False"):
+        return cell if isinstance(cell, bool) else cell == "True"
+    try:
+        return float(cell)
+    except (TypeError, ValueError):
+        return str(cell)
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+    return a == b
+
+
+def mf_rows(project: MfProject, tmp_path: Path, *args: str) -> tuple[list[str], list[dict[str, Any]]]:
+    out = tmp_path / "result.csv"
+    proc = project.mf("query", *args, "--csv", str(out))
+    assert proc.returncode == 0 and out.exists(), (proc.stdout + proc.stderr)[-4000:]
+    with out.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        rows = [{k: _value(v) for k, v in row.items()} for row in reader]
+        return list(reader.fieldnames or []), rows
+
+
+def sql_rows(project: MfProject, sql: str) -> list[dict[str, Any]]:
+    con = duckdb.connect(str(project.warehouse), read_only=True)
+    try:
+        cursor = con.execute(sql)
+        names = [d[0] for d in cursor.description]
+        return [{n: _value(v) for n, v in zip(names, row, strict=False)} for row in cursor.fetchall()]
+    finally:
+        con.close()
+
+
+def assert_same_rows(columns: list[str], got: list[dict[str, Any]], expected: list[dict[str, Any]],
+                     keys: list[str]) -> None:
+    assert expected, "the reference SQL returned no rows: the demo data should have them"
+    assert set(columns) == set(expected[0]), (columns, list(expected[0]))
+
+    def key(row: dict[str, Any]) -> tuple:
+        return tuple((v is None, str(v)) for v in (row[k] for k in keys))
+
+    got_by, expected_by = {key(r): r for r in got}, {key(r): r for r in expected}
+    assert len(got_by) == len(got) and len(expected_by) == len(expected), "group keys repeat"
+    assert sorted(got_by) == sorted(expected_by), sorted(set(got_by) ^ set(expected_by))[:10]
+    wrong = [(k, c, got_by[k][c], expected_by[k][c]) for k in expected_by for c in columns
+             if not _same(got_by[k][c], expected_by[k][c])]
+    assert not wrong, wrong[:10]
+
+
+#: saved query -> (group-by columns, the same question in SQL on the marts)
+SAVED_QUERY_SQL: dict[str, tuple[list[str], str]] = {
+    "learning_curves": (
+        ["experiment__dataset", "experiment__shape", "experiment__depth", "experiment__size",
+         "learning_curve_point__epoch"],
+        """
+        select e.dataset as experiment__dataset, e.shape as experiment__shape, e.depth as experiment__depth,
+               e.size as experiment__size, lc.epoch as learning_curve_point__epoch,
+               quantile_cont(lc.test_loss_median, 0.5) as curve_test_loss_median,
+               quantile_cont(lc.test_loss_q1, 0.5) as curve_test_loss_q1,
+               quantile_cont(lc.test_loss_q3, 0.5) as curve_test_loss_q3
+        from marts.experiment_learning_curves as lc
+        join marts.experiment_summary as e on lc.experiment_id = e.experiment_id
+        where e.is_primary_sweep
+        group by 1, 2, 3, 4, 5
+        """,
+    ),
+    "loss_vs_parameters": (
+        ["experiment__dataset", "experiment__shape", "experiment__depth", "experiment__num_free_parameters"],
+        """
+        select dataset as experiment__dataset, shape as experiment__shape, depth as experiment__depth,
+               num_free_parameters as experiment__num_free_parameters,
+               quantile_cont(median_curve_best_test_loss, 0.5) as median_best_test_loss
+        from marts.experiment_summary
+        where is_primary_sweep
+        group by 1, 2, 3, 4
+        """,
+    ),
+    "learning_rate_sweep": (
+        ["experiment__dataset", "experiment__shape", "experiment__learning_rate"],
+        """
+        select e.dataset as experiment__dataset, e.shape as experiment__shape,
+               e.learning_rate as experiment__learning_rate,
+               quantile_cont(c.median_curve_best_test_loss, 0.5) as sweep_best_test_loss
+        from marts.sweep_comparisons as c
+        join marts.experiment_summary as e on c.experiment_id = e.experiment_id
+        where c.sweep = 'learning_rate'
+        group by 1, 2, 3
+        """,
+    ),
+    "label_noise": (
+        ["experiment__dataset", "experiment__shape", "experiment__learning_rate", "experiment__label_noise"],
+        """
+        select dataset as experiment__dataset, shape as experiment__shape,
+               learning_rate as experiment__learning_rate, label_noise as experiment__label_noise,
+               quantile_cont(median_curve_best_test_loss, 0.5) as median_best_test_loss,
+               quantile_cont(median_curve_best_test_loss_epoch, 0.5) as median_best_epoch
+        from marts.experiment_summary
+        where is_label_noise_sweep
+        group by 1, 2, 3, 4
+        """,
+    ),
+    "regularization": (
+        ["experiment__dataset", "experiment__shape", "experiment__kernel_regularizer_type",
+         "experiment__kernel_regularizer_l1", "experiment__kernel_regularizer_l2", "sweep_comparison__is_core_value"],
+        """
+        select e.dataset as experiment__dataset, e.shape as experiment__shape,
+               e.kernel_regularizer_type as experiment__kernel_regularizer_type,
+               e.kernel_regularizer_l1 as experiment__kernel_regularizer_l1,
+               e.kernel_regularizer_l2 as experiment__kernel_regularizer_l2,
+               c.is_core_value as sweep_comparison__is_core_value,
+               quantile_cont(c.median_curve_best_test_loss, 0.5) as sweep_best_test_loss,
+               quantile_cont(c.delta_vs_core, 0.5) as sweep_delta_vs_core_median
+        from marts.sweep_comparisons as c
+        join marts.experiment_summary as e on c.experiment_id = e.experiment_id
+        where c.sweep = 'regularization'
+        group by 1, 2, 3, 4, 5, 6
+        """,
+    ),
+    "sweep_deltas": (
+        ["sweep_comparison__sweep", "sweep_comparison__swept_value"],
+        """
+        select sweep as sweep_comparison__sweep, swept_value as sweep_comparison__swept_value,
+               count(experiment_id) as sweep_experiments,
+               quantile_cont(delta_vs_core, 0.5) as sweep_delta_vs_core_median,
+               avg(delta_vs_core) as sweep_delta_vs_core_avg
+        from marts.sweep_comparisons
+        group by 1, 2
+        """,
+    ),
+    "run_health": (
+        ["experiment__dataset"],
+        """
+        select e.dataset as experiment__dataset, count(r.run_id) as runs,
+               count(r.run_id) filter (where r.is_diverged) as diverged_runs,
+               (count(r.run_id) filter (where r.is_diverged))::double / count(r.run_id) as diverged_run_share,
+               quantile_cont(r.best_test_loss_epoch, 0.5) as run_best_epoch_median
+        from marts.run_best_epochs as r
+        left join marts.experiment_summary as e on r.experiment_id = e.experiment_id
+        group by 1
+        """,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SAVED_QUERY_SQL))
+def test_saved_query_equals_sql(project: MfProject, tmp_path: Path, name: str) -> None:
+    keys, sql = SAVED_QUERY_SQL[name]
+    columns, got = mf_rows(project, tmp_path, "--saved-query", name)
+    expected = sql_rows(project, sql)
+    print(f"\n{name}: {len(got)} rows, e.g. {got[:2]}")
+    assert_same_rows(columns, got, expected, keys)
+
+
+def test_experiment_metrics_by_dimension_equal_sql(project: MfProject, tmp_path: Path) -> None:
+    keys = ["experiment__task_type", "experiment__batch_size", "experiment__is_regularization_sweep"]
+    columns, got = mf_rows(project, tmp_path, "--metrics",
+                           "experiments,runs_published,median_best_test_loss,median_final_test_loss",
+                           "--group-by", ",".join(keys))
+    expected = sql_rows(project, """
+        select task_type as experiment__task_type, batch_size as experiment__batch_size,
+               is_regularization_sweep as experiment__is_regularization_sweep,
+               count(experiment_id) as experiments, sum(num_runs) as runs_published,
+               quantile_cont(median_curve_best_test_loss, 0.5) as median_best_test_loss,
+               quantile_cont(median_curve_final_test_loss, 0.5) as median_final_test_loss
+        from marts.experiment_summary
+        group by 1, 2, 3
+    """)
+    assert_same_rows(columns, got, expected, keys)
+
+
+def test_run_metrics_across_the_experiment_join_equal_sql(project: MfProject, tmp_path: Path) -> None:
+    keys = ["experiment__shape", "run__is_diverged"]
+    columns, got = mf_rows(project, tmp_path, "--metrics", "runs,run_best_test_loss_median",
+                           "--group-by", ",".join(keys),
+                           "--where", "{{ Dimension('experiment__is_primary_sweep') }}")
+    expected = sql_rows(project, """
+        select e.shape as experiment__shape, r.is_diverged as run__is_diverged, count(r.run_id) as runs,
+               quantile_cont(r.best_test_loss, 0.5) as run_best_test_loss_median
+        from marts.run_best_epochs as r
+        join marts.experiment_summary as e on r.experiment_id = e.experiment_id
+        where e.is_primary_sweep
+        group by 1, 2
+    """)
+    assert_same_rows(columns, got, expected, keys)
