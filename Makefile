@@ -1,7 +1,8 @@
 # Two commands for a fresh clone (see README):
 #   make build   install the runtime environment (requirements.lock) into .venv, build the warehouse and its docs
 #   make test    install the dev environment (requirements-dev.lock), then lint and run every test
-# Also: make lint (codegen check, ruff, sqlfluff), make install (the dev environment), make benchmark.
+# Also: make lint (codegen check, ruff, sqlfluff), make install (the dev environment), make benchmark,
+#   make install-spark (dbt-spark + pyspark from requirements-spark.lock, for `butter build --target spark`).
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -9,7 +10,7 @@ BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.installed-runtime
 DEV := $(VENV)/.installed-dev
 
-.PHONY: build test lint install install-runtime benchmark clean
+.PHONY: build test lint install install-runtime install-spark benchmark clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +27,18 @@ $(DEV): requirements-dev.lock $(RUNTIME)
 	$(BIN)/pip install --quiet -r requirements-dev.lock
 	touch $@
 
+# Spark engine (README: Engines): dbt-spark[session] + pyspark on top of the runtime,
+# --no-deps so no pin of requirements.lock moves; pip check proves nothing is missing.
+# Needs Java 17+ to run. `make test` installs it: the Spark equality test runs there.
+SPARK := $(VENV)/.installed-spark
+$(SPARK): requirements-spark.lock $(RUNTIME)
+	$(BIN)/pip install --quiet --no-deps -r requirements-spark.lock
+	$(BIN)/pip check
+	touch $@
+
 install-runtime: $(RUNTIME)
+
+install-spark: $(SPARK)
 
 install: $(DEV)
 
@@ -37,7 +49,7 @@ build: $(RUNTIME)
 lint: $(DEV)
 	scripts/lint.sh
 
-test: $(DEV)
+test: $(DEV) $(SPARK)
 	scripts/test.sh
 
 benchmark: $(RUNTIME)
