@@ -14,10 +14,8 @@ skipped, saying which is missing, except under CI (CI=true), where it fails.
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -26,6 +24,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
+
+from butter_warehouse.spark import spark_missing
 
 from conftest import PROJECT_ROOT, DbtResult
 
@@ -41,23 +41,9 @@ KEYS: dict[str, tuple[str, ...]] = {
     "marts.sweep_comparisons": ("sweep", "experiment_id"),
     "marts.experiment_learning_curves": ("experiment_id", "epoch"),
     "audit.load_audit": ("source_folder",),
-    "audit.source_reconciliation": ("difference", "entity", "entity_id", "source_folder"),
+    "audit.source_reconciliation": ("entity", "entity_id", "experiment_id", "difference", "detail"),
 }
 REL_TOL = 1e-6
-
-
-def spark_missing() -> str | None:
-    """Why Spark cannot run here, or None."""
-    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        return "Java is not installed (Spark needs a JRE 17+: apt-get install openjdk-17-jre-headless)"
-    for module in ("pyspark", "dbt.adapters.spark"):
-        try:
-            found = importlib.util.find_spec(module) is not None
-        except ModuleNotFoundError:
-            found = False
-        if not found:
-            return f"{module} is not installed (make install-spark installs requirements-spark.lock)"
-    return None
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +97,7 @@ def same_value(a: object, b: object) -> bool:
             return math.isnan(a) and math.isnan(b)
         return math.isclose(a, b, rel_tol=REL_TOL, abs_tol=1e-12)
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
     return a == b
