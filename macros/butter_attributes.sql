@@ -95,6 +95,6 @@
     {%- if data_type == 'double' -%}
         {{ butter_exact_double(expression) }}
     {%- else -%}
-        cast({{ expression }} as {{ data_type }})
+        cast({{ expression }} as {{ butter_type(data_type) }})
     {%- endif -%}
 {%- endmacro %}

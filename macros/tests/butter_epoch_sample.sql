@@ -34,7 +34,7 @@
             select
                 {{ key }} as sample_key,
                 coalesce(sum({{ weight }}), 0) as sample_weight,
-                md5(cast({{ key }} as varchar)) as sample_order
+                md5(cast({{ key }} as string)) as sample_order
             from {{ relation }}
             where {{ key }} is not null and ({{ where }})
             group by {{ key }}
