@@ -19,10 +19,12 @@ distribution as (
         {{ butter_any_value('dataset') }} as dataset,
         {{ butter_any_value('task_type') }} as task_type,
         {%- for column in run_figures %}
+            {#- the type DuckDB's quantile_cont gives (float stays float; Spark's percentile is double) #}
+            {%- set quantile_type = 'double' if column.endswith('_epoch') else 'float' %}
             min({{ column }}) as {{ column }}_min,
-            {{ butter_quantile_cont(column, 0.25) }} as {{ column }}_q1,
-            {{ butter_quantile_cont(column, 0.5) }} as {{ column }}_median,
-            {{ butter_quantile_cont(column, 0.75) }} as {{ column }}_q3,
+            cast({{ butter_quantile_cont(column, 0.25) }} as {{ quantile_type }}) as {{ column }}_q1,
+            cast({{ butter_quantile_cont(column, 0.5) }} as {{ quantile_type }}) as {{ column }}_median,
+            cast({{ butter_quantile_cont(column, 0.75) }} as {{ quantile_type }}) as {{ column }}_q3,
             max({{ column }}) as {{ column }}_max,
             avg({{ column }}) as {{ column }}_avg,
         {%- endfor %}
