@@ -241,7 +241,7 @@ final as (
                         || ' and are not quarantined (lost), e.g. ' || outcomes.example_unaccounted
             end
         ), '') as note,
-        cast('{{ run_started_at }}' as timestamp with time zone) as audited_at,
+        cast('{{ run_started_at }}' as {{ butter_type('timestamp with time zone') }}) as audited_at,
         '{{ invocation_id }}' as invocation_id
     from inventory_folders
     left join folder_reads
