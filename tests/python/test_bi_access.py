@@ -28,7 +28,8 @@ DOC = PROJECT_ROOT / "docs" / "bi-access.md"
 #: the tables a BI tool gets, by schema
 TABLES = {
     "experiment_summary": "marts", "run_best_epochs": "marts", "experiment_best_epochs": "marts",
-    "sweep_comparisons": "marts", "source_reconciliation": "audit", "load_audit": "audit",
+    "sweep_comparisons": "marts", "experiment_learning_curves": "marts",
+    "source_reconciliation": "audit", "load_audit": "audit",
 }
 MARTS = list(TABLES)
 

@@ -44,6 +44,7 @@ SITE_FILES = ("index.html", "manifest.json", "catalog.json")
 ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "docs"
 #: the mart whose page and lineage the browser opens, and source tables its lineage must reach
 MART = "experiment_summary"
+CURVES_MART = "experiment_learning_curves"
 LINEAGE_SOURCES = ("complete_summary", "all_runs")
 #: the figures of `butter figures` that the overview shows
 FIGURES = ("learning_curves", "loss_vs_parameters", "double_descent",
@@ -304,6 +305,25 @@ def test_docs_site_renders_in_chromium(docs: Docs, site: str) -> None:
             assert not absent, f"columns not shown on the {MART} page: {absent}"
             shots.append(ARTIFACTS / f"{MART}.png")
             page.screenshot(path=str(shots[-1]), full_page=True)
+
+            # 2b. the learning-curves mart and every analysis: their pages show their descriptions
+            curves = docs.manifest["nodes"][f"model.{PACKAGE}.{CURVES_MART}"]
+            page.goto(f"{site}/index.html#!/model/model.{PACKAGE}.{CURVES_MART}", wait_until="domcontentloaded")
+            page.get_by_text(_first_words(curves["description"])).first.wait_for()
+            page.get_by_text("test_loss_median", exact=True).first.wait_for()
+            shots.append(ARTIFACTS / f"{CURVES_MART}.png")
+            page.screenshot(path=str(shots[-1]), full_page=True)
+            analyses = {uid: n for uid, n in docs.manifest["nodes"].items()
+                        if n["resource_type"] == "analysis" and n["package_name"] == PACKAGE}
+            assert analyses, "no analyses in the manifest"
+            for uid, node in sorted(analyses.items()):
+                assert node["description"].strip(), f"{uid} has no description"
+                page.goto(f"{site}/index.html#!/analysis/{uid}", wait_until="domcontentloaded")
+                page.get_by_text(_first_words(node["description"])).first.wait_for()
+            shots.append(ARTIFACTS / "analysis.png")
+            page.screenshot(path=str(shots[-1]), full_page=True)
+            page.goto(f"{site}/index.html#!/model/model.{PACKAGE}.{MART}", wait_until="domcontentloaded")
+            page.get_by_text(_first_words(mart["description"])).first.wait_for()
 
             # 3. lineage: the launcher button, then full screen (the whole +model+ selection)
             page.locator(".launcher-btn a").first.click()

@@ -629,7 +629,8 @@ def test_summary_disagreeing_with_runs_loses_to_an_agreeing_copy(survivable: tup
         )]
         published, runs = query(
             result.db_path,
-            f"select (select learning_rate from marts.experiment_summary where experiment_id = {eid}), "
+            # the mart holds the published decimal as DOUBLE, the runs the float32: compare as float32
+            f"select (select cast(learning_rate as float) from marts.experiment_summary where experiment_id = {eid}), "
             f"(select min(learning_rate) from intermediate.int_runs_deduplicated where experiment_id = {eid})",
         )[0]
         assert published == runs != 0.1
