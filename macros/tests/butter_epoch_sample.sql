@@ -61,7 +61,7 @@
     {%- set literals = [] -%}
     {%- for value in keys -%}
         {%- if value is string -%}
-            {%- do literals.append("'" ~ value | replace("'", "''") ~ "'") -%}
+            {%- do literals.append(butter_sql_string(value)) -%}
         {%- else -%}
             {%- do literals.append(value | string) -%}
         {%- endif -%}
