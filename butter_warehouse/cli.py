@@ -91,6 +91,11 @@ def dbt_env() -> dict[str, str]:
         if env.get(name):  # absolute: `butter build` runs dbt from the build folder
             env[name] = os.path.abspath(env[name])
     env["BUTTER_DATA_ROOT"] = data_root()
+    # When butter ends dbt (Ctrl-C, SIGTERM), multiprocessing's resource tracker
+    # frees dbt's semaphores and warns that they "leaked": noise after the one line
+    # butter prints about the interruption.
+    quiet = "ignore:resource_tracker:UserWarning"
+    env["PYTHONWARNINGS"] = ",".join(filter(None, (env.get("PYTHONWARNINGS"), quiet)))
     return env
 
 

@@ -9,7 +9,8 @@ globbing, has printed nothing for that long), adds one line:
     BUTTER progress: 45/322 nodes done (13%), 0.8 nodes/s, ~5m 50s left; running marts.run_best_epochs (2m 10s)
 
 Only on a terminal and not under CI (see ``progress.enabled_for``); otherwise
-dbt runs exactly as before, its output not piped.
+dbt's standard output is not piped. Its standard error always is, and is
+drained before ``run`` returns, so a caller's closing line comes last.
 """
 
 from __future__ import annotations
@@ -124,28 +125,25 @@ def run(
     out = stream if stream is not None else sys.stdout
     extra = dict(popen_kwargs or {})
     if not (enabled_for(out, env) if enabled is None else enabled):
-        plain = subprocess.Popen(list(cmd), cwd=cwd, env=dict(env), **extra)
+        # stdout passes straight through; stderr is pumped so that everything dbt
+        # and its helper processes print is out before the caller's last line.
+        plain = subprocess.Popen(list(cmd), cwd=cwd, env=dict(env), stderr=subprocess.PIPE, text=True,
+                                 errors="replace", **extra)
+        errors = _pump(plain.stderr, sys.stderr, threading.Lock(), None)
         try:
             return plain.wait()
         except BaseException:
             _end(plain)
             raise
+        finally:
+            errors.join(timeout=_DRAIN_SECONDS)
     every = interval if interval is not None else heartbeat_interval(env)
     watcher = DbtWatcher()
     lock = threading.Lock()
     proc = subprocess.Popen(list(cmd), cwd=cwd, env=dict(env), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, bufsize=1, errors="replace", **extra)
 
-    def pump() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            with lock:
-                out.write(line)
-                out.flush()
-                watcher.feed(line)
-
-    reader = threading.Thread(target=pump, name="dbt-output", daemon=True)
-    reader.start()
+    reader = _pump(proc.stdout, out, lock, watcher.feed)
     next_beat = time.monotonic() + every
     try:
         while True:
@@ -165,8 +163,32 @@ def run(
         _end(proc)
         raise
     finally:
-        reader.join(timeout=5)
+        reader.join(timeout=_DRAIN_SECONDS)
     return code
+
+
+#: seconds to wait, once dbt has ended, for the last of its output (a helper
+#: process such as multiprocessing's resource tracker may still hold the pipe)
+_DRAIN_SECONDS = 10.0
+
+
+def _pump(source: TextIO | None, sink: TextIO, lock: threading.Lock,
+          feed: Callable[[str], None] | None) -> threading.Thread:
+    """Copy ``source`` to ``sink`` line by line in a daemon thread until every
+    writer has closed it; ``feed`` sees each line."""
+    assert source is not None
+
+    def copy() -> None:
+        for line in source:
+            with lock:
+                sink.write(line)
+                sink.flush()
+                if feed is not None:
+                    feed(line)
+
+    thread = threading.Thread(target=copy, name="dbt-output", daemon=True)
+    thread.start()
+    return thread
 
 
 def _end(proc: subprocess.Popen[Any]) -> None:

@@ -236,3 +236,23 @@ def test_run_off_a_terminal_leaves_dbt_alone(tmp_path: Path) -> None:
     assert run([sys.executable, "-c", script], cwd=".", env={}, stream=stream, interval=0.1) == 5
     assert json.loads(marker.read_text()) == {"ran": True}
     assert stream.getvalue() == ""
+
+
+LINGERING_HELPER = """
+import subprocess, sys
+# a helper that outlives this process and still writes to the inherited stderr,
+# like multiprocessing's resource tracker after dbt is terminated
+subprocess.Popen([sys.executable, "-c", "import sys, time; time.sleep(1); print('helper: late', file=sys.stderr)"])
+print('dbt: early', file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("tty", [False, True])
+def test_run_returns_after_the_last_error_output_of_dbt_and_its_helpers(
+    tty: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stream = Stream(tty=tty)
+    assert run([sys.executable, "-c", LINGERING_HELPER], cwd=".", env={}, stream=stream, interval=30) == 0
+    print("caller: last line", file=sys.stderr)
+    captured = (capsys.readouterr().err if not tty else stream.getvalue() + capsys.readouterr().err).splitlines()
+    assert captured[-3:] == ["dbt: early", "helper: late", "caller: last line"], captured

@@ -626,7 +626,8 @@ def test_ctrl_c_is_one_line_and_stops_dbt(published: Published, small_demo: Path
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, out + err
-    assert err.strip().splitlines()[-1] == f"butter: interrupted; {published.path} was left as it was.", err
+    # nothing after (or before) it: not even the resource tracker's "leaked semaphore" warning of the ended dbt
+    assert err.strip() == f"butter: interrupted; {published.path} was left as it was.", err
     assert "Traceback" not in out + err, err
     assert wait_gone(dbt, 30)
     assert published.unchanged()
