@@ -93,7 +93,16 @@
 {%- endmacro %}
 
 
-{% macro butter_copies_deduplicated(kind, located_relation) -%}
+{% macro butter_copies_deduplicated(kind, located_relation, copies_relation) -%}
+    {#- Only the copy that is read, from each folder: not one read from another
+        folder, nor a second copy in the same folder (a file downloaded twice).
+        The (key, file) pairs to skip come from the key columns alone (normally
+        none) in an uncorrelated NOT IN, which DuckDB plans as a hash (mark) join
+        built on those few pairs, the folder's rows streaming past. A correlated
+        NOT EXISTS with a filter, join or inequality inside becomes a delim join
+        instead, which buffers every row of the folder, arrays and all: memory
+        that grows with the data. NOT IN is NULL-aware, hence the NULL guards
+        (a row without a key is kept, as NOT EXISTS would keep it). -#}
     {%- set key = butter_key_column(kind) -%}
     {%- for folder in butter_folders(kind) %}
     select
@@ -109,19 +118,27 @@
         )
         and
         {%- endif %}
-        {#- only the copy that is read: not one read from another folder (a summary
-            that disagrees with its runs), nor a second copy in the same folder (a file
-            downloaded twice). The build side holds only those unusual keys. #}
-        not exists (
-            select 1
-            from {{ located_relation }} as elsewhere
-            where
-                (elsewhere.read_from_folder != '{{ folder }}' or elsewhere.has_duplicate_in_folder)
-                and elsewhere.{{ key }} = stg.{{ key }}
-                and (
-                    elsewhere.read_from_folder != '{{ folder }}'
-                    or elsewhere.read_from_file != stg.source_file
-                )
+        (
+            stg.{{ key }} is null
+            or stg.source_file is null
+            or (stg.{{ key }}, stg.source_file) not in (
+                select
+                    copies.{{ key }},
+                    copies.source_file
+                from {{ copies_relation }} as copies
+                inner join {{ located_relation }} as located
+                    on copies.{{ key }} = located.{{ key }}
+                where
+                    copies.source_folder = '{{ folder }}'
+                    and copies.source_file is not null
+                    {%- if loop.first %}
+                    and (located.read_from_folder != '{{ folder }}' or located.read_from_file != copies.source_file)
+                    {%- else %}
+                    {#- keys read from other folders are dropped by the semi-join above #}
+                    and located.read_from_folder = '{{ folder }}'
+                    and located.read_from_file != copies.source_file
+                    {%- endif %}
+            )
         )
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}

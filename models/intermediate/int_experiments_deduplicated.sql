@@ -4,7 +4,7 @@
 with
 
 deduplicated as (
-    {{ butter_copies_deduplicated('summary', ref('int_experiments_located')) }}
+    {{ butter_copies_deduplicated('summary', ref('int_experiments_located'), ref('int_experiment_copies_unioned')) }}
 ),
 
 final as (

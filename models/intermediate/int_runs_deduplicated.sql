@@ -4,7 +4,7 @@
 with
 
 deduplicated as (
-    {{ butter_copies_deduplicated('runs', ref('int_runs_located')) }}
+    {{ butter_copies_deduplicated('runs', ref('int_runs_located'), ref('int_run_copies_unioned')) }}
 ),
 
 final as (
