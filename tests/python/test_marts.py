@@ -437,6 +437,21 @@ def test_int_experiment_epochs(case: Case) -> None:
         np.testing.assert_array_equal(actual[name].to_numpy().astype(np.float64), values, err_msg=name)
 
 
+@pytest.mark.parametrize(
+    ("view", "array"),
+    [("int_runs_deduplicated", "test_loss"), ("int_experiments_deduplicated", "test_loss_median")],
+)
+def test_deduplicated_views_stream_their_arrays(case: Case, view: str, array: str) -> None:
+    """No delim join in the plan: it would buffer every row of a folder, arrays and all, so the
+    build's memory would grow with the data (what a correlated NOT EXISTS with an inequality did)."""
+    sql = f"select count(*), sum(len({array})) from intermediate.{view}"
+    plan = "\n".join(row[1] for row in case.con.execute("explain " + sql).fetchall())
+    assert "DELIM" not in plan and "COLUMN_DATA_SCAN" not in plan, plan
+    (rows, _), = case.con.execute(sql).fetchall()
+    key = "run_id" if view == "int_runs_deduplicated" else "experiment_id"
+    assert rows == case.con.execute(f"select count(distinct {key}) from intermediate.{view}").fetchone()[0]
+
+
 # --- traps of the demo manifest -----------------------------------------------------------
 
 
