@@ -16,7 +16,8 @@ exactly the data points plotted (tests compare them with their own SQL):
 6. ``regularization``: L1 and L2 penalties vs the unregularized core.
 
 A figure whose data is absent (a sweep not downloaded, a dataset outside a
-sweep) is skipped with one line saying why, and any stale copy of it removed.
+sweep) is skipped with one line saying why; in its place (any stale copy removed) a
+small image says why, so the docs overview shows no broken image.
 Values are aggregated with the median over the experiments that share a
 plotted point (normally one). Output is deterministic: same warehouse, same bytes.
 """
@@ -488,6 +489,27 @@ def _remove_stale(out: Path, name: str) -> None:
         (out / f"{name}.{suffix}").unlink(missing_ok=True)
 
 
+def write_skipped(name: str, why: str, out: Path) -> list[Path]:
+    """In place of a figure that could not be drawn: a small image saying why (the docs
+    overview shows it instead of a broken image) and a sidecar with the reason."""
+    _remove_stale(out, name)
+    paths = []
+    with plt.rc_context(STYLE):
+        fig = plt.figure(figsize=(6.4, 1.2))
+        try:
+            fig.text(0.5, 0.5, f"{name.replace('_', ' ')}: not drawn\n{why}", ha="center", va="center",
+                     wrap=True, color="0.35")
+            for fmt in FORMATS:
+                path = out / f"{name}.{fmt}"
+                fig.savefig(path, format=fmt, metadata=SAVE_METADATA[fmt])
+                paths.append(path)
+        finally:
+            plt.close(fig)
+    data = out / f"{name}.json"
+    data.write_text(json.dumps({"figure": name, "skipped": why}, indent=1, sort_keys=True) + "\n")
+    return [*paths, data]
+
+
 def render(warehouse: Path, out: Path, dataset: str | None = None, shape: str | None = None,
            depth: int | None = None, log: Callable[[str], None] = print) -> dict[str, str]:
     """Write every figure it has data for; returns {figure: "written" or the reason it was skipped}."""
@@ -506,7 +528,7 @@ def render(warehouse: Path, out: Path, dataset: str | None = None, shape: str | 
             try:
                 figure = build(con, choice)
             except FigureSkipped as why:
-                _remove_stale(out, name)
+                write_skipped(name, str(why), out)
                 status[name] = f"skipped: {why}"
                 log(f"skipped {name}: {why}")
                 continue
@@ -515,7 +537,7 @@ def render(warehouse: Path, out: Path, dataset: str | None = None, shape: str | 
             log(f"wrote {name} ({', '.join(p.name for p in paths)})")
     except FigureSkipped as why:
         for name in FIGURES:
-            _remove_stale(out, name)
+            write_skipped(name, str(why), out)
             status[name] = f"skipped: {why}"
             log(f"skipped {name}: {why}")
     finally:

@@ -318,7 +318,10 @@ def test_absent_data_is_skipped_with_a_reason(warehouse: Path, tmp_path: Path) -
     for name in ("learning_curves", "double_descent", "learning_rate_sweep"):
         reason = [line for line in lines if line.startswith(f"skipped {name}: ")]
         assert len(reason) == 1, (name, proc.stdout)
-        assert not (out / f"{name}.png").exists(), name
+        # in its place a small image saying why (no broken image on the docs overview), the stale one gone
+        assert 100 < (out / f"{name}.png").stat().st_size < 20_000, name
+        assert "not drawn" in (out / f"{name}.svg").read_text(), name
+        assert _sidecar(out, name) == {"figure": name, "skipped": reason[0].split(": ", 1)[1]}, name
     assert "learning_rate sweep is not in the warehouse" in proc.stdout
     assert "experiment_learning_curves is not in the warehouse" in proc.stdout
     for name in ("loss_vs_parameters", "label_noise", "regularization"):
