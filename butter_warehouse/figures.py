@@ -467,21 +467,26 @@ def sidecar(figure: Figure, warehouse: Path) -> dict[str, Any]:
             "choice": figure.choice, "panels": [asdict(p) for p in figure.panels]}
 
 
-def write(figure: Figure, out: Path, warehouse: Path) -> list[Path]:
-    """The figure as PNG and SVG plus its JSON sidecar, in ``out``."""
+def _save(name: str, make: Callable[[], Any], data: dict[str, Any], out: Path) -> list[Path]:
+    """``make()``'s matplotlib figure as ``<name>.png`` and ``.svg`` plus ``data`` as ``<name>.json``."""
     paths = []
     with plt.rc_context(STYLE):
-        fig = draw(figure)
+        fig = make()
         try:
             for fmt in FORMATS:
-                path = out / f"{figure.name}.{fmt}"
+                path = out / f"{name}.{fmt}"
                 fig.savefig(path, format=fmt, metadata=SAVE_METADATA[fmt])
                 paths.append(path)
         finally:
             plt.close(fig)
-    data = out / f"{figure.name}.json"
-    data.write_text(json.dumps(sidecar(figure, warehouse), indent=1, sort_keys=True) + "\n")
-    return [*paths, data]
+    sidecar_path = out / f"{name}.json"
+    sidecar_path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+    return [*paths, sidecar_path]
+
+
+def write(figure: Figure, out: Path, warehouse: Path) -> list[Path]:
+    """The figure as PNG and SVG plus its JSON sidecar, in ``out``."""
+    return _save(figure.name, lambda: draw(figure), sidecar(figure, warehouse), out)
 
 
 def _remove_stale(out: Path, name: str) -> None:
@@ -493,21 +498,14 @@ def write_skipped(name: str, why: str, out: Path) -> list[Path]:
     """In place of a figure that could not be drawn: a small image saying why (the docs
     overview shows it instead of a broken image) and a sidecar with the reason."""
     _remove_stale(out, name)
-    paths = []
-    with plt.rc_context(STYLE):
+
+    def note() -> Any:
         fig = plt.figure(figsize=(6.4, 1.2))
-        try:
-            fig.text(0.5, 0.5, f"{name.replace('_', ' ')}: not drawn\n{why}", ha="center", va="center",
-                     wrap=True, color="0.35")
-            for fmt in FORMATS:
-                path = out / f"{name}.{fmt}"
-                fig.savefig(path, format=fmt, metadata=SAVE_METADATA[fmt])
-                paths.append(path)
-        finally:
-            plt.close(fig)
-    data = out / f"{name}.json"
-    data.write_text(json.dumps({"figure": name, "skipped": why}, indent=1, sort_keys=True) + "\n")
-    return [*paths, data]
+        fig.text(0.5, 0.5, f"{name.replace('_', ' ')}: not drawn\n{why}", ha="center", va="center",
+                 wrap=True, color="0.35")
+        return fig
+
+    return _save(name, note, {"figure": name, "skipped": why}, out)
 
 
 def render(warehouse: Path, out: Path, dataset: str | None = None, shape: str | None = None,

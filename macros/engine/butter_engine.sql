@@ -57,17 +57,8 @@
 
 {#- The finite elements of a float array, in order (NaN and +/-inf removed). -#}
 {% macro butter_list_finite(expr) -%}
-    {{ return(adapter.dispatch('butter_list_finite', 'butter')(expr)) }}
+    {{ return(butter_list_where(expr, 'x', butter_is_finite('x'))) }}
 {%- endmacro %}
-
-{% macro default__butter_list_finite(expr) -%}
-    {{ return(spark__butter_list_finite(expr)) }}
-{%- endmacro %}
-
-{% macro duckdb__butter_list_finite(expr) -%}
-    list_filter({{ expr }}, lambda x: isfinite(x))
-{%- endmacro %}
-
 
 
 {#- Smallest / largest element of an array (NULL for an empty or NULL array). -#}
@@ -130,19 +121,24 @@
 {%- endmacro %}
 
 
+{#- True when a float is finite (not NaN, not +/-inf); NULL for NULL. -#}
+{% macro butter_is_finite(expr) -%}
+    {{ return(adapter.dispatch('butter_is_finite', 'butter')(expr)) }}
+{%- endmacro %}
+
+{% macro default__butter_is_finite(expr) -%}
+    {{ return(spark__butter_is_finite(expr)) }}
+{%- endmacro %}
+
+{% macro duckdb__butter_is_finite(expr) -%}
+    isfinite({{ expr }})
+{%- endmacro %}
+
+
 {#- A float if it is finite, else NULL. -#}
 {% macro butter_finite_or_null(expr) -%}
-    {{ return(adapter.dispatch('butter_finite_or_null', 'butter')(expr)) }}
+    case when {{ butter_is_finite(expr) }} then {{ expr }} end
 {%- endmacro %}
-
-{% macro default__butter_finite_or_null(expr) -%}
-    {{ return(spark__butter_finite_or_null(expr)) }}
-{%- endmacro %}
-
-{% macro duckdb__butter_finite_or_null(expr) -%}
-    case when isfinite({{ expr }}) then {{ expr }} end
-{%- endmacro %}
-
 
 
 {#- Continuous (linearly interpolated, numpy's default) quantile aggregate. -#}
@@ -388,22 +384,8 @@
     same length (NULL where a position is out of range). With `finite_only`,
     NaN and +/-inf become NULL too. -#}
 {% macro butter_list_at_positions(list_expr, positions_expr, finite_only=true) -%}
-    {{ return(adapter.dispatch('butter_list_at_positions', 'butter')(list_expr, positions_expr, finite_only)) }}
-{%- endmacro %}
-
-{% macro default__butter_list_at_positions(list_expr, positions_expr, finite_only=true) -%}
-    {{ return(spark__butter_list_at_positions(list_expr, positions_expr, finite_only)) }}
-{%- endmacro %}
-
-{% macro duckdb__butter_list_at_positions(list_expr, positions_expr, finite_only=true) -%}
-    {%- if finite_only -%}
-        list_transform(
-            {{ positions_expr }},
-            lambda p: case when isfinite(list_extract({{ list_expr }}, p)) then list_extract({{ list_expr }}, p) end
-        )
-    {%- else -%}
-        list_transform({{ positions_expr }}, lambda p: list_extract({{ list_expr }}, p))
-    {%- endif -%}
+    {%- set element = butter_list_element(list_expr, 'p') -%}
+    {{ return(butter_list_transform(positions_expr, 'p', butter_finite_or_null(element) if finite_only else element)) }}
 {%- endmacro %}
 
 

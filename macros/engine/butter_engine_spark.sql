@@ -51,8 +51,8 @@
 {%- endmacro %}
 
 
-{% macro spark__butter_list_finite(expr) -%}
-    filter({{ expr }}, x -> not isnan(x) and abs(x) != double('infinity'))
+{% macro spark__butter_is_finite(expr) -%}
+    (not isnan({{ expr }}) and abs({{ expr }}) != double('infinity'))
 {%- endmacro %}
 
 
@@ -80,11 +80,6 @@
         when {{ position_expr }} between 1 and array_size({{ list_expr }})
             then element_at({{ list_expr }}, cast({{ position_expr }} as int))
     end
-{%- endmacro %}
-
-
-{% macro spark__butter_finite_or_null(expr) -%}
-    case when not isnan({{ expr }}) and abs({{ expr }}) != double('infinity') then {{ expr }} end
 {%- endmacro %}
 
 
@@ -259,20 +254,6 @@
             filter(array(cast({{ extra_expr }} as int)), e -> e is not null)
         )))
     end
-{%- endmacro %}
-
-
-{#- element_at raises for position 0: positions outside 1..size give NULL. -#}
-{% macro spark__butter_list_at_positions(list_expr, positions_expr, finite_only=true) -%}
-    transform({{ positions_expr }}, p ->
-        case
-            when p < 1 or p > array_size({{ list_expr }}) then null
-            {%- if finite_only %}
-            when isnan(element_at({{ list_expr }}, p)) or abs(element_at({{ list_expr }}, p)) = double('infinity') then null
-            {%- endif %}
-            else element_at({{ list_expr }}, p)
-        end
-    )
 {%- endmacro %}
 
 
