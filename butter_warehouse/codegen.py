@@ -137,12 +137,9 @@ def staging_yml() -> str:
             f"      Staging of `{folder}/`. Grain: {grain}. Columns renamed to the warehouse",
             "      spelling whatever the source spelling, partition values cast to their",
             "      published types; nothing else. {{ doc(\"staging_rules\") }}",
+            # Damaged rows (NULL key, NULL or short arrays) are not tested here: they are
+            # quarantined downstream (macros/intermediate/butter_damage.sql, audit.load_audit).
             "    data_tests:",
-            "      - butter_array_lengths_match:",
-            f"          name: {_staging_model(folder)}__array_lengths_match_epochs",
-            "          arguments:",
-            "            length_column: epochs",
-            "            arrays: [" + ", ".join(col.name for col in c.columns(kind) if col.sql_type.endswith("[]") and col.name != "widths") + "]",
             # unique within a file: the same key in two files of one folder (a file downloaded
             # twice) is read once and the other copy quarantined downstream (audit.load_audit)
             "      - butter_unique_combination:",
@@ -156,8 +153,6 @@ def staging_yml() -> str:
                 f"      - name: {col.name}",
                 f"        description: '{{{{ doc(\"{_doc_name(col)}\") }}}}'",
             ]
-            if col.name == key:
-                lines += ["        data_tests:", "          - not_null"]
         lines += [
             "      - name: source_file",
             "        description: '{{ doc(\"col__source_file\") }}'",

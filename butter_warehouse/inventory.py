@@ -25,9 +25,11 @@ Errors (the build refuses to start):
   (``depth=2.6``, ``depth=-1``, ``learning_rate=abc``);
 * files of one folder storing one column with different types (DuckDB reads
   every file with the first file's types: integer arrays in the first file
-  would round every other file's floats);
-* NULL or empty arrays / NULL elements in a per-epoch array (from the
-  footer's null counts).
+  would round every other file's floats).
+
+NULL elements inside per-epoch arrays are data (NREL's export holds them:
+"no value at this epoch"); a NULL, empty or short array damages only its row,
+which the build quarantines (macros/intermediate/butter_damage.sql).
 """
 
 from __future__ import annotations
@@ -294,32 +296,6 @@ def _read_footer(path: str, filesystem: Any | None) -> pq.FileMetaData:
         return pq.read_metadata(handle)
 
 
-def _check_nulls(inv: Inventory, state: FolderState, path: str, meta: pq.FileMetaData,
-                 by_name: dict[str, contract.Column]) -> None:
-    """NULL or empty arrays and NULL elements, from the footer null counts."""
-    nulls: dict[str, int] = {}
-    for rg in range(meta.num_row_groups):
-        group = meta.row_group(rg)
-        for c in range(group.num_columns):
-            chunk = group.column(c)
-            top = chunk.path_in_schema.split(".list.")[0] if ".list." in chunk.path_in_schema else None
-            col = by_name.get(top) if top else None
-            if col is None or not _is_array(col):
-                continue
-            stats = chunk.statistics
-            if stats is not None and stats.has_null_count and stats.null_count > 0:
-                nulls[top] = nulls.get(top, 0) + stats.null_count
-    if nulls:
-        listed = ", ".join(f"{name} ({count})" for name, count in sorted(nulls.items()))
-        inv.error(
-            f"file '{path}' has NULL or empty per-epoch arrays or NULL elements in: {listed} "
-            "(null slots from the parquet footer). Every array must hold `epochs` values: download the "
-            "file again or move it out of the data root.",
-            state.folder,
-            path,
-        )
-
-
 def scan(root: str, env: Mapping[str, str] | None = None) -> Inventory:
     """Inventory and check a data root (already normalized, see normalize_root)."""
     env = os.environ if env is None else env
@@ -423,7 +399,6 @@ def _scan_folder(inv: Inventory, state: FolderState, listing: Iterable[tuple[str
             column_names=list(schema.names), column_types=[type_text(t) for t in schema.types],
             null_partition_columns=", ".join(null_parts) or None,
         ))
-        _check_nulls(inv, state, path, meta, by_name)
 
 
 def _check_types(inv: Inventory) -> None:

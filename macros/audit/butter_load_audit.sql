@@ -8,7 +8,8 @@
 
 {#- Every staging row (the copy models hold one row per staging row):
     folder_kind, source_folder, source_file, entity_id, agreement_fingerprint,
-    hyperparameters_fingerprint. -#}
+    hyperparameters_fingerprint, damage (why the row is quarantined as
+    damaged, NULL for a sound row). -#}
 {% macro butter_audit_copies() -%}
     select
         'runs' as folder_kind,
@@ -16,7 +17,8 @@
         source_file,
         run_id as entity_id,
         agreement_fingerprint,
-        hyperparameters_fingerprint
+        hyperparameters_fingerprint,
+        damage
     from {{ ref('int_run_copies_unioned') }}
     union all
     select
@@ -25,7 +27,8 @@
         source_file,
         cast(experiment_id as string) as entity_id,
         agreement_fingerprint,
-        hyperparameters_fingerprint
+        hyperparameters_fingerprint,
+        damage
     from {{ ref('int_experiment_copies_unioned') }}
 {%- endmacro %}
 

@@ -3,10 +3,12 @@
     and in several per-sweep folders. These macros hold the three steps that
     make each appear once downstream, shared by the run and experiment models:
 
-    1. butter_copies_unioned: key + cheap columns of every copy in every folder
-       (no arrays: reading keys of every folder is cheap, arrays are not);
-    2. butter_copies_located: one row per key: which folder and file it is
-       read from (for summaries a copy agreeing with the experiment's runs
+    1. butter_copies_unioned: key + cheap columns of every copy in every folder,
+       and whether the row is damaged (macros/intermediate/butter_damage.sql:
+       NULL key, NULL/empty array, array not `epochs` long; array lengths are
+       read from the list offsets, not the values);
+    2. butter_copies_located: one row per key, over the copies that are not
+       damaged: which folder and file it is read from (for summaries a copy agreeing with the experiment's runs
        first; then the all-sweeps folder, else the first sweep folder by
        name; then the first file), how many copies there are, whether they
        disagree and whether one folder holds it twice;
@@ -33,7 +35,9 @@
         {{ column }},
         {%- endfor %}
         {{ butter_fingerprint(columns) }} as agreement_fingerprint,
-        {{ butter_fingerprint(butter_hyperparameters()) }} as hyperparameters_fingerprint
+        {{ butter_fingerprint(butter_hyperparameters()) }} as hyperparameters_fingerprint,
+        {{ butter_row_damage(kind) }} as damage,
+        {{ butter_row_damage_detail(kind) }} as damage_detail
     from {{ ref('stg_butter__' ~ folder) }}
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
@@ -88,6 +92,7 @@
         left join {{ runs_relation }} as runs
             on copies.{{ key }} = runs.experiment_id
         {%- endif %}
+        where copies.damage is null
     ) as ranked_copies
     group by {{ key }}
 {%- endmacro %}
@@ -101,8 +106,10 @@
         built on those few pairs, the folder's rows streaming past. A correlated
         NOT EXISTS with a filter, join or inequality inside becomes a delim join
         instead, which buffers every row of the folder, arrays and all: memory
-        that grows with the data. NOT IN is NULL-aware, hence the NULL guards
-        (a row without a key is kept, as NOT EXISTS would keep it). -#}
+        that grows with the data. NOT IN is NULL-aware, hence the NULL guards.
+        Damaged rows (a NULL key, an unusable array) are located nowhere, so
+        they are skipped too: a key without a located copy is read from no
+        folder, and a row without a key is never read. -#}
     {%- set key = butter_key_column(kind) -%}
     {%- for folder in butter_folders(kind) %}
     select
@@ -118,21 +125,26 @@
         )
         and
         {%- endif %}
-        (
-            stg.{{ key }} is null
-            or stg.source_file is null
+        stg.{{ key }} is not null
+        and (
+            stg.source_file is null
             or (stg.{{ key }}, stg.source_file) not in (
                 select
                     copies.{{ key }},
                     copies.source_file
                 from {{ copies_relation }} as copies
-                inner join {{ located_relation }} as located
+                {{ 'left' if loop.first else 'inner' }} join {{ located_relation }} as located
                     on copies.{{ key }} = located.{{ key }}
                 where
                     copies.source_folder = '{{ folder }}'
+                    and copies.{{ key }} is not null
                     and copies.source_file is not null
                     {%- if loop.first %}
-                    and (located.read_from_folder != '{{ folder }}' or located.read_from_file != copies.source_file)
+                    and (
+                        located.{{ key }} is null
+                        or located.read_from_folder != '{{ folder }}'
+                        or located.read_from_file != copies.source_file
+                    )
                     {%- else %}
                     {#- keys read from other folders are dropped by the semi-join above #}
                     and located.read_from_folder = '{{ folder }}'

@@ -110,7 +110,7 @@ classified as (
         copies.source_folder,
         copies.entity_id,
         case
-            when copies.entity_id is null then 'quarantined'
+            when copies.damage is not null then 'quarantined'
             when in_marts.entity_id is null then 'unaccounted'
             when
                 copies.source_folder = located.read_from_folder
@@ -121,11 +121,12 @@ classified as (
             when copies.agreement_fingerprint = read_copies.read_fingerprint then 'duplicate'
             else 'quarantined'
         end as outcome,
+        copies.damage is not null as is_damaged,
         case
-            when copies.entity_id is null
+            when copies.damage is not null
                 then
-                    case when copies.folder_kind = 'runs' then 'run_id' else 'experiment_id' end
-                    || ' is NULL'
+                    'damaged row: ' || copies.damage
+                    || ' (each row with its file in audit.source_reconciliation)'
             when copies.source_folder = located.read_from_folder or copies.folder_copy_rank > 1
                 then
                     'a second copy in the same folder (another file holds the same '
@@ -168,6 +169,7 @@ outcomes as (
         count(*) filter (where outcome = 'published') as rows_published,
         count(*) filter (where outcome = 'duplicate') as rows_duplicate_of_other_folder,
         count(*) filter (where outcome = 'quarantined') as rows_quarantined,
+        count(*) filter (where is_damaged) as rows_damaged,
         count(*) filter (where outcome = 'unaccounted') as rows_unaccounted,
         min(entity_id) filter (where outcome = 'unaccounted') as example_unaccounted
     from classified
@@ -204,6 +206,7 @@ final as (
         cast(coalesce(outcomes.rows_published, 0) as bigint) as rows_published,
         cast(coalesce(outcomes.rows_duplicate_of_other_folder, 0) as bigint) as rows_duplicate_of_other_folder,
         cast(coalesce(outcomes.rows_quarantined, 0) as bigint) as rows_quarantined,
+        cast(coalesce(outcomes.rows_damaged, 0) as bigint) as rows_damaged,
         quarantine_reasons.quarantine_reasons,
         cast(coalesce(outcomes.rows_unaccounted, 0) as bigint) as rows_unaccounted,
         cast(coalesce(null_partitions.rows_null_partition, 0) as bigint) as rows_null_partition,

@@ -52,6 +52,16 @@ run_differences as (
         'run' as entity,
         run_id as entity_id,
         experiment_id,
+        'run_damaged' as difference,
+        source_folder || ': ' || source_file || ': ' || damage_detail || ' (quarantined)' as detail
+    from run_copies
+    where damage is not null
+    union all
+
+    select
+        'run' as entity,
+        run_id as entity_id,
+        experiment_id,
         'run_duplicated_within_folder' as difference,
         'one folder holds the run in several files (' || duplicate_in_folder_files || '); read from '
         || read_from_file || ', the other copies are quarantined' as detail
@@ -80,6 +90,16 @@ experiment_differences as (
     from experiments_located
     where has_disagreeing_copies
 
+    union all
+
+    select
+        'experiment' as entity,
+        cast(experiment_id as string) as entity_id,
+        experiment_id,
+        'experiment_damaged' as difference,
+        source_folder || ': ' || source_file || ': ' || damage_detail || ' (quarantined)' as detail
+    from experiment_copies
+    where damage is not null
     union all
 
     select
