@@ -3,7 +3,7 @@
     butter demo [--out DIR] [--spelling published|framework] [sizes...]
     butter codegen [--check]
     butter scan [--out DIR]
-    butter build [--skip-docs] [--allow-shrink] [--lock-wait SECONDS] [--dbt-arg ARG ...]
+    butter build [--skip-docs] [--allow-shrink] [--quarantine-limit SHARE] [--lock-wait SECONDS] [--dbt-arg ARG ...]
     butter compile [DBT_ARG ...]
     butter export MODEL_OR_SELECT --out PATH [--format parquet|csv]
     butter figures [--out DIR] [--dataset NAME] [--shape NAME] [--depth N]
@@ -160,6 +160,17 @@ def _build(args: argparse.Namespace) -> int:
     from .publish import build_and_publish, held_lock_fds
 
     check_settings()
+    from . import quarantine
+
+    if args.quarantine_limit is not None:
+        try:
+            limit = quarantine.parse_limit(args.quarantine_limit)
+        except quarantine.LimitError as exc:
+            print(f"butter: {exc}", file=sys.stderr)
+            return 2
+        limit_args = ["--vars", f"{{{quarantine.VAR}: {limit!r}}}"]
+    else:
+        limit, limit_args = quarantine.default_limit(PROJECT_ROOT), []
     if not os.environ.get("BUTTER_DATA_ROOT") and not (DEFAULT_DEMO_ROOT / "all_runs").exists():
         print(f"BUTTER_DATA_ROOT is not set: generating demo data in {DEFAULT_DEMO_ROOT}")
         from . import demo
@@ -171,21 +182,23 @@ def _build(args: argparse.Namespace) -> int:
 
         return spark.build(
             project_root=PROJECT_ROOT, env=dbt_env(), root=data_root(), scan=_run_scan, run_dbt=run_dbt,
-            target=args.target, dbt_args=args.dbt_arg, docs=not args.skip_docs,
+            target=args.target, dbt_args=[*limit_args, *args.dbt_arg], docs=not args.skip_docs,
         )
 
     def build(path: Path) -> int:
         inventory_dir = path.parent / "inventory"
         if not _run_scan(data_root(), inventory_dir):
             return 2
-        # dbt runs in the build folder with the file name as DuckDB path, so the
-        # profile dbt hashes is the same for every build and dbt reuses its
-        # parse (target/partial_parse.msgpack) instead of parsing again.
+        # dbt runs in the build folder with the file name as DuckDB path and the
+        # inventory folder's name: the compiled SQL names no build folder.
         env = dbt_env()
         env["BUTTER_DUCKDB_PATH"] = path.name
-        env["BUTTER_INVENTORY"] = inventory_dir.name  # relative to the build folder, also stable
+        env["BUTTER_INVENTORY"] = inventory_dir.name  # relative to the build folder
         locks = held_lock_fds()
-        code = run_dbt("build", *args.dbt_arg, env=env, keep_fds=locks, cwd=path.parent)
+        code = run_dbt("build", *limit_args, *args.dbt_arg, env=env, keep_fds=locks, cwd=path.parent)
+        folders = quarantine.damaged_folders(path) if path.exists() else None
+        for line in quarantine.summary(folders or [], limit):
+            print(line, file=sys.stderr if line.startswith("refused") else sys.stdout)
         if code == 0 and not args.skip_docs:
             code = run_dbt("docs", "generate", env=env, keep_fds=locks, cwd=path.parent)
         return code
@@ -244,6 +257,9 @@ def main(argv: list[str] | None = None) -> int:
                          help="publish even if the new warehouse has far fewer runs or experiments")
     build_p.add_argument("--lock-wait", type=float, default=60.0, metavar="SECONDS",
                          help="how long to wait for another build of the same warehouse (default 60)")
+    build_p.add_argument("--quarantine-limit", default=None, metavar="SHARE",
+                         help="largest share of any folder's rows that may be damaged and quarantined before the "
+                              "build is refused (default: var butter_quarantine_limit in dbt_project.yml, 0.01)")
     build_p.add_argument("--dbt-arg", action="append", default=[], help="extra argument passed to dbt build")
     build_p.set_defaults(func=_build)
 

@@ -155,6 +155,7 @@ folder_membership as (
                 end as difference,
                 'sweep {{ sweep }}, folder {{ folder }}' as detail
             from {{ copies }}
+            where damage is null
             group by {{ key }}, experiment_id
             having
                 bool_or(source_folder = '{{ folder }}')
