@@ -3,10 +3,12 @@
     (runs_found = num_runs) are compared; the others are listed by
     assert_summary_aggregates_all_runs_present (warn) and in
     audit.source_reconciliation. Every statistic is over the finite values of
-    the runs at an epoch (NaN and +/-inf left out), as the summaries are; an
-    epoch with no finite value has a NaN published figure, read as NULL here,
-    and a NULL recomputed one, which match. Floats match within a relative
-    tolerance (float32 values aggregated by the publisher); counts exactly.
+    the runs at an epoch (NaN, +/-inf and NULL elements left out), as NREL
+    computed the summaries in PostgreSQL: stddev is the sample stddev
+    (stddev_samp), NULL below two finite values; every other statistic is NULL
+    where no run is finite. A published NULL (or NaN) element and a NULL
+    recomputed one match. Floats match within a relative tolerance (float32
+    values aggregated by the publisher); counts exactly.
 
     Streaming, no unnest: per experiment the runs' arrays are collected into
     one list per metric, and every statistic is computed for all epochs at once
@@ -18,7 +20,7 @@
     grows with the data: DuckDB does not spill the collected lists). One row per experiment with a mismatch: the first epoch
     that differs, the statistics that differ at any epoch, and both values of
     each compared statistic at that first epoch. -#}
-{%- set compared_statistics = ['num_finite', 'avg', 'min', 'max', 'median'] -%}
+{%- set compared_statistics = ['num_finite', 'avg', 'stddev', 'min', 'max', 'median'] -%}
 {%- set relative_tolerance = 1e-5 -%}
 {%- set absolute_tolerance = 1e-7 -%}
 {%- set summary_columns = butter_summary_statistics() -%}
@@ -114,6 +116,8 @@ recomputed as (
                 {%- set statistic = butter_array_length('epoch_values') %}
             {%- elif comparison.statistic == 'avg' %}
                 {%- set statistic = butter_list_avg('epoch_values') %}
+            {%- elif comparison.statistic == 'stddev' %}
+                {%- set statistic = butter_list_stddev_samp('epoch_values') %}
             {%- elif comparison.statistic == 'min' %}
                 {%- set statistic = butter_list_min('epoch_values') %}
             {%- elif comparison.statistic == 'max' %}

@@ -320,3 +320,20 @@
         end
     )[0]
 {%- endmacro %}
+
+
+{#- Two passes over the non-NULL elements (mean, then squared deviations),
+    in double; NULL below two elements. -#}
+{% macro spark__butter_list_stddev_samp(expr) -%}
+    transform(array(filter({{ expr }}, e -> e is not null)), v ->
+        case
+            when array_size(v) > 1
+                then sqrt(
+                    aggregate(
+                        v, cast(0 as double),
+                        (total, e) -> total + power(e - aggregate(v, cast(0 as double), (s, x) -> s + x) / array_size(v), 2)
+                    ) / (array_size(v) - 1)
+                )
+        end
+    )[0]
+{%- endmacro %}

@@ -101,3 +101,19 @@
 {% macro duckdb__butter_list_quantile_cont(expr, fraction) -%}
     list_aggregate({{ expr }}, 'quantile_cont', {{ fraction }})
 {%- endmacro %}
+
+
+{#- Sample standard deviation (n - 1 in the denominator, PostgreSQL's
+    stddev_samp, as NREL computed the summaries) of a numeric list; NULL
+    below two elements. -#}
+{% macro butter_list_stddev_samp(expr) -%}
+    {{ return(adapter.dispatch('butter_list_stddev_samp', 'butter')(expr)) }}
+{%- endmacro %}
+
+{% macro default__butter_list_stddev_samp(expr) -%}
+    {{ return(spark__butter_list_stddev_samp(expr)) }}
+{%- endmacro %}
+
+{% macro duckdb__butter_list_stddev_samp(expr) -%}
+    list_aggregate({{ expr }}, 'stddev_samp')
+{%- endmacro %}

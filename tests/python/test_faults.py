@@ -16,8 +16,6 @@ truncated file                 same, for the truncated file
 column missing (first file)    staging compile error naming folder and column
 column missing (later file)    DuckDB "schema mismatch ... column "val_loss" ...
                                could not be found in file "<file>"" + BUTTER advice
-array length != epochs         data test fails; BUTTER line shows the lengths (and,
-                               with the array-test patch, the source file)
 S3 endpoint never answers      each request fails after BUTTER_HTTP_TIMEOUT (2 s):
                                "IO Error: Timeout was reached ... <endpoint>"
 sweep folder missing           build OK; log line; audit row 0 files + note
@@ -32,7 +30,7 @@ NULL partition value           build OK (warn); audit counts and names it; the
 (no fault)                     clean demo: every row accounted for, no note
 =============================  =====================================================
 
-Faults that stop the build are put in five different folders of one copy and
+Faults that stop the build are put in four different folders of one copy and
 found by one dbt run over those folders' staging models and their data tests
 (dbt runs every node it can, so each fault gives its own message on its own
 node); the S3 case has its own run. Faults the build survives are put into one
@@ -40,9 +38,9 @@ other copy, each in its own folder so none can mask another, and checked on one
 full ``dbt build``: the 2-core CI budget does not allow a build per case.
 
 ``BUTTER:`` advice lines come from the on-run-end hook
-``butter_report_failures`` (macros/engine/butter_audit_engine.sql); the tests
-that need it, or the file-naming array-length test, are strict xfails until
-those patches are in the tree (see ``needs_*`` below).
+``butter_report_failures`` (macros/engine/butter_audit_engine.sql). Damaged
+rows (NULL keys, NULL or short arrays) are not build-stopping faults: they are
+quarantined (tests/python/test_quarantine.py).
 """
 
 from __future__ import annotations
@@ -60,7 +58,7 @@ import pytest
 
 from butter_warehouse.contract import SUMMARY_FOLDERS
 
-from conftest import PROJECT_ROOT, DbtResult, run_dbt
+from conftest import DbtResult, run_dbt
 from s3_emulator import dead_s3_endpoint
 
 pytestmark = [pytest.mark.slow]
@@ -68,22 +66,6 @@ pytestmark = [pytest.mark.slow]
 #: the smallest demo with every sweep and trap (~87 experiments, 171 runs, 10 epochs)
 SIZES = {"experiments": 20, "runs_per_experiment": 2, "epochs": 10}
 DBT_TIMEOUT = 240  # seconds for one dbt command; far above what these need
-
-HOOK_INSTALLED = "butter_report_failures" in (PROJECT_ROOT / "dbt_project.yml").read_text()
-needs_hook = pytest.mark.xfail(
-    not HOOK_INSTALLED,
-    strict=True,
-    reason="needs `on-run-end: [\"{{ butter_report_failures(results) }}\"]` in dbt_project.yml "
-    "(patch in the h6 report)",
-)
-ARRAY_TEST_NAMES_FILE = "identifying_columns" in (PROJECT_ROOT / "macros/tests/butter_array_lengths_match.sql").read_text()
-needs_array_test_patch = pytest.mark.xfail(
-    not (HOOK_INSTALLED and ARRAY_TEST_NAMES_FILE),
-    strict=True,
-    reason="needs the on-run-end hook and butter_array_lengths_match returning source_file "
-    "(identifying_columns; patches in the h6 report)",
-)
-
 
 # --- helpers -----------------------------------------------------------------------------
 
@@ -178,7 +160,7 @@ def test_clean_demo_build_audit_reconciles(built_warehouse: Callable[[str], DbtR
 
 # --- faults that stop the build ---------------------------------------------------------------
 #
-# Five faults in five folders of ONE copy, one dbt run over those folders' staging
+# Four faults in four folders of ONE copy, one dbt run over those folders' staging
 # models (and their data tests, which scan the files): dbt runs every node it can,
 # so each fault produces its own message on its own node.
 
@@ -186,7 +168,6 @@ CORRUPT_FOLDER = "complete_summary"
 TRUNCATED_FOLDER = "primary_sweep_summary"
 MISSING_IN_FIRST_FOLDER = "batch_size_sweep_runs"
 MISSING_IN_LATER_FOLDER = "primary_sweep_runs"
-SHORT_ARRAY_FOLDER = "all_runs"
 
 
 @pytest.fixture(scope="module")
@@ -207,22 +188,10 @@ def unreadable(published: Path, tmp_path_factory: pytest.TempPathFactory) -> tup
     facts["missing_first"], facts["missing_bad"] = files[0], files[-1]
     rewrite(files[-1], lambda t: t.drop_columns(["val_loss"]))
 
-    # one run whose val_loss (test_loss) has epochs - 1 values
-    bad = facts["short_file"] = parquet_files(root, SHORT_ARRAY_FOLDER)[-1]
-    table = read_file(bad)
-    field = table.schema.field("val_loss")
-    losses = table["val_loss"].to_pylist()
-    losses[0] = losses[0][:-1]
-    pq.write_table(table.set_column(table.schema.get_field_index("val_loss"), field, pa.array(losses, field.type)), bad)
-
     models = [f"stg_butter__{folder}" for folder in (
-        CORRUPT_FOLDER, TRUNCATED_FOLDER, MISSING_IN_FIRST_FOLDER, MISSING_IN_LATER_FOLDER, SHORT_ARRAY_FOLDER)]
+        CORRUPT_FOLDER, TRUNCATED_FOLDER, MISSING_IN_FIRST_FOLDER, MISSING_IN_LATER_FOLDER)]
     result = run_select(root, root.parent / "work", "build", "--select", *models)
     return facts, result
-
-
-def node_lines(result: DbtResult, node: str) -> str:
-    return "\n".join(line for line in butter_lines(result) if f" {node} failed: " in line)
 
 
 def folder_error(result: DbtResult, root: Path, folder: str) -> str:
@@ -271,37 +240,6 @@ def test_column_missing_from_one_file_stops_the_build_naming_file_and_column(
         f"column 'val_loss' (or 'test_loss') is missing from 1 file(s) of '{facts['root']}/{MISSING_IN_LATER_FOLDER}', "
         f"e.g. '{facts['missing_bad']}'"
     ) in error, error
-
-
-@pytest.mark.timeout(300)
-def test_short_array_stops_the_build_naming_the_check(unreadable: tuple[dict, DbtResult]) -> None:
-    _, result = unreadable
-    assert f"Failure in test stg_butter__{SHORT_ARRAY_FOLDER}__array_lengths_match_epochs" in result.output, result
-    assert "Got 1 result, configured to fail if != 0" in result.output, result
-
-
-@needs_hook
-@pytest.mark.timeout(300)
-def test_short_array_advice_names_the_column(unreadable: tuple[dict, DbtResult]) -> None:
-    _, result = unreadable
-    line = node_lines(result, f"stg_butter__{SHORT_ARRAY_FOLDER}__array_lengths_match_epochs")
-    assert line.startswith(
-        f"BUTTER: test stg_butter__{SHORT_ARRAY_FOLDER}__array_lengths_match_epochs failed: 1 offending row(s), "
-        "e.g. ["
-    ), butter_lines(result)
-    assert "expected_length=10, test_loss_length=9, train_loss_length=10, test_accuracy_length=10," in line, line
-    assert line.endswith(
-        "]. Fix the data these rows come from or exclude it; `dbt test --select "
-        f"stg_butter__{SHORT_ARRAY_FOLDER}__array_lengths_match_epochs --store-failures` keeps them all in a table."
-    ), line
-
-
-@needs_array_test_patch
-@pytest.mark.timeout(300)
-def test_short_array_advice_names_the_file(unreadable: tuple[dict, DbtResult]) -> None:
-    facts, result = unreadable
-    line = node_lines(result, f"stg_butter__{SHORT_ARRAY_FOLDER}__array_lengths_match_epochs")
-    assert f"e.g. [source_file={facts['short_file']}, expected_length=10, test_loss_length=9, " in line, line
 
 
 @pytest.mark.timeout(240)

@@ -18,7 +18,6 @@ unreadable partition folder             refused, naming the folder (run as an un
 unreadable file                         refused, naming the file
 integer arrays in the first file        refused, naming the file and both types
 depth=2.6 / learning_rate=abc / -1      refused, naming the partition folder and why
-NULL array / NULL element               refused, naming the file and the column
 corrupt / truncated / column missing    refused before dbt, naming the file
 apostrophe in the data root             staging reads it (paths quoted)
 BUTTER_HTTP_TIMEOUT=30s                 one line, no traceback
@@ -339,30 +338,6 @@ def test_partition_value_that_does_not_parse_is_refused(published: Published, sh
         proc,
         f"partition folder '{folder}': {key}={value} {why}. Rename the folder to the published value or move "
         "it out of the data root.",
-        published,
-    )
-
-
-@pytest.mark.parametrize("where", ["array", "element"])
-def test_null_arrays_and_elements_are_refused_naming_the_file(published: Published, shared_tmp: Path,
-                                                              small_demo: Path, where: str) -> None:
-    root = copy_demo(small_demo, shared_tmp / "data")
-    bad = parquet_files(root, "all_runs")[7]
-
-    def null_it(table: pa.Table) -> pa.Table:
-        values = table["loss"].to_pylist()
-        if where == "array":
-            values[0] = None
-        else:
-            values[0][3] = None
-        index = table.schema.get_field_index("loss")
-        return table.set_column(index, table.schema.field("loss"), pa.array(values, table.schema.field("loss").type))
-
-    rewrite(bad, null_it)
-    proc = butter("build", "--skip-docs", env=butter_env(root, published.path, shared_tmp))
-    assert_refused(
-        proc,
-        f"file '{bad}' has NULL or empty per-epoch arrays or NULL elements in: loss (1)",
         published,
     )
 

@@ -1,0 +1,387 @@
+"""The fault matrix, part 3 (issue 16): data shaped like NREL's export builds, damaged rows are quarantined.
+
+A copy of the small demo is rewritten the way the real export looks and breaks:
+every NaN element of every per-epoch array becomes a NULL element (NREL's
+summaries and runs hold NULL elements), and single rows are damaged, each in a
+known folder and file. It is built with the real command (``butter build``),
+and every build is compared with another build of the same data.
+
+======================================  ===============================================================
+case                                    outcome asserted
+======================================  ===============================================================
+NULL elements instead of NaN            the marts equal those of the NaN data, row for row
+short array, one copy of a run          that row quarantined; the run published from its sweep copy
+NULL array / empty array, every copy    every copy quarantined; the run is in no mart
+NULL run_id in one sweep copy           that row quarantined; the run published from all_runs
+summary array too long, every copy      quarantined; the experiment has no published summary
+NULL experiment_id, complete_summary    that row quarantined; the summary read from a sweep copy
+every damaged row                       a *_damaged row of audit.source_reconciliation naming folder,
+                                        file and finding; load_audit.rows_damaged per folder equals
+                                        the rows damaged here; the counts reconcile; one summary line
+damaged share above the limit           refused naming the folder and both counts; the published
+                                        warehouse byte-for-byte unchanged
+three builds on one checkout            data root A, then B (another limit), then A: each build's test
+                                        statuses (severities), audit and marts equal a fresh build's
+======================================  ===============================================================
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from butter_warehouse import quarantine
+
+from conftest import PROJECT_ROOT
+
+pytestmark = [pytest.mark.slow]
+
+SIZES = {"experiments": 20, "runs_per_experiment": 2, "epochs": 10}
+BUILD_TIMEOUT = 600
+#: the limit the damaged data is built with: its small sweep folders hold few rows
+LIMIT = "0.5"
+
+
+# --- running butter ------------------------------------------------------------------------
+
+
+def butter_build(root: Path, warehouse: Path, work: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    env.update({
+        "BUTTER_DATA_ROOT": str(root),
+        "BUTTER_DUCKDB_PATH": str(warehouse),
+        "BUTTER_PROJECT_DIR": str(PROJECT_ROOT),
+        "DBT_PROFILES_DIR": str(PROJECT_ROOT),
+        "DBT_TARGET_PATH": str(work / "target"),
+        "DBT_LOG_PATH": str(work / "logs"),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DBT_USE_COLORS": "false",
+    })
+    return subprocess.run(
+        [sys.executable, "-m", "butter_warehouse.cli", "build", "--skip-docs", *args],
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=BUILD_TIMEOUT,
+    )
+
+
+def text(proc: subprocess.CompletedProcess[str]) -> str:
+    return proc.stdout + proc.stderr
+
+
+def statuses(target: Path) -> dict[str, str]:
+    """Every node's status in the last dbt run of a target folder, by node name."""
+    manifest = json.loads((target / "manifest.json").read_text())
+    nodes = {**manifest["nodes"], **manifest.get("unit_tests", {})}
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    return {nodes[r["unique_id"]]["name"]: r["status"] for r in results if r["unique_id"] in nodes}
+
+
+def query(db: Path, sql: str, params: list | None = None) -> list[tuple]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(sql, params or []).fetchall()
+
+
+def differing_rows(a: Path, b: Path, table: str, where: str = "true", exclude: tuple[str, ...] = ()) -> int:
+    """Rows of ``table`` in one warehouse and not the other, both ways (NaN equals NaN)."""
+    with duckdb.connect() as con:
+        con.execute(f"attach '{a}' as a (read_only)")
+        con.execute(f"attach '{b}' as b (read_only)")
+        columns = [c for (c,) in con.execute(
+            "select column_name from information_schema.columns where table_catalog = 'a' "
+            "and table_schema || '.' || table_name = ? order by ordinal_position", [table]).fetchall()
+            if c not in exclude]
+        select = ", ".join(f'"{c}"' for c in columns)
+        return sum(con.execute(
+            f"select count(*) from (select {select} from {x}.{table} where {where} "
+            f"except all select {select} from {y}.{table} where {where})").fetchone()[0]
+            for x, y in (("a", "b"), ("b", "a")))
+
+
+def mart_tables(db: Path) -> list[str]:
+    return [f"marts.{t}" for (t,) in query(
+        db, "select table_name from information_schema.tables where table_schema = 'marts' order by 1")]
+
+
+# --- rewriting the data the way the real export looks -------------------------------------
+
+
+def parquet_files(root: Path, folder: str) -> list[Path]:
+    return sorted((root / folder).rglob("*.parquet"))
+
+
+def nan_to_null(root: Path) -> int:
+    """Every NaN element of every float array -> a NULL element; returns how many."""
+    changed = 0
+    for path in sorted(root.rglob("*.parquet")):
+        table = pq.ParquetFile(path).read()
+        touched = False
+        for i, column in enumerate(table.schema):
+            if not (pa.types.is_list(column.type) and pa.types.is_floating(column.type.value_type)):
+                continue
+            array = table.column(i).combine_chunks()
+            nan = pc.fill_null(pc.is_nan(array.values), False)
+            count = pc.sum(nan).as_py() or 0
+            if count:
+                values = pc.if_else(nan, pa.scalar(None, array.values.type), array.values)
+                table = table.set_column(i, column, pa.ListArray.from_arrays(array.offsets, values, mask=array.is_null()))
+                changed, touched = changed + count, True
+        if touched:
+            pq.write_table(table, path)
+    return changed
+
+
+def set_value(path: Path, key: str, key_value: object, column: str, change: Callable[[object], object]) -> None:
+    """Rewrite one row's ``column`` (the row whose ``key`` is ``key_value``)."""
+    table = pq.ParquetFile(path).read()
+    values = table[column].to_pylist()
+    keys = table[key].to_pylist()
+    assert keys.count(key_value) == 1, (path, key_value)
+    row = keys.index(key_value)
+    values[row] = change(values[row])
+    index = table.schema.get_field_index(column)
+    field_ = table.schema.field(column)
+    pq.write_table(table.set_column(index, field_, pa.array(values, field_.type)), path)
+
+
+def copies(root: Path, kind: str, key: str) -> dict[object, list[tuple[str, Path]]]:
+    """Every copy (folder, file) of every key in the runs or summary folders."""
+    found: dict[object, list[tuple[str, Path]]] = {}
+    suffix = "_runs" if kind == "runs" else "_summary"
+    folders = sorted(p.name for p in root.iterdir() if p.is_dir() and p.name.endswith(suffix))
+    for folder in folders:
+        for path in parquet_files(root, folder):
+            for value in pq.ParquetFile(path).read(columns=[key])[key].to_pylist():
+                found.setdefault(value, []).append((folder, path))
+    return found
+
+
+@dataclass
+class Damage:
+    """What was damaged where, counted here from the rewrites (not from the warehouse)."""
+
+    root: Path
+    null_elements: int = 0
+    rows_damaged: Counter = field(default_factory=Counter)  # folder -> damaged rows
+    findings: list[tuple[str, Path, str]] = field(default_factory=list)  # folder, file, finding
+    runs: dict[str, str] = field(default_factory=dict)  # role -> run_id
+    experiments: dict[str, int] = field(default_factory=dict)  # role -> experiment_id
+
+    def hit(self, folder: str, path: Path, finding: str) -> None:
+        self.rows_damaged[folder] += 1
+        self.findings.append((folder, path, finding))
+
+
+def damage(root: Path) -> Damage:
+    facts = Damage(root, null_elements=nan_to_null(root))
+    epochs = SIZES["epochs"]
+    run_copies = copies(root, "runs", "run_id")
+    # runs held in all_runs and at least one sweep folder, at the base epoch count
+    base_epochs = sorted(r for r, c in run_copies.items()
+                         if c[0][0] == "all_runs" and len(c) > 1 and all(f"/epochs={epochs}/" in str(f) for _, f in c))
+    run_a, run_b, run_c, run_d = base_epochs[0], base_epochs[3], base_epochs[6], base_epochs[9]
+    facts.runs = {"short_in_all_runs": run_a, "null_array_everywhere": run_b, "empty_array_everywhere": run_c,
+                  "null_id_in_sweep": run_d}
+
+    folder, path = run_copies[run_a][0]
+    set_value(path, "run_id", run_a, "val_loss", lambda v: v[:-1])
+    facts.hit(folder, path, f"test_loss has {epochs - 1} values for {epochs} epochs")
+    for folder, path in run_copies[run_b]:
+        set_value(path, "run_id", run_b, "loss", lambda v: None)
+        facts.hit(folder, path, "train_loss is NULL")
+    for folder, path in run_copies[run_c]:
+        set_value(path, "run_id", run_c, "val_accuracy", lambda v: [])
+        facts.hit(folder, path, f"test_accuracy has 0 values for {epochs} epochs")
+    folder, path = run_copies[run_d][1]
+    set_value(path, "run_id", run_d, "run_id", lambda v: None)
+    facts.hit(folder, path, "run_id is NULL")
+
+    summary_copies = copies(root, "summary", "experiment_id")
+    shared = sorted(e for e, c in summary_copies.items()
+                    if c[0][0] == "complete_summary" and len(c) > 1 and all(f"/epochs={epochs}/" in str(f) for _, f in c))
+    experiment_e, experiment_f = shared[0], shared[2]
+    facts.experiments = {"long_array_everywhere": experiment_e, "null_id_in_complete_summary": experiment_f}
+    for folder, path in summary_copies[experiment_e]:
+        set_value(path, "experiment_id", experiment_e, "test_loss_median", lambda v: [*v, 0.5])
+        facts.hit(folder, path, f"test_loss_median has {epochs + 1} values for {epochs} epochs")
+    folder, path = summary_copies[experiment_f][0]
+    set_value(path, "experiment_id", experiment_f, "experiment_id", lambda v: None)
+    facts.hit(folder, path, "experiment_id is NULL")
+    return facts
+
+
+# --- the builds ------------------------------------------------------------------------------
+
+
+@dataclass
+class Build:
+    proc: subprocess.CompletedProcess[str]
+    warehouse: Path  # a copy of the published file right after this build
+    status: dict[str, str]
+
+
+def build_once(root: Path, published: Path, work: Path, snapshot: Path, *args: str) -> Build:
+    proc = butter_build(root, published, work, *args)
+    assert proc.returncode == 0, text(proc)[-6000:]
+    snapshot.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(published, snapshot)
+    return Build(proc, snapshot, statuses(work / "target"))
+
+
+@pytest.fixture(scope="module")
+def roots(demo_root: Callable[..., Path], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Damage]:
+    clean = demo_root("published", **SIZES)
+    damaged = tmp_path_factory.mktemp("quarantine") / "data"
+    shutil.copytree(clean, damaged)
+    return clean, damage(damaged)
+
+
+@pytest.fixture(scope="module")
+def fresh_damaged(roots: tuple[Path, Damage], tmp_path_factory: pytest.TempPathFactory) -> Build:
+    """The damaged data built on its own (a fresh target, as from a fresh clone)."""
+    work = tmp_path_factory.mktemp("fresh-damaged")
+    return build_once(roots[1].root, work / "w" / "butter.duckdb", work, work / "snap.duckdb",
+                      "--quarantine-limit", LIMIT)
+
+
+@pytest.fixture(scope="module")
+def switching(roots: tuple[Path, Damage], tmp_path_factory: pytest.TempPathFactory) -> list[Build]:
+    """Three builds of one warehouse with one target folder: root A, B (other limit), A."""
+    clean, facts = roots
+    work = tmp_path_factory.mktemp("switching")
+    published = work / "w" / "butter.duckdb"
+    return [
+        build_once(clean, published, work, work / "snap-1.duckdb"),
+        build_once(facts.root, published, work, work / "snap-2.duckdb", "--quarantine-limit", LIMIT),
+        build_once(clean, published, work, work / "snap-3.duckdb"),
+    ]
+
+
+# --- NULL elements are data ------------------------------------------------------------------
+
+
+@pytest.mark.timeout(1800)
+def test_null_elements_build_the_same_marts_as_nan(roots: tuple[Path, Damage], switching: list[Build],
+                                                  fresh_damaged: Build) -> None:
+    _, facts = roots
+    assert facts.null_elements > 0
+    clean, damaged = switching[0].warehouse, fresh_damaged.warehouse
+    gone = [facts.runs["null_array_everywhere"], facts.runs["empty_array_everywhere"]]
+    touched = [e for (e,) in query(damaged, "select distinct experiment_id from audit.source_reconciliation "
+                                            "where difference in ('run_damaged', 'experiment_damaged') "
+                                            "and experiment_id is not null")]
+    assert facts.experiments["long_array_everywhere"] in touched
+    quoted = ", ".join(f"'{r}'" for r in gone)
+    assert differing_rows(clean, damaged, "marts.run_best_epochs", f"run_id not in ({quoted})") == 0
+    experiments = ", ".join(str(e) for e in touched)
+    for table in ("marts.experiment_summary", "marts.experiment_best_epochs", "marts.experiment_learning_curves"):
+        assert differing_rows(clean, damaged, table, f"experiment_id not in ({experiments})") == 0, table
+
+
+# --- damaged rows ------------------------------------------------------------------------------
+
+
+@pytest.mark.timeout(900)
+def test_every_damaged_row_is_quarantined_with_its_file_and_reason(roots: tuple[Path, Damage],
+                                                                   fresh_damaged: Build) -> None:
+    _, facts = roots
+    details = [d for (d,) in query(fresh_damaged.warehouse, "select detail from audit.source_reconciliation "
+                                                             "where difference in ('run_damaged', 'experiment_damaged')")]
+    expected = [f"{folder}: {path}: {finding} (quarantined)" for folder, path, finding in facts.findings]
+    assert sorted(details) == sorted(expected)
+
+
+@pytest.mark.timeout(900)
+def test_damaged_rows_are_counted_per_folder_and_reconcile(roots: tuple[Path, Damage], fresh_damaged: Build) -> None:
+    _, facts = roots
+    audit = {folder: (damaged, quarantined, unaccounted, read, staged, published, duplicate)
+             for folder, damaged, quarantined, unaccounted, read, staged, published, duplicate in query(
+                 fresh_damaged.warehouse,
+                 "select source_folder, rows_damaged, rows_quarantined, rows_unaccounted, rows_read, "
+                 "rows_in_staging, rows_published, rows_duplicate_of_other_folder from audit.load_audit")}
+    assert {f: a[0] for f, a in audit.items() if a[0]} == dict(facts.rows_damaged)
+    for folder, (damaged, quarantined, unaccounted, read, staged, published, duplicate) in audit.items():
+        assert damaged <= quarantined and unaccounted == 0, folder
+        assert read == staged == published + duplicate + quarantined, folder
+    assert fresh_damaged.status["load_audit__counts_reconcile"] == "pass"
+    assert fresh_damaged.status["load_audit__quarantine_within_limit"] == "pass"
+    total = sum(facts.rows_damaged.values())
+    assert f"quarantined {total} damaged row(s) (" in text(fresh_damaged.proc)
+
+
+@pytest.mark.timeout(900)
+def test_damaged_copies_give_way_to_sound_ones(roots: tuple[Path, Damage], fresh_damaged: Build) -> None:
+    _, facts = roots
+    db = fresh_damaged.warehouse
+    runs = {r for (r,) in query(db, "select run_id from marts.run_best_epochs")}
+    assert facts.runs["short_in_all_runs"] in runs  # read from its sweep copy
+    assert facts.runs["null_id_in_sweep"] in runs  # read from all_runs
+    assert facts.runs["null_array_everywhere"] not in runs
+    assert facts.runs["empty_array_everywhere"] not in runs
+    located = dict(query(db, "select run_id, read_from_folder from intermediate.int_runs_located where run_id = ?",
+                         [facts.runs["short_in_all_runs"]]))
+    assert located[facts.runs["short_in_all_runs"]] != "all_runs"
+    summaries = dict(query(db, "select experiment_id, has_published_summary from marts.experiment_summary"))
+    assert summaries[facts.experiments["long_array_everywhere"]] is False
+    assert summaries[facts.experiments["null_id_in_complete_summary"]] is True
+
+
+@pytest.mark.timeout(900)
+def test_damaged_share_above_the_limit_is_refused(roots: tuple[Path, Damage], switching: list[Build],
+                                                  tmp_path: Path) -> None:
+    """The default limit (1% of a folder's rows): the small sweep folders are far above it."""
+    _, facts = roots
+    published = tmp_path / "w" / "butter.duckdb"
+    published.parent.mkdir()
+    shutil.copy(switching[0].warehouse, published)
+    before = published.read_bytes()
+    proc = butter_build(facts.root, published, tmp_path)
+    out = text(proc)
+    assert proc.returncode != 0, out
+    read = dict(query(switching[1].warehouse, "select source_folder, rows_read from audit.load_audit"))
+    limit = quarantine.default_limit(PROJECT_ROOT)
+    over = [f for f, n in facts.rows_damaged.items() if n > limit * read[f]]
+    assert over
+    for folder in over:
+        assert (f"refused: {facts.rows_damaged[folder]} of the {read[folder]} rows of {folder} are damaged, more "
+                f"than the quarantine limit") in out, out
+    # the failure report of the test names it too (on-run-end hook)
+    assert "BUTTER: test load_audit__quarantine_within_limit failed: " in out, out
+    assert "Traceback" not in out
+    assert published.read_bytes() == before
+    assert not list(published.parent.glob(".build-*"))
+
+
+def test_quarantine_limit_must_be_a_share(tmp_path: Path) -> None:
+    proc = butter_build(tmp_path / "nowhere", tmp_path / "w.duckdb", tmp_path, "--quarantine-limit", "5%")
+    assert proc.returncode == 2
+    assert "--quarantine-limit must be a number between 0 and 1, not '5%'" in text(proc)
+    assert not (tmp_path / "w.duckdb").exists()
+
+
+# --- every build behaves like a fresh one --------------------------------------------------------
+
+
+@pytest.mark.timeout(1800)
+def test_builds_switching_data_roots_and_vars_equal_fresh_builds(switching: list[Build], fresh_damaged: Build) -> None:
+    first, second, third = switching
+    # the test whose severity a reused parse lost (warn in tests/_tests.yml)
+    assert first.status["assert_summary_aggregates_all_runs_present"] == "warn"
+    for build, fresh in ((second, fresh_damaged), (third, first)):
+        assert build.status == fresh.status
+        for table in mart_tables(fresh.warehouse):
+            assert differing_rows(build.warehouse, fresh.warehouse, table) == 0, table
+        assert differing_rows(build.warehouse, fresh.warehouse, "audit.load_audit",
+                              exclude=("audited_at", "invocation_id")) == 0
+        assert differing_rows(build.warehouse, fresh.warehouse, "audit.source_reconciliation") == 0
