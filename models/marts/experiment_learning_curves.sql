@@ -6,7 +6,7 @@
     are the published summary arrays at that epoch, finite or NULL; for an
     experiment with runs but no published summary they are computed here from
     its runs, with the same statistics (over finite values, continuous
-    quantiles, population standard deviation). -#}
+    quantiles, sample standard deviation as NREL computed it). -#}
 {%- set max_points = var('butter_curve_max_points', 256) -%}
 {%- set metrics = ['test_loss', 'train_loss', 'test_accuracy', 'train_accuracy'] -%}
 {%- set summary_statistics = butter_summary_statistics() -%}
@@ -128,7 +128,7 @@ computed_epochs as (
             {%- elif stat.statistic == 'q3' %}
                 {{ butter_quantile_cont(stat.metric, 0.75) }} as {{ stat.column }},
             {%- elif stat.statistic == 'stddev' %}
-                stddev_pop({{ stat.metric }}) as {{ stat.column }},
+                stddev_samp({{ stat.metric }}) as {{ stat.column }},
             {%- else %}
                 {{ stat.statistic }}({{ stat.metric }}) as {{ stat.column }},
             {%- endif %}
