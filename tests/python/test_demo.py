@@ -22,6 +22,8 @@ import pytest
 from butter_warehouse import contract
 from butter_warehouse.demo import MANIFEST_NAME, catalog, design, generate, writer
 
+import reference as ref
+
 REPO = Path(__file__).resolve().parents[2]
 EPOCHS = 30
 RUNS = 3
@@ -780,6 +782,70 @@ def test_no_traps_means_clean_data(tmp_path):
         values = pc.list_flatten(table[name]).to_numpy()
         assert np.isfinite(values).all()
     assert table.num_rows == manifest["totals"]["runs_trained"]
+
+
+# --- the numpy reference (tests/python/reference.py) reads what the demo writes ------------
+
+
+@pytest.fixture(scope="module")
+def reference(loaded) -> ref.Data:
+    return ref.load(loaded["root"])
+
+
+def test_reference_reads_null_elements_as_not_finite(loaded, reference):
+    """NULL elements come through as NaN: no value for the best, final, num_finite and divergence rules."""
+    trap = loaded["manifest"]["traps"]["null_element_runs"]
+    best = ref.run_best_epochs(reference)
+    for spec in trap["runs"]:
+        stored_loss = run_of(loaded, spec["run_id"])["test_loss"]  # None for a NULL element
+        seen = reference.runs[spec["run_id"]]["test_loss"]
+        assert epochs_where(seen, np.isnan) == sorted(spec["test_loss_null_epochs"] + spec["test_loss_nan_epochs"])
+        finite = [(v, i + 1) for i, v in enumerate(stored_loss) if v is not None and np.isfinite(v)]
+        row = best[spec["run_id"]]
+        assert row["num_finite_test_loss"] == len(finite) < len(stored_loss) and row["is_diverged"]
+        assert (row["best_test_loss"], row["best_test_loss_epoch"]) == min(finite)
+        assert row["final_test_loss"] == (stored_loss[-1] if stored_loss[-1] is not None else None)
+    assert best[trap["runs"][1]["run_id"]]["final_test_loss"] is None
+
+
+def test_reference_reads_null_summary_elements_as_no_value(loaded, reference):
+    traps = loaded["manifest"]["traps"]
+    curves = ref.learning_curves(reference)
+    for experiment_id in traps["one_run_experiments"]["experiment_ids"]:
+        rows = [r for (e, _), r in curves.items() if e == experiment_id]
+        assert rows and all(r["test_loss_stddev"] is None and r["test_loss_avg"] is not None for r in rows)
+    diverged = traps["all_runs_diverged_epochs"]
+    for epoch in diverged["epochs"]:
+        row = curves[(diverged["experiment_id"], epoch)]
+        assert row["test_loss_num_finite"] == 0
+        assert all(row[c] is None for c in ref.CURVE_COLUMNS if not c.endswith("_num_finite")), row
+    summary = ref.experiment_summary(reference)[diverged["experiment_id"]]
+    assert summary["median_curve_final_test_loss"] is None and summary["median_curve_best_test_loss"] is not None
+
+
+def test_reference_recomputes_the_published_summaries_from_the_runs(loaded, reference):
+    """Curves the reference computes from runs (values_source 'runs') equal the published summaries
+    wherever every run was exported: same statistics, sample stddev, NULL where NREL's are NULL."""
+    traps = loaded["manifest"]["traps"]
+    runs_only = ref.Data(runs=reference.runs, run_metrics=reference.run_metrics)
+    from_runs, published = ref.learning_curves(runs_only), ref.learning_curves(reference)
+    complete = {e for e, s in reference.summaries.items() if len(reference.runs_of(e)) == s["num_runs"]}
+    assert {traps["all_runs_diverged_epochs"]["experiment_id"], traps["null_element_runs"]["experiment_id"],
+            *traps["one_run_experiments"]["experiment_ids"]} <= complete
+    columns = [c for c in ref.CURVE_COLUMNS if reference.summaries[min(complete)].get(c) is not None]
+    compared = 0
+    for key, expected in published.items():
+        if key[0] not in complete:
+            continue
+        actual = from_runs[key]
+        assert actual["values_source"] == "runs" and expected["values_source"] == "published_summary"
+        for column in columns:
+            if expected[column] is None:
+                assert actual[column] is None, (key, column)
+            else:
+                assert actual[column] == pytest.approx(expected[column], rel=1e-5, abs=1e-7), (key, column)
+            compared += 1
+    assert compared and {k for k in published if k[0] in complete} <= set(from_runs)
 
 
 # --- sweep structure ----------------------------------------------------------------------
