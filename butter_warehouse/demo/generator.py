@@ -154,7 +154,10 @@ def generate(
     sizes and penalties until it is as close as it gets without exceeding it (the
     smallest design with every sweep is ~90 experiments). ``epochs`` is the base
     training length (the real 3000); the 300-epoch sweep trains max(2, epochs // 10)
-    epochs and the 30k-epoch sweep epochs * 10. The same arguments give
+    epochs and the 30k-epoch sweep epochs * 10 (the one-run experiments of the
+    traps train one run). Files are written as NREL's export wrote them (see
+    ``writer``): a leaf folder holds part-0.parquet, part-1.parquet, ... of at
+    most 64 runs or 128 experiments each. The same arguments give
     byte-identical files. The 16 BUTTER folders and the manifest under ``root``
     are replaced; nothing else there is touched. ``progress`` shows runs written
     of total, rate and time left on stderr (None: when stderr is a terminal and
