@@ -6,8 +6,9 @@ folder and ``_demo_manifest.json`` (parameters, counts, and where each trap is).
 
 Modules: ``catalog`` (study facts), ``design`` (experiments and sweeps),
 ``network`` (widths, parameter counts, JSON texts), ``curves`` (run metrics),
-``summary`` (per-epoch aggregates), ``traps``, ``tables`` (arrow tables in the
-contract schema), ``writer`` (partition paths, parquet files), ``generator``.
+``summary`` (per-epoch aggregates, NULL where NREL's have no value), ``traps``,
+``tables`` (arrow tables in the contract schema), ``writer`` (partition paths,
+parquet files encoded as the export), ``generator``.
 """
 
 from .generator import MANIFEST_NAME, generate

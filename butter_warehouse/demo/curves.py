@@ -19,7 +19,8 @@ from __future__ import annotations
 import hashlib
 import math
 import uuid
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -45,10 +46,26 @@ class RunBatch:
     python_versions: list[str]
     tensorflow_versions: list[str]
     metrics: dict[str, np.ndarray]  # canonical name -> float32 (runs, epochs)
+    #: canonical name -> bool (runs, epochs): elements written as NULL (their value in ``metrics`` is NaN)
+    nulls: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def num_runs(self) -> int:
         return len(self.run_ids)
+
+    def set_null(self, metric: str, run: int, epochs: Sequence[int] | np.ndarray | slice) -> None:
+        """Make a run's values at some 0-based epochs NULL elements (not finite, like NaN)."""
+        matrix = self.metrics[metric]
+        mask = self.nulls.setdefault(metric, np.zeros(matrix.shape, dtype=bool))
+        matrix[run, epochs] = np.nan
+        mask[run, epochs] = True
+
+    def masked(self, metric: str, rows: np.ndarray) -> np.ndarray:
+        """The selected runs' values of a metric, as a masked array when some elements are NULL."""
+        values = self.metrics[metric][rows]
+        if metric not in self.nulls:
+            return values
+        return np.ma.masked_array(values, mask=self.nulls[metric][rows])
 
 
 def run_id(seed: int, experiment_id: int, run_index: int) -> str:

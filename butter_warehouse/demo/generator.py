@@ -14,7 +14,7 @@ from . import curves, design as design_mod, summary, tables, traps as traps_mod,
 from .design import Design, Experiment
 
 MANIFEST_NAME = "_demo_manifest.json"
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2
 
 
 def _validate(spelling: str, experiments: int, runs: int, epochs: int, traps: bool) -> None:
@@ -57,24 +57,23 @@ def _folders(experiment: Experiment, kind: contract.Kind) -> list[str]:
 
 
 class _Leaf:
-    """The open files of one leaf partition across the 16 folders."""
+    """The files of one leaf partition across the 16 folders."""
 
     def __init__(self, root: Path, leaf: str, spelling: contract.Spelling) -> None:
         self.root, self.leaf, self.spelling = root, leaf, spelling
-        self.files: dict[str, writer.PartitionFile] = {}
+        self.folders: dict[str, writer.PartitionFolder] = {}
 
     def write(self, folder: str, table) -> None:
-        if folder not in self.files:
-            schema = writer.file_schema(contract.folder_kind(folder), self.spelling)
-            path = self.root / folder / self.leaf / writer.FILE_NAME
-            self.files[folder] = writer.PartitionFile(path, schema)
-        self.files[folder].write(table)
+        if folder not in self.folders:
+            path = self.root / folder / self.leaf
+            self.folders[folder] = writer.PartitionFolder(path, contract.folder_kind(folder), self.spelling)
+        self.folders[folder].write(table)
 
     def close(self, counts: dict[str, dict[str, int]]) -> None:
-        for folder, file in self.files.items():
-            file.close()
-            counts[folder]["files"] += 1
-            counts[folder]["rows"] += file.rows
+        for folder, files in self.folders.items():
+            files.close()
+            counts[folder]["files"] += files.files
+            counts[folder]["rows"] += files.rows
 
 
 def _write_experiment(leaf: _Leaf, experiment: Experiment, plan: traps_mod.TrapPlan, runs: int,
@@ -82,9 +81,10 @@ def _write_experiment(leaf: _Leaf, experiment: Experiment, plan: traps_mod.TrapP
     """Simulate an experiment's runs and write its run rows and summary row."""
     spelling = leaf.spelling
     shared = tables.shared_values(experiment)
-    batch = curves.simulate(experiment, int(shared["num_free_parameters"]), runs, base_epochs, seed)  # type: ignore[arg-type]
+    trained = plan.trained_runs(experiment.experiment_id, runs)
+    batch = curves.simulate(experiment, int(shared["num_free_parameters"]), trained, base_epochs, seed)  # type: ignore[arg-type]
     traps_mod.apply(plan, experiment, batch)
-    exported = plan.exported_runs(experiment.experiment_id, runs)
+    exported = plan.exported_runs(experiment.experiment_id, trained)
     if exported:
         schema = writer.file_schema("runs", spelling)
         values = tables.run_values(experiment, batch, exported)
@@ -101,7 +101,8 @@ def _write_experiment(leaf: _Leaf, experiment: Experiment, plan: traps_mod.TrapP
 def _manifest(design: Design, plan: traps_mod.TrapPlan, counts: dict[str, dict[str, int]],
               parameters: dict, traps: bool) -> dict:
     runs = parameters["runs_per_experiment"]
-    runs_exported = sum(len(plan.exported_runs(e.experiment_id, runs)) for e in design.experiments)
+    trained = {e.experiment_id: plan.trained_runs(e.experiment_id, runs) for e in design.experiments}
+    runs_exported = sum(len(plan.exported_runs(eid, n)) for eid, n in trained.items())
     return {
         "generator": "butter_warehouse.demo",
         "manifest_version": MANIFEST_VERSION,
@@ -120,10 +121,16 @@ def _manifest(design: Design, plan: traps_mod.TrapPlan, counts: dict[str, dict[s
                 e.experiment_id for e in design.experiments if curves.has_double_descent(e)
             ],
         },
+        "files": {
+            "compression": writer.COMPRESSION,
+            "compression_levels": dict(writer.COMPRESSION_LEVELS),
+            "max_rows_per_file": dict(writer.MAX_FILE_ROWS),
+            "data_page_version": writer.DATA_PAGE_VERSION,
+        },
         "counts": {folder: dict(counts[folder]) for folder in contract.FOLDERS},
         "totals": {
             "experiments": len(design.experiments),
-            "runs_trained": len(design.experiments) * runs,
+            "runs_trained": sum(trained.values()),
             "runs_exported": runs_exported,
         },
         "traps": traps_mod.manifest_entries(plan, design) if traps else {},
@@ -147,7 +154,10 @@ def generate(
     sizes and penalties until it is as close as it gets without exceeding it (the
     smallest design with every sweep is ~90 experiments). ``epochs`` is the base
     training length (the real 3000); the 300-epoch sweep trains max(2, epochs // 10)
-    epochs and the 30k-epoch sweep epochs * 10. The same arguments give
+    epochs and the 30k-epoch sweep epochs * 10 (the one-run experiments of the
+    traps train one run). Files are written as NREL's export wrote them (see
+    ``writer``): a leaf folder holds part-0.parquet, part-1.parquet, ... of at
+    most 64 runs or 128 experiments each. The same arguments give
     byte-identical files. The 16 BUTTER folders and the manifest under ``root``
     are replaced; nothing else there is touched. ``progress`` shows runs written
     of total, rate and time left on stderr (None: when stderr is a terminal and
@@ -160,13 +170,13 @@ def generate(
     the_design = design_mod.build_design(experiments, epochs, traps)
     plan = traps_mod.plan(the_design) if traps else traps_mod.TrapPlan()
     counts = {folder: {"files": 0, "rows": 0} for folder in contract.FOLDERS}
-    total_runs = len(the_design.experiments) * runs_per_experiment
+    total_runs = sum(plan.trained_runs(e.experiment_id, runs_per_experiment) for e in the_design.experiments)
     with Progress(f"demo data in {root}", total=total_runs, unit="run", enabled=progress) as bar:
         for leaf_dir, members in _leaves(the_design, spelling).items():
             leaf = _Leaf(root, leaf_dir, spelling)
             for experiment in members:
                 _write_experiment(leaf, experiment, plan, runs_per_experiment, epochs, seed)
-                bar.update(runs_per_experiment)
+                bar.update(plan.trained_runs(experiment.experiment_id, runs_per_experiment))
             leaf.close(counts)
     for folder in contract.FOLDERS:
         writer.write_common_metadata(root / folder, contract.folder_kind(folder), spelling)

@@ -1,8 +1,14 @@
 """Per-epoch aggregates of an experiment's runs, as the summary folders publish them.
 
-Every statistic at an epoch is taken over the runs whose value is finite there
-(NaN and +/-inf are left out); an epoch without a finite value gives NaN.
-Computed in float64 from the float32 run values, stored as float32.
+NREL computed them per epoch in PostgreSQL over the runs' values at that epoch,
+non-finite values stored as NULL: ``count``, ``avg``, ``stddev_samp``, ``min``,
+``max`` and ``percentile_cont`` (linear interpolation, numpy's default
+quantile). So every statistic is taken over the finite values (NaN, +/-inf and
+NULL elements are left out); an epoch without a finite value has a NULL
+element (never NaN) in every statistic, and the sample standard deviation is
+NULL below two finite values (at every epoch of a one-run experiment).
+Computed in float64 from the float32 run values, stored as float32; the
+statistics are masked arrays whose masked elements are written as NULL.
 """
 
 from __future__ import annotations
@@ -11,51 +17,68 @@ import numpy as np
 
 from .. import contract
 
+#: PostgreSQL's stddev_samp: degrees of freedom removed from the count
+STDDEV_DDOF = 1
+
 
 def _quantile(ordered: np.ndarray, count: np.ndarray, q: float) -> np.ndarray:
-    """Linear-interpolation quantile (numpy's default) per column.
+    """Linear-interpolation quantile (numpy's default, percentile_cont) per column.
 
     ``ordered`` is sorted along axis 0 with the non-finite values (as NaN) last;
-    ``count`` the number of finite values per column.
+    ``count`` the number of finite values per column (the result is NaN where it is 0).
     """
     position = (np.maximum(count, 1) - 1) * q
     lower = np.floor(position).astype(np.intp)
     upper = np.minimum(lower + 1, np.maximum(count, 1) - 1)
     low = np.take_along_axis(ordered, lower[None, :], axis=0)[0]
     high = np.take_along_axis(ordered, upper[None, :], axis=0)[0]
-    value = low + (high - low) * (position - lower)
-    return np.where(count > 0, value, np.nan)
+    return low + (high - low) * (position - lower)
+
+
+def _moments(data: np.ndarray, finite: np.ndarray, count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and sample standard deviation of the finite values per column (NaN where undefined)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(finite, data, 0.0).sum(axis=0) / count
+        squares = np.where(finite, (data - mean) ** 2, 0.0).sum(axis=0)
+        stddev = np.sqrt(squares / (count - STDDEV_DDOF))
+    return mean, stddev
+
+
+def _stored(values: np.ndarray, defined: np.ndarray) -> np.ma.MaskedArray:
+    """float32 values, masked (written as NULL) where the statistic is undefined."""
+    return np.ma.masked_array(np.where(defined, values, 0.0).astype(np.float32), mask=~defined)
 
 
 def metric_statistics(values: np.ndarray) -> dict[str, np.ndarray]:
-    """Every statistic the contract knows (plus q1/q3) of a (runs, epochs) matrix."""
-    data = values.astype(np.float64)
-    finite = np.isfinite(data)
+    """Every statistic the contract knows (plus q1/q3) of a (runs, epochs) matrix.
+
+    ``num_finite`` is a uint8 array; the others masked float32 arrays (masked: NULL).
+    """
+    data = np.ma.getdata(values).astype(np.float64)
+    finite = np.isfinite(data) & ~np.ma.getmaskarray(values)
     count = finite.sum(axis=0)
-    masked = np.where(finite, data, np.nan)
-    ordered = np.sort(masked, axis=0)  # NaN last
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(finite, data, 0.0).sum(axis=0) / count
-        variance = np.where(finite, (data - mean) ** 2, 0.0).sum(axis=0) / count
+    ordered = np.sort(np.where(finite, data, np.nan), axis=0)  # NaN last
+    mean, stddev = _moments(data, finite, count)
     last = np.maximum(count, 1) - 1
-    stats = {
+    some, several = count > 0, count > STDDEV_DDOF
+    return {
         "num_finite": count.astype(np.uint8),
-        "avg": np.where(count > 0, mean, np.nan),
-        "stddev": np.where(count > 0, np.sqrt(variance), np.nan),
-        "min": np.where(count > 0, ordered[0], np.nan),
-        "max": np.where(count > 0, np.take_along_axis(ordered, last[None, :], axis=0)[0], np.nan),
-        "median": _quantile(ordered, count, 0.5),
-        "q1": _quantile(ordered, count, 0.25),
-        "q3": _quantile(ordered, count, 0.75),
+        "avg": _stored(mean, some),
+        "stddev": _stored(stddev, several),
+        "min": _stored(ordered[0], some),
+        "max": _stored(np.take_along_axis(ordered, last[None, :], axis=0)[0], some),
+        "median": _stored(_quantile(ordered, count, 0.5), some),
+        "q1": _stored(_quantile(ordered, count, 0.25), some),
+        "q3": _stored(_quantile(ordered, count, 0.75), some),
     }
-    return {k: v if k == "num_finite" else v.astype(np.float32) for k, v in stats.items()}
 
 
 def summarize(metrics: dict[str, np.ndarray]) -> dict[str, object]:
     """The summary-only values of one experiment, by canonical column name.
 
     ``metrics`` maps canonical run metric names (test_loss, ...) to the
-    (runs, epochs) matrices of every trained run of the experiment.
+    (runs, epochs) matrices of every trained run of the experiment (NULL
+    elements as NaN or masked).
     """
     runs, epochs = next(iter(metrics.values())).shape
     out: dict[str, object] = {

@@ -114,15 +114,20 @@ def run_values(experiment: Experiment, batch: RunBatch, rows: Sequence[int]) -> 
         "updated_at": batch.update_times[index],
         "command": [run_command(experiment, int(batch.seeds[i])) for i in rows],
     }
-    values.update({name: matrix[index] for name, matrix in batch.metrics.items()})
+    values.update({name: batch.masked(name, index) for name in batch.metrics})
     return values
 
 
 def list_array(matrix: np.ndarray, type_: pa.ListType) -> pa.ListArray:
-    """A list array with one row per matrix row (all of the same length)."""
+    """A list array with one row per matrix row (all of the same length).
+
+    The masked elements of a masked array become NULL elements; NaN and +/-inf stay as they are.
+    """
     rows, length = matrix.shape
     offsets = pa.array(np.arange(rows + 1, dtype=np.int32) * length, type=pa.int32())
-    values = pa.array(np.ascontiguousarray(matrix).ravel(), type=type_.value_type)
+    data = np.ascontiguousarray(np.ma.getdata(matrix)).ravel()
+    mask = np.ma.getmaskarray(matrix).ravel() if np.ma.isMaskedArray(matrix) else None
+    values = pa.array(data, type=type_.value_type, mask=mask)
     return pa.ListArray.from_arrays(offsets, values, type=type_)
 
 

@@ -1,12 +1,15 @@
 """The deliberate oddities of the demo data, planned up front and applied per experiment.
 
 Each trap is recorded in the manifest with the experiments and runs it touches;
-epochs in the manifest are 1-based (the warehouse convention).
+epochs in the manifest are 1-based (the warehouse convention). A non-finite run
+value is written as NaN, +/-inf or a NULL element (NREL's export has all three);
+the summaries then have NULL elements where a statistic has no value (see
+``summary``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,6 +34,15 @@ DESCRIPTIONS: dict[str, str] = {
     "summary_only_experiment": "An experiment with summary rows but no run in any runs folder.",
     "run_only_experiment": "An experiment with runs but no row in any summary folder.",
     "sweep_group_without_core": "Sweep experiments whose comparison group has no core-value experiment.",
+    "one_run_experiments": "Experiments trained and published with a single run: num_runs 1, one run in the "
+    "runs folders, and a summary whose stddev arrays are NULL at every epoch (sample stddev of one value).",
+    "all_runs_diverged_epochs": "At `epochs` every run of the experiment has no finite value of any metric "
+    "(written as a NULL element, NaN or +inf/NaN depending on the run, see `runs`), so every summary "
+    "statistic is a NULL element there (num_finite 0); the last epoch is one of them. At "
+    "`single_finite_epochs` only `finite_run_id` is finite: stddev is NULL, the other statistics are its values.",
+    "null_element_runs": "Runs whose arrays hold NULL elements beside NaN and +inf ones (epochs per metric and "
+    "kind); a NULL element is a non-finite value like NaN. The second run's test loss is NULL at the first and "
+    "the last epoch.",
     "null_partition": "Unregularized experiments: NULL kernel_regularizer type, written as the hive "
     "default partition.",
     "regression_and_classification": "Regression and classification datasets side by side; regression runs "
@@ -48,10 +60,18 @@ class TrapPlan:
     missing_run: int | None = None
     summary_only: int | None = None
     run_only: int | None = None
+    one_run: tuple[int, ...] = ()
+    all_diverged: int | None = None
+    null_elements: int | None = None
     details: dict[str, dict] = field(default_factory=dict)  # filled while generating
+    one_run_ids: dict[int, str] = field(default_factory=dict)  # experiment_id -> run_id, filled likewise
+
+    def trained_runs(self, experiment_id: int, runs: int) -> int:
+        """How many runs an experiment has (``runs`` is the demo's runs per experiment)."""
+        return 1 if experiment_id in self.one_run else runs
 
     def exported_runs(self, experiment_id: int, runs: int) -> list[int]:
-        """Indexes of the runs written to the runs folders."""
+        """Indexes of the runs written to the runs folders, of the ``runs`` trained."""
         if experiment_id == self.summary_only:
             return []
         if experiment_id == self.missing_run:
@@ -90,6 +110,13 @@ def plan(design: Design) -> TrapPlan:
         summary_only=_pick(design, taken, lambda e: "batch_size" in e.sweeps
                            and e.setting.batch_size != cat.CORE_BATCH_SIZE),
         run_only=_pick(design, taken, lambda e: "label_noise" in e.sweeps and e.setting.label_noise == 0.1),
+        one_run=(
+            _pick(design, taken, primary_of(lambda d: not d.is_regression)),
+            _pick(design, taken, lambda e: "30k_epoch" in e.sweeps),
+        ),
+        all_diverged=_pick(design, taken, unstable),
+        null_elements=_pick(design, taken, lambda e: "learning_rate" in e.sweeps
+                            and e.setting.learning_rate == cat.HIGHER_NOISE_RATE and e.setting.epochs == base),
     )
 
 
@@ -150,6 +177,64 @@ def _ties(batch: RunBatch) -> dict:
     }
 
 
+#: how a run's non-finite values are written in the all_runs_diverged_epochs trap, by run index modulo 3
+DIVERGED_STYLES: tuple[str, ...] = ("null", "nan", "posinf")
+
+
+def _diverge(batch: RunBatch, run: int, epochs: list[int], style: str) -> None:
+    """Every metric of a run non-finite at some epochs: NULL elements, NaN, or +inf losses (other metrics NaN)."""
+    for metric, matrix in batch.metrics.items():
+        if style == "null":
+            batch.set_null(metric, run, epochs)
+        else:
+            matrix[run, epochs] = np.inf if style == "posinf" and metric.endswith("_loss") else np.nan
+
+
+def _all_diverged(batch: RunBatch) -> dict:
+    epochs = batch.metrics["test_loss"].shape[1]
+    diverged, single = [epochs // 3, epochs - 1], [2 * epochs // 3]
+    finite_run = batch.num_runs - 1
+    runs = []
+    for run in range(batch.num_runs):
+        style = DIVERGED_STYLES[run % len(DIVERGED_STYLES)]
+        _diverge(batch, run, diverged if run == finite_run else diverged + single, style)
+        runs.append({"run_id": batch.run_ids[run], "written_as": style})
+    return {
+        "epochs": _epochs(diverged),
+        "single_finite_epochs": _epochs(single),
+        "finite_run_id": batch.run_ids[finite_run],
+        "runs": runs,
+    }
+
+
+def _spoil(batch: RunBatch, run: int, metric: str, null: Sequence[int], nan: Sequence[int] = (),
+           posinf: Sequence[int] = ()) -> dict[str, list[int]]:
+    """Write some 0-based epochs of a run's metric as NULL, NaN and +inf; the 1-based epochs of each."""
+    batch.set_null(metric, run, list(null))
+    batch.metrics[metric][run, list(nan)] = np.nan
+    batch.metrics[metric][run, list(posinf)] = np.inf
+    return {f"{metric}_null_epochs": _epochs(null), f"{metric}_nan_epochs": _epochs(nan),
+            f"{metric}_posinf_epochs": _epochs(posinf)}
+
+
+def _null_elements(batch: RunBatch) -> dict:
+    epochs = batch.metrics["test_loss"].shape[1]
+    a, b, c, last = epochs // 5, 2 * epochs // 5, 3 * epochs // 5, epochs - 1
+    first = {
+        "run_id": batch.run_ids[0],
+        **_spoil(batch, 0, "test_loss", null=[a, a + 1], nan=[b], posinf=[c]),
+        **_spoil(batch, 0, "train_loss", null=[a], nan=[a + 1]),
+        **_spoil(batch, 0, "test_accuracy", null=[b], nan=[c]),
+    }
+    second = {
+        "run_id": batch.run_ids[1],
+        **_spoil(batch, 1, "test_loss", null=[0, last]),
+        **_spoil(batch, 1, "train_loss", null=[last]),
+        **_spoil(batch, 1, "train_accuracy", null=[0]),
+    }
+    return {"runs": [first, second]}
+
+
 def apply(trap_plan: TrapPlan, experiment: Experiment, batch: RunBatch) -> None:
     """Alter the simulated runs of a trap experiment in place; record what was done."""
     eid = experiment.experiment_id
@@ -157,6 +242,8 @@ def apply(trap_plan: TrapPlan, experiment: Experiment, batch: RunBatch) -> None:
         trap_plan.nonfinite: ("nonfinite_losses", _nonfinite),
         trap_plan.diverged: ("diverged_run", _diverged),
         trap_plan.ties: ("tied_best_epochs", _ties),
+        trap_plan.all_diverged: ("all_runs_diverged_epochs", _all_diverged),
+        trap_plan.null_elements: ("null_element_runs", _null_elements),
     }
     if eid in changes:
         name, change = changes[eid]
@@ -170,6 +257,14 @@ def apply(trap_plan: TrapPlan, experiment: Experiment, batch: RunBatch) -> None:
         trap_plan.details["summary_only_experiment"] = {"experiment_id": eid, "run_ids": list(batch.run_ids)}
     if eid == trap_plan.run_only:
         trap_plan.details["run_only_experiment"] = {"experiment_id": eid, "run_ids": list(batch.run_ids)}
+    if eid in trap_plan.one_run:
+        trap_plan.one_run_ids[eid] = batch.run_ids[0]
+
+
+def _one_run_entry(trap_plan: TrapPlan) -> dict:
+    """The one-run experiments in id order, with their run ids."""
+    ids = sorted(trap_plan.one_run_ids)
+    return {"experiment_ids": ids, "run_ids": [trap_plan.one_run_ids[i] for i in ids]}
 
 
 def structural(design: Design) -> dict[str, dict]:
@@ -206,5 +301,5 @@ def structural(design: Design) -> dict[str, dict]:
 
 def manifest_entries(trap_plan: TrapPlan, design: Design) -> dict[str, dict]:
     """Every trap with its description, in a fixed order."""
-    entries = {**trap_plan.details, **structural(design)}
+    entries = {**trap_plan.details, "one_run_experiments": _one_run_entry(trap_plan), **structural(design)}
     return {name: {"description": DESCRIPTIONS[name], **entries[name]} for name in DESCRIPTIONS}

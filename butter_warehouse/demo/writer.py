@@ -1,4 +1,11 @@
-"""Hive partition paths and deterministic parquet files."""
+"""Hive partition paths and deterministic parquet files, encoded as NREL's export was.
+
+The export wrote Brotli-compressed parquet (level 6 for runs, 9 for summaries),
+data page v2, byte-stream-split float columns, dictionary-encoded
+hyperparameter columns and files of up to 64 runs or 128 experiments per leaf
+partition folder (``part-0.parquet``, ``part-1.parquet``, ... in row order; an
+experiment's runs may straddle two files).
+"""
 
 from __future__ import annotations
 
@@ -13,12 +20,54 @@ import pyarrow.parquet as pq
 
 from .. import contract
 
-#: every leaf partition holds exactly one file, with this name
-FILE_NAME = "part-0.parquet"
-COMPRESSION = "zstd"
-COMPRESSION_LEVEL = 3
+COMPRESSION = "brotli"
+#: Brotli level of the runs and of the summary files
+COMPRESSION_LEVELS: dict[contract.Kind, int] = {"runs": 6, "summary": 9}
+#: rows (runs or experiments) per file of a leaf partition folder
+MAX_FILE_ROWS: dict[contract.Kind, int] = {"runs": 64, "summary": 128}
+DATA_PAGE_VERSION = "2.0"
 #: a file's pending rows are written as a row group once they exceed this size
 ROW_GROUP_BYTES = 64 * 2**20
+
+
+def file_name(index: int) -> str:
+    """The name of the index-th (0-based) file of a leaf partition folder."""
+    return f"part-{index}.parquet"
+
+
+def is_hyperparameter(column: contract.Column) -> bool:
+    """A stored scalar setting of the experiment (string or number; not a flag, an id or an array)."""
+    return (
+        column in contract.SHARED_COLUMNS
+        and not column.partition
+        and column.name != "experiment_id"
+        and not pa.types.is_list(column.arrow)
+        and not pa.types.is_boolean(column.arrow)
+    )
+
+
+@cache
+def dictionary_columns(kind: contract.Kind, spelling: contract.Spelling) -> tuple[str, ...]:
+    """Stored names of the dictionary-encoded columns: the hyperparameters."""
+    return tuple(
+        c.source_name(spelling) for c in contract.columns(kind)  # type: ignore[misc]
+        if is_hyperparameter(c) and c.source_name(spelling) is not None
+    )
+
+
+def _is_float(type_: pa.DataType) -> bool:
+    return pa.types.is_floating(type_) or (pa.types.is_list(type_) and pa.types.is_floating(type_.value_type))
+
+
+@cache
+def byte_stream_split_columns(kind: contract.Kind, spelling: contract.Spelling) -> tuple[str, ...]:
+    """Parquet leaf paths of the float columns that are not dictionary-encoded (all per-epoch arrays)."""
+    dictionary = set(dictionary_columns(kind, spelling))
+    return tuple(
+        f"{f.name}.list.element" if pa.types.is_list(f.type) else f.name
+        for f in file_schema(kind, spelling)
+        if _is_float(f.type) and f.name not in dictionary
+    )
 
 
 def format_partition_value(value: object) -> str:
@@ -44,10 +93,11 @@ def partition_dir(shared: Mapping[str, object], spelling: contract.Spelling) -> 
 
 @dataclass
 class PartitionFile:
-    """One leaf file, opened on the first rows, written in row groups of bounded size."""
+    """One file of a leaf folder, opened on the first rows, written in row groups of bounded size."""
 
     path: Path
-    schema: pa.Schema
+    kind: contract.Kind
+    spelling: contract.Spelling
     rows: int = 0
     _pending: list[pa.Table] = field(default_factory=list)
     _pending_bytes: int = 0
@@ -60,18 +110,23 @@ class PartitionFile:
         if self._pending_bytes >= ROW_GROUP_BYTES:
             self._flush()
 
+    def _open(self) -> pq.ParquetWriter:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        return pq.ParquetWriter(
+            self.path,
+            file_schema(self.kind, self.spelling),
+            compression=COMPRESSION,
+            compression_level=COMPRESSION_LEVELS[self.kind],
+            use_dictionary=list(dictionary_columns(self.kind, self.spelling)),
+            use_byte_stream_split=list(byte_stream_split_columns(self.kind, self.spelling)),
+            data_page_version=DATA_PAGE_VERSION,
+        )
+
     def _flush(self) -> None:
         if not self._pending:
             return
         if self._writer is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._writer = pq.ParquetWriter(
-                self.path,
-                self.schema,
-                compression=COMPRESSION,
-                compression_level=COMPRESSION_LEVEL,
-                use_dictionary=False,  # constant strings compress as well without; float arrays never gain
-            )
+            self._writer = self._open()
         table = pa.concat_tables(self._pending)
         self._writer.write_table(table, row_group_size=table.num_rows)
         self._pending, self._pending_bytes = [], 0
@@ -81,6 +136,43 @@ class PartitionFile:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
+
+
+@dataclass
+class PartitionFolder:
+    """The files of one leaf partition folder: a new file whenever one holds MAX_FILE_ROWS rows."""
+
+    path: Path
+    kind: contract.Kind
+    spelling: contract.Spelling
+    files: int = 0
+    rows: int = 0
+    _current: PartitionFile | None = None
+
+    def _next_file(self) -> PartitionFile:
+        if self._current is not None:
+            self._current.close()
+        self._current = PartitionFile(self.path / file_name(self.files), self.kind, self.spelling)
+        self.files += 1
+        return self._current
+
+    def write(self, table: pa.Table) -> None:
+        """Append rows in order, splitting them across files at the row limit."""
+        limit = MAX_FILE_ROWS[self.kind]
+        offset = 0
+        while offset < table.num_rows:
+            current = self._current
+            if current is None or current.rows >= limit:
+                current = self._next_file()
+            take = min(limit - current.rows, table.num_rows - offset)
+            current.write(table.slice(offset, take))
+            offset += take
+        self.rows += table.num_rows
+
+    def close(self) -> None:
+        if self._current is not None:
+            self._current.close()
+            self._current = None
 
 
 @cache

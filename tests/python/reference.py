@@ -7,6 +7,14 @@ the marts must contain with numpy, following the warehouse interface
 warehouse's own code: column names are mapped with the renaming rules of the
 data contract (``val_X`` -> ``test_X``, ``X`` -> ``train_X``, dots ->
 underscores, ``<sweep>_sweep`` -> ``is_<sweep>_sweep``).
+
+A NULL element of a per-epoch array means "no value at this epoch", exactly like
+NaN or +/-inf (the data contract: NREL stored non-finite values as NULL): arrays
+are read with their NULL elements as NaN, so every rule below (best and final
+values, num_finite, divergence, curve statistics) treats the three alike. Where
+the reference recomputes summary statistics from runs it does what NREL's
+PostgreSQL did: statistics over the finite values, sample standard deviation
+(none below two finite values).
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 # --- facts of the data contract -----------------------------------------------------------
@@ -95,15 +104,39 @@ def canonical_name(name: str, arrow_type: pa.DataType, kind: str, published_metr
 
 
 def _python(value: object, arrow_type: pa.DataType) -> object:
-    if value is not None and pa.types.is_list(arrow_type):
-        value_type = arrow_type.value_type
-        if pa.types.is_floating(value_type):
-            return np.asarray(value, dtype=np.float32)
-        if pa.types.is_integer(value_type):
-            return np.asarray(value, dtype=np.int64)
     if value is not None and pa.types.is_float32(arrow_type):
         return _f32(value)
     return value
+
+
+def _numeric_lists(column: pa.ChunkedArray) -> list[np.ndarray | None]:
+    """A list column as one numpy array per row; NULL elements become NaN, a NULL list None.
+
+    Float lists keep their float32 values (NaN and +/-inf as stored); integer lists are
+    int64, or float64 when some element is NULL.
+    """
+    out: list[np.ndarray | None] = []
+    for chunk in column.chunks:
+        elements = pc.list_flatten(chunk)
+        if pa.types.is_floating(elements.type):
+            flat = elements.to_numpy(zero_copy_only=False).astype(np.float32)
+        elif elements.null_count:
+            flat = elements.cast(pa.float64()).to_numpy(zero_copy_only=False)
+        else:
+            flat = elements.to_numpy(zero_copy_only=False).astype(np.int64)
+        start = 0
+        for length in pc.list_value_length(chunk).to_pylist():
+            out.append(None if length is None else flat[start:start + length])
+            start += length or 0
+    return out
+
+
+def _column_values(column: pa.ChunkedArray, arrow_type: pa.DataType) -> list:
+    if pa.types.is_list(arrow_type) and (
+        pa.types.is_floating(arrow_type.value_type) or pa.types.is_integer(arrow_type.value_type)
+    ):
+        return _numeric_lists(column)
+    return [_python(v, arrow_type) for v in column.to_pylist()]
 
 
 def read_file(path: Path, folder: Path, kind: str) -> list[dict]:
@@ -112,7 +145,7 @@ def read_file(path: Path, folder: Path, kind: str) -> list[dict]:
     published_metrics = kind == "runs" and "val_loss" in table.schema.names
     names = [canonical_name(f.name, f.type, kind, published_metrics) for f in table.schema]
     columns = {
-        name: [_python(v, f.type) for v in table.column(f.name).to_pylist()]
+        name: _column_values(table.column(f.name), f.type)
         for name, f in zip(names, table.schema, strict=True)
     }
     partitions: dict[str, object] = {}
@@ -434,14 +467,16 @@ def epoch_grid(length: int, extra: int | None, max_points: int = MAX_CURVE_POINT
 
 
 def _statistic(values: np.ndarray, statistic: str) -> float | int | None:
-    """A statistic over the finite values of the runs at one epoch (None when there is none)."""
+    """A statistic over the finite values of the runs at one epoch (NaN, inf and NULL left out), as NREL's
+    PostgreSQL computed the published ones: None without a finite value; the sample standard deviation
+    (``stddev_samp``), None below two finite values."""
     finite = values[np.isfinite(values)]
     if statistic == "num_finite":
         return int(finite.size)
-    if finite.size == 0:
+    if finite.size < (2 if statistic == "stddev" else 1):
         return None
     functions: dict[str, Callable[[np.ndarray], float]] = {
-        "avg": np.mean, "stddev": np.std, "min": np.min, "max": np.max,
+        "avg": np.mean, "stddev": lambda v: np.std(v, ddof=1), "min": np.min, "max": np.max,
         "median": lambda v: np.quantile(v, 0.5), "q1": lambda v: np.quantile(v, 0.25),
         "q3": lambda v: np.quantile(v, 0.75),
     }

@@ -10,7 +10,7 @@ import csv
 import hashlib
 import json
 import warnings
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +20,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from butter_warehouse import contract
-from butter_warehouse.demo import MANIFEST_NAME, catalog, design, generate
+from butter_warehouse.demo import MANIFEST_NAME, catalog, design, generate, writer
+
+import reference as ref
 
 REPO = Path(__file__).resolve().parents[2]
 EPOCHS = 30
@@ -129,12 +131,191 @@ def test_data_files_have_the_file_schema_and_hive_paths_in_published_order(demo)
     names = list(contract.partition_names(spelling))
     for folder in contract.FOLDERS:
         expected = contract.file_schema(contract.folder_kind(folder), spelling)
-        leaves = set()
         for path in data_files(root / folder):
             assert pq.read_schema(path).equals(expected, check_metadata=False), path
             assert [n for n, _ in partition_values(path, root / folder)] == names, path
-            leaves.add(path.parent)
-        assert len(leaves) == len(data_files(root / folder)), "one file per leaf partition"
+        assert_files_split_at_the_row_limit(root / folder)
+
+
+#: the export's file size limit (data contract): runs, or experiments, per file of a partition folder
+EXPORT_MAX_FILE_ROWS = {"runs": 64, "summary": 128}
+
+
+def assert_files_split_at_the_row_limit(folder: Path) -> dict[Path, list[int]]:
+    """Each leaf folder holds part-0.parquet, part-1.parquet, ...: every file but the last full.
+
+    Returns the rows of each file by leaf folder.
+    """
+    limit = EXPORT_MAX_FILE_ROWS[contract.folder_kind(folder.name)]
+    assert writer.MAX_FILE_ROWS[contract.folder_kind(folder.name)] == limit
+    by_leaf: dict[Path, list[Path]] = defaultdict(list)
+    for path in data_files(folder):
+        by_leaf[path.parent].append(path)
+    rows_by_leaf = {}
+    for leaf, files in by_leaf.items():
+        assert sorted(p.name for p in files) == sorted(f"part-{i}.parquet" for i in range(len(files))), leaf
+        rows = [pq.ParquetFile(leaf / f"part-{i}.parquet").metadata.num_rows for i in range(len(files))]
+        assert all(r == limit for r in rows[:-1]) and 0 < rows[-1] <= limit, (leaf, rows)
+        rows_by_leaf[leaf] = rows
+    return rows_by_leaf
+
+
+# --- the export's encodings ---------------------------------------------------------------
+
+_THRIFT_INT = {4, 5, 6}  # compact protocol i16, i32, i64 (zigzag varints)
+
+
+def _varint(buf: bytes, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = buf[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            return value, pos
+
+
+def _thrift_value(buf: bytes, pos: int, kind: int) -> tuple[object, int]:
+    """One value of a thrift compact-protocol type (enough of the protocol for a parquet page header)."""
+    if kind in (1, 2):
+        return kind == 1, pos
+    if kind == 3:
+        return buf[pos], pos + 1
+    if kind in _THRIFT_INT:
+        raw, pos = _varint(buf, pos)
+        return (raw >> 1) ^ -(raw & 1), pos
+    if kind == 7:
+        return buf[pos:pos + 8], pos + 8
+    if kind == 8:
+        size, pos = _varint(buf, pos)
+        return buf[pos:pos + size], pos + size
+    if kind in (9, 10):
+        size, element = buf[pos] >> 4, buf[pos] & 0x0F
+        pos += 1
+        if size == 15:
+            size, pos = _varint(buf, pos)
+        items = []
+        for _ in range(size):
+            item, pos = _thrift_value(buf, pos, 3 if element in (1, 2) else element)
+            items.append(item)
+        return items, pos
+    if kind == 12:
+        return _thrift_struct(buf, pos)
+    raise AssertionError(f"thrift type {kind} not expected in a page header")
+
+
+def _thrift_struct(buf: bytes, pos: int) -> tuple[dict[int, object], int]:
+    """A compact-protocol struct as {field id: value}; the position after it."""
+    fields: dict[int, object] = {}
+    field_id = 0
+    while buf[pos] != 0:
+        delta, kind = buf[pos] >> 4, buf[pos] & 0x0F
+        pos += 1
+        if delta:
+            field_id += delta
+        else:
+            raw, pos = _varint(buf, pos)
+            field_id = (raw >> 1) ^ -(raw & 1)
+        fields[field_id], pos = _thrift_value(buf, pos, kind)
+    return fields, pos + 1
+
+
+DATA_PAGE_V2 = 3  # parquet.thrift PageType
+
+
+def first_data_page(buf: bytes, column: pq.ColumnChunkMetaData) -> tuple[dict[int, object], bytes]:
+    """The PageHeader fields and the page bytes of a column chunk's first data page."""
+    header, start = _thrift_struct(buf, column.data_page_offset)
+    size = header[3]  # compressed_page_size
+    return header, buf[start:start + size]  # type: ignore[misc]
+
+
+def assert_brotli_page(header: dict[int, object], page: bytes, level: int, where: str) -> bool:
+    """A v2 data page whose values section is exactly what Brotli at ``level`` makes of it.
+
+    Returns False for a page stored uncompressed (is_compressed false: the writer does so when
+    compressing would not make a small page smaller), True for a page checked.
+    """
+    assert header[1] == DATA_PAGE_V2, f"{where}: page type {header[1]}, not DATA_PAGE_V2"
+    v2: dict = header[8]  # type: ignore[assignment]
+    levels = v2[5] + v2[6]  # definition + repetition level bytes, never compressed in a v2 page
+    if v2.get(7) is False:
+        return False
+    raw = pa.decompress(page[levels:], decompressed_size=header[2] - levels, codec="brotli")
+    again = pa.Codec("brotli", compression_level=level).compress(raw, asbytes=True)
+    assert again == page[levels:], f"{where}: not Brotli level {level}"
+    return True
+
+
+def hyperparameter_columns(kind: str, spelling: str) -> set[str]:
+    """Stored names of the shared scalar settings (not the id, the sweep flags, arrays or partitions)."""
+    return {
+        c.source_name(spelling) for c in contract.SHARED_COLUMNS  # type: ignore[arg-type]
+        if c.source_name(spelling) and not c.partition and c.name != "experiment_id"
+        and not pa.types.is_list(c.arrow) and not pa.types.is_boolean(c.arrow)
+    }
+
+
+#: Brotli levels of the export (data contract)
+EXPORT_LEVELS = {"runs": 6, "summary": 9}
+
+
+def assert_file_encoded_as_the_export(path: Path, kind: str, spelling: str, level: int) -> Counter:
+    """Every column chunk of a file: Brotli at ``level`` in v2 data pages; dictionary-encoded
+    hyperparameters; byte-stream-split floats. Returns the float pages by whether they were compressed."""
+    dictionary = hyperparameter_columns(kind, spelling)
+    float_pages: Counter = Counter()
+    buf = path.read_bytes()
+    metadata = pq.ParquetFile(path).metadata
+    for group in range(metadata.num_row_groups):
+        for index in range(metadata.num_columns):
+            column = metadata.row_group(group).column(index)
+            where = f"{path} {column.path_in_schema}"
+            assert column.compression == "BROTLI", where
+            compressed = assert_brotli_page(*first_data_page(buf, column), level, where)
+            name = column.path_in_schema.removesuffix(".list.element")
+            if name in dictionary:
+                assert column.has_dictionary_page and "RLE_DICTIONARY" in column.encodings, where
+            elif column.physical_type == "FLOAT":
+                float_pages[compressed] += 1
+                assert column.encodings[-1] == "BYTE_STREAM_SPLIT", where
+                assert "PLAIN" not in column.encodings, where
+    return float_pages
+
+
+def test_files_are_encoded_as_the_export(demo):
+    """Brotli (6 for runs, 9 for summaries), data page v2, byte-stream-split floats, dictionary hyperparameters."""
+    root, spelling, manifest = demo
+    for folder in ("all_runs", "complete_summary", "learning_rate_sweep_runs", "primary_sweep_summary"):
+        kind = contract.folder_kind(folder)
+        float_pages: Counter = Counter()
+        for path in data_files(root / folder):
+            float_pages += assert_file_encoded_as_the_export(path, kind, spelling, EXPORT_LEVELS[kind])
+        # only the pages of the shortest curves (300-epoch sweep) are too small to gain from Brotli
+        assert float_pages[True] > 2 * float_pages[False], (folder, float_pages)
+    assert manifest["files"]["compression_levels"] == EXPORT_LEVELS
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"compression_level": 5}, {"compression_level": 9}, {"data_page_version": "1.0"},
+     {"use_byte_stream_split": False}, {"use_dictionary": False}, {"compression": "zstd"}],
+)
+def test_the_encoding_check_fails_on_what_the_export_did_not_write(demo, tmp_path, change):
+    root, spelling, _ = demo
+    original = max(data_files(root / "all_runs"), key=lambda p: p.stat().st_size)
+    options = {
+        "compression": "brotli", "compression_level": EXPORT_LEVELS["runs"], "data_page_version": "2.0",
+        "use_byte_stream_split": list(writer.byte_stream_split_columns("runs", spelling)),
+        "use_dictionary": sorted(hyperparameter_columns("runs", spelling)),
+    }
+    table = pq.read_table(original)
+    pq.write_table(table, tmp_path / "same.parquet", **options)
+    assert_file_encoded_as_the_export(tmp_path / "same.parquet", "runs", spelling, EXPORT_LEVELS["runs"])
+    pq.write_table(table, tmp_path / "changed.parquet", **{**options, **change})
+    with pytest.raises(AssertionError):
+        assert_file_encoded_as_the_export(tmp_path / "changed.parquet", "runs", spelling, EXPORT_LEVELS["runs"])
 
 
 def test_spelling_specific_names(demo):
@@ -225,7 +406,37 @@ def test_manifest_counts_match_the_files(demo):
         assert counted["files"] == len(files)
         assert counted["rows"] == sum(pq.ParquetFile(p).metadata.num_rows for p in files)
     assert manifest["totals"]["runs_exported"] == manifest["counts"]["all_runs"]["rows"]
+    one_run = manifest["traps"]["one_run_experiments"]["experiment_ids"]
+    trained = RUNS * (manifest["totals"]["experiments"] - len(one_run)) + len(one_run)
+    assert manifest["totals"]["runs_trained"] == trained
     assert list(manifest["counts"]) == list(contract.FOLDERS)
+
+
+def test_leaf_folders_with_more_runs_than_a_file_holds_get_several_files(tmp_path):
+    """With the real 30 runs per experiment, leaves of several experiments hold more than 64 runs."""
+    manifest = generate(tmp_path, experiments=90, runs_per_experiment=30, epochs=10)
+    split = 0
+    for folder in contract.RUN_FOLDERS:
+        rows_by_leaf = assert_files_split_at_the_row_limit(tmp_path / folder)
+        split += sum(len(rows) > 1 for rows in rows_by_leaf.values())
+        assert sum(map(sum, rows_by_leaf.values())) == manifest["counts"][folder]["rows"]
+        assert len(data_files(tmp_path / folder)) == manifest["counts"][folder]["files"]
+    assert split
+    runs = read_folder(tmp_path, "all_runs", "published")
+    assert runs.num_rows == len(set(runs["run_id"].to_pylist())) == manifest["totals"]["runs_exported"]
+
+
+def test_the_writer_splits_summaries_at_128_experiments(demo, tmp_path):
+    """No demo leaf holds 128 experiments; the writer still splits them as the export did."""
+    root, spelling, _ = demo
+    one = pq.read_table(data_files(root / "complete_summary")[0]).slice(0, 1)
+    limit = EXPORT_MAX_FILE_ROWS["summary"]
+    folder = writer.PartitionFolder(tmp_path / "complete_summary" / "dataset=x", "summary", spelling)
+    for batch in (1, limit - 1, 1, 2 * limit + 5):
+        folder.write(pa.concat_tables([one] * batch))
+    folder.close()
+    rows = assert_files_split_at_the_row_limit(tmp_path / "complete_summary")[tmp_path / "complete_summary" / "dataset=x"]
+    assert rows == [limit, limit, limit, 6] and folder.files == 4 and folder.rows == 3 * limit + 6
 
 
 def test_sweep_folders_are_exact_copies_of_the_flagged_rows(loaded):
@@ -263,8 +474,12 @@ def test_every_array_is_as_long_as_the_epochs(loaded):
 
 
 def expected_statistics(values: np.ndarray) -> dict[str, np.ndarray]:
-    """Independent numpy aggregates over the finite values of a (runs, epochs) matrix."""
-    data = np.array(values, dtype=np.float64)
+    """Independent numpy aggregates over the finite values of a (runs, epochs) matrix (None: not finite).
+
+    As NREL's PostgreSQL computed them: sample standard deviation; NaN where a statistic has no value
+    (no finite value; fewer than two for the standard deviation).
+    """
+    data = np.array(values, dtype=np.float64)  # None -> NaN
     finite = np.isfinite(data)
     data[~finite] = np.nan
     # numpy's nan-quantiles loop in Python per column: take the plain ones when all are finite
@@ -275,7 +490,7 @@ def expected_statistics(values: np.ndarray) -> dict[str, np.ndarray]:
         return {
             "num_finite": finite.sum(axis=0),
             "avg": np.nanmean(data, axis=0),
-            "stddev": np.nanstd(data, axis=0),
+            "stddev": np.nanstd(data, axis=0, ddof=1),
             "min": np.nanmin(data, axis=0),
             "max": np.nanmax(data, axis=0),
             "median": median,
@@ -284,7 +499,14 @@ def expected_statistics(values: np.ndarray) -> dict[str, np.ndarray]:
         }
 
 
+def summary_arrays(spelling: str) -> list[str]:
+    """Canonical names of the per-epoch float statistics of a summary."""
+    return [c.name for c in contract.SUMMARY_ONLY_COLUMNS
+            if c.arrow == pa.list_(pa.float32()) and c.source_name(spelling) is not None]  # type: ignore[arg-type]
+
+
 def test_summaries_are_the_aggregates_of_the_runs(loaded):
+    """Every statistic equals a numpy recomputation; a NULL element exactly where it has no value, never NaN."""
     spelling = loaded["spelling"]
     stats_of = {m: s + (contract.QUARTILE_STATS if spelling == "framework" else ())
                 for m, s in contract.SUMMARY_STATS.items()}
@@ -297,14 +519,35 @@ def test_summaries_are_the_aggregates_of_the_runs(loaded):
         checked.add(summary["experiment_id"])
         assert summary["num_runs_at_epoch"] == [summary["num_runs"]] * summary["epochs"]
         for metric, stats in stats_of.items():
-            expected = expected_statistics(np.array([r[metric] for r in members]))
+            expected = expected_statistics(np.array([r[metric] for r in members], dtype=np.float64))
             for stat in stats:
-                actual = np.array(summary[f"{metric}_{stat}"], dtype=np.float64)
-                np.testing.assert_allclose(actual, expected[stat], rtol=1e-6, atol=1e-6, equal_nan=True,
-                                           err_msg=f"{summary['experiment_id']} {metric}_{stat}")
+                stored = summary[f"{metric}_{stat}"]
+                where = f"{summary['experiment_id']} {metric}_{stat}"
+                nulls = np.array([v is None for v in stored])
+                assert (nulls == np.isnan(expected[stat])).all(), f"{where}: NULL elements where no value"
+                actual = np.array(stored, dtype=np.float64)
+                np.testing.assert_allclose(actual[~nulls], expected[stat][~nulls], rtol=1e-6, atol=1e-6,
+                                           err_msg=where)
     traps = loaded["manifest"]["traps"]
-    assert {traps["nonfinite_losses"]["experiment_id"], traps["diverged_run"]["experiment_id"]} <= checked
+    special = {traps["nonfinite_losses"]["experiment_id"], traps["diverged_run"]["experiment_id"],
+               traps["all_runs_diverged_epochs"]["experiment_id"], traps["null_element_runs"]["experiment_id"],
+               *traps["one_run_experiments"]["experiment_ids"]}
+    assert special <= checked
     assert len(checked) >= 0.9 * len(loaded["complete_summary"])
+
+
+def test_summary_arrays_hold_null_never_nan(loaded):
+    """The export stored no NaN in a summary: a statistic without a value is a NULL element."""
+    table = read_folder(loaded["root"], "complete_summary", loaded["spelling"])
+    nulls = 0
+    for name in summary_arrays(loaded["spelling"]):
+        column = table[stored(name, "summary", loaded["spelling"])]
+        assert column.null_count == 0, f"{name}: a NULL array (the elements may be NULL, the array not)"
+        elements = pc.list_flatten(column)
+        assert not pc.any(pc.is_nan(elements)).as_py(), name
+        assert not pc.any(pc.is_inf(elements)).as_py(), name
+        nulls += elements.null_count
+    assert nulls > 0
 
 
 # --- traps --------------------------------------------------------------------------------
@@ -341,7 +584,100 @@ def test_trap_nonfinite_losses(loaded):
     assert set(trap["runs"][0]["test_loss_nan_epochs"]) <= bad
     for epoch in trap["all_runs_nonfinite_epochs"]:
         assert summary["test_loss_num_finite"][epoch - 1] == 0
-        assert np.isnan(summary["test_loss_avg"][epoch - 1]) and np.isnan(summary["test_loss_median"][epoch - 1])
+        assert summary["test_loss_avg"][epoch - 1] is None and summary["test_loss_median"][epoch - 1] is None
+
+
+def is_nan(value: float | None) -> bool:
+    return value is not None and bool(np.isnan(value))
+
+
+#: how a non-finite element is written, as the manifest names it
+WRITTEN_AS = {"null": lambda v: v is None, "nan": is_nan, "posinf": lambda v: v == np.inf}
+
+
+def test_trap_one_run_experiments(loaded):
+    """num_runs 1, one run found, every stddev NULL (sample stddev of one value), the rest its values."""
+    trap = loaded["manifest"]["traps"]["one_run_experiments"]
+    assert len(trap["experiment_ids"]) == len(trap["run_ids"]) >= 2
+    stddevs = [n for n in summary_arrays(loaded["spelling"]) if n.endswith("_stddev")]
+    for experiment_id, run_id in zip(trap["experiment_ids"], trap["run_ids"], strict=True):
+        summary = summary_of(loaded, experiment_id)
+        assert summary["num_runs"] == 1 and summary["num_runs_at_epoch"] == [1] * summary["epochs"]
+        found = [r for r in loaded["all_runs"] if r["experiment_id"] == experiment_id]
+        assert [r["run_id"] for r in found] == [run_id]
+        for name in stddevs:
+            assert summary[name] == [None] * summary["epochs"], (experiment_id, name)
+        for name in ("test_loss_avg", "test_loss_min", "test_loss_max", "test_loss_median", "train_loss_avg"):
+            run_values = found[0][name.rsplit("_", 1)[0]]
+            np.testing.assert_allclose(summary[name], run_values, rtol=1e-6, err_msg=name)
+    sizes = {summary_of(loaded, e)["epochs"] for e in trap["experiment_ids"]}
+    assert len(sizes) >= 2, "one-run experiments of different training lengths"
+
+
+def test_trap_all_runs_diverged_epochs(loaded):
+    trap = loaded["manifest"]["traps"]["all_runs_diverged_epochs"]
+    summary = summary_of(loaded, trap["experiment_id"])
+    runs = {r["run_id"]: r for r in loaded["all_runs"] if r["experiment_id"] == trap["experiment_id"]}
+    assert set(runs) == {r["run_id"] for r in trap["runs"]} and len(runs) == summary["num_runs"] >= 2
+    assert summary["epochs"] in trap["epochs"], "the last epoch diverged"
+    assert {r["written_as"] for r in trap["runs"]} >= {"null", "nan"}
+    for spec in trap["runs"]:
+        run = runs[spec["run_id"]]
+        bad = trap["epochs"] + ([] if spec["run_id"] == trap["finite_run_id"] else trap["single_finite_epochs"])
+        for name in RUN_ARRAYS:
+            written = spec["written_as"] if spec["written_as"] != "posinf" or name.endswith("_loss") else "nan"
+            assert epochs_where(run[name], WRITTEN_AS[written]) == sorted(bad), (spec, name)
+            assert all(np.isfinite(v) for i, v in enumerate(run[name]) if i + 1 not in bad), (spec, name)
+    for name in summary_arrays(loaded["spelling"]):
+        for epoch in trap["epochs"]:
+            assert summary[name][epoch - 1] is None, (name, epoch)
+        for epoch in trap["single_finite_epochs"]:
+            value = summary[name][epoch - 1]
+            if name.endswith("_stddev"):
+                assert value is None, (name, epoch)
+            else:
+                metric = name.rsplit("_", 1)[0]
+                assert value == pytest.approx(runs[trap["finite_run_id"]][metric][epoch - 1], rel=1e-6), name
+    for epoch in trap["epochs"]:
+        assert summary["test_loss_num_finite"][epoch - 1] == summary["train_loss_num_finite"][epoch - 1] == 0
+    for epoch in trap["single_finite_epochs"]:
+        assert summary["test_loss_num_finite"][epoch - 1] == 1
+
+
+def test_trap_null_element_runs(loaded):
+    """NULL elements beside NaN and +inf in the same arrays, exactly where the manifest says."""
+    trap = loaded["manifest"]["traps"]["null_element_runs"]
+    summary = summary_of(loaded, trap["experiment_id"])
+    both = 0
+    for spec in trap["runs"]:
+        run = run_of(loaded, spec["run_id"])
+        assert run["experiment_id"] == trap["experiment_id"]
+        for name in RUN_ARRAYS:
+            expected = {kind: spec.get(f"{name}_{kind}_epochs", []) for kind in WRITTEN_AS}
+            for kind, test in WRITTEN_AS.items():
+                assert epochs_where(run[name], test) == expected[kind], (spec["run_id"], name, kind)
+            assert epochs_where(run[name], lambda v: v == -np.inf) == []
+            both += bool(expected["null"]) and bool(expected["nan"])
+        null_epochs = spec["test_loss_null_epochs"]
+        assert null_epochs and all(summary["test_loss_num_finite"][e - 1] < summary["num_runs"] for e in null_epochs)
+    assert both >= 1, "an array holds both NULL and NaN elements"
+    assert run_of(loaded, trap["runs"][1]["run_id"])["test_loss"][-1] is None
+
+
+def test_run_arrays_hold_nan_inf_and_null_elements(loaded):
+    """Across the runs: NaN, +inf and NULL elements, some arrays with NULL and NaN together; no NULL array."""
+    table = read_folder(loaded["root"], "all_runs", loaded["spelling"])
+    kinds: Counter = Counter()
+    for name in RUN_ARRAYS:
+        column = table[stored(name, "runs", loaded["spelling"])]
+        assert column.null_count == 0, name
+        kinds["null"] += pc.list_flatten(column).null_count
+        kinds["nan"] += pc.sum(pc.is_nan(pc.list_flatten(column))).as_py() or 0
+        kinds["inf"] += pc.sum(pc.is_inf(pc.list_flatten(column))).as_py() or 0
+    assert kinds["null"] and kinds["nan"] and kinds["inf"], kinds
+    mixed = [r["run_id"] for r in loaded["all_runs"]
+             if any(None in r[n] and any(is_nan(v) for v in r[n]) for n in RUN_ARRAYS)]
+    assert mixed
 
 
 def test_trap_diverged_run(loaded):
@@ -446,6 +782,70 @@ def test_no_traps_means_clean_data(tmp_path):
         values = pc.list_flatten(table[name]).to_numpy()
         assert np.isfinite(values).all()
     assert table.num_rows == manifest["totals"]["runs_trained"]
+
+
+# --- the numpy reference (tests/python/reference.py) reads what the demo writes ------------
+
+
+@pytest.fixture(scope="module")
+def reference(loaded) -> ref.Data:
+    return ref.load(loaded["root"])
+
+
+def test_reference_reads_null_elements_as_not_finite(loaded, reference):
+    """NULL elements come through as NaN: no value for the best, final, num_finite and divergence rules."""
+    trap = loaded["manifest"]["traps"]["null_element_runs"]
+    best = ref.run_best_epochs(reference)
+    for spec in trap["runs"]:
+        stored_loss = run_of(loaded, spec["run_id"])["test_loss"]  # None for a NULL element
+        seen = reference.runs[spec["run_id"]]["test_loss"]
+        assert epochs_where(seen, np.isnan) == sorted(spec["test_loss_null_epochs"] + spec["test_loss_nan_epochs"])
+        finite = [(v, i + 1) for i, v in enumerate(stored_loss) if v is not None and np.isfinite(v)]
+        row = best[spec["run_id"]]
+        assert row["num_finite_test_loss"] == len(finite) < len(stored_loss) and row["is_diverged"]
+        assert (row["best_test_loss"], row["best_test_loss_epoch"]) == min(finite)
+        assert row["final_test_loss"] == (stored_loss[-1] if stored_loss[-1] is not None else None)
+    assert best[trap["runs"][1]["run_id"]]["final_test_loss"] is None
+
+
+def test_reference_reads_null_summary_elements_as_no_value(loaded, reference):
+    traps = loaded["manifest"]["traps"]
+    curves = ref.learning_curves(reference)
+    for experiment_id in traps["one_run_experiments"]["experiment_ids"]:
+        rows = [r for (e, _), r in curves.items() if e == experiment_id]
+        assert rows and all(r["test_loss_stddev"] is None and r["test_loss_avg"] is not None for r in rows)
+    diverged = traps["all_runs_diverged_epochs"]
+    for epoch in diverged["epochs"]:
+        row = curves[(diverged["experiment_id"], epoch)]
+        assert row["test_loss_num_finite"] == 0
+        assert all(row[c] is None for c in ref.CURVE_COLUMNS if not c.endswith("_num_finite")), row
+    summary = ref.experiment_summary(reference)[diverged["experiment_id"]]
+    assert summary["median_curve_final_test_loss"] is None and summary["median_curve_best_test_loss"] is not None
+
+
+def test_reference_recomputes_the_published_summaries_from_the_runs(loaded, reference):
+    """Curves the reference computes from runs (values_source 'runs') equal the published summaries
+    wherever every run was exported: same statistics, sample stddev, NULL where NREL's are NULL."""
+    traps = loaded["manifest"]["traps"]
+    runs_only = ref.Data(runs=reference.runs, run_metrics=reference.run_metrics)
+    from_runs, published = ref.learning_curves(runs_only), ref.learning_curves(reference)
+    complete = {e for e, s in reference.summaries.items() if len(reference.runs_of(e)) == s["num_runs"]}
+    assert {traps["all_runs_diverged_epochs"]["experiment_id"], traps["null_element_runs"]["experiment_id"],
+            *traps["one_run_experiments"]["experiment_ids"]} <= complete
+    columns = [c for c in ref.CURVE_COLUMNS if reference.summaries[min(complete)].get(c) is not None]
+    compared = 0
+    for key, expected in published.items():
+        if key[0] not in complete:
+            continue
+        actual = from_runs[key]
+        assert actual["values_source"] == "runs" and expected["values_source"] == "published_summary"
+        for column in columns:
+            if expected[column] is None:
+                assert actual[column] is None, (key, column)
+            else:
+                assert actual[column] == pytest.approx(expected[column], rel=1e-5, abs=1e-7), (key, column)
+            compared += 1
+    assert compared and {k for k in published if k[0] in complete} <= set(from_runs)
 
 
 # --- sweep structure ----------------------------------------------------------------------
