@@ -59,14 +59,15 @@ def _folders(experiment: Experiment, kind: contract.Kind) -> list[str]:
 class _Leaf:
     """The files of one leaf partition across the 16 folders."""
 
-    def __init__(self, root: Path, leaf: str, spelling: contract.Spelling) -> None:
-        self.root, self.leaf, self.spelling = root, leaf, spelling
+    def __init__(self, root: Path, leaf: str, spelling: contract.Spelling, compression: str) -> None:
+        self.root, self.leaf, self.spelling, self.compression = root, leaf, spelling, compression
         self.folders: dict[str, writer.PartitionFolder] = {}
 
     def write(self, folder: str, table) -> None:
         if folder not in self.folders:
             path = self.root / folder / self.leaf
-            self.folders[folder] = writer.PartitionFolder(path, contract.folder_kind(folder), self.spelling)
+            self.folders[folder] = writer.PartitionFolder(path, contract.folder_kind(folder), self.spelling,
+                                                          self.compression)
         self.folders[folder].write(table)
 
     def close(self, counts: dict[str, dict[str, int]]) -> None:
@@ -122,8 +123,8 @@ def _manifest(design: Design, plan: traps_mod.TrapPlan, counts: dict[str, dict[s
             ],
         },
         "files": {
-            "compression": writer.COMPRESSION,
-            "compression_levels": dict(writer.COMPRESSION_LEVELS),
+            "compression": parameters["compression"],
+            "compression_levels": dict(writer.CODEC_LEVELS[parameters["compression"]]),
             "max_rows_per_file": dict(writer.MAX_FILE_ROWS),
             "data_page_version": writer.DATA_PAGE_VERSION,
         },
@@ -147,6 +148,7 @@ def generate(
     seed: int = 0,
     progress: bool | None = None,
     traps: bool = True,
+    compression: str = writer.COMPRESSION,
 ) -> dict:
     """Write a deterministic demo copy of the BUTTER data under ``root``; return the manifest.
 
@@ -158,12 +160,15 @@ def generate(
     traps train one run). Files are written as NREL's export wrote them (see
     ``writer``): a leaf folder holds part-0.parquet, part-1.parquet, ... of at
     most 64 runs or 128 experiments each. The same arguments give
-    byte-identical files. The 16 BUTTER folders and the manifest under ``root``
+    byte-identical files. ``compression`` is NREL's ``brotli`` unless an engine
+    cannot read it (``zstd`` for Spark, whose Hadoop has no Brotli codec). The 16 BUTTER folders and the manifest under ``root``
     are replaced; nothing else there is touched. ``progress`` shows runs written
     of total, rate and time left on stderr (None: when stderr is a terminal and
     CI is not set; see ``butter_warehouse.progress``).
     """
     _validate(spelling, experiments, runs_per_experiment, epochs, traps)
+    if compression not in writer.CODEC_LEVELS:
+        raise ValueError(f"compression must be one of {sorted(writer.CODEC_LEVELS)}, not {compression!r}")
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     _clear(root)
@@ -173,7 +178,7 @@ def generate(
     total_runs = sum(plan.trained_runs(e.experiment_id, runs_per_experiment) for e in the_design.experiments)
     with Progress(f"demo data in {root}", total=total_runs, unit="run", enabled=progress) as bar:
         for leaf_dir, members in _leaves(the_design, spelling).items():
-            leaf = _Leaf(root, leaf_dir, spelling)
+            leaf = _Leaf(root, leaf_dir, spelling, compression)
             for experiment in members:
                 _write_experiment(leaf, experiment, plan, runs_per_experiment, epochs, seed)
                 bar.update(plan.trained_runs(experiment.experiment_id, runs_per_experiment))
@@ -185,6 +190,7 @@ def generate(
         "runs_per_experiment": runs_per_experiment, "epochs": epochs,
         "epochs_300_epoch_sweep": design_mod.short_epochs(epochs),
         "epochs_30k_epoch_sweep": design_mod.long_epochs(epochs), "traps": traps,
+        "compression": compression,
     }
     manifest = _manifest(the_design, plan, counts, parameters, traps)
     (root / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, sort_keys=False) + "\n")

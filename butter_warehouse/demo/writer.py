@@ -21,8 +21,12 @@ import pyarrow.parquet as pq
 from .. import contract
 
 COMPRESSION = "brotli"
-#: Brotli level of the runs and of the summary files
-COMPRESSION_LEVELS: dict[contract.Kind, int] = {"runs": 6, "summary": 9}
+#: level of the runs and of the summary files, per codec: NREL's Brotli levels, and
+#: zstd for engines without a Brotli codec (Spark's bundled Hadoop has none)
+CODEC_LEVELS: dict[str, dict[contract.Kind, int]] = {
+    "brotli": {"runs": 6, "summary": 9},
+    "zstd": {"runs": 3, "summary": 3},
+}
 #: rows (runs or experiments) per file of a leaf partition folder
 MAX_FILE_ROWS: dict[contract.Kind, int] = {"runs": 64, "summary": 128}
 DATA_PAGE_VERSION = "2.0"
@@ -98,6 +102,7 @@ class PartitionFile:
     path: Path
     kind: contract.Kind
     spelling: contract.Spelling
+    compression: str = COMPRESSION
     rows: int = 0
     _pending: list[pa.Table] = field(default_factory=list)
     _pending_bytes: int = 0
@@ -115,8 +120,8 @@ class PartitionFile:
         return pq.ParquetWriter(
             self.path,
             file_schema(self.kind, self.spelling),
-            compression=COMPRESSION,
-            compression_level=COMPRESSION_LEVELS[self.kind],
+            compression=self.compression,
+            compression_level=CODEC_LEVELS[self.compression][self.kind],
             use_dictionary=list(dictionary_columns(self.kind, self.spelling)),
             use_byte_stream_split=list(byte_stream_split_columns(self.kind, self.spelling)),
             data_page_version=DATA_PAGE_VERSION,
@@ -145,6 +150,7 @@ class PartitionFolder:
     path: Path
     kind: contract.Kind
     spelling: contract.Spelling
+    compression: str = COMPRESSION
     files: int = 0
     rows: int = 0
     _current: PartitionFile | None = None
@@ -152,7 +158,7 @@ class PartitionFolder:
     def _next_file(self) -> PartitionFile:
         if self._current is not None:
             self._current.close()
-        self._current = PartitionFile(self.path / file_name(self.files), self.kind, self.spelling)
+        self._current = PartitionFile(self.path / file_name(self.files), self.kind, self.spelling, self.compression)
         self.files += 1
         return self._current
 

@@ -34,6 +34,7 @@ F64 = 1e-9
 CHECKED_TRAPS = {
     "nonfinite_losses", "diverged_run", "tied_best_epochs", "missing_run", "summary_only_experiment",
     "run_only_experiment", "sweep_group_without_core", "null_partition", "regression_and_classification",
+    "one_run_experiments", "all_runs_diverged_epochs", "null_element_runs",
 }
 
 
@@ -418,8 +419,9 @@ def test_int_run_epochs(case: Case) -> None:
         run_id for run_id in sorted(case.data.runs) for _ in range(ref.positions(case.data.runs[run_id], metrics))
     ]
     for name, values in expected.items():
-        assert actual[name].null_count == 0, name
-        np.testing.assert_array_equal(actual[name].to_numpy().astype(np.float64), values, err_msg=name)
+        # a NULL element stays NULL, read here as NaN (the reference reads it, like NaN, as no value)
+        column = actual[name].to_numpy(zero_copy_only=False).astype(np.float64)
+        np.testing.assert_array_equal(column, values, err_msg=name)
 
 
 def test_int_experiment_epochs(case: Case) -> None:
@@ -433,8 +435,9 @@ def test_int_experiment_epochs(case: Case) -> None:
     actual = long_table(case, "intermediate.int_experiment_epochs", ["experiment_id"], list(statistics))
     expected = expected_long(case.data.summaries, statistics)
     for name, values in expected.items():
-        assert actual[name].null_count == 0, name
-        np.testing.assert_array_equal(actual[name].to_numpy().astype(np.float64), values, err_msg=name)
+        # a NULL element stays NULL, read here as NaN (the reference reads it, like NaN, as no value)
+        column = actual[name].to_numpy(zero_copy_only=False).astype(np.float64)
+        np.testing.assert_array_equal(column, values, err_msg=name)
 
 
 @pytest.mark.parametrize(
@@ -624,3 +627,66 @@ def test_trap_regression_and_classification(case: Case) -> None:
         assert by_dataset[dataset]["runs"] > 0
         # accuracy arrays are carried for regression runs too: best accuracy is computed, not dropped
         assert by_dataset[dataset]["with_accuracy"] > 0
+
+
+def test_trap_one_run_experiments(case: Case) -> None:
+    """A summary of one run: stddev NULL at every epoch, valid data; the other figures are that run's."""
+    trap = case.trap("one_run_experiments")
+    for eid, run_id in zip(trap["experiment_ids"], trap["run_ids"], strict=True):
+        summary = case.data.summaries[eid]
+        assert summary["num_runs"] == 1 and np.isnan(summary["test_loss_stddev"]).all()
+        row = one(case, f"select * from marts.experiment_summary where experiment_id = {eid}")
+        assert (row["num_runs"], row["runs_found"], row["has_published_summary"]) == (1, 1, True)
+        run = one(case, f"select * from marts.run_best_epochs where run_id = '{run_id}'")
+        assert same(row["median_curve_best_test_loss"], run["best_test_loss"], F32)
+        assert row["median_curve_best_test_loss_epoch"] == run["best_test_loss_epoch"]
+        curve = case.rows(f"select test_loss_stddev, test_loss_median, test_loss_num_finite "
+                          f"from marts.experiment_learning_curves where experiment_id = {eid}")
+        assert curve and all(r["test_loss_stddev"] is None for r in curve)
+        assert any(r["test_loss_median"] is not None for r in curve)
+    assert case.rows("select * from marts.experiment_summary where experiment_id in "
+                     f"({', '.join(map(str, trap['experiment_ids']))})")
+
+
+def test_trap_all_runs_diverged_epochs(case: Case) -> None:
+    """Epochs where no run is finite: every statistic NULL there (num_finite 0), never a refusal."""
+    trap = case.trap("all_runs_diverged_epochs")
+    eid = trap["experiment_id"]
+    rows = keyed(case.rows(f"select * from marts.experiment_learning_curves where experiment_id = {eid}"), "epoch")
+    stats = [c for c in case.columns("marts.experiment_learning_curves")
+             if c.startswith(("test_", "train_")) and not c.endswith("num_finite")]
+    on_grid = [e for e in trap["epochs"] if e in rows]
+    assert on_grid, (trap["epochs"], sorted(rows))
+    for epoch in on_grid:
+        assert rows[epoch]["test_loss_num_finite"] == 0
+        assert all(rows[epoch][c] is None for c in stats), rows[epoch]
+    for epoch in (e for e in trap["single_finite_epochs"] if e in rows):
+        assert rows[epoch]["test_loss_num_finite"] == 1
+        assert rows[epoch]["test_loss_stddev"] is None
+        finite = case.data.runs[trap["finite_run_id"]]["test_loss"][epoch - 1]
+        assert same(rows[epoch]["test_loss_median"], float(finite), F32)
+    # the last epoch is one of them: no final value of the median curve
+    row = one(case, f"select * from marts.experiment_summary where experiment_id = {eid}")
+    assert row["median_curve_final_test_loss"] is None
+    for run in trap["runs"]:
+        best = one(case, f"select * from marts.run_best_epochs where run_id = '{run['run_id']}'")
+        assert best["final_test_loss"] is None and best["is_diverged"] is True
+        assert best["best_test_loss_epoch"] not in trap["epochs"]
+
+
+def test_trap_null_element_runs(case: Case) -> None:
+    """NULL elements in run arrays count as non-finite, like NaN and +inf, beside them."""
+    trap = case.trap("null_element_runs")
+    for run in trap["runs"]:
+        row = one(case, f"select * from marts.run_best_epochs where run_id = '{run['run_id']}'")
+        bad = set(run["test_loss_null_epochs"]) | set(run["test_loss_nan_epochs"]) | set(run["test_loss_posinf_epochs"])
+        assert run["test_loss_null_epochs"] or run["train_loss_null_epochs"] or run["test_accuracy_null_epochs"]
+        assert row["num_finite_test_loss"] == row["num_epochs"] - len(bad)
+        assert row["best_test_loss_epoch"] not in bad
+        expected = case.run_best[run["run_id"]]
+        for column in ("best_test_loss", "best_test_accuracy", "final_test_loss", "final_train_loss"):
+            assert same(row[column], expected[column], F32), column
+        for column in ("best_test_loss_epoch", "best_test_accuracy_epoch", "num_finite_test_loss", "is_diverged"):
+            assert row[column] == expected[column], column
+        if row["num_epochs"] in run["test_loss_null_epochs"]:
+            assert row["final_test_loss"] is None

@@ -1,7 +1,8 @@
 """The same warehouse on Spark: `butter build --target spark` equals the DuckDB build.
 
 For each source spelling the default demo data (every trap of the demo
-manifest) is built on DuckDB (the session's shared ``dbt build``) and with
+manifest), written with zstd instead of NREL's Brotli (Spark's Hadoop has no
+Brotli codec), is built on DuckDB (``dbt build``) and with
 ``butter build --target spark`` (dbt-spark, in-process session, local[*]):
 models, seeds and unit tests for both spellings, the data tests too for the
 published one (they take most of the Spark build's time).
@@ -29,7 +30,7 @@ import pytest
 
 from butter_warehouse.spark import spark_missing
 
-from conftest import PROJECT_ROOT, DbtResult
+from conftest import PROJECT_ROOT, run_dbt
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
 
@@ -144,11 +145,14 @@ def test_spark_marts_equal_duckdb(
     spelling: str,
     spark_ready: None,
     demo_root: Callable[..., Path],
-    built_warehouse: Callable[[str], DbtResult],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    root = demo_root(spelling)
-    duck_build = built_warehouse(spelling)
+    # Spark's bundled Hadoop has no Brotli codec (NREL's export is Brotli): the demo
+    # is written with zstd here, the same rows and encodings otherwise, and built
+    # on both engines from that one root.
+    root = demo_root(spelling, compression="zstd")
+    duck_build = run_dbt(["build"], data_root=root, workdir=tmp_path_factory.mktemp(f"duckdb-{spelling}"))
+    assert duck_build.ok, duck_build
     # the data tests run on Spark once (published spelling); both spellings build every model and unit test
     warehouse, seconds, output = build_on_spark(
         root, tmp_path_factory.mktemp(f"spark-{spelling}"), data_tests=spelling == "published")
