@@ -3,7 +3,7 @@
     butter demo [--out DIR] [--spelling published|framework] [sizes...]
     butter codegen [--check]
     butter scan [--out DIR]
-    butter build [--skip-docs] [--allow-shrink] [--lock-wait SECONDS] [--dbt-arg ARG ...]
+    butter build [--skip-docs] [--allow-shrink] [--replace-unrecognized] [--lock-wait SECONDS] [--dbt-arg ARG ...]
     butter compile [DBT_ARG ...]
     butter export MODEL_OR_SELECT --out PATH [--format parquet|csv]
     butter figures [--out DIR] [--dataset NAME] [--shape NAME] [--depth N]
@@ -157,6 +157,7 @@ def _scan(args: argparse.Namespace) -> int:
 
 def _build(args: argparse.Namespace) -> int:
     from .duckdb_plugin import check_settings
+    from .ownership import published_relations
     from .publish import build_and_publish, held_lock_fds
 
     check_settings()
@@ -190,7 +191,9 @@ def _build(args: argparse.Namespace) -> int:
             code = run_dbt("docs", "generate", env=env, keep_fds=locks, cwd=path.parent)
         return code
 
-    return build_and_publish(warehouse_path(), build, allow_shrink=args.allow_shrink, lock_wait=args.lock_wait)
+    return build_and_publish(warehouse_path(), build, required=published_relations(PROJECT_ROOT),
+                             allow_shrink=args.allow_shrink, lock_wait=args.lock_wait,
+                             replace_unrecognized=args.replace_unrecognized, data_root=data_root())
 
 
 def _compile(args: argparse.Namespace) -> int:
@@ -244,6 +247,8 @@ def main(argv: list[str] | None = None) -> int:
                          help="publish even if the new warehouse has far fewer runs or experiments")
     build_p.add_argument("--lock-wait", type=float, default=60.0, metavar="SECONDS",
                          help="how long to wait for another build of the same warehouse (default 60)")
+    build_p.add_argument("--replace-unrecognized", action="store_true",
+                         help="replace a file at the warehouse path that is not a warehouse butter built")
     build_p.add_argument("--dbt-arg", action="append", default=[], help="extra argument passed to dbt build")
     build_p.set_defaults(func=_build)
 
@@ -294,6 +299,7 @@ def _guarded(args: argparse.Namespace) -> int:
     import duckdb
 
     from .duckdb_plugin import SettingError
+    from .ownership import UnrecognizedTarget
     from .publish import PublishError
 
     where = warehouse_path() if "PROJECT_ROOT" in globals() else "the published warehouse"
@@ -305,7 +311,7 @@ def _guarded(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(f"butter: interrupted; {where} was left as it was.", file=sys.stderr)
         return 130
-    except (SettingError, PublishError) as exc:
+    except (SettingError, PublishError, UnrecognizedTarget) as exc:
         print(f"butter: {exc}", file=sys.stderr)
         return 1
     except duckdb.Error as exc:  # e.g. the disk filling up while the new file is checkpointed
