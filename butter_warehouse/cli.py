@@ -156,6 +156,7 @@ def _scan(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
+    from . import drift
     from .duckdb_plugin import check_settings
     from .ownership import published_relations
     from .publish import build_and_publish, held_lock_fds
@@ -189,6 +190,10 @@ def _build(args: argparse.Namespace) -> int:
         code = run_dbt("build", *args.dbt_arg, env=env, keep_fds=locks, cwd=path.parent)
         if code == 0 and not args.skip_docs:
             code = run_dbt("docs", "generate", env=env, keep_fds=locks, cwd=path.parent)
+        changed = drift.check(data_root(), inventory_dir)  # also explains a failure it caused
+        if changed:
+            print(f"BUTTER: {changed}", file=sys.stderr)
+            return code or 3
         return code
 
     return build_and_publish(warehouse_path(), build, required=published_relations(PROJECT_ROOT),
