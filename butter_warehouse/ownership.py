@@ -126,3 +126,25 @@ def mark(conn: duckdb.DuckDBPyConnection, data_root: str | None = None) -> None:
         "cast(? as timestamp) as published_at, ? as data_root",
         [PROJECT, time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()), data_root],
     )
+
+
+def reader_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be read as a warehouse (export, figures), or None.
+    Never opens a file that is not a DuckDB file."""
+    if not os.path.lexists(path):
+        return None  # the readers say "no warehouse at ..." themselves
+    if path.is_dir():
+        return f"{path} is a folder, not a warehouse file: point BUTTER_DUCKDB_PATH / --warehouse at the .duckdb file"
+    if not is_duckdb_file(path):
+        return (f"{path} is not a DuckDB file: point BUTTER_DUCKDB_PATH / --warehouse at the warehouse "
+                "`butter build` wrote")
+    try:
+        with duckdb.connect(str(path), read_only=True) as conn:
+            has_marts = any(schema == "marts" for schema, _ in _relations(conn))
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return f"{path} is a DuckDB file that cannot be opened read-only ({first})"
+    if not has_marts:
+        return (f"{path} is a DuckDB file without the marts schema, not a BUTTER warehouse: build it with "
+                "`butter build` or point BUTTER_DUCKDB_PATH / --warehouse at one")
+    return None
