@@ -9,8 +9,15 @@
 
 with
 
+{# Runs whose hyperparameters differ from their experiment's (int_run_hyperparameters)
+    are not aggregated here (reported in audit.source_reconciliation). #}
 run_best_epochs as (
     select * from {{ ref('run_best_epochs') }}
+    where run_id is null or run_id not in (
+        select other_runs.run_id
+        from {{ ref('int_run_hyperparameters') }} as other_runs
+        where not other_runs.has_experiment_hyperparameters and other_runs.run_id is not null
+    )
 ),
 
 distribution as (

@@ -49,11 +49,18 @@ datasets as (
     from {{ ref('butter_datasets') }}
 ),
 
+{# Runs whose hyperparameters differ from their experiment's are not counted
+    (int_run_hyperparameters; reported in audit.source_reconciliation). #}
 run_counts as (
     select
         experiment_id,
         count(*) as runs_found
     from runs_located
+    where run_id is null or run_id not in (
+        select other_runs.run_id
+        from {{ ref('int_run_hyperparameters') }} as other_runs
+        where not other_runs.has_experiment_hyperparameters and other_runs.run_id is not null
+    )
     group by experiment_id
 ),
 
