@@ -196,3 +196,19 @@ def test_running_build_folder_is_kept(published: Published) -> None:
         os.unlink(build_path.parent / publish.BUILD_MARKER)
         os.unlink(build_path.parent / publish.LOCK_NAME)
         build_path.parent.rmdir()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_partial_dbt_build_is_not_published(published: Published, shared_tmp: Path, small_demo: Path) -> None:
+    """`--select +run_best_epochs` without tests: one mart, no audit schema."""
+    proc = butter("build", "--skip-docs", "--dbt-arg=--select", "--dbt-arg=+run_best_epochs",
+                  "--dbt-arg=--exclude", "--dbt-arg=resource_type:test resource_type:unit_test",
+                  env=butter_env(small_demo, published.path, shared_tmp), timeout=600)
+    text = output(proc)
+    assert proc.returncode == 1, text
+    assert "+ dbt build" in text  # dbt ran and succeeded; the publish step refused
+    missing = ", ".join(f"{schema}.{name}" for schema, names in sorted(REQUIRED.items()) for name in names
+                        if name != "run_best_epochs")
+    assert f"not published: the new warehouse lacks {missing} (a build of part of the project" in text, text
+    assert published.unchanged()
