@@ -84,11 +84,11 @@ final as (
         read_runs.read_from_folder,
         read_runs.read_from_file,
         read_runs.hyperparameters_fingerprint,
-        ranked_groups.fingerprint_rank = 1 as has_experiment_hyperparameters,
         ranked_groups.fingerprint_rank,
         ranked_groups.runs_with_fingerprint,
         ranked_groups.example_file,
-        ranked_groups.num_fingerprints
+        ranked_groups.num_fingerprints,
+        ranked_groups.fingerprint_rank = 1 as has_experiment_hyperparameters
     from read_runs
     inner join ranked_groups
         on

@@ -9,15 +9,21 @@
 
 with
 
-{# Runs whose hyperparameters differ from their experiment's (int_run_hyperparameters)
-    are not aggregated here (reported in audit.source_reconciliation). #}
+{# Runs whose hyperparameters differ from their experiment's (int_run_hyperparameters):
+    not aggregated into the experiment (reported in audit.source_reconciliation). #}
+other_runs as (
+    select run_id
+    from {{ ref('int_run_hyperparameters') }}
+    where not has_experiment_hyperparameters and run_id is not null
+),
+
 run_best_epochs as (
     select * from {{ ref('run_best_epochs') }}
-    where run_id is null or run_id not in (
-        select other_runs.run_id
-        from {{ ref('int_run_hyperparameters') }} as other_runs
-        where not other_runs.has_experiment_hyperparameters and other_runs.run_id is not null
-    )
+    where
+        run_id is null
+        or run_id not in (
+            select other_runs.run_id from other_runs
+        )
 ),
 
 distribution as (
