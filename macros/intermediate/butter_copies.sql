@@ -27,7 +27,7 @@
         must share to agree. -#}
     {%- set key = butter_key_column(kind) -%}
     {%- set columns = butter_agreement_columns(kind) -%}
-    {%- set arrays = butter_run_metrics() if kind == 'runs' else butter_summary_statistics() -%}
+    {%- set arrays = butter_compared_arrays(kind) -%}
     {%- for folder in butter_folders(kind) %}
     select
         source_folder,
@@ -53,7 +53,7 @@
             {{ column }},
             {%- endfor %}
             {{ butter_fingerprint(columns) }} as values_fingerprint,
-            md5(concat_ws('|'
+            md5(concat_ws('|', '<arrays>'
                 {%- for array in arrays %},
                 coalesce({{ butter_array_checksum(array) }}, '<null>')
                 {%- endfor %}
@@ -63,6 +63,39 @@
     ) as folder_copies
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
+{%- endmacro %}
+
+
+{% macro butter_compared_arrays(kind) -%}
+    {#- The per-epoch arrays compared between copies: those stored by every
+        folder of the kind that holds files. A statistic one export does not
+        publish (q1/q3 in one spelling) is NULL in the other folders' copies,
+        which is not a difference between them. -#}
+    {%- set names = butter_run_metrics() if kind == 'runs' else butter_summary_statistics() -%}
+    {%- if not execute -%}
+        {{- return(names) -}}
+    {%- endif -%}
+    {%- set spellings = {} -%}
+    {%- for col in butter_columns(kind) if col.name in names -%}
+        {%- do spellings.update({col.name: [col.name, col.framework, col.published] | reject('none') | list}) -%}
+    {%- endfor -%}
+    {%- set stored_by_folder = [] -%}
+    {%- for folder in butter_folders(kind) if butter_inventory_folder(folder).parquet_files > 0 -%}
+        {%- do stored_by_folder.append(butter_describe(butter_source(folder)) | map(attribute='name') | list) -%}
+    {%- endfor -%}
+    {%- set compared = [] -%}
+    {%- for name in names -%}
+        {%- set everywhere = namespace(value=true) -%}
+        {%- for stored in stored_by_folder -%}
+            {%- if not (spellings[name] | select('in', stored) | list) -%}
+                {%- set everywhere.value = false -%}
+            {%- endif -%}
+        {%- endfor -%}
+        {%- if everywhere.value -%}
+            {%- do compared.append(name) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{- return(compared) -}}
 {%- endmacro %}
 
 
