@@ -3,7 +3,8 @@
     butter demo [--out DIR] [--spelling published|framework] [sizes...]
     butter codegen [--check]
     butter scan [--out DIR]
-    butter build [--skip-docs] [--allow-shrink] [--quarantine-limit SHARE] [--lock-wait SECONDS] [--dbt-arg ARG ...]
+    butter build [--skip-docs] [--allow-shrink] [--replace-unrecognized] [--quarantine-limit SHARE] [--lock-wait SECONDS]
+                 [--dbt-arg ARG ...]
     butter compile [DBT_ARG ...]
     butter export MODEL_OR_SELECT --out PATH [--format parquet|csv]
     butter figures [--out DIR] [--dataset NAME] [--shape NAME] [--depth N]
@@ -157,12 +158,12 @@ def _scan(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
+    from . import drift, quarantine
     from .duckdb_plugin import check_settings
+    from .ownership import published_relations
     from .publish import build_and_publish, held_lock_fds
 
     check_settings()
-    from . import quarantine
-
     if args.quarantine_limit is not None:
         try:
             limit = quarantine.parse_limit(args.quarantine_limit)
@@ -202,9 +203,15 @@ def _build(args: argparse.Namespace) -> int:
             print(line, file=sys.stderr if line.startswith("refused") else sys.stdout)
         if code == 0 and not args.skip_docs:
             code = run_dbt("docs", "generate", env=env, keep_fds=locks, cwd=path.parent)
+        changed = drift.check(data_root(), inventory_dir)  # also explains a failure it caused
+        if changed:
+            print(f"BUTTER: {changed}", file=sys.stderr)
+            return code or 3
         return code
 
-    return build_and_publish(warehouse_path(), build, allow_shrink=args.allow_shrink, lock_wait=args.lock_wait)
+    return build_and_publish(warehouse_path(), build, required=published_relations(PROJECT_ROOT),
+                             allow_shrink=args.allow_shrink, lock_wait=args.lock_wait,
+                             replace_unrecognized=args.replace_unrecognized, data_root=data_root())
 
 
 def _compile(args: argparse.Namespace) -> int:
@@ -263,6 +270,8 @@ def main(argv: list[str] | None = None) -> int:
     build_p.add_argument("--quarantine-limit", default=None, metavar="SHARE",
                          help="largest share of any folder's rows that may be damaged and quarantined before the "
                               "build is refused (default: var butter_quarantine_limit in dbt_project.yml, 0.01)")
+    build_p.add_argument("--replace-unrecognized", action="store_true",
+                         help="replace a file at the warehouse path that is not a warehouse butter built")
     build_p.add_argument("--dbt-arg", action="append", default=[], help="extra argument passed to dbt build")
     build_p.set_defaults(func=_build)
 
@@ -313,6 +322,7 @@ def _guarded(args: argparse.Namespace) -> int:
     import duckdb
 
     from .duckdb_plugin import SettingError
+    from .ownership import UnrecognizedTarget
     from .publish import PublishError
 
     where = warehouse_path() if "PROJECT_ROOT" in globals() else "the published warehouse"
@@ -324,7 +334,7 @@ def _guarded(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(f"butter: interrupted; {where} was left as it was.", file=sys.stderr)
         return 130
-    except (SettingError, PublishError) as exc:
+    except (SettingError, PublishError, UnrecognizedTarget) as exc:
         print(f"butter: {exc}", file=sys.stderr)
         return 1
     except duckdb.Error as exc:  # e.g. the disk filling up while the new file is checkpointed

@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from . import project
+from . import ownership, project
 from .progress import Progress
 
 FORMATS = ("parquet", "csv")
@@ -73,6 +73,8 @@ def _quote(identifier: str) -> str:
 
 def output_format(out: Path, file_format: str | None) -> str:
     """The format asked for, else the one the file name's suffix says."""
+    if out.is_dir():
+        raise ExportError(f"--out {out} is a folder: give the file to write, e.g. {out / 'export.parquet'}")
     if file_format is not None:
         if file_format not in FORMATS:
             raise ExportError(f"--format must be one of {', '.join(FORMATS)}, not {file_format!r}")
@@ -148,6 +150,9 @@ def find_relation(conn: duckdb.DuckDBPyConnection, name: str) -> Relation:
 
 def open_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
     """A read-only connection to the published warehouse."""
+    problem = ownership.reader_problem(path)
+    if problem:
+        raise ExportError(problem)
     if not path.is_file():
         raise ExportError(
             f"no warehouse at {path}: build it first (`make build` or `butter build`), "

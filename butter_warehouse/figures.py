@@ -39,6 +39,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 - after the backend is chosen
 from matplotlib.colors import LogNorm  # noqa: E402
 
+from . import ownership  # noqa: E402
+
 FIGURES = (
     "learning_curves",
     "loss_vs_parameters",
@@ -514,12 +516,16 @@ def render(warehouse: Path, out: Path, dataset: str | None = None, shape: str | 
     if not warehouse.exists():
         raise FileNotFoundError(f"no published warehouse at {warehouse}: run `make build` first "
                                 "(or set BUTTER_DUCKDB_PATH)")
-    out.mkdir(parents=True, exist_ok=True)
+    problem = ownership.reader_problem(warehouse)
+    if problem:
+        raise FileNotFoundError(f"{problem}; no figure was changed")
     status: dict[str, str] = {}
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         if not _has_table(con, "experiment_summary"):
-            raise FigureSkipped("marts.experiment_summary is not in the warehouse")
+            raise FileNotFoundError(f"{warehouse} has no marts.experiment_summary, which every figure starts from: "
+                                    "build the warehouse with `butter build`; no figure was changed")
+        out.mkdir(parents=True, exist_ok=True)
         choice = default_choice(con, dataset, shape, depth)
         log(f"figures for dataset {choice.dataset}, shape {choice.shape}, depth {choice.depth} -> {out}")
         for name, build in BUILDERS.items():
@@ -533,11 +539,6 @@ def render(warehouse: Path, out: Path, dataset: str | None = None, shape: str | 
             paths = write(figure, out, warehouse)
             status[name] = "written"
             log(f"wrote {name} ({', '.join(p.name for p in paths)})")
-    except FigureSkipped as why:
-        for name in FIGURES:
-            write_skipped(name, str(why), out)
-            status[name] = f"skipped: {why}"
-            log(f"skipped {name}: {why}")
     finally:
         con.close()
     (out / "figures.json").write_text(json.dumps(status, indent=1, sort_keys=True) + "\n")

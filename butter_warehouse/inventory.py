@@ -25,11 +25,21 @@ Errors (the build refuses to start):
   (``depth=2.6``, ``depth=-1``, ``learning_rate=abc``);
 * files of one folder storing one column with different types (DuckDB reads
   every file with the first file's types: integer arrays in the first file
-  would round every other file's floats).
+  would round every other file's floats);
+* a ``.parquet`` name that is not a regular file (a FIFO, socket or device:
+  opening it could block the build forever); it is never opened. Other
+  special files are warnings;
+* a data root whose path holds ``{ } [ ] * ?``: DuckDB's reader would take
+  them as glob characters (and dbt ``{`` as a format field).
 
 NULL elements inside per-epoch arrays are data (NREL's export holds them:
 "no value at this epoch"); a NULL, empty or short array damages only its row,
 which the build quarantines (macros/intermediate/butter_damage.sql).
+
+Each file's identity (local: size, modification time in ns and inode; S3:
+size and last-modified time) is recorded in ``files.parquet``
+(``file_identity``), so a build can check that nothing it read changed
+(:mod:`butter_warehouse.drift`).
 """
 
 from __future__ import annotations
@@ -40,6 +50,7 @@ import math
 import os
 import re
 import shutil
+import stat
 import tempfile
 import threading
 from collections.abc import Iterable, Mapping
@@ -73,6 +84,7 @@ class FileEntry:
     column_names: list[str]
     column_types: list[str]
     null_partition_columns: str | None = None
+    identity: str | None = None  # size:mtime_ns:inode (local) or size:mtime_ns (S3)
 
 
 @dataclass
@@ -179,6 +191,35 @@ def is_s3(root: str) -> bool:
     return root.startswith("s3://")
 
 
+#: characters DuckDB's reader takes as a glob (and dbt ``{`` as a format field)
+GLOB_CHARACTERS = "{}[]*?"
+
+
+def check_root_characters(root: str) -> None:
+    """Refuse a data root whose path the SQL reader would not read as written."""
+    found = "".join(dict.fromkeys(c for c in root if c in GLOB_CHARACTERS))
+    if found:
+        raise ScanError(
+            f"data root '{root}' contains {' '.join(found)}: DuckDB's reader takes these as glob characters "
+            "(and dbt '{' as a format field), so it would read other folders or none. Rename the folder, or "
+            "link it from a path without them (ln -s) and set BUTTER_DATA_ROOT to that path."
+        )
+
+
+def local_identity(st: os.stat_result) -> str:
+    """What changes when a local file is rewritten or replaced."""
+    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
+
+
+_SPECIAL = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
+            (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+
+
+def special_kind(mode: int) -> str:
+    """What a file that is not a regular file is (for messages)."""
+    return next((name for test, name in _SPECIAL if test(mode)), "not a regular file")
+
+
 def normalize_root(root: str, cwd: str | None = None) -> str:
     """A data root as the build will use it: local paths absolute (resolved
     against the caller's working directory), no trailing slash."""
@@ -231,9 +272,10 @@ def _partitions(relative_dir: str) -> list[tuple[str, str]]:
     return parts
 
 
-def _local_listing(inv: Inventory, state: FolderState) -> Iterable[tuple[str, int]]:
-    """(path, bytes) of every file below a local folder, following links;
-    unreadable or linked folders and unreadable files are errors."""
+def _local_listing(inv: Inventory, state: FolderState) -> Iterable[tuple[str, int, str]]:
+    """(path, bytes, identity) of every regular file below a local folder,
+    following links; unreadable or linked folders, unreadable files and
+    ``.parquet`` names that are not regular files (never opened) are errors."""
     base = state.folder_path
 
     def onerror(exc: OSError) -> None:
@@ -258,9 +300,18 @@ def _local_listing(inv: Inventory, state: FolderState) -> Iterable[tuple[str, in
         for name in sorted(filenames):
             path = os.path.join(dirpath, name)
             try:
-                size = os.stat(path).st_size
+                st = os.stat(path)
             except OSError as exc:
                 inv.error(f"file '{path}' cannot be read ({exc.strerror}).", state.folder, path)
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                state.present = True
+                message = (f"'{path}' is {special_kind(st.st_mode)}, not a regular file: it is not opened "
+                           "(reading it could block the build). Move it out of the data root.")
+                if name.endswith(".parquet"):
+                    inv.error(message + " The SQL reader would try to read it as parquet.", state.folder, path)
+                else:
+                    inv.warning(message, state.folder, path)
                 continue
             if not os.access(path, os.R_OK):
                 inv.error(
@@ -270,10 +321,10 @@ def _local_listing(inv: Inventory, state: FolderState) -> Iterable[tuple[str, in
                     path,
                 )
                 continue
-            yield path, size
+            yield path, st.st_size, local_identity(st)
 
 
-def _s3_listing(inv: Inventory, state: FolderState, filesystem: Any) -> Iterable[tuple[str, int]]:
+def _s3_listing(inv: Inventory, state: FolderState, filesystem: Any) -> Iterable[tuple[str, int, str]]:
     from pyarrow import fs
 
     base = state.folder_path[len("s3://"):]
@@ -286,7 +337,8 @@ def _s3_listing(inv: Inventory, state: FolderState, filesystem: Any) -> Iterable
         ) from exc
     for info in sorted(infos, key=lambda i: i.path):
         if info.type == fs.FileType.File:
-            yield "s3://" + info.path, int(info.size or 0)
+            modified = info.mtime_ns if info.mtime_ns is not None else ""
+            yield "s3://" + info.path, int(info.size or 0), f"{int(info.size or 0)}:{modified}"
 
 
 def _read_footer(path: str, filesystem: Any | None) -> pq.FileMetaData:
@@ -299,6 +351,7 @@ def _read_footer(path: str, filesystem: Any | None) -> pq.FileMetaData:
 def scan(root: str, env: Mapping[str, str] | None = None) -> Inventory:
     """Inventory and check a data root (already normalized, see normalize_root)."""
     env = os.environ if env is None else env
+    check_root_characters(root)
     inv = Inventory(root=root)
     filesystem = s3_filesystem(env) if is_s3(root) else None
     if filesystem is None:
@@ -347,11 +400,16 @@ def scan(root: str, env: Mapping[str, str] | None = None) -> Inventory:
     return inv
 
 
-def _scan_folder(inv: Inventory, state: FolderState, listing: Iterable[tuple[str, int]], filesystem: Any) -> None:
+def list_folder(inv: Inventory, state: FolderState, filesystem: Any) -> Iterable[tuple[str, int, str]]:
+    """(path, bytes, identity) of the files of one folder (local or S3)."""
+    return _local_listing(inv, state) if filesystem is None else _s3_listing(inv, state, filesystem)
+
+
+def _scan_folder(inv: Inventory, state: FolderState, listing: Iterable[tuple[str, int, str]], filesystem: Any) -> None:
     by_name = _by_spelling(state.kind)  # type: ignore[arg-type]
     partition_cols = {name: col for name, col in by_name.items() if col.partition}
     bad_partitions: set[str] = set()
-    for path, size in listing:
+    for path, size, identity in listing:
         state.present = True
         if not path.endswith(".parquet"):
             state.other_files += 1
@@ -397,7 +455,7 @@ def _scan_folder(inv: Inventory, state: FolderState, listing: Iterable[tuple[str
             path=path, folder=state.folder, kind=state.kind, partition_values=dict(parts),
             rows=meta.num_rows, row_groups=meta.num_row_groups, bytes=size,
             column_names=list(schema.names), column_types=[type_text(t) for t in schema.types],
-            null_partition_columns=", ".join(null_parts) or None,
+            null_partition_columns=", ".join(null_parts) or None, identity=identity,
         ))
 
 
@@ -479,6 +537,7 @@ def write(inv: Inventory, out_dir: Path) -> Path:
         "column_names": pa.array([f.column_names for f in inv.files], pa.list_(pa.string())),
         "column_types": pa.array([f.column_types for f in inv.files], pa.list_(pa.string())),
         "null_partition_columns": pa.array([f.null_partition_columns for f in inv.files], pa.string()),
+        "file_identity": pa.array([f.identity for f in inv.files], pa.string()),
     })
     states = list(inv.folders.values())
     folders = pa.table({

@@ -32,19 +32,25 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import re
 import shutil
 import struct
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import duckdb
 
+from . import ownership
 from .duckdb_plugin import resource_config
 
 BUILD_PREFIX = ".build-"
 LOCK_NAME = ".lock"
+#: written into every build folder when it is made: only folders holding it
+#: (with this content) are ever removed as leftovers of interrupted builds
+BUILD_MARKER = ".butter-build"
+_BUILD_FOLDER = re.compile(r"^\.build-[0-9]+-[0-9]+$")
 #: publishing a warehouse with fewer than this share of the published runs or
 #: experiments needs allow_shrink
 SHRINK_LIMIT = 0.5
@@ -154,7 +160,8 @@ def _writer_error(path: Path, pid: int | None) -> PublishError:
 
 
 def warehouse_counts(path: Path) -> tuple[int, int] | None:
-    """(runs, experiments) in a warehouse's marts, or None when it has none."""
+    """(runs, experiments) in a warehouse's marts, or None when there is no file.
+    Raises PublishError when they cannot be counted (a renamed or missing mart)."""
     if not path.exists():
         return None
     try:
@@ -163,8 +170,12 @@ def warehouse_counts(path: Path) -> tuple[int, int] | None:
                 "select (select count(*) from marts.run_best_epochs), "
                 "(select count(*) from marts.experiment_summary)"
             ).fetchone()  # type: ignore[return-value]
-    except duckdb.Error:
-        return None
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise PublishError(
+            f"cannot count the runs and experiments of {path} ({first}), so the shrink check cannot run. "
+            "Build with --allow-shrink to publish anyway; the new build is not published."
+        ) from None
 
 
 def check_shrink(build_path: Path, final_path: Path) -> None:
@@ -179,6 +190,20 @@ def check_shrink(build_path: Path, final_path: Path) -> None:
                 f"{SHRINK_LIMIT:.0%}): a wrong or partial data root? Check BUTTER_DATA_ROOT, or build "
                 f"with --allow-shrink to publish it anyway. {final_path} was left as it was."
             )
+
+
+def check_complete(build_path: Path, required: Mapping[str, Sequence[str]]) -> None:
+    """Refuse a new warehouse that lacks a published mart or audit table."""
+    if not required:
+        raise PublishError("no published models were found in the project (models/marts, models/audit); "
+                           "the new build is not published.")
+    missing = ownership.missing_relations(build_path, required)
+    if missing:
+        raise PublishError(
+            f"the new warehouse lacks {', '.join(missing)} (a build of part of the project, e.g. with "
+            "--select or --exclude, or a model that failed to build): only a complete build is published. "
+            "Build without selecting models; the new build is not published."
+        )
 
 
 def keep_mode_and_group(build_path: Path, final_path: Path) -> str | None:
@@ -208,6 +233,20 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _marker_text() -> str:
+    return f"created by butter build (pid {os.getpid()})\n"
+
+
+def _is_build_folder(folder: Path) -> bool:
+    """Whether butter made this folder: its name and its marker file say so."""
+    if not _BUILD_FOLDER.match(folder.name) or folder.is_symlink() or not folder.is_dir():
+        return False
+    try:
+        return (folder / BUILD_MARKER).read_text().startswith("created by butter build (pid ")
+    except OSError:
+        return False
+
+
 def _is_stale(folder: Path) -> bool:
     """Whether a build folder belongs to no running build."""
     lock = folder / LOCK_NAME
@@ -221,18 +260,17 @@ def _is_stale(folder: Path) -> bool:
             return False  # cannot tell: keep it
         return True
     # no lock file (a build killed before it wrote one): fall back to its pid
-    try:
-        pid = int(folder.name[len(BUILD_PREFIX):].split("-")[0])
-    except ValueError:
-        return False
+    pid = int(folder.name[len(BUILD_PREFIX):].split("-")[0])
     return pid != os.getpid() and not _pid_alive(pid)
 
 
 def clean_stale_builds(final_path: Path) -> list[Path]:
-    """Remove build folders left by builds whose process is gone; returns them."""
+    """Remove build folders left by builds whose process is gone; returns them.
+    Only folders carrying butter's marker file are considered: a folder that
+    merely looks like one (``.build-123``) is never touched."""
     removed = []
     for folder in sorted(final_path.parent.glob(f"{BUILD_PREFIX}*")):
-        if folder.is_dir() and _is_stale(folder):
+        if _is_build_folder(folder) and _is_stale(folder):
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder)
     return removed
@@ -243,6 +281,7 @@ def new_build_path(final_path: Path) -> tuple[Path, TextIO]:
     held lock of its folder (keep it open until the build is published)."""
     folder = final_path.parent / f"{BUILD_PREFIX}{os.getpid()}-{time.time_ns()}"
     folder.mkdir(parents=True)
+    (folder / BUILD_MARKER).write_text(_marker_text())
     lock = open(folder / LOCK_NAME, "w")  # noqa: SIM115 - held for the whole build
     fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     lock.write(f"{os.getpid()}\n")
@@ -271,17 +310,27 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def publish(build_path: Path, final_path: Path, allow_shrink: bool = False) -> list[str]:
+def publish(build_path: Path, final_path: Path, required: Mapping[str, Sequence[str]], allow_shrink: bool = False,
+            replace_unrecognized: bool = False, data_root: str | None = None) -> list[str]:
     """Atomically replace the published warehouse with a finished build;
-    returns warnings. Raises PublishError (nothing published) when the
-    published file is open read-write or the new one shrank."""
+    returns warnings. Raises PublishError (nothing published) when the new
+    build lacks a published model, the published file is open read-write,
+    is not a warehouse butter built, or the new one shrank."""
+    check_complete(build_path, required)
+    with duckdb.connect(str(build_path), config=resource_config()) as conn:
+        ownership.mark(conn, data_root)
     checkpoint(build_path)
-    if not allow_shrink:
-        check_shrink(build_path, final_path)
     holder = write_lock_holder(final_path)
     if holder is not None:
         raise _writer_error(final_path, holder)
-    if _wal(final_path).exists():
+    try:
+        ownership.check_target(final_path, replace_unrecognized)
+    except ownership.UnrecognizedTarget as exc:
+        raise PublishError(str(exc)) from None
+    recognized = ownership.describe(final_path) is None
+    if not allow_shrink and recognized:
+        check_shrink(build_path, final_path)
+    if _wal(final_path).exists() and recognized:
         # Someone wrote the published file in place and did not finish: fold
         # that log into the OLD file first, or DuckDB would replay it against
         # the new one. Fails (nothing published) if that writer is still open.
@@ -306,25 +355,34 @@ def publish(build_path: Path, final_path: Path, allow_shrink: bool = False) -> l
     return warnings
 
 
-def build_and_publish(final_path: Path, build: Callable[[Path], int], allow_shrink: bool = False,
-                      lock_wait: float = 0.0) -> int:
-    """Run ``build(path)`` on a new file; publish it when it returns 0.
+def build_and_publish(final_path: Path, build: Callable[[Path], int], required: Mapping[str, Sequence[str]],
+                      allow_shrink: bool = False, lock_wait: float = 0.0, replace_unrecognized: bool = False,
+                      data_root: str | None = None) -> int:
+    """Run ``build(path)`` on a new file; publish it when it returns 0 and
+    holds every ``required`` {schema: [model]}.
 
-    On failure the published warehouse is left as it was and the failed build
-    is removed. Returns the build's exit code. Raises BuildLocked when another
-    build of the same warehouse runs.
+    Before anything is built, a path holding something butter did not build
+    (a folder, a CSV, another DuckDB file) is refused (ownership.UnrecognizedTarget)
+    unless ``replace_unrecognized``. On failure the published warehouse is
+    left as it was and the failed build is removed. Returns the build's exit
+    code. Raises BuildLocked when another build of the same warehouse runs.
     """
     final_path = final_path.resolve()
+    if write_lock_holder(final_path) is None:  # a writer's file cannot be opened: checked at publish
+        ownership.check_target(final_path, replace_unrecognized)
     final_path.parent.mkdir(parents=True, exist_ok=True)
     build_lock = acquire_build_lock(final_path, wait=lock_wait)
     try:
-        return _locked_build(final_path, build, allow_shrink, build_lock)
+        return _locked_build(final_path, build, build_lock,
+                             dict(required=required, allow_shrink=allow_shrink,
+                                  replace_unrecognized=replace_unrecognized, data_root=data_root))
     finally:
         _HELD.pop(build_lock.fileno(), None)
         build_lock.close()
 
 
-def _locked_build(final_path: Path, build: Callable[[Path], int], allow_shrink: bool, build_lock: TextIO) -> int:
+def _locked_build(final_path: Path, build: Callable[[Path], int], build_lock: TextIO,
+                  options: dict[str, Any]) -> int:
     for folder in clean_stale_builds(final_path):
         print(f"removed the leftover of an interrupted build: {folder}")
     build_path, lock = new_build_path(final_path)
@@ -332,7 +390,7 @@ def _locked_build(final_path: Path, build: Callable[[Path], int], allow_shrink: 
         code = build(build_path)
         if code == 0:
             try:
-                warnings = publish(build_path, final_path, allow_shrink=allow_shrink)
+                warnings = publish(build_path, final_path, **options)
             except (PublishError, RuntimeError) as exc:
                 print(f"not published: {exc}")
                 return 1

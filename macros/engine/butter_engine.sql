@@ -211,6 +211,23 @@
     butter_number_text, timestamps as epoch microseconds, the rest cast to
     text. `sql_type` (the contract type, when known) lets DuckDB tell a
     timestamp; Spark reads the type off the value. -#}
+{#- A checksum of a whole array (a per-epoch metric) as text, NULL for a NULL
+    array: equal arrays give equal checksums, so copies whose arrays differ are
+    told apart without comparing the arrays element by element. 64-bit
+    engine hashes (DuckDB hash, Spark xxhash64): compared within one build. -#}
+{% macro butter_array_checksum(expr) -%}
+    {{ return(adapter.dispatch('butter_array_checksum', 'butter')(expr)) }}
+{%- endmacro %}
+
+{% macro default__butter_array_checksum(expr) -%}
+    {{ return(spark__butter_array_checksum(expr)) }}
+{%- endmacro %}
+
+{% macro duckdb__butter_array_checksum(expr) -%}
+    case when {{ expr }} is not null then cast(hash({{ expr }}) as varchar) end
+{%- endmacro %}
+
+
 {% macro butter_value_text(expr, sql_type=none) -%}
     {{ return(adapter.dispatch('butter_value_text', 'butter')(expr, sql_type)) }}
 {%- endmacro %}

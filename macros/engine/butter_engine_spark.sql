@@ -169,6 +169,11 @@
 {%- endmacro %}
 
 
+{% macro spark__butter_array_checksum(expr) -%}
+    case when {{ expr }} is not null then cast(xxhash64({{ expr }}) as string) end
+{%- endmacro %}
+
+
 {#- A value as text for a fingerprint, the same on both engines: numbers
     through butter_number_text, timestamps as epoch microseconds (no time
     zone in the text), the rest as cast to text. Spark picks by the value's

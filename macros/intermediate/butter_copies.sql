@@ -4,14 +4,16 @@
     make each appear once downstream, shared by the run and experiment models:
 
     1. butter_copies_unioned: key + cheap columns of every copy in every folder,
+       one checksum per per-epoch array (the arrays themselves are not kept)
        and whether the row is damaged (macros/intermediate/butter_damage.sql:
-       NULL key, NULL/empty array, array not `epochs` long; array lengths are
-       read from the list offsets, not the values);
+       NULL key, NULL/empty array, array not `epochs` long);
     2. butter_copies_located: one row per key, over the copies that are not
-       damaged: which folder and file it is read from (for summaries a copy agreeing with the experiment's runs
+       damaged: which folder and file it is read from (for summaries a copy
+       agreeing with the experiment's runs
        first; then the all-sweeps folder, else the first sweep folder by
        name; then the first file), how many copies there are, whether they
-       disagree and whether one folder holds it twice;
+       disagree (in the cheap columns or in any array: the copies that differ
+       from the one read are named) and whether one folder holds it twice;
     3. butter_copies_deduplicated: the full rows, each read from its one
        folder, so the arrays are scanned once.
 -#}
@@ -22,11 +24,16 @@
 
 
 {% macro butter_copies_unioned(kind) -%}
+    {#- values_fingerprint: the cheap columns; arrays_fingerprint: one checksum
+        per per-epoch array (butter_array_checksum), so this pass reads the
+        arrays of every copy once; agreement_fingerprint: both, what copies
+        must share to agree. -#}
     {%- set key = butter_key_column(kind) -%}
     {%- set columns = butter_agreement_columns(kind) -%}
+    {%- set arrays = butter_compared_arrays(kind) -%}
     {%- for folder in butter_folders(kind) %}
     select
-        '{{ folder }}' as source_folder,
+        source_folder,
         source_file,
         {%- if kind == 'runs' %}
         {{ key }},
@@ -34,13 +41,68 @@
         {%- for column in columns %}
         {{ column }},
         {%- endfor %}
-        {{ butter_fingerprint(columns) }} as agreement_fingerprint,
-        {{ butter_fingerprint(butter_hyperparameters()) }} as hyperparameters_fingerprint,
-        {{ butter_row_damage(kind) }} as damage,
-        {{ butter_row_damage_detail(kind) }} as damage_detail
-    from {{ ref('stg_butter__' ~ folder) }}
+        md5(concat_ws('|', values_fingerprint, arrays_fingerprint)) as agreement_fingerprint,
+        hyperparameters_fingerprint,
+        values_fingerprint,
+        arrays_fingerprint,
+        damage,
+        damage_detail
+    from (
+        select
+            '{{ folder }}' as source_folder,
+            source_file,
+            {%- if kind == 'runs' %}
+            {{ key }},
+            {%- endif %}
+            {%- for column in columns %}
+            {{ column }},
+            {%- endfor %}
+            {{ butter_fingerprint(columns) }} as values_fingerprint,
+            md5(concat_ws('|', '<arrays>'
+                {%- for array in arrays %},
+                coalesce({{ butter_array_checksum(array) }}, '<null>')
+                {%- endfor %}
+            )) as arrays_fingerprint,
+            {{ butter_fingerprint(butter_hyperparameters()) }} as hyperparameters_fingerprint,
+            {{ butter_row_damage(kind) }} as damage,
+            {{ butter_row_damage_detail(kind) }} as damage_detail
+        from {{ ref('stg_butter__' ~ folder) }}
+    ) as folder_copies
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
+{%- endmacro %}
+
+
+{% macro butter_compared_arrays(kind) -%}
+    {#- The per-epoch arrays compared between copies: those stored by every
+        folder of the kind that holds files. A statistic one export does not
+        publish (q1/q3 in one spelling) is NULL in the other folders' copies,
+        which is not a difference between them. -#}
+    {%- set names = butter_run_metrics() if kind == 'runs' else butter_summary_statistics() -%}
+    {%- if not execute -%}
+        {{- return(names) -}}
+    {%- endif -%}
+    {%- set spellings = {} -%}
+    {%- for col in butter_columns(kind) if col.name in names -%}
+        {%- do spellings.update({col.name: [col.name, col.framework, col.published] | reject('none') | list}) -%}
+    {%- endfor -%}
+    {%- set stored_by_folder = [] -%}
+    {%- for folder in butter_folders(kind) if butter_inventory_folder(folder).parquet_files > 0 -%}
+        {%- do stored_by_folder.append(butter_describe(butter_source(folder)) | map(attribute='name') | list) -%}
+    {%- endfor -%}
+    {%- set compared = [] -%}
+    {%- for name in names -%}
+        {%- set everywhere = namespace(value=true) -%}
+        {%- for stored in stored_by_folder -%}
+            {%- if not (spellings[name] | select('in', stored) | list) -%}
+                {%- set everywhere.value = false -%}
+            {%- endif -%}
+        {%- endfor -%}
+        {%- if everywhere.value -%}
+            {%- do compared.append(name) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{- return(compared) -}}
 {%- endmacro %}
 
 
@@ -60,6 +122,10 @@
         count(*) as num_copies,
         {{ butter_string_agg('source_folder', "', '", 'source_folder', distinct=true) }} as source_folders,
         count(distinct agreement_fingerprint) > 1 as has_disagreeing_copies,
+        count(distinct values_fingerprint) > 1 as has_disagreeing_values,
+        count(distinct arrays_fingerprint) > 1 as has_disagreeing_arrays,
+        {{ butter_string_agg("case when agreement_fingerprint != read_fingerprint then source_folder || ': ' || source_file end",
+            "', '", 'source_folder, source_file') }} as disagreeing_copy_files,
         count(*) filter (where source_folder = '{{ primary_folder }}') > 0 as is_in_{{ primary_folder }},
         count(*) > count(distinct source_folder) as has_duplicate_in_folder,
         {{ butter_string_agg("case when copies_in_folder > 1 then source_folder || ': ' || source_file end",
@@ -79,20 +145,22 @@
                 as disagrees_with_runs,
             {%- endif %}
             count(*) over (partition by copies.{{ key }}, copies.source_folder) as copies_in_folder,
-            row_number() over (
-                partition by copies.{{ key }}
-                order by
-                    {%- if runs_relation is not none %}
-                    coalesce(copies.hyperparameters_fingerprint != runs.runs_hyperparameters_fingerprint, false),
-                    {%- endif %}
-                    copies.source_folder != '{{ primary_folder }}', copies.source_folder, copies.source_file
-            ) as copy_rank
+            row_number() over copy_order as copy_rank,
+            first_value(copies.agreement_fingerprint) over copy_order as read_fingerprint
         from {{ copies_relation }} as copies
         {%- if runs_relation is not none %}
         left join {{ runs_relation }} as runs
             on copies.{{ key }} = runs.experiment_id
         {%- endif %}
         where copies.damage is null
+        window copy_order as (
+            partition by copies.{{ key }}
+            order by
+                {%- if runs_relation is not none %}
+                coalesce(copies.hyperparameters_fingerprint != runs.runs_hyperparameters_fingerprint, false),
+                {%- endif %}
+                copies.source_folder != '{{ primary_folder }}', copies.source_folder, copies.source_file
+        )
     ) as ranked_copies
     group by {{ key }}
 {%- endmacro %}
@@ -154,4 +222,15 @@
         )
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
+{%- endmacro %}
+
+
+{% macro butter_copies_difference(values_text) -%}
+    {#- What copies of one entity differ in (a located row): the cheap
+        columns (values_text), the per-epoch arrays, or both. -#}
+    case
+        when has_disagreeing_values and has_disagreeing_arrays then '{{ values_text }} and per-epoch arrays'
+        when has_disagreeing_values then '{{ values_text }}'
+        else 'per-epoch arrays'
+    end
 {%- endmacro %}

@@ -24,6 +24,38 @@ experiments as (
     select * from {{ ref('experiment_summary') }}
 ),
 
+run_hyperparameters as (
+    select * from {{ ref('int_run_hyperparameters') }}
+),
+
+{# One experiment's runs hold different hyperparameters: the experiment's
+    are those of most runs (then the summary's, then the first file's); a file
+    of each side is named, the others' runs are not aggregated. #}
+run_hyperparameter_groups as (
+    select distinct
+        experiment_id,
+        fingerprint_rank,
+        runs_with_fingerprint,
+        example_file
+    from run_hyperparameters
+    where num_fingerprints > 1
+),
+
+runs_disagreeing as (
+    select
+        'experiment' as entity,
+        cast(experiment_id as string) as entity_id,
+        experiment_id,
+        'experiment_runs_disagree' as difference,
+        'the runs differ in hyperparameters: '
+        || {{ butter_string_agg(
+            "runs_with_fingerprint || ' run(s) as in ' || example_file || case when fingerprint_rank = 1 "
+            ~ "then ' (the experiment''s: aggregated)' else ' (not aggregated into the experiment''s marts)' end",
+            "'; '", 'fingerprint_rank') }} as detail
+    from run_hyperparameter_groups
+    group by experiment_id
+),
+
 run_differences as (
     select
         'run' as entity,
@@ -41,8 +73,10 @@ run_differences as (
         run_id as entity_id,
         experiment_id,
         'run_copies_disagree' as difference,
-        'copies in ' || source_folders || ' differ in experiment, hyperparameters, flags, seed or times'
-            as detail
+        'copies in ' || source_folders || ' differ in '
+        || {{ butter_copies_difference('experiment, hyperparameters, flags, seed or times') }}
+        || '; read from ' || read_from_folder || ': ' || read_from_file
+        || ', differing: ' || disagreeing_copy_files as detail
     from runs_located
     where has_disagreeing_copies
 
@@ -86,7 +120,10 @@ experiment_differences as (
         cast(experiment_id as string) as entity_id,
         experiment_id,
         'experiment_copies_disagree' as difference,
-        'copies in ' || source_folders || ' differ in hyperparameters, flags or num_runs' as detail
+        'copies in ' || source_folders || ' differ in '
+        || {{ butter_copies_difference('hyperparameters, flags or num_runs') }}
+        || '; read from ' || read_from_folder || ': ' || read_from_file
+        || ', differing: ' || disagreeing_copy_files as detail
     from experiments_located
     where has_disagreeing_copies
 
@@ -196,6 +233,8 @@ final as (
     select * from run_differences
     union all
     select * from experiment_differences
+    union all
+    select * from runs_disagreeing
     union all
     select * from folder_membership
     union all

@@ -49,11 +49,24 @@ datasets as (
     from {{ ref('butter_datasets') }}
 ),
 
+{# Runs whose hyperparameters differ from their experiment's (int_run_hyperparameters):
+    not aggregated into the experiment (reported in audit.source_reconciliation). #}
+other_runs as (
+    select run_id
+    from {{ ref('int_run_hyperparameters') }}
+    where not has_experiment_hyperparameters and run_id is not null
+),
+
 run_counts as (
     select
         experiment_id,
         count(*) as runs_found
     from runs_located
+    where
+        run_id is null
+        or run_id not in (
+            select other_runs.run_id from other_runs
+        )
     group by experiment_id
 ),
 

@@ -179,3 +179,37 @@ def test_every_mart_of_a_build_round_trips(built_warehouse: Callable[[str], DbtR
         expected = table_of(db, f"select * from {mart}")
         assert result.rows == expected.num_rows, mart
         assert read_back(out, file_format, expected.schema).equals(expected), mart
+
+
+def test_out_that_is_a_folder_is_named(warehouse: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "exports.parquet"  # a folder, even with a file suffix
+    folder.mkdir()
+    assert cli.main(["export", "experiment_summary", "--out", str(folder), "--warehouse", str(warehouse)]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"butter export: --out {folder} is a folder: give the file to write, e.g. "
+                   f"{folder / 'export.parquet'}\n")
+    assert list(folder.iterdir()) == []
+
+
+@pytest.mark.parametrize(("kind", "message"), [
+    ("csv", "{path} is not a DuckDB file: point BUTTER_DUCKDB_PATH / --warehouse at the warehouse"),
+    ("other", "{path} is a DuckDB file without the marts schema, not a BUTTER warehouse"),
+    ("folder", "{path} is a folder, not a warehouse file"),
+])
+def test_a_file_that_is_not_a_warehouse_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                    kind: str, message: str) -> None:
+    path = tmp_path / "thing.duckdb"
+    if kind == "csv":
+        path.write_text("a,b\n1,2\n")
+    elif kind == "folder":
+        path.mkdir()
+    else:
+        with duckdb.connect(str(path)) as conn:
+            conn.execute("create table sales as select 1 as id")
+    before = path.read_bytes() if path.is_file() else None
+    code = cli.main(["export", "sales", "--out", str(tmp_path / "x.parquet"), "--warehouse", str(path)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("butter export: " + message.format(path=path)) and err.count("\n") == 1, err
+    assert not (tmp_path / "x.parquet").exists()
+    assert before is None or path.read_bytes() == before

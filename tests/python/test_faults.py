@@ -319,6 +319,7 @@ def survivable(
     dup_file = parquet_files(root, DUPLICATE_FOLDER)[-1]
     table = read_file(dup_file)
     facts["duplicate_run_id"] = table["run_id"][0].as_py()
+    facts["duplicate_file"] = dup_file
     seeds = table["seed"].to_pylist()
     facts["duplicate_seed"] = seeds[0]
     seeds[0] += 1_000_000
@@ -474,7 +475,7 @@ def test_mixed_spellings_build_the_same_marts(survivable: tuple[Path, dict, DbtR
 
 @pytest.mark.timeout(480)
 def test_run_duplicated_with_different_values_is_quarantined(survivable: tuple[Path, dict, DbtResult]) -> None:
-    _, facts, result = survivable
+    root, facts, result = survivable
     run_id = facts["duplicate_run_id"]
     row = audit(result.db_path)[DUPLICATE_FOLDER]
     assert row["rows_quarantined"] == 1, row
@@ -482,13 +483,16 @@ def test_run_duplicated_with_different_values_is_quarantined(survivable: tuple[P
         "differs from the copy read from all_runs, which is published instead (see "
         "audit.source_reconciliation): 1 row(s)"
     )
-    assert query(
+    [(difference, detail)] = query(
         result.db_path,
         f"select difference, detail from audit.source_reconciliation where entity_id = '{run_id}'",
-    ) == [(
-        "run_copies_disagree",
-        f"copies in all_runs, {DUPLICATE_FOLDER} differ in experiment, hyperparameters, flags, seed or times",
-    )]
+    )
+    assert difference == "run_copies_disagree"
+    assert detail.startswith(
+        f"copies in all_runs, {DUPLICATE_FOLDER} differ in experiment, hyperparameters, flags, seed or times; "
+        f"read from all_runs: {root}/all_runs/"
+    ), detail
+    assert detail.endswith(f", differing: {DUPLICATE_FOLDER}: {facts['duplicate_file']}"), detail
     # the all_runs copy (original seed) is the one published
     assert query(result.db_path, f"select count(*) from marts.run_best_epochs where run_id = '{run_id}'") == [(1,)]
     assert query(

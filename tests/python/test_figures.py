@@ -341,3 +341,28 @@ def test_make_build_draws_the_figures() -> None:
     overview = (PROJECT_ROOT / "models" / "_docs.md").read_text().split("{% enddocs %}", 1)[0]
     for name in FIGURES:
         assert f"assets/figures/{name}.png" in overview, name
+
+
+@pytest.mark.parametrize(("kind", "message"), [
+    ("csv", "butter figures: {path} is not a DuckDB file: point BUTTER_DUCKDB_PATH / --warehouse at the warehouse "
+            "`butter build` wrote; no figure was changed"),
+    ("no_marts", "butter figures: {path} is a DuckDB file without the marts schema, not a BUTTER warehouse"),
+    ("no_summary", "butter figures: {path} has no marts.experiment_summary, which every figure starts from"),
+])
+def test_not_a_warehouse_leaves_the_figures_untouched(tmp_path: Path, kind: str, message: str) -> None:
+    path = tmp_path / "thing.duckdb"
+    if kind == "csv":
+        path.write_text("a,b\n1,2\n")
+    else:
+        with duckdb.connect(str(path)) as con:
+            con.execute("create schema marts" if kind == "no_summary" else "select 1")
+            con.execute(f"create table {'marts.' if kind == 'no_summary' else ''}sweep_comparisons as select 1 as x")
+    out = tmp_path / "figures"
+    out.mkdir()
+    (out / "learning_curves.png").write_bytes(b"a good figure")
+    proc = _cli(["--out", str(out)], path)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert proc.stdout.startswith(message.format(path=path)) and proc.stdout.count("\n") == 1, proc.stdout
+    assert "Traceback" not in proc.stderr
+    assert [p.name for p in out.iterdir()] == ["learning_curves.png"]
+    assert (out / "learning_curves.png").read_bytes() == b"a good figure"

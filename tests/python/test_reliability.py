@@ -51,7 +51,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from butter_warehouse import cli, inventory, publish
+from butter_warehouse import cli, inventory, ownership, publish
 
 from conftest import PROJECT_ROOT, run_dbt
 
@@ -95,13 +95,24 @@ def parquet_files(root: Path, folder: str) -> list[Path]:
     return sorted((root / folder).rglob("*.parquet"))
 
 
-def fake_warehouse(path: Path, runs: int, experiments: int) -> Path:
-    """A warehouse file with the marts the publish step counts."""
+REQUIRED = ownership.published_relations(PROJECT_ROOT)
+
+
+def fake_warehouse(path: Path, runs: int, experiments: int, marked: bool = False) -> Path:
+    """A warehouse file with every published model (one-column tables) and the
+    counted marts holding ``runs`` / ``experiments`` rows; ``marked``: with the
+    marker the publish step writes (a warehouse butter published)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(path)) as con:
-        con.execute("create schema marts")
-        con.execute(f"create table marts.run_best_epochs as select range as run_id from range({runs})")
-        con.execute(f"create table marts.experiment_summary as select range as experiment_id from range({experiments})")
+        for schema, names in REQUIRED.items():
+            con.execute(f"create schema if not exists {schema}")
+            for name in names:
+                con.execute(f"create table {schema}.{name} as select 1 as x")
+        con.execute(f"create or replace table marts.run_best_epochs as select range as run_id from range({runs})")
+        con.execute("create or replace table marts.experiment_summary as select range as experiment_id "
+                    f"from range({experiments})")
+        if marked:
+            ownership.mark(con)
         con.execute("checkpoint")
     return path
 
@@ -124,7 +135,7 @@ def published(shared_tmp: Path) -> Published:
     warehouse = shared_tmp / "warehouse"
     warehouse.mkdir()
     warehouse.chmod(0o777)
-    return Published(fake_warehouse(warehouse / "butter.duckdb", 100, 40))
+    return Published(fake_warehouse(warehouse / "butter.duckdb", 100, 40, marked=True))
 
 
 def butter_env(data_root: Path | str, warehouse: Path, work: Path) -> dict[str, str]:
@@ -422,7 +433,7 @@ def test_read_write_connection_on_published_file_refuses_publish(
         published: Published, capsys: pytest.CaptureFixture[str]) -> None:
     holder = hold(published.path, "rw")
     try:
-        code = publish.build_and_publish(published.path, fake_build(100, 40))
+        code = publish.build_and_publish(published.path, fake_build(100, 40), REQUIRED)
     finally:
         holder.kill()
         holder.wait()
@@ -439,7 +450,7 @@ def test_read_write_connection_on_published_file_refuses_publish(
 def test_read_only_connection_does_not_stop_publish(published: Published) -> None:
     holder = hold(published.path, "ro")
     try:
-        assert publish.build_and_publish(published.path, fake_build(90, 40)) == 0
+        assert publish.build_and_publish(published.path, fake_build(90, 40), REQUIRED) == 0
     finally:
         holder.kill()
         holder.wait()
@@ -453,14 +464,15 @@ def test_read_only_connection_does_not_stop_publish(published: Published) -> Non
 def test_far_fewer_runs_or_experiments_are_refused(published: Published, capsys: pytest.CaptureFixture[str],
                                                    runs: int, experiments: int, name: str, before: int,
                                                    after: int) -> None:
-    assert publish.build_and_publish(published.path, fake_build(runs, experiments)) == 1
+    assert publish.build_and_publish(published.path, fake_build(runs, experiments), REQUIRED) == 1
     out = capsys.readouterr().out
     assert (
         f"not published: the new warehouse has {after} {name}, the published one {before} (less than 50%): a "
         "wrong or partial data root? Check BUTTER_DATA_ROOT, or build with --allow-shrink to publish it anyway."
     ) in out, out
     assert published.unchanged()
-    assert publish.build_and_publish(published.path, fake_build(runs, experiments), allow_shrink=True) == 0
+    assert publish.build_and_publish(published.path, fake_build(runs, experiments), REQUIRED,
+                                     allow_shrink=True) == 0
     assert publish.warehouse_counts(published.path) == (runs, experiments)
 
 
@@ -470,7 +482,7 @@ def test_mode_and_group_of_the_published_file_are_kept(published: Published) -> 
     published.path.chmod(0o640)
     old_umask = os.umask(0o077)
     try:
-        assert publish.build_and_publish(published.path, fake_build(95, 40)) == 0
+        assert publish.build_and_publish(published.path, fake_build(95, 40), REQUIRED) == 0
     finally:
         os.umask(old_umask)
     st = published.path.stat()
@@ -483,13 +495,13 @@ def test_second_build_of_one_warehouse_stops_at_once(published: Published) -> No
 
     def build(path: Path) -> int:
         with pytest.raises(publish.BuildLocked) as refused:
-            publish.build_and_publish(published.path, fake_build(99, 40))
+            publish.build_and_publish(published.path, fake_build(99, 40), REQUIRED)
         seen.append(str(refused.value))
         assert path.parent.exists()  # the first build's folder survives the second's clean-up
         fake_warehouse(path, 98, 40)
         return 0
 
-    assert publish.build_and_publish(published.path, build) == 0
+    assert publish.build_and_publish(published.path, build, REQUIRED) == 0
     assert seen and seen[0].startswith(f"another butter build (pid {os.getpid()}, started ")
     assert f"is building {published.path}; wait for it to finish" in seen[0]
     assert publish.warehouse_counts(published.path) == (98, 40)

@@ -1,0 +1,70 @@
+"""Did the data root change while a build read it?
+
+The scan records each parquet file's identity (``files.parquet``,
+``file_identity``: local size, modification time in ns and inode; S3 size and
+last-modified time). Before a build is published the data root is listed again
+(no footer is read) and compared: a file rewritten, added or removed since the
+scan means the warehouse may hold rows the checks never saw, so the build is
+not published.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from . import contract, inventory
+
+#: files named per kind of change in the message
+SHOWN = 5
+
+
+def recorded(inventory_dir: Path) -> dict[str, str]:
+    """{path: identity} of the parquet files the scan read."""
+    table = pq.read_table(inventory_dir / inventory.FILES, columns=["path", "file_identity"])
+    return dict(zip(table.column("path").to_pylist(), table.column("file_identity").to_pylist(), strict=True))
+
+
+def current(root: str, env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """{path: identity} of the parquet files under the published folders now."""
+    env = os.environ if env is None else env
+    filesystem = inventory.s3_filesystem(env) if inventory.is_s3(root) else None
+    inv = inventory.Inventory(root=root)
+    found: dict[str, str] = {}
+    for folder in contract.FOLDERS:
+        state = inventory.FolderState(folder, contract.folder_kind(folder), f"{root}/{folder}")
+        if filesystem is None and not os.path.isdir(state.folder_path):
+            continue
+        for path, _size, identity in inventory.list_folder(inv, state, filesystem):
+            if path.endswith(".parquet"):
+                found[path] = identity
+    return found
+
+
+def changes(before: Mapping[str, str], after: Mapping[str, str]) -> dict[str, list[str]]:
+    """{"changed" | "added" | "removed": [path, ...]} (only kinds that occurred)."""
+    found = {
+        "changed": sorted(p for p in before.keys() & after.keys() if before[p] != after[p]),
+        "added": sorted(after.keys() - before.keys()),
+        "removed": sorted(before.keys() - after.keys()),
+    }
+    return {kind: paths for kind, paths in found.items() if paths}
+
+
+def message(root: str, found: Mapping[str, list[str]]) -> str:
+    """One line: the data root changed during the build, and which files."""
+    parts = []
+    for kind, paths in found.items():
+        more = f" and {len(paths) - SHOWN} more" if len(paths) > SHOWN else ""
+        parts.append(f"{kind}: {', '.join(paths[:SHOWN])}{more}")
+    return (f"the data root {root} changed during the build ({'; '.join(parts)}): the warehouse may hold data the "
+            "scan never checked. Build again once nothing writes to the data root; the new build is not published.")
+
+
+def check(root: str, inventory_dir: Path) -> str | None:
+    """None when the data root still holds exactly the files the scan read; else the message."""
+    found = changes(recorded(inventory_dir), current(root))
+    return message(root, found) if found else None
