@@ -60,7 +60,7 @@
     set, so a column some files lack is read where present and NULL elsewhere)
     then the partition keys of the first example's path, in path order, as
     text (a partition column also stored in a file is read from the path, as
-    on DuckDB). -#}
+    on DuckDB). Files that are not parquet are skipped (ignoreCorruptFiles). -#}
 {% macro butter_spark_source_ddl(folder, example_files, table) -%}
     {%- set folder_path = butter_folder_path(folder) -%}
     {%- set relative = example_files[0][folder_path | length + 1:] -%}
@@ -86,6 +86,11 @@
         {{ columns | join(',\n        ') }}
     )
     using parquet
+    {#- files that are not parquet (a README in a partition folder: "other files" in the
+        inventory) are skipped instead of failing every read; every parquet data file's
+        footer was read by the scan, and load_audit's counts (from the footers) fail the
+        build if Spark skipped a data file -#}
+    options ('ignoreCorruptFiles' = 'true')
     {%- if keys %}
     partitioned by ({% for key in keys %}{{ adapter.quote(key) }}{{ ', ' if not loop.last }}{% endfor %})
     {%- endif %}

@@ -29,6 +29,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -245,3 +246,26 @@ def test_null_text_partition_is_read_as_null_and_counted(everything: tuple[Path,
     ) in row["note"], row["note"]
     # the copies disagree with all_runs (shape NULL): quarantined, the all_runs copy published
     assert row["rows_quarantined"] == n
+
+
+@pytest.mark.spark
+@pytest.mark.timeout(2400)
+def test_spark_reads_the_same(everything: tuple[Path, dict, DbtResult], tmp_path: Path) -> None:
+    """`butter build --target spark` on the same faults: every mart and audit table equals DuckDB's
+    (odd file names read, q1 where present, the folder's partition values, NULL text as NULL, and a
+    text file in a partition folder skipped)."""
+    from test_spark_equality import KEYS, build_on_spark, compare, read_table
+
+    from butter_warehouse.spark import spark_missing
+
+    if (reason := spark_missing()) is not None:
+        pytest.skip(reason)
+    root, _, result = everything
+    warehouse, _, _ = build_on_spark(root, tmp_path / "spark", data_tests=False)
+    problems: list[str] = []
+    with duckdb.connect(str(result.db_path), read_only=True) as con:
+        for relation in sorted(KEYS):
+            schema, name = relation.split(".")
+            spark = read_table(duckdb.connect(), f"read_parquet('{warehouse}/{schema}.db/{name}/*.parquet')")
+            problems += compare(relation, read_table(con, relation), spark)
+    assert not problems, f"{len(problems)} difference(s):\n" + "\n".join(problems[:60])
