@@ -86,10 +86,10 @@
         {{ columns | join(',\n        ') }}
     )
     using parquet
-    {#- files that are not parquet (a README in a partition folder: "other files" in the
+    {# files that are not parquet (a README in a partition folder: "other files" in the
         inventory) are skipped instead of failing every read; every parquet data file's
         footer was read by the scan, and load_audit's counts (from the footers) fail the
-        build if Spark skipped a data file -#}
+        build if Spark skipped a data file #}
     options ('ignoreCorruptFiles' = 'true')
     {%- if keys %}
     partitioned by ({% for key in keys %}{{ adapter.quote(key) }}{{ ', ' if not loop.last }}{% endfor %})
