@@ -580,7 +580,8 @@ def _scan_folder(inv: Inventory, state: FolderState, listing: Iterable[tuple[str
 def _check_types(inv: Inventory) -> None:
     """Per folder: files that store a column with different types (DuckDB
     would read them all with the first file's types: error), files missing a
-    required column (error), columns outside the contract or stored with
+    required column (error), files missing an optional column others store
+    (warning: read where stored), columns outside the contract or stored with
     another type in every file (warnings: not staged / cast on read)."""
     seen: dict[tuple[str, str], dict[str, list[str]]] = {}
     for entry in inv.files:
@@ -589,11 +590,16 @@ def _check_types(inv: Inventory) -> None:
     for folder in contract.FOLDERS:
         files = [f for f in inv.files if f.folder == folder]
         by_name = _by_spelling(contract.folder_kind(folder))
+        optional_lacking: dict[tuple[str, ...], list[str]] = {}
         for col in contract.columns(contract.folder_kind(folder)):
-            if not col.required or col.partition:
+            if col.partition:
                 continue
             lacking = [f.path for f in files if col.published not in f.column_names
                        and col.framework not in f.column_names]
+            if not col.required:
+                if lacking and len(lacking) < len(files):
+                    optional_lacking.setdefault(tuple(lacking), []).append(col.name)
+                continue
             if lacking and len(lacking) < len(files):
                 inv.error(
                     f"column '{col.published}' (or '{col.framework}') is missing from {len(lacking)} file(s) of "
@@ -602,6 +608,14 @@ def _check_types(inv: Inventory) -> None:
                     folder,
                     lacking[0],
                 )
+        for lacking_files, names in sorted(optional_lacking.items()):
+            inv.warning(
+                f"optional column(s) {', '.join(names)} missing from {len(lacking_files)} file(s), e.g. "
+                f"{lacking_files[0]}, and stored in the other {len(files) - len(lacking_files)}: read where stored, "
+                "NULL in the rows of the file(s) without them",
+                folder,
+                lacking_files[0],
+            )
         for (f, name), by_type in sorted(seen.items()):
             if f != folder:
                 continue

@@ -148,6 +148,16 @@ def test_optional_columns_missing_from_the_first_file_are_read_where_present(
                     np.array(got, dtype=np.float32), np.array(expected, dtype=np.float32), err_msg=f"{path} {eid}"
                 )
     assert present > 0
+    # the audit note says which columns some files lack (as the scan found them)
+    files = parquet_files(root, Q_FOLDER)
+    dropped = {n for n in read_file(files[1]).column_names if n.endswith(("_q1", "_q3"))}
+    note = audit(result.db_path)[Q_FOLDER]["note"]
+    start = note.index("optional column(s) ") + len("optional column(s) ")
+    assert set(note[start:note.index(" missing from ", start)].split(", ")) == dropped, note
+    assert (
+        f" missing from 1 file(s), e.g. {facts['q_first']}, and stored in the other {len(files) - 1}: read where "
+        "stored, NULL in the rows of the file(s) without them"
+    ) in note, note
     # ... and they reach the intermediate layer the marts read (the published copy is complete_summary's)
     first_ids = set(read_file(facts["q_first"])["experiment_id"].to_pylist())
     published = query(
