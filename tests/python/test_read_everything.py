@@ -279,3 +279,32 @@ def test_spark_reads_the_same(everything: tuple[Path, dict, DbtResult], tmp_path
             spark = read_table(duckdb.connect(), f"read_parquet('{warehouse}/{schema}.db/{name}/*.parquet')")
             problems += compare(relation, read_table(con, relation), spark)
     assert not problems, f"{len(problems)} difference(s):\n" + "\n".join(problems[:60])
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("where", ["local", "s3"])
+def test_scan_classifies_files_by_their_bytes(tmp_path: Path, where: str) -> None:
+    """Parquet by magic bytes whatever the name; metadata names and other bytes are other files
+    (on S3 the magic bytes are read with two ranged reads)."""
+    from s3_emulator import s3_emulator
+
+    leaf = tmp_path / "data" / "all_runs" / "dataset=wine"
+    leaf.mkdir(parents=True)
+    table = pa.table({"run_id": ["a", "b"]})
+    data = {"part-0.parquet": 2, "part-1.PARQUET": 2, "000001_0": 2}
+    for name in data:
+        pq.write_table(table, leaf / name)
+    pq.write_table(table, leaf.parent / "_common_metadata")  # parquet bytes, metadata name
+    (leaf / "000002_0").write_bytes(b"PAR1 looks like parquet at the start only")
+    (leaf / "README.txt").write_text("not data\n")
+    if where == "local":
+        inv = inventory.scan(str(tmp_path / "data"), env={})
+        prefix = str(tmp_path / "data")
+    else:
+        with s3_emulator(tmp_path / "data", bucket="butter-i16-read") as s3:
+            inv = inventory.scan(s3.data_root, env=s3.env)
+            prefix = s3.data_root
+    found = {f.path.rsplit("/", 1)[-1]: f.rows for f in inv.files}
+    assert found == data
+    assert inv.folders["all_runs"].other_files == 3
+    assert all(f.path.startswith(f"{prefix}/all_runs/dataset=wine/") for f in inv.files)
