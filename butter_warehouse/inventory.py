@@ -40,6 +40,24 @@ Each file's identity (local: size, modification time in ns and inode; S3:
 size and last-modified time) is recorded in ``files.parquet``
 (``file_identity``), so a build can check that nothing it read changed
 (:mod:`butter_warehouse.drift`).
+
+
+What is a data file: every file that is parquet by its magic bytes (``PAR1``
+at start and end), whatever its name. Files named ``*.parquet`` are read by
+the folder's glob; parquet files with other names (``part-1.PARQUET``,
+Hive's ``000001_0``) are recorded too and staging reads them by name. Files
+whose name starts with ``_`` or ``.`` and does not end in ``.parquet``
+(``_common_metadata``, ``_metadata``, ``.crc``) are metadata, as Spark, Hive
+and pyarrow treat them, and with every non-parquet file count as
+``other_files``.
+
+Partition values: ``__HIVE_DEFAULT_PARTITION__`` (the published NULL) and
+the text ``NULL`` (any case; DuckDB reads it as NULL, and staging makes Spark
+do the same) are NULL; the literal is reported. A partition column also
+stored inside a file must hold the folder's value: the folder's value is
+used (as DuckDB, Spark and pyarrow read hive partitions) and every row whose
+file value differs is recorded (``partition_conflicts.parquet``, a row of
+``audit.source_reconciliation``) and reported.
 """
 
 from __future__ import annotations
@@ -66,6 +84,8 @@ from . import contract
 FILES = "files.parquet"
 FOLDERS = "folders.parquet"
 PROBLEMS = "problems.parquet"
+PARTITION_CONFLICTS = "partition_conflicts.parquet"
+PARQUET_MAGIC = b"PAR1"
 
 
 class ScanError(Exception):
@@ -110,11 +130,25 @@ class Problem:
 
 
 @dataclass
+class PartitionConflict:
+    """One row whose file stores a partition column with another value than its folder."""
+    folder: str
+    kind: str
+    path: str
+    entity_id: str | None
+    experiment_id: int | None
+    column: str
+    folder_value: str  # key=value as in the path
+    file_value: str | None
+
+
+@dataclass
 class Inventory:
     root: str
     files: list[FileEntry] = field(default_factory=list)
     folders: dict[str, FolderState] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    partition_conflicts: list[PartitionConflict] = field(default_factory=list)
 
     @property
     def errors(self) -> list[Problem]:
@@ -158,9 +192,16 @@ def _is_array(col: contract.Column) -> bool:
 _UNSIGNED = re.compile(r"^[0-9]+$")
 
 
+def is_null_partition(value: str) -> bool:
+    """A partition value read as NULL: the published ``__HIVE_DEFAULT_PARTITION__``,
+    or the text ``NULL`` in any case (DuckDB's hive reader reads it as NULL;
+    staging makes Spark, which keeps it as text, do the same)."""
+    return value == contract.HIVE_NULL or value.upper() == "NULL"
+
+
 def partition_problem(name: str, value: str, col: contract.Column) -> str | None:
     """Why a partition value does not parse as its contract type (None: it does)."""
-    if value == contract.HIVE_NULL:
+    if is_null_partition(value):
         return None
     arrow = col.arrow
     if pa.types.is_string(arrow):
@@ -348,6 +389,101 @@ def _read_footer(path: str, filesystem: Any | None) -> pq.FileMetaData:
         return pq.read_metadata(handle)
 
 
+def _has_parquet_magic(inv: Inventory, state: FolderState, path: str, size: int, filesystem: Any | None) -> bool:
+    """Whether a file is parquet by its bytes: ``PAR1`` at its start and at its end."""
+    if size < 12:
+        return False
+    try:
+        if filesystem is None:
+            with open(path, "rb") as handle:
+                head = handle.read(4)
+                handle.seek(size - 4)
+                tail = handle.read(4)
+        else:
+            with filesystem.open_input_file(path[len("s3://"):]) as handle:
+                head = handle.read_at(4, 0)
+                tail = handle.read_at(4, size - 4)
+    except OSError as exc:
+        inv.error(f"file '{path}' cannot be read ({exc}).", state.folder, path)
+        return False
+    return head == PARQUET_MAGIC and tail == PARQUET_MAGIC
+
+
+def _read_columns(path: str, filesystem: Any | None, columns: list[str]) -> pa.Table:
+    if filesystem is None:
+        return pq.ParquetFile(path).read(columns=columns)
+    with filesystem.open_input_file(path[len("s3://"):]) as handle:
+        return pq.ParquetFile(handle).read(columns=columns)
+
+
+def _check_partition_values(inv: Inventory, state: FolderState, path: str, filesystem: Any | None,
+                            schema: pa.Schema, parts: list[tuple[str, str]],
+                            by_name: dict[str, contract.Column]) -> None:
+    """Partition columns also stored in the file: every row must hold its folder's
+    value. Readers use the folder's (DuckDB, Spark and pyarrow alike), so each
+    row that differs is recorded as a conflict. Costs nothing for published
+    files, which store no partition column."""
+    in_path = {by_name[key].name: (key, value) for key, value in parts if key in by_name and by_name[key].partition}
+    stored = {by_name[name].name: name for name in schema.names
+              if name in by_name and by_name[name].partition and by_name[name].name in in_path}
+    if not stored:
+        return
+    key_name = "run_id" if state.kind == "runs" else "experiment_id"
+    ids = [name for name in (key_name, "experiment_id") if name in schema.names]
+    try:
+        table = _read_columns(path, filesystem, sorted(set(ids) | set(stored.values())))
+    except Exception as exc:  # noqa: BLE001 - any unreadable column is the same finding
+        inv.error(
+            f"'{path}' stores partition column(s) {', '.join(sorted(stored.values()))} that cannot be read ({exc}). "
+            "Download that file again, or move it out of the data root to build without it.",
+            state.folder,
+            path,
+        )
+        return
+    entity_ids = table[key_name].to_pylist() if key_name in ids else [None] * table.num_rows
+    experiment_ids = table["experiment_id"].to_pylist() if "experiment_id" in ids else [None] * table.num_rows
+    for canonical, name in sorted(stored.items()):
+        key, text = in_path[canonical]
+        col = by_name[name]
+        try:  # compare as the contract type staging casts both to (float32 learning rates, ...)
+            folder_value = None if is_null_partition(text) else pa.array([text]).cast(col.arrow)[0].as_py()
+            file_values = table[name].cast(col.arrow).to_pylist()
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            folder_value = None if is_null_partition(text) else text
+            file_values = [None if v is None else str(v) for v in table[name].to_pylist()]
+        try:
+            file_texts = table[name].cast(pa.string()).to_pylist()
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            file_texts = [None if v is None else str(v) for v in table[name].to_pylist()]
+        for row, file_value in enumerate(file_values):
+            if file_value != folder_value:
+                inv.partition_conflicts.append(PartitionConflict(
+                    folder=state.folder, kind=state.kind, path=path,
+                    entity_id=None if entity_ids[row] is None else str(entity_ids[row]),
+                    experiment_id=experiment_ids[row], column=canonical, folder_value=f"{key}={text}",
+                    file_value=file_texts[row],
+                ))
+
+
+def _report_partition_conflicts(inv: Inventory, state: FolderState) -> None:
+    """One warning per folder and column (shown in audit.load_audit's note)."""
+    by_column: dict[str, list[PartitionConflict]] = {}
+    for conflict in inv.partition_conflicts:
+        if conflict.folder == state.folder:
+            by_column.setdefault(conflict.column, []).append(conflict)
+    for column, conflicts in sorted(by_column.items()):
+        first = min(conflicts, key=lambda c: (c.path, c.entity_id or ""))
+        files = len({c.path for c in conflicts})
+        inv.warning(
+            f"column {column} is stored in {files} file(s) with another value than their partition folder in "
+            f"{len(conflicts)} row(s), e.g. '{first.path}' (folder {first.folder_value}, file {column}="
+            f"{first.file_value}): the folder's value is used, as DuckDB, Spark and pyarrow read hive "
+            "partitions; each row is listed in audit.source_reconciliation (partition_value_differs_from_file)",
+            state.folder,
+            first.path,
+        )
+
+
 def scan(root: str, env: Mapping[str, str] | None = None) -> Inventory:
     """Inventory and check a data root (already normalized, see normalize_root)."""
     env = os.environ if env is None else env
@@ -409,11 +545,16 @@ def _scan_folder(inv: Inventory, state: FolderState, listing: Iterable[tuple[str
     by_name = _by_spelling(state.kind)  # type: ignore[arg-type]
     partition_cols = {name: col for name, col in by_name.items() if col.partition}
     bad_partitions: set[str] = set()
+    literal_nulls: dict[tuple[str, str], set[str]] = {}
     for path, size, identity in listing:
         state.present = True
         if not path.endswith(".parquet"):
-            state.other_files += 1
-            continue
+            # not matched by the folder's `*.parquet` glob: a data file if its bytes say parquet
+            # (staging then reads it by name); metadata names (_common_metadata, .crc) never are
+            name = path.rsplit("/", 1)[-1]
+            if name.startswith(("_", ".")) or not _has_parquet_magic(inv, state, path, size, filesystem):
+                state.other_files += 1
+                continue
         relative_dir = os.path.dirname(path[len(state.folder_path) + 1:])
         parts = _partitions(relative_dir)
         for key, value in parts:
@@ -424,6 +565,8 @@ def _scan_folder(inv: Inventory, state: FolderState, listing: Iterable[tuple[str
                     inv.warning(f"partition folder '{where}' has an unknown partition key '{key}'.", state.folder, where)
                     bad_partitions.add(where)
                 continue
+            if value != contract.HIVE_NULL and is_null_partition(value):
+                literal_nulls.setdefault((key, value), set()).add(where)
             reason = partition_problem(key, value, col)
             if reason and where not in bad_partitions:
                 bad_partitions.add(where)
@@ -446,7 +589,7 @@ def _scan_folder(inv: Inventory, state: FolderState, listing: Iterable[tuple[str
         schema = meta.schema.to_arrow_schema()
         null_parts = [
             partition_cols[key].name for key, value in parts
-            if value == contract.HIVE_NULL and key in partition_cols
+            if is_null_partition(value) and key in partition_cols
             and partition_cols[key].name != "kernel_regularizer_type"
         ]
         state.parquet_files += 1
@@ -457,12 +600,22 @@ def _scan_folder(inv: Inventory, state: FolderState, listing: Iterable[tuple[str
             column_names=list(schema.names), column_types=[type_text(t) for t in schema.types],
             null_partition_columns=", ".join(null_parts) or None, identity=identity,
         ))
+        _check_partition_values(inv, state, path, filesystem, schema, parts, by_name)
+    for (key, value), wheres in sorted(literal_nulls.items()):
+        inv.warning(
+            f"partition value {key}={value} in {len(wheres)} folder(s), e.g. '{min(wheres)}', is read as NULL "
+            f"(the published NULL is {key}={contract.HIVE_NULL}); rename the folder(s) if a value was meant",
+            state.folder,
+            min(wheres),
+        )
+    _report_partition_conflicts(inv, state)
 
 
 def _check_types(inv: Inventory) -> None:
     """Per folder: files that store a column with different types (DuckDB
     would read them all with the first file's types: error), files missing a
-    required column (error), columns outside the contract or stored with
+    required column (error), files missing an optional column others store
+    (warning: read where stored), columns outside the contract or stored with
     another type in every file (warnings: not staged / cast on read)."""
     seen: dict[tuple[str, str], dict[str, list[str]]] = {}
     for entry in inv.files:
@@ -471,11 +624,16 @@ def _check_types(inv: Inventory) -> None:
     for folder in contract.FOLDERS:
         files = [f for f in inv.files if f.folder == folder]
         by_name = _by_spelling(contract.folder_kind(folder))
+        optional_lacking: dict[tuple[str, ...], list[str]] = {}
         for col in contract.columns(contract.folder_kind(folder)):
-            if not col.required or col.partition:
+            if col.partition:
                 continue
             lacking = [f.path for f in files if col.published not in f.column_names
                        and col.framework not in f.column_names]
+            if not col.required:
+                if lacking and len(lacking) < len(files):
+                    optional_lacking.setdefault(tuple(lacking), []).append(col.name)
+                continue
             if lacking and len(lacking) < len(files):
                 inv.error(
                     f"column '{col.published}' (or '{col.framework}') is missing from {len(lacking)} file(s) of "
@@ -484,6 +642,14 @@ def _check_types(inv: Inventory) -> None:
                     folder,
                     lacking[0],
                 )
+        for lacking_files, names in sorted(optional_lacking.items()):
+            inv.warning(
+                f"optional column(s) {', '.join(names)} missing from {len(lacking_files)} file(s), e.g. "
+                f"{lacking_files[0]}, and stored in the other {len(files) - len(lacking_files)}: read where stored, "
+                "NULL in the rows of the file(s) without them",
+                folder,
+                lacking_files[0],
+            )
         for (f, name), by_type in sorted(seen.items()):
             if f != folder:
                 continue
@@ -555,7 +721,19 @@ def write(inv: Inventory, out_dir: Path) -> Path:
         "path": pa.array([p.path for p in inv.problems], pa.string()),
         "problem": pa.array([p.problem for p in inv.problems], pa.string()),
     })
-    for table, name in ((files, FILES), (folders, FOLDERS), (problems, PROBLEMS)):
+    conflicts = inv.partition_conflicts
+    partition_conflicts = pa.table({
+        "folder": pa.array([c.folder for c in conflicts], pa.string()),
+        "folder_kind": pa.array([c.kind for c in conflicts], pa.string()),
+        "path": pa.array([c.path for c in conflicts], pa.string()),
+        "entity_id": pa.array([c.entity_id for c in conflicts], pa.string()),
+        "experiment_id": pa.array([c.experiment_id for c in conflicts], pa.int64()),
+        "column_name": pa.array([c.column for c in conflicts], pa.string()),
+        "folder_value": pa.array([c.folder_value for c in conflicts], pa.string()),
+        "file_value": pa.array([c.file_value for c in conflicts], pa.string()),
+    })
+    for table, name in ((files, FILES), (folders, FOLDERS), (problems, PROBLEMS),
+                        (partition_conflicts, PARTITION_CONFLICTS)):
         tmp = out_dir / f".{name}.tmp"
         pq.write_table(table, tmp)
         os.replace(tmp, out_dir / name)

@@ -230,6 +230,11 @@
 {%- endmacro %}
 
 
+{% macro spark__butter_partition_value(expr) -%}
+    {{ return('case when upper(cast(' ~ expr ~ ' as string)) = ' ~ "'NULL'" ~ ' then null else ' ~ expr ~ ' end') }}
+{%- endmacro %}
+
+
 {#- JSON with Spark's non-numeric numbers (NaN, Infinity), read as an array. -#}
 {% macro spark__butter_list_literal(text, element_type='float') -%}
     {%- set json = modules.re.sub('(?<![A-Za-z])-inf(?![A-Za-z])', '-Infinity', text) -%}

@@ -32,14 +32,16 @@
         {%- for folder in butter_folders(kind) -%}
             {%- set table = adapter.quote(schema) ~ '.' ~ adapter.quote(folder) -%}
             {%- do run_query('drop table if exists ' ~ table) -%}
-            {%- set first = run_query('select min(path) from ' ~ butter_inventory('files')
-                ~ ' where folder = ' ~ butter_sql_string(folder)).rows[0][0] -%}
-            {%- if first is none -%}
+            {#- one file per distinct set of columns: the table has the union of them -#}
+            {%- set examples = run_query('select min(path) as path from ' ~ butter_inventory('files')
+                ~ ' where folder = ' ~ butter_sql_string(folder)
+                ~ " group by array_join(array_sort(column_names), ',') order by path").columns[0].values() | list -%}
+            {%- if not examples -%}
                 {{ log("BUTTER: '" ~ butter_folder_path(folder) ~ "/' has no parquet files: source "
                     ~ folder ~ " not registered (stg_butter__" ~ folder ~ " is empty).", info=true) }}
             {%- else -%}
                 {{ log("BUTTER: registering " ~ table ~ " over '" ~ butter_folder_path(folder) ~ "/'", info=true) }}
-                {%- do run_query(butter_spark_source_ddl(folder, first, table)) -%}
+                {%- do run_query(butter_spark_source_ddl(folder, examples, table)) -%}
                 {%- do run_query('msck repair table ' ~ table) -%}
             {%- endif -%}
         {%- endfor -%}
@@ -53,20 +55,29 @@
 {%- endmacro %}
 
 
-{#- CREATE TABLE for one folder: the file columns (as Spark reads the files)
-    then the partition keys of `example_file`'s path, in path order, as text. -#}
-{% macro butter_spark_source_ddl(folder, example_file, table) -%}
+{#- CREATE TABLE for one folder: the file columns (as Spark reads the files;
+    the union of the columns of `example_files`, one file per distinct column
+    set, so a column some files lack is read where present and NULL elsewhere)
+    then the partition keys of the first example's path, in path order, as
+    text (a partition column also stored in a file is read from the path, as
+    on DuckDB). Files that are not parquet are skipped (ignoreCorruptFiles). -#}
+{% macro butter_spark_source_ddl(folder, example_files, table) -%}
     {%- set folder_path = butter_folder_path(folder) -%}
-    {%- set relative = example_file[folder_path | length + 1:] -%}
+    {%- set relative = example_files[0][folder_path | length + 1:] -%}
     {%- set keys = [] -%}
     {%- for part in relative.split('/')[:-1] if '=' in part -%}
         {%- do keys.append(part.split('=')[0]) -%}
     {%- endfor -%}
-    {%- set described = run_query('describe query select * from parquet.'
-        ~ adapter.quote(butter_spark_path(example_file))) -%}
     {%- set columns = [] -%}
-    {%- for row in described.rows if row[0] and not row[0].startswith('#') and row[0] not in keys -%}
-        {%- do columns.append(adapter.quote(row[0]) ~ ' ' ~ row[1]) -%}
+    {%- set seen = [] -%}
+    {%- for example_file in example_files -%}
+        {%- set described = run_query('describe query select * from parquet.'
+            ~ adapter.quote(butter_spark_path(example_file))) -%}
+        {%- for row in described.rows if row[0] and not row[0].startswith('#') and row[0] not in keys
+            and row[0] not in seen -%}
+            {%- do seen.append(row[0]) -%}
+            {%- do columns.append(adapter.quote(row[0]) ~ ' ' ~ row[1]) -%}
+        {%- endfor -%}
     {%- endfor -%}
     {%- for key in keys -%}
         {%- do columns.append(adapter.quote(key) ~ ' string') -%}
@@ -75,6 +86,11 @@
         {{ columns | join(',\n        ') }}
     )
     using parquet
+    {# files that are not parquet (a README in a partition folder: "other files" in the
+        inventory) are skipped instead of failing every read; every parquet data file's
+        footer was read by the scan, and load_audit's counts (from the footers) fail the
+        build if Spark skipped a data file #}
+    options ('ignoreCorruptFiles' = 'true')
     {%- if keys %}
     partitioned by ({% for key in keys %}{{ adapter.quote(key) }}{{ ', ' if not loop.last }}{% endfor %})
     {%- endif %}

@@ -166,6 +166,12 @@
 {% endmacro %}
 
 
+{% macro butter_read_options() %}
+    {#- DuckDB read_parquet options of every folder read (as in sources.yml). -#}
+    {{- return('hive_partitioning = true, hive_types_autocast = false, filename = true') -}}
+{% endmacro %}
+
+
 {% macro butter_sweeps() %}
     {#- The seven BUTTER sweeps. -#}
     {{- return(['primary', '300_epoch', '30k_epoch', 'learning_rate', 'label_noise', 'batch_size', 'regularization']) -}}

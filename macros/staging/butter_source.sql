@@ -101,6 +101,9 @@
                     ~ "; values are cast to " ~ col.sql_type ~ ".", info=true) -}}
             {%- endif -%}
             {%- set expr = adapter.quote(found[0]) -%}
+            {%- if col.partition -%}
+                {%- set expr = butter_partition_value(expr) -%}
+            {%- endif -%}
             {%- if col.transform == 'butter_from_unix_seconds' and found[0] != col.name -%}
                 {%- set expr = butter_from_unix_seconds(expr) -%}
             {%- endif -%}

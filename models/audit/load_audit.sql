@@ -30,12 +30,14 @@ folder_reads as (
 ),
 
 {# Rows under a partition folder whose value is NULL in a partition column
-    BUTTER never leaves NULL (all but kernel_regularizer_type). #}
+    BUTTER never leaves NULL (all but kernel_regularizer_type): the published
+    __HIVE_DEFAULT_PARTITION__ or the text NULL, which both engines read as
+    NULL (the scan also reports that spelling). #}
 null_partitions as (
     select
         folder as source_folder,
         sum(num_rows) as rows_null_partition,
-        'rows with a NULL partition value (__HIVE_DEFAULT_PARTITION__) in '
+        'rows with a NULL partition value (__HIVE_DEFAULT_PARTITION__ or the text NULL) in '
         || {{ butter_string_agg('null_partition_columns', "' / '", 'null_partition_columns', distinct=true) }}
         || ': ' || sum(num_rows) || ', e.g. ' || min(path) as partition_note
     from inventory_files

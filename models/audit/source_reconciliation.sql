@@ -56,6 +56,12 @@ runs_disagreeing as (
     group by experiment_id
 ),
 
+{# Rows whose file stores a partition column with another value than their
+    folder (the scan compares them; readers use the folder's value). #}
+partition_conflicts as (
+    select * from {{ butter_inventory('partition_conflicts') }}
+),
+
 run_differences as (
     select
         'run' as entity,
@@ -169,6 +175,18 @@ experiment_differences as (
     where folders_disagreeing_with_runs is not null
 ),
 
+partition_differences as (
+    select distinct
+        case when folder_kind = 'runs' then 'run' else 'experiment' end as entity,
+        entity_id,
+        cast(experiment_id as {{ butter_type('uinteger') }}) as experiment_id,
+        'partition_value_differs_from_file' as difference,
+        'file ' || path || ' stores ' || column_name || ' = ' || coalesce(file_value, 'NULL')
+        || ' but its partition folder says ' || folder_value
+        || '; the folder''s value is used (as DuckDB, Spark and pyarrow read hive partitions)' as detail
+    from partition_conflicts
+),
+
 {# Each sweep folder must hold exactly the entities flagged in that sweep.
     Folders that are absent (not downloaded) are not checked (`and false`):
     the build log names them, and every entity would be "missing" from them. -#}
@@ -239,6 +257,8 @@ final as (
     select * from folder_membership
     union all
     select * from run_count_differences
+    union all
+    select * from partition_differences
 )
 
 select * from final

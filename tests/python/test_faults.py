@@ -508,7 +508,7 @@ def test_null_partition_value_is_reported_not_dropped(survivable: tuple[Path, di
     n = len(facts["null_partition_experiments"])
     assert row["rows_null_partition"] == n > 0
     assert row["note"] == (
-        f"rows with a NULL partition value (__HIVE_DEFAULT_PARTITION__) in depth: {n}, "
+        f"rows with a NULL partition value (__HIVE_DEFAULT_PARTITION__ or the text NULL) in depth: {n}, "
         f"e.g. {facts['null_partition_file']}"
     )
     # the NULL-depth copy disagrees with the runs (and complete_summary): quarantined, the good copy published
