@@ -45,7 +45,7 @@
         hyperparameters_fingerprint,
         values_fingerprint,
         arrays_fingerprint,
-        damage,
+        {{ butter_row_damage(kind) }} as damage,
         damage_detail
     from (
         select
@@ -64,7 +64,6 @@
                 {%- endfor %}
             )) as arrays_fingerprint,
             {{ butter_fingerprint(butter_hyperparameters()) }} as hyperparameters_fingerprint,
-            {{ butter_row_damage(kind) }} as damage,
             {{ butter_row_damage_detail(kind) }} as damage_detail
         from {{ ref('stg_butter__' ~ folder) }}
     ) as folder_copies

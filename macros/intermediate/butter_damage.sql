@@ -24,28 +24,21 @@
 
 
 {#- Why a row is damaged, in a few words shared by many rows (grouped in
-    audit.load_audit), or NULL for a sound row. -#}
-{% macro butter_row_damage(kind) -%}
+    audit.load_audit), or NULL for a sound row; read off its findings
+    (`detail`, the column butter_row_damage_detail computed) so that the
+    arrays' lengths are written once in the compiled SQL. -#}
+{% macro butter_row_damage(kind, detail='damage_detail') -%}
     {%- set key = 'run_id' if kind == 'runs' else 'experiment_id' -%}
-    {%- set arrays = butter_epoch_arrays(kind) -%}
     case
+        when {{ detail }} is null then null
         when {{ key }} is null then '{{ key }} is NULL'
         {%- if kind == 'runs' %}
         when experiment_id is null then 'experiment_id is NULL'
         {%- endif %}
         when epochs is null then 'epochs is NULL'
-        when
-            false
-            {%- for array in arrays if array.required %}
-            or coalesce({{ butter_array_length(array.name) }}, 0) = 0
-            {%- endfor %}
+        when {{ detail }} like '% is NULL%' or {{ detail }} like '% has 0 values %'
             then 'NULL or empty per-epoch array'
-        when
-            false
-            {%- for array in arrays %}
-            or {{ butter_array_length(array.name) }} != epochs
-            {%- endfor %}
-            then 'per-epoch array not epochs long'
+        else 'per-epoch array not epochs long'
     end
 {%- endmacro %}
 
