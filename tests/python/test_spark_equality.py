@@ -140,6 +140,7 @@ def compare(relation: str, duck: tuple[list[str], list[tuple]], spark: tuple[lis
     return problems
 
 
+@pytest.mark.timeout(2400)  # a DuckDB and a Spark build of the demo; Spark alone took ~720 s on a loaded machine
 @pytest.mark.parametrize("spelling", SPELLINGS)
 def test_spark_marts_equal_duckdb(
     spelling: str,
