@@ -248,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     demo_p.add_argument("--epochs", type=int, default=30, help="base epochs (the real data's 3000)")
     demo_p.add_argument("--seed", type=int, default=0)
     demo_p.add_argument("--compression", choices=["brotli", "zstd"], default="brotli",
-                        help="brotli as NREL's export (default); zstd for engines without Brotli (Spark)")
+                        help="brotli as NREL's export (default); zstd, data page v1, no byte-stream-split: for Spark")
     demo_p.set_defaults(func=_demo, needs_project=False)
 
     codegen_p = sub.add_parser("codegen", help="write the dbt files derived from the contract")

@@ -126,7 +126,7 @@ def _manifest(design: Design, plan: traps_mod.TrapPlan, counts: dict[str, dict[s
             "compression": parameters["compression"],
             "compression_levels": dict(writer.CODEC_LEVELS[parameters["compression"]]),
             "max_rows_per_file": dict(writer.MAX_FILE_ROWS),
-            "data_page_version": writer.DATA_PAGE_VERSION,
+            "data_page_version": writer.page_version(parameters["compression"]),
         },
         "counts": {folder: dict(counts[folder]) for folder in contract.FOLDERS},
         "totals": {

@@ -34,6 +34,12 @@ DATA_PAGE_VERSION = "2.0"
 ROW_GROUP_BYTES = 64 * 2**20
 
 
+def page_version(compression: str) -> str:
+    """NREL's data page v2 with its Brotli files; the portable zstd files use v1
+    pages without byte-stream-split (Spark 4.1's reader skipped the v2 / split files)."""
+    return DATA_PAGE_VERSION if compression == COMPRESSION else "1.0"
+
+
 def file_name(index: int) -> str:
     """The name of the index-th (0-based) file of a leaf partition folder."""
     return f"part-{index}.parquet"
@@ -115,6 +121,10 @@ class PartitionFile:
         if self._pending_bytes >= ROW_GROUP_BYTES:
             self._flush()
 
+    @property
+    def as_nrel(self) -> bool:
+        return self.compression == COMPRESSION
+
     def _open(self) -> pq.ParquetWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         return pq.ParquetWriter(
@@ -123,8 +133,8 @@ class PartitionFile:
             compression=self.compression,
             compression_level=CODEC_LEVELS[self.compression][self.kind],
             use_dictionary=list(dictionary_columns(self.kind, self.spelling)),
-            use_byte_stream_split=list(byte_stream_split_columns(self.kind, self.spelling)),
-            data_page_version=DATA_PAGE_VERSION,
+            use_byte_stream_split=list(byte_stream_split_columns(self.kind, self.spelling)) if self.as_nrel else False,
+            data_page_version=page_version(self.compression),
         )
 
     def _flush(self) -> None:
