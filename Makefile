@@ -12,7 +12,10 @@ DEV := $(VENV)/.installed-dev
 
 .PHONY: build test lint install install-runtime install-spark benchmark clean
 
+# Python 3.11+ (pyproject.toml requires-python): refuse an older interpreter before making the venv
 $(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	    { echo "butter needs Python 3.11 or newer; $(PYTHON) is $$($(PYTHON) --version 2>&1). Run make with PYTHON=python3.11 (or newer)." >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
