@@ -8,4 +8,4 @@ cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
 scripts/lint.sh
 echo "== pytest"
-python -m pytest "$@"
+python -m pytest --durations=30 "$@"
