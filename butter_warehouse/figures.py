@@ -414,7 +414,7 @@ def double_descent(con: duckdb.DuckDBPyConnection, choice: Choice) -> Figure:
               for size, points in _group(rows).items()]
     xscale = _axis_scale([x for s in series for x in s.x])
     panel = Panel(
-        title=f"{where['dataset']}, {where['shape']}, depth {where['depth']} (primary sweep): "
+        title=f"{where['dataset']}, {where['shape']}, depth {where['depth']} (primary sweep)\n"
               + (f"{found} experiment{'s' if found != 1 else ''} with epoch-wise double descent" if found
                  else "no epoch-wise double descent found in the data"),
         xlabel=f"epoch{_scale_note(xscale)}", ylabel="size (trainable parameters)", xscale=xscale, kind="heatmap",
@@ -609,8 +609,12 @@ def _draw_heatmap(fig: plt.Figure, ax: plt.Axes, panel: Panel) -> None:
     ax.set_yticks(range(len(panel.series)),
                   [_size_label(float(s.label)) + _n_text(s.n) for s in panel.series])
     ax.grid(False)
-    if mesh is not None:
-        fig.colorbar(mesh, ax=ax, label=panel.legend_title)
+    if mesh is not None and values:
+        bar = fig.colorbar(mesh, ax=ax, label=panel.legend_title)
+        low, high = min(values), max(values)
+        ticks = [low * (high / low) ** (i / 4) for i in range(5)] if high > low else [low]
+        bar.set_ticks(ticks, labels=[f"{t:.3g}" for t in ticks])  # plain numbers, never 2x10^-1
+        bar.ax.minorticks_off()
 
 
 def _draw_lines(ax: plt.Axes, panel: Panel) -> None:
@@ -635,7 +639,8 @@ def draw(figure: Figure) -> plt.Figure:
     count = len(figure.panels)
     cols = min(count, 3)
     rows = math.ceil(count / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(6.4 * cols, 4.6 * rows), squeeze=False)
+    width = 6.4 * cols if cols > 1 else 8.0
+    fig, axes = plt.subplots(rows, cols, figsize=(width, 4.6 * rows), squeeze=False)
     for ax, panel in zip(axes.flat, figure.panels, strict=False):
         if panel.kind == "heatmap":
             _draw_heatmap(fig, ax, panel)
