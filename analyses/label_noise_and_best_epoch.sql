@@ -66,9 +66,9 @@ per_setting_runs as (
 joined as (
     select
         per_setting.*,
-        coalesce(per_setting_runs.runs, 0) as runs,
         per_setting_runs.run_best_epoch_median,
-        per_setting_runs.run_best_test_loss_median
+        per_setting_runs.run_best_test_loss_median,
+        coalesce(per_setting_runs.runs, 0) as runs
     from per_setting
     left join per_setting_runs
         on

@@ -2,24 +2,35 @@
 
     butter figures [--out DIR] [--dataset NAME] [--shape NAME] [--depth N] [--warehouse PATH]
 
-Reads the published DuckDB file read-only and only its ``marts`` schema, and
+Reads the published DuckDB file read-only (its ``marts``; ``seeds`` for tie order and
+``audit.load_audit`` for where the data came from), and
 writes six figures as PNG and SVG, each with a sidecar ``<name>.json`` holding
 exactly the data points plotted (tests compare them with their own SQL):
 
-1. ``learning_curves``: median test loss vs epoch (log x), q1-q3 band where
-   published, one line per size, for one dataset / shape / depth (primary sweep);
+1. ``learning_curves``: median test loss vs epoch, q1-q3 band where published,
+   one line per size, for one dataset / shape / depth (primary sweep);
 2. ``loss_vs_parameters``: median-curve best test loss vs parameter count, one
    line per depth, one panel per dataset (primary sweep, one shape);
 3. ``double_descent``: size x epoch heat map of the median test loss;
-4. ``learning_rate_sweep``: best median test loss per learning rate, one line per shape;
-5. ``label_noise``: best loss and best epoch vs label noise, one line per learning rate;
+4. ``learning_rate_sweep``: median-curve best test loss per learning rate over
+   complete comparison groups, one line per shape;
+5. ``label_noise``: median-curve best loss and the epoch where the median curve
+   is lowest vs label noise, one line per learning rate;
 6. ``regularization``: L1 and L2 penalties vs the unregularized core.
 
-A figure whose data is absent (a sweep not downloaded, a dataset outside a
-sweep) is skipped with one line saying why; in its place (any stale copy removed) a
-small image says why, so the docs overview shows no broken image.
-Values are aggregated with the median over the experiments that share a
-plotted point (normally one). Output is deterministic: same warehouse, same bytes.
+Each figure picks its own slice: where its sweep has the most experiments (ties:
+the study's core datasets, shapes and small-sweep depths, from ``seeds``), within
+the options given; the double-descent map, where the rule of
+``analyses/epochwise_double_descent.sql`` finds the most cases on the curves' grid.
+An option a figure does not use is reported as not applying. A figure whose data
+is absent (a sweep not downloaded, a dataset outside a sweep) is skipped with one
+line saying why; in its place (any stale copy removed) a small image says why, so
+the docs overview shows no broken image. Values are medians over the experiments
+that share a plotted point; ``n`` (in the sidecar and the legend) counts them.
+Axes are logarithmic only where the values span two decades; ticks are plain
+numbers. Figures from ``butter demo`` data (its ``_demo_manifest.json`` beside the
+folders ``audit.load_audit`` read) say "synthetic demo data" on the image.
+Output is deterministic: same warehouse, same bytes.
 """
 
 from __future__ import annotations

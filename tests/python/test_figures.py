@@ -481,13 +481,13 @@ def test_six_figures_where_the_primary_sweep_is_largest_outside_the_other_sweeps
         for _ in range(3):  # several copies per slice, so this slice outnumbers every other one
             con.execute("""
                 insert into marts.experiment_summary by name
-                select * replace (x.new_id as experiment_id, 'crowded_dataset' as dataset,
+                select s.* replace (x.new_id as experiment_id, 'crowded_dataset' as dataset,
                                   'crowded_shape' as shape, 99 as depth)
                 from marts.experiment_summary as s join extra as x on s.experiment_id = x.experiment_id
             """)
             con.execute("""
                 insert into marts.experiment_learning_curves by name
-                select * replace (x.new_id as experiment_id)
+                select c.* replace (x.new_id as experiment_id)
                 from marts.experiment_learning_curves as c join extra as x on c.experiment_id = x.experiment_id
             """)
             con.execute("update extra set new_id = new_id + ?", [top])
