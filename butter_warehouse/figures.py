@@ -662,6 +662,10 @@ def draw(figure: Figure) -> plt.Figure:
         if panel.kind != "heatmap":
             ax.set_yscale(panel.yscale)
             _readable_ticks(ax.yaxis, panel.yscale, integer="epoch" in panel.ylabel)
+            xs = sorted({x for s in panel.series for x in s.x})
+            if 0 < len(xs) <= 4:  # a few settings: tick exactly those (no 0.0096 around one penalty)
+                ax.set_xticks(xs, [_fmt(x) for x in xs])
+                ax.xaxis.set_minor_formatter(ticker.NullFormatter())
         ax.set_title(panel.title, fontsize="medium")
         ax.set_xlabel(panel.xlabel)
         ax.set_ylabel(panel.ylabel)
