@@ -2,7 +2,8 @@
 #   make build   install the runtime environment (requirements.lock) into .venv, build the warehouse and its docs
 #   make test    install the dev environment (requirements-dev.lock), then lint and run every test
 # Also: make lint (codegen check, ruff, sqlfluff), make install (the dev environment), make benchmark,
-#   make install-spark (dbt-spark + pyspark from requirements-spark.lock, for `butter build --target spark`).
+#   make install-spark (dbt-spark + pyspark from requirements-spark.lock, for `butter build --target spark`),
+#   make install-bi (SQLAlchemy 2.0.x, duckdb-engine, pandas from requirements-bi.lock, as docs/bi-access.md uses).
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -10,7 +11,7 @@ BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.installed-runtime
 DEV := $(VENV)/.installed-dev
 
-.PHONY: build test lint install install-runtime install-spark benchmark clean
+.PHONY: build test lint install install-runtime install-spark install-bi benchmark clean
 
 # Python 3.11+ (pyproject.toml requires-python): refuse an older interpreter before making the venv
 $(BIN)/python:
@@ -38,6 +39,16 @@ $(SPARK): requirements-spark.lock $(RUNTIME)
 	$(BIN)/pip install --quiet --no-deps -r requirements-spark.lock
 	$(BIN)/pip check
 	touch $@
+
+# BI and notebooks (docs/bi-access.md): SQLAlchemy 2.0.x, duckdb-engine, pandas on top of the
+# runtime; --no-deps so no pin of requirements.lock moves; pip check proves nothing is missing.
+BI := $(VENV)/.installed-bi
+$(BI): requirements-bi.lock $(RUNTIME)
+	$(BIN)/pip install --quiet --no-deps -r requirements-bi.lock
+	$(BIN)/pip check
+	touch $@
+
+install-bi: $(BI)
 
 install-runtime: $(RUNTIME)
 

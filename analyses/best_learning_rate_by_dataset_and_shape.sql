@@ -1,44 +1,23 @@
 -- Which learning rate gives the lowest test loss, per dataset and shape?
 -- Learning-rate sweep groups hold every other hyperparameter fixed. Only
--- complete groups are compared (every learning rate of the sweep present with a
--- finite median_curve_best_test_loss), so every learning rate of a dataset and
--- shape is judged on the same groups. The preferred learning rate has the lowest
--- median loss over those groups; groups won and the average rank are shown
--- next to it (and break ties).
+-- complete groups are compared (sweep_comparisons.group_is_complete: every
+-- learning rate of the sweep present with a median_curve_best_test_loss), so
+-- every learning rate of a dataset and shape is judged on the same groups; the
+-- learning_rate_sweep figure and saved query use the same rows. The preferred
+-- learning rate has the lowest median loss over those groups; groups won and
+-- the average rank are shown next to it (and break ties). Relations are named
+-- without the catalog, so the compiled SQL runs on any warehouse file.
 
 with
 
 comparisons as (
-    select * from {{ ref('sweep_comparisons') }}
+    select * from {{ ref('sweep_comparisons').include(database=false) }}
     where sweep = 'learning_rate'
 ),
 
-sweep_learning_rates as (
-    select count(distinct learning_rate) as num_learning_rates
-    from comparisons
-),
-
-group_completeness as (
-    select
-        comparison_group_id,
-        count(distinct learning_rate) filter (where median_curve_best_test_loss is not null)
-            as num_learning_rates_with_loss
-    from comparisons
-    group by comparison_group_id
-),
-
-complete_groups as (
-    select group_completeness.comparison_group_id
-    from group_completeness
-    cross join sweep_learning_rates
-    where group_completeness.num_learning_rates_with_loss = sweep_learning_rates.num_learning_rates
-),
-
 compared as (
-    select comparisons.*
-    from comparisons
-    inner join complete_groups
-        on comparisons.comparison_group_id = complete_groups.comparison_group_id
+    select * from comparisons
+    where group_is_complete
 ),
 
 excluded_groups as (
@@ -47,7 +26,7 @@ excluded_groups as (
         shape,
         count(distinct comparison_group_id) as num_incomplete_groups
     from comparisons
-    where comparison_group_id not in (select complete_groups.comparison_group_id from complete_groups)
+    where not group_is_complete
     group by dataset, shape
 ),
 
@@ -56,11 +35,12 @@ per_learning_rate as (
         dataset,
         shape,
         learning_rate,
-        count(*) as num_groups,
+        count(distinct comparison_group_id) as num_groups,
+        count(median_curve_best_test_loss) as experiments_with_median_curve,
         count(case when rank_in_group = 1 then 1 end) as groups_won,
-        avg(rank_in_group) as avg_rank,
-        median(median_curve_best_test_loss) as median_of_median_curve_best_test_loss,
-        avg(delta_vs_core) as avg_delta_vs_core_learning_rate
+        avg(rank_in_group) as rank_in_group_avg,
+        median(median_curve_best_test_loss) as median_curve_best_test_loss_median,
+        avg(delta_vs_core) as delta_vs_core_avg
     from compared
     group by dataset, shape, learning_rate
 ),
@@ -72,9 +52,9 @@ ranked as (
         row_number() over (
             partition by per_learning_rate.dataset, per_learning_rate.shape
             order by
-                per_learning_rate.median_of_median_curve_best_test_loss asc,
+                per_learning_rate.median_curve_best_test_loss_median asc,
                 per_learning_rate.groups_won desc,
-                per_learning_rate.avg_rank asc,
+                per_learning_rate.rank_in_group_avg asc,
                 per_learning_rate.learning_rate asc
         ) as preference
     from per_learning_rate

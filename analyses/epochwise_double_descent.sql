@@ -11,12 +11,16 @@
 
 with
 
+experiments as (
+    select * from {{ ref('experiment_summary').include(database=false) }}
+),
+
 curves as (
     select
         experiment_id,
         epoch,
         test_loss_median
-    from {{ ref('int_experiment_epochs') }}
+    from {{ ref('int_experiment_epochs').include(database=false) }}
     where isfinite(test_loss_median)
 ),
 
@@ -81,12 +85,20 @@ final as (
         experiments.shape,
         experiments.depth,
         experiments.size,
-        experiments.learning_rate
+        experiments.learning_rate,
+        experiments.batch_size,
+        experiments.label_noise,
+        experiments.kernel_regularizer_type,
+        experiments.kernel_regularizer_l1,
+        experiments.kernel_regularizer_l2,
+        experiments.epochs
     from second_descent
-    inner join {{ ref('experiment_summary') }} as experiments
+    inner join experiments
         on second_descent.experiment_id = experiments.experiment_id
     where second_descent.second_descent_minimum < second_descent.first_descent_minimum
-    order by experiments.dataset asc, experiments.shape asc, experiments.depth asc, experiments.size asc
+    order by
+        experiments.dataset asc, experiments.shape asc, experiments.depth asc, experiments.size asc,
+        experiments.experiment_id asc
 )
 
 select * from final

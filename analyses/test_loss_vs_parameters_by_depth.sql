@@ -5,7 +5,7 @@
 with
 
 experiments as (
-    select * from {{ ref('experiment_summary') }}
+    select * from {{ ref('experiment_summary').include(database=false) }}
     where is_primary_sweep
 ),
 

@@ -283,9 +283,12 @@ def main(argv: list[str] | None = None) -> int:
 
     figures_p = sub.add_parser("figures", help="draw the study's figures from the published warehouse")
     figures_p.add_argument("--out", default=None, help="output folder (default: assets/figures, shown in the docs)")
-    figures_p.add_argument("--dataset", default=None, help="dataset of the single-setting figures")
-    figures_p.add_argument("--shape", default=None, help="network shape of the single-setting figures")
-    figures_p.add_argument("--depth", type=int, default=None, help="depth of the single-setting figures")
+    figures_p.add_argument("--dataset", default=None,
+                           help="dataset of the figures that show one (default: each where its sweep has most)")
+    figures_p.add_argument("--shape", default=None,
+                           help="network shape of the figures that show one (others say it does not apply)")
+    figures_p.add_argument("--depth", type=int, default=None,
+                           help="depth of the learning-curve and double-descent figures (others say it does not apply)")
     figures_p.set_defaults(func=_figures)
 
     argv = sys.argv[1:] if argv is None else list(argv)

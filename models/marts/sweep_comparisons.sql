@@ -118,6 +118,40 @@ compared as (
     where candidates.is_sweep_member or candidates.is_core_value
 ),
 
+{# A group is complete when it holds, with a median_curve_best_test_loss,
+    every swept value its sweep has anywhere: comparisons across swept values
+    over complete groups only are over the same groups for every value. -#}
+sweep_values as (
+    select
+        sweep,
+        count(distinct swept_value) as num_sweep_values
+    from compared
+    group by sweep
+),
+
+group_values as (
+    select
+        sweep,
+        comparison_group_id,
+        count(distinct case when median_curve_best_test_loss is not null then swept_value end)
+            as num_values_with_loss
+    from compared
+    group by sweep, comparison_group_id
+),
+
+completed as (
+    select
+        compared.*,
+        group_values.num_values_with_loss = sweep_values.num_sweep_values as group_is_complete
+    from compared
+    inner join sweep_values
+        on compared.sweep = sweep_values.sweep
+    inner join group_values
+        on
+            compared.sweep = group_values.sweep
+            and compared.comparison_group_id = group_values.comparison_group_id
+),
+
 ranked as (
     select
         *,
@@ -131,7 +165,7 @@ ranked as (
         max(case when is_core_value then median_curve_best_test_loss end)
             over (partition by sweep, comparison_group_id)
             as core_median_curve_best_test_loss
-    from compared
+    from completed
 ),
 
 final as (
@@ -152,7 +186,8 @@ final as (
         task_type,
         median_curve_best_test_loss,
         cast(rank_in_group as integer) as rank_in_group,
-        median_curve_best_test_loss - core_median_curve_best_test_loss as delta_vs_core
+        median_curve_best_test_loss - core_median_curve_best_test_loss as delta_vs_core,
+        group_is_complete
     from ranked
 )
 

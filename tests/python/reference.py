@@ -380,6 +380,15 @@ def group_key(experiment: dict, sweep: str) -> tuple:
     )
 
 
+def swept_key(experiment: dict, sweep: str) -> tuple:
+    """The experiment's swept value (the regularization sweep: penalty type and its size, or none)."""
+    if sweep == "regularization":
+        kind = experiment["kernel_regularizer_type"]
+        size = experiment.get(f"kernel_regularizer_{kind}") if kind in ("l1", "l2") else None
+        return ("none",) if kind is None or size is None else (kind, _key_value(size, f"kernel_regularizer_{kind}"))
+    return tuple(_key_value(experiment[c], c) for c in SWEEP_VARIES[sweep])
+
+
 def sql_rank(values: list[float | None]) -> list[int]:
     """SQL rank() ordered ascending, NULLs last: 1 + the number of rows ordered strictly before."""
     non_null = [v for v in values if v is not None]
@@ -406,7 +415,10 @@ def sweep_comparisons(experiments: dict[int, dict]) -> dict[tuple[str, int], dic
             key = group_key(e, sweep)
             if key in member_groups and (e[f"is_{sweep}_sweep"] or is_core(e)):
                 groups[key].append(e)
+        sweep_values = {swept_key(e, sweep) for rows in groups.values() for e in rows}
         for key, rows in groups.items():
+            with_loss = {swept_key(e, sweep) for e in rows if e["median_curve_best_test_loss"] is not None}
+            complete = with_loss == sweep_values
             cores = [e for e in rows if is_core(e)]
             assert len(cores) <= 1, f"sweep {sweep}: group {key} has {len(cores)} core experiments"
             core_loss = cores[0]["median_curve_best_test_loss"] if cores else None
@@ -425,6 +437,7 @@ def sweep_comparisons(experiments: dict[int, dict]) -> dict[tuple[str, int], dic
                     "delta_vs_core": None if loss is None or core_loss is None else loss - core_loss,
                     "core_median_curve_best_test_loss": core_loss,
                     "group_has_core_value": bool(cores),
+                    "group_is_complete": complete,
                     **{c: e[c] for c in GROUP_CANDIDATES},
                 }
     return out

@@ -87,13 +87,51 @@ def _svg_escape(text: str) -> str:
     return escape(text)  # matplotlib escapes &, < and > in SVG text
 
 
-def test_log_scales_where_the_study_uses_them(figures_dir: Path) -> None:
-    curves = _sidecar(figures_dir, "learning_curves")["panels"][0]
-    assert curves["xscale"] == "log" and curves["yscale"] == "log"
-    for panel in _sidecar(figures_dir, "loss_vs_parameters")["panels"]:
-        assert panel["xscale"] == "log"
-    assert _sidecar(figures_dir, "double_descent")["panels"][0]["xscale"] == "log"
+def _expected_scale(values: list[float | None]) -> str:
+    found = [v for v in values if v is not None]
+    return "log" if found and min(found) > 0 and max(found) / min(found) >= 100 else "linear"
+
+
+def test_log_scales_only_where_the_data_spans_decades(figures_dir: Path) -> None:
+    checked = 0
+    for name in FIGURES:
+        for panel in _sidecar(figures_dir, name)["panels"]:
+            xs = [x for s in panel["series"] for x in s["x"]]
+            ys = [y for s in panel["series"] for y in s["y"]]
+            if name != "regularization":  # penalties: symlog when a zero penalty must stay visible
+                assert panel["xscale"] == _expected_scale(xs), (name, panel["title"], min(xs), max(xs))
+            if panel["kind"] == "line" and panel["reference"] is None:
+                assert panel["yscale"] == _expected_scale(ys), (name, panel["title"])
+            for axis in ("xscale", "yscale"):
+                assert (panel[axis] != "linear") == ("log scale" in panel[axis[0] + "label"]), (name, panel[axis[0] + "label"])
+            checked += 1
+    assert checked >= 6
+    # the learning-rate axis of the demo spans 1e-5..1e-2: the one the data makes logarithmic
     assert _sidecar(figures_dir, "learning_rate_sweep")["panels"][0]["xscale"] == "log"
+
+
+def test_ticks_are_plain_numbers(figures_dir: Path) -> None:
+    for name in FIGURES:
+        text = (figures_dir / f"{name}.svg").read_text()
+        assert "\\times" not in text and "\u00d7" not in text and "10^{" not in text, name
+
+
+def test_demo_data_says_so_on_the_image(figures_dir: Path) -> None:
+    for name in FIGURES:
+        assert _sidecar(figures_dir, name)["synthetic_demo_data"] is True, name
+        assert "synthetic demo data" in (figures_dir / f"{name}.svg").read_text(), name
+
+
+def test_n_is_shown(figures_dir: Path) -> None:
+    for name in FIGURES:
+        data = _sidecar(figures_dir, name)
+        text = (figures_dir / f"{name}.svg").read_text()
+        for panel in data["panels"]:
+            for series in panel["series"]:
+                assert series["n"] is not None and len(series["n"]) == len(series["x"]), (name, series["label"])
+                assert all(n >= 1 for n in series["n"]), (name, series["label"])
+                low, high = min(series["n"]), max(series["n"])
+                assert (f"(n={low})" if low == high else f"(n={low}-{high})") in text, (name, series["label"])
 
 
 # --- the plotted points equal an independent query -------------------------------------------
@@ -217,9 +255,8 @@ def test_learning_rate_sweep_matches_the_marts(figures_dir: Path, warehouse: Pat
     rows = _query(warehouse, """
         select shape, learning_rate, quantile_cont(median_curve_best_test_loss, 0.5)
         from marts.sweep_comparisons
-        where sweep = 'learning_rate' and dataset = ?
+        where sweep = 'learning_rate' and group_is_complete and dataset = ?
         group by 1, 2
-        having count(median_curve_best_test_loss) > 0
     """, [_choice(data)["dataset"]])
     title = data["panels"][0]["title"]
     _compare(_points(data), {(title, r[0], float(r[1])): r[2] for r in rows})
@@ -366,3 +403,106 @@ def test_not_a_warehouse_leaves_the_figures_untouched(tmp_path: Path, kind: str,
     assert "Traceback" not in proc.stderr
     assert [p.name for p in out.iterdir()] == ["learning_curves.png"]
     assert (out / "learning_curves.png").read_bytes() == b"a good figure"
+
+
+# --- default slices: each figure where its sweep has the most experiments ----------------------
+
+#: figure -> the experiments its sweep has, one row per experiment with the slice's columns
+SWEEP_ROWS = {
+    "learning_curves": ("""select distinct e.dataset, e.shape, e.depth, e.experiment_id from marts.experiment_summary as e
+                           join marts.experiment_learning_curves as c on e.experiment_id = c.experiment_id
+                           where e.is_primary_sweep and c.test_loss_median is not null""", ("dataset", "shape", "depth")),
+    "loss_vs_parameters": ("""select shape from marts.experiment_summary
+                              where is_primary_sweep and median_curve_best_test_loss is not null""", ("shape",)),
+    "learning_rate_sweep": ("""select dataset from marts.sweep_comparisons
+                               where sweep = 'learning_rate' and group_is_complete""", ("dataset",)),
+    "label_noise": ("""select dataset, shape from marts.experiment_summary
+                       where is_label_noise_sweep and median_curve_best_test_loss is not null""", ("dataset", "shape")),
+    "regularization": ("""select dataset, shape from marts.sweep_comparisons
+                          where sweep = 'regularization' and not is_core_value and kernel_regularizer_type in ('l1', 'l2')
+                          and median_curve_best_test_loss is not null""", ("dataset", "shape")),
+}
+
+
+def _check_default_slices(out: Path, warehouse: Path) -> None:
+    for name, (sql, keys) in SWEEP_ROWS.items():
+        choice = _sidecar(out, name)["choice"]
+        counts = {row[:-1]: row[-1] for row in _query(
+            warehouse, f"select {', '.join(keys)}, count(*) from ({sql}) group by all", [])}
+        chosen = tuple(choice[k] for k in keys)
+        assert counts.get(chosen) == max(counts.values()), (name, chosen, counts)
+
+
+def test_each_figure_defaults_to_where_its_sweep_has_the_most_experiments(figures_dir: Path, warehouse: Path) -> None:
+    _check_default_slices(figures_dir, warehouse)
+
+
+def test_double_descent_default_shows_it(figures_dir: Path, warehouse: Path) -> None:
+    """The demo holds an experiment whose median curve falls, rises and falls again: the
+    default heat map is a slice holding one, found by the analysis rule on the curves."""
+    from butter_warehouse import figures
+
+    data = _sidecar(figures_dir, "double_descent")
+    found = _query(warehouse, figures.DOUBLE_DESCENT_SQL, [])
+    assert found, "the demo should hold an epoch-wise double descent"
+    here = [r for r in found if (r[0], r[1], r[2]) == tuple(data["choice"][k] for k in ("dataset", "shape", "depth"))]
+    assert here, (data["choice"], found)
+    assert f"{len(here)} experiment" in data["panels"][0]["title"]
+
+
+def test_an_option_a_figure_does_not_use_is_said_so(warehouse: Path, tmp_path: Path) -> None:
+    depth = _query(warehouse, "select depth from marts.experiment_summary where is_primary_sweep "
+                              "group by 1 order by count(*) desc, depth limit 1", [])[0][0]
+    proc = _cli(["--out", str(tmp_path), "--depth", str(depth)], warehouse)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    status = json.loads((tmp_path / "figures.json").read_text())
+    for name in ("loss_vs_parameters", "learning_rate_sweep", "label_noise", "regularization"):
+        note = f"--depth does not apply to {name}"
+        assert status[name].startswith("written; ") and note in status[name], status[name]
+        assert any(line.startswith(f"wrote {name} ") and note in line for line in proc.stdout.splitlines()), proc.stdout
+    for name in ("learning_curves", "double_descent"):
+        assert status[name] == "written" and _sidecar(tmp_path, name)["choice"]["depth"] == depth, status[name]
+
+
+def test_six_figures_where_the_primary_sweep_is_largest_outside_the_other_sweeps(
+    warehouse: Path, tmp_path: Path,
+) -> None:
+    """Data holding every sweep whose most common primary-sweep slice is in no other sweep
+    (as the real data's is): every figure still finds its own slice, all six are drawn."""
+    crowded = tmp_path / "crowded.duckdb"
+    shutil.copy(warehouse, crowded)
+    con = duckdb.connect(str(crowded))
+    try:  # the primary sweep's experiments again, as a (dataset, shape, depth) no other sweep has
+        top = con.execute("select max(experiment_id) from marts.experiment_summary").fetchone()[0]
+        con.execute("""
+            create temp table extra as
+            select experiment_id, experiment_id + ? as new_id from marts.experiment_summary where is_primary_sweep
+        """, [top])
+        for _ in range(3):  # several copies per slice, so this slice outnumbers every other one
+            con.execute("""
+                insert into marts.experiment_summary by name
+                select s.* replace (x.new_id as experiment_id, 'crowded_dataset' as dataset,
+                                  'crowded_shape' as shape, 99 as depth)
+                from marts.experiment_summary as s join extra as x on s.experiment_id = x.experiment_id
+            """)
+            con.execute("""
+                insert into marts.experiment_learning_curves by name
+                select c.* replace (x.new_id as experiment_id)
+                from marts.experiment_learning_curves as c join extra as x on c.experiment_id = x.experiment_id
+            """)
+            con.execute("update extra set new_id = new_id + ?", [top])
+        con.execute("checkpoint")
+        primary_top = con.execute("""select dataset from marts.experiment_summary where is_primary_sweep
+                                     group by 1 order by count(*) desc limit 1""").fetchone()[0]
+    finally:
+        con.close()
+    assert primary_top == "crowded_dataset"
+    out = tmp_path / "out"
+    proc = _cli(["--out", str(out)], crowded)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    status = json.loads((out / "figures.json").read_text())
+    assert status == {name: "written" for name in FIGURES}, status
+    assert _sidecar(out, "learning_curves")["choice"]["dataset"] == "crowded_dataset"
+    for name in ("learning_rate_sweep", "label_noise", "regularization"):
+        assert _sidecar(out, name)["choice"]["dataset"] != "crowded_dataset", name
+    _check_default_slices(out, crowded)

@@ -73,6 +73,7 @@ def read_lock(path: Path) -> tuple[dict[str, str], list[str]]:
 
 RUNTIME, RUNTIME_INCLUDES = read_lock(PROJECT_ROOT / "requirements.lock")
 DEV, DEV_INCLUDES = read_lock(PROJECT_ROOT / "requirements-dev.lock")
+BI, BI_INCLUDES = read_lock(PROJECT_ROOT / "requirements-bi.lock")
 PYPROJECT = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())
 
 
@@ -87,18 +88,32 @@ def test_dev_lock_adds_to_the_runtime_lock() -> None:
     assert DEV_ONLY <= set(DEV)
 
 
-@pytest.mark.parametrize("group", ["runtime", "dev"])
+def test_bi_lock_adds_what_the_bi_document_uses_to_the_runtime_lock() -> None:
+    """`make install-bi` gives what docs/bi-access.md imports: SQLAlchemy 2.0.x, duckdb-engine, pandas."""
+    assert BI_INCLUDES == ["requirements.lock"]
+    assert sorted(set(BI) & set(RUNTIME)) == [], "a package pinned in both locks could disagree"
+    assert {"sqlalchemy", "duckdb-engine", "pandas"} <= set(BI)
+    assert BI["sqlalchemy"].startswith("2.0."), BI["sqlalchemy"]
+    shared = set(BI) & set(DEV)
+    assert {name: BI[name] for name in shared} == {name: DEV[name] for name in shared}
+    makefile = (PROJECT_ROOT / "Makefile").read_text()
+    assert "install-bi:" in makefile and "requirements-bi.lock" in makefile
+    bi_doc = (PROJECT_ROOT / "docs" / "bi-access.md").read_text()
+    assert "make install-bi" in bi_doc and ".df()" in bi_doc
+
+
+@pytest.mark.parametrize("group", ["runtime", "dev", "bi"])
 def test_pyproject_ranges_are_met_by_the_locks(group: str) -> None:
     declared = PYPROJECT["project"]["dependencies"] if group == "runtime" else \
-        PYPROJECT["project"]["optional-dependencies"]["dev"]
-    pins = RUNTIME if group == "runtime" else {**RUNTIME, **DEV}
+        PYPROJECT["project"]["optional-dependencies"][group]
+    pins = RUNTIME if group == "runtime" else {**RUNTIME, **(DEV if group == "dev" else BI)}
     for text in declared:
         requirement = Requirement(text)
         name = canonicalize_name(requirement.name)
         assert name in pins, f"{text} (pyproject {group}) is not pinned in the {group} lock"
         assert requirement.specifier.contains(pins[name], prereleases=True), f"{name}=={pins[name]} breaks {text}"
-        if group == "dev":
-            assert name in DEV, f"{name} is a dev tool pinned in the runtime lock"
+        if group != "runtime":
+            assert name in (DEV if group == "dev" else BI), f"{name} ({group}) is pinned in the runtime lock"
 
 
 def test_ruff_is_pinned_and_configured() -> None:

@@ -183,7 +183,7 @@ def test_marts_have_enforced_contracts(con: duckdb.DuckDBPyConnection, built: Db
 # --- documents ----------------------------------------------------------------------------
 
 REPOSITORY = Path(__file__).resolve().parents[2]
-DOCUMENTS = ("README.md", "docs/warehouse-interface.md", "docs/bi-access.md")
+DOCUMENTS = ("README.md", *sorted(f"docs/{p.name}" for p in (REPOSITORY / "docs").glob("*.md")))
 
 
 def markdown_links(text: str) -> list[str]:
@@ -219,3 +219,64 @@ def test_every_analysis_is_described(built: DbtResult) -> None:
     assert len(analyses) >= 4
     undescribed = sorted(name for name, node in analyses.items() if len(node["description"].split()) < 10)
     assert not undescribed, undescribed
+
+
+# --- the README guides ---------------------------------------------------------------------------
+
+
+def _readme_guide() -> list[list[str]]:
+    """Rows of the README's question -> table / figure / metric / analysis table."""
+    text = (REPOSITORY / "README.md").read_text()
+    section = text.split("## Which question, which table", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| question")]
+    return [[cell.strip() for cell in row.strip("|").split("|")] for row in rows]
+
+
+def test_readme_is_a_guide_of_at_most_200_lines() -> None:
+    text = (REPOSITORY / "README.md").read_text()
+    assert len(text.splitlines()) <= 200, len(text.splitlines())
+    headings = re.findall(r"^## (.+)$", text, re.M)
+    for wanted in ("Two commands", "Which question, which table", "The real data", "Read more"):
+        assert wanted in headings, (wanted, headings)
+    assert "Tripp" in text and "NeurIPS 2022" in text and "Datasets and Benchmarks" in text
+    assert "doi.org/10.25984/1872441" in text and "licence" in text.lower()
+    # one full-scale estimate, and the reference material lives in docs/
+    assert text.count("Full-scale estimate") == 1
+    for moved in ("## Reliability", "## Performance", "## Engines", "Migration note", "Targets of issue"):
+        assert moved not in text, moved
+    # every document under docs/ is listed in the README's reading list
+    for doc in (REPOSITORY / "docs").glob("*.md"):
+        assert f"(docs/{doc.name})" in text, doc.name
+
+
+def test_readme_guide_names_what_exists(built: DbtResult) -> None:
+    """Every table, figure, metric, saved query and analysis the README's guide names exists."""
+    from butter_warehouse import figures
+
+    manifest = json.loads((built.target_path / "manifest.json").read_text())
+    semantic = json.loads((built.target_path / "semantic_manifest.json").read_text())
+    models = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "model"}
+    analyses = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "analysis"}
+    metrics = {m["name"] for m in semantic["metrics"]}
+    saved = {q["name"] for q in semantic["saved_queries"]}
+    rows = _readme_guide()
+    assert len(rows) >= 6, rows
+    named = 0
+    for question, table, figure, metric, analysis in rows:
+        for name in re.findall(r"`(?:audit\.)?([a-z_]+)`", table):
+            if name != "group_is_complete":
+                assert name in models, (question, name)
+                named += 1
+        for name in re.findall(r"`([a-z_]+)`", figure):
+            assert name in figures.FIGURES, (question, name)
+            named += 1
+        for name in re.findall(r"saved query `([a-z_]+)`", metric):
+            assert name in saved, (question, name)
+            named += 1
+        for name in re.findall(r"(?<!saved query )`([a-z_]+)`", metric):
+            assert name in metrics, (question, name)
+            named += 1
+        for name in re.findall(r"`([a-z_]+)`", analysis):
+            assert name in analyses, (question, name)
+            named += 1
+    assert named >= 20, named

@@ -242,6 +242,7 @@ COMPARISON_COLUMNS: dict[str, float | str | None] = {
     "is_core_value": None,
     "median_curve_best_test_loss": F32,
     "rank_in_group": None,
+    "group_is_complete": None,
     **{c: HYPERPARAMETER_TOLERANCE[c] for c in ref.GROUP_CANDIDATES},
 }
 

@@ -92,8 +92,14 @@ def test_semantic_manifest_has_the_models_metrics_and_saved_queries(project: MfP
         entities = {e["name"] for e in model["entities"]}
         assert "experiment" in entities, (name, entities)  # every model joins to the experiment
     metrics = {m["name"] for m in project.manifest["metrics"]}
-    assert {"experiments", "runs", "median_best_test_loss", "diverged_run_share", "median_best_epoch",
-            "sweep_delta_vs_core_median", "sweep_delta_vs_core_avg"} <= metrics, metrics
+    assert {"experiments", "experiments_with_median_curve", "runs", "median_curve_best_test_loss_median",
+            "diverged_run_share", "median_curve_best_test_loss_epoch_median", "run_best_epoch_median",
+            "sweep_median_curve_best_test_loss_median", "sweep_delta_vs_core_median",
+            "sweep_delta_vs_core_avg"} <= metrics, metrics
+    # the naming rule: a metric is its column plus the statistic over the rows, never the old
+    # names that read like the mart column best_test_loss_median (median over an experiment's runs)
+    assert not metrics & {"median_best_test_loss", "median_best_epoch", "median_final_test_loss",
+                          "sweep_best_test_loss"}, metrics
     saved = {q["name"] for q in project.manifest["saved_queries"]}
     assert {"learning_curves", "loss_vs_parameters", "learning_rate_sweep", "label_noise", "regularization",
             "sweep_deltas"} <= saved, saved
@@ -210,7 +216,8 @@ SAVED_QUERY_SQL: dict[str, tuple[list[str], str]] = {
         """
         select dataset as experiment__dataset, shape as experiment__shape, depth as experiment__depth,
                num_free_parameters as experiment__num_free_parameters,
-               quantile_cont(median_curve_best_test_loss, 0.5) as median_best_test_loss
+               quantile_cont(median_curve_best_test_loss, 0.5) as median_curve_best_test_loss_median,
+               count(median_curve_best_test_loss) as experiments_with_median_curve
         from marts.experiment_summary
         where is_primary_sweep
         group by 1, 2, 3, 4
@@ -221,23 +228,42 @@ SAVED_QUERY_SQL: dict[str, tuple[list[str], str]] = {
         """
         select e.dataset as experiment__dataset, e.shape as experiment__shape,
                e.learning_rate as experiment__learning_rate,
-               quantile_cont(c.median_curve_best_test_loss, 0.5) as sweep_best_test_loss
+               quantile_cont(c.median_curve_best_test_loss, 0.5) as sweep_median_curve_best_test_loss_median,
+               count(c.median_curve_best_test_loss) as sweep_experiments_with_median_curve,
+               avg(c.rank_in_group) as sweep_rank_in_group_avg
         from marts.sweep_comparisons as c
         join marts.experiment_summary as e on c.experiment_id = e.experiment_id
-        where c.sweep = 'learning_rate'
+        where c.sweep = 'learning_rate' and c.group_is_complete
         group by 1, 2, 3
         """,
     ),
     "label_noise": (
         ["experiment__dataset", "experiment__shape", "experiment__learning_rate", "experiment__label_noise"],
         """
-        select dataset as experiment__dataset, shape as experiment__shape,
-               learning_rate as experiment__learning_rate, label_noise as experiment__label_noise,
-               quantile_cont(median_curve_best_test_loss, 0.5) as median_best_test_loss,
-               quantile_cont(median_curve_best_test_loss_epoch, 0.5) as median_best_epoch
-        from marts.experiment_summary
-        where is_label_noise_sweep
-        group by 1, 2, 3, 4
+        with experiments as (
+            select dataset as experiment__dataset, shape as experiment__shape,
+                   learning_rate as experiment__learning_rate, label_noise as experiment__label_noise,
+                   count(median_curve_best_test_loss) as experiments_with_median_curve,
+                   quantile_cont(median_curve_best_test_loss, 0.5) as median_curve_best_test_loss_median,
+                   quantile_cont(median_curve_best_test_loss_epoch, 0.5) as median_curve_best_test_loss_epoch_median
+            from marts.experiment_summary
+            where is_label_noise_sweep
+            group by 1, 2, 3, 4
+        ), runs as (
+            select e.dataset as experiment__dataset, e.shape as experiment__shape,
+                   e.learning_rate as experiment__learning_rate, e.label_noise as experiment__label_noise,
+                   count(r.run_id) as runs, quantile_cont(r.best_test_loss_epoch, 0.5) as run_best_epoch_median
+            from marts.run_best_epochs as r
+            join marts.experiment_summary as e on r.experiment_id = e.experiment_id
+            where e.is_label_noise_sweep
+            group by 1, 2, 3, 4
+        )
+        select experiments.*, runs.runs, runs.run_best_epoch_median
+        from experiments left join runs
+          on experiments.experiment__dataset is not distinct from runs.experiment__dataset
+         and experiments.experiment__shape is not distinct from runs.experiment__shape
+         and experiments.experiment__learning_rate is not distinct from runs.experiment__learning_rate
+         and experiments.experiment__label_noise is not distinct from runs.experiment__label_noise
         """,
     ),
     "regularization": (
@@ -249,7 +275,8 @@ SAVED_QUERY_SQL: dict[str, tuple[list[str], str]] = {
                e.kernel_regularizer_l1 as experiment__kernel_regularizer_l1,
                e.kernel_regularizer_l2 as experiment__kernel_regularizer_l2,
                c.is_core_value as sweep_comparison__is_core_value,
-               quantile_cont(c.median_curve_best_test_loss, 0.5) as sweep_best_test_loss,
+               quantile_cont(c.median_curve_best_test_loss, 0.5) as sweep_median_curve_best_test_loss_median,
+               count(c.median_curve_best_test_loss) as sweep_experiments_with_median_curve,
                quantile_cont(c.delta_vs_core, 0.5) as sweep_delta_vs_core_median
         from marts.sweep_comparisons as c
         join marts.experiment_summary as e on c.experiment_id = e.experiment_id
@@ -295,14 +322,15 @@ def test_saved_query_equals_sql(project: MfProject, tmp_path: Path, name: str) -
 def test_experiment_metrics_by_dimension_equal_sql(project: MfProject, tmp_path: Path) -> None:
     keys = ["experiment__task_type", "experiment__batch_size", "experiment__is_regularization_sweep"]
     columns, got = mf_rows(project, tmp_path, "--metrics",
-                           "experiments,runs_published,median_best_test_loss,median_final_test_loss",
+                           "experiments,runs_published,median_curve_best_test_loss_median,"
+                           "median_curve_final_test_loss_median",
                            "--group-by", ",".join(keys))
     expected = sql_rows(project, """
         select task_type as experiment__task_type, batch_size as experiment__batch_size,
                is_regularization_sweep as experiment__is_regularization_sweep,
                count(experiment_id) as experiments, sum(num_runs) as runs_published,
-               quantile_cont(median_curve_best_test_loss, 0.5) as median_best_test_loss,
-               quantile_cont(median_curve_final_test_loss, 0.5) as median_final_test_loss
+               quantile_cont(median_curve_best_test_loss, 0.5) as median_curve_best_test_loss_median,
+               quantile_cont(median_curve_final_test_loss, 0.5) as median_curve_final_test_loss_median
         from marts.experiment_summary
         group by 1, 2, 3
     """)
