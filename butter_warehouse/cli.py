@@ -6,6 +6,7 @@
     butter build [--skip-docs] [--allow-shrink] [--replace-unrecognized] [--quarantine-limit SHARE] [--lock-wait SECONDS]
                  [--dbt-arg ARG ...]
     butter compile [DBT_ARG ...]
+    butter download --out DIR [--folders F,..] [--sweeps S,..] [--datasets D,..] [--where KEY=V,..] [--compression zstd]
     butter export MODEL_OR_SELECT --out PATH [--format parquet|csv]
     butter figures [--out DIR] [--dataset NAME] [--shape NAME] [--depth N]
 
@@ -25,7 +26,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import dbt_progress, export, project
+from . import dbt_progress, download, export, project
 
 # Set by main() (use_project): --project-dir, BUTTER_PROJECT_DIR or the nearest
 # dbt_project.yml named butter at or above the working directory.
@@ -280,6 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     compile_p.set_defaults(func=_compile)
 
     export.register(sub)
+    download.register(sub)
 
     figures_p = sub.add_parser("figures", help="draw the study's figures from the published warehouse")
     figures_p.add_argument("--out", default=None, help="output folder (default: assets/figures, shown in the docs)")

@@ -11,6 +11,8 @@ project pins). S3 settings come only from environment variables, never from file
 ``BUTTER_S3_USE_SSL``    ``true`` (default) or ``false``
 ``BUTTER_HTTP_TIMEOUT``  seconds before an unanswered request fails (default 30; whole seconds, >= 1)
 ``BUTTER_HTTP_RETRIES``  retries of a failed request (default 3)
+``BUTTER_S3_CONCURRENCY`` requests in flight at once for the scan's footer reads, ``butter download``
+                         and the S3 landing of ``butter build`` (default 32)
 
 A value that is not usable (``BUTTER_HTTP_TIMEOUT=30s``) stops with a
 ``SettingError`` naming it. The plugin also registers the DuckDB function
@@ -101,11 +103,24 @@ def http_retries(env: Mapping[str, str]) -> int:
     return int(text)
 
 
+#: default of BUTTER_S3_CONCURRENCY: remote requests in flight at once
+DEFAULT_S3_CONCURRENCY = 32
+
+
+def s3_concurrency(env: Mapping[str, str]) -> int:
+    """BUTTER_S3_CONCURRENCY as a whole number >= 1 (default 32)."""
+    text = (env.get("BUTTER_S3_CONCURRENCY") or str(DEFAULT_S3_CONCURRENCY)).strip()
+    if not text.isdigit() or int(text) < 1:
+        raise SettingError(f"BUTTER_S3_CONCURRENCY must be a whole number >= 1 (e.g. 32), got {text!r}")
+    return int(text)
+
+
 def check_settings(env: Mapping[str, str] | None = None) -> None:
     """Raise SettingError naming the first unusable BUTTER_* setting."""
     env = os.environ if env is None else env
     http_timeout(env)
     http_retries(env)
+    s3_concurrency(env)
 
 
 def register_scan(conn: duckdb.DuckDBPyConnection) -> None:
