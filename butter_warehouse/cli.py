@@ -174,6 +174,8 @@ def _build(args: argparse.Namespace) -> int:
         limit_args = ["--vars", f"{{{quarantine.VAR}: {limit!r}}}"]
     else:
         limit, limit_args = quarantine.default_limit(PROJECT_ROOT), []
+    if not download.land_for_build(PROJECT_ROOT, args.target):  # s3:// roots are built from a local copy
+        return 2
     if not os.environ.get("BUTTER_DATA_ROOT") and not (DEFAULT_DEMO_ROOT / "all_runs").exists():
         print(f"BUTTER_DATA_ROOT is not set: generating demo data in {DEFAULT_DEMO_ROOT}")
         from . import demo

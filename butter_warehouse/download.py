@@ -224,11 +224,17 @@ def read_selections(root: str | Path) -> dict[str, Any] | None:
 
 
 def partial_notes(root: str) -> dict[str, str]:
-    """{folder: note} for a data root written by ``butter download`` with a partial selection
-    (what the scan adds to each folder's ``audit.load_audit`` note)."""
+    """{folder: note} for a data root written by ``butter download``: which partitions a
+    partial selection holds, or where a complete copy came from (what the scan adds to
+    each folder's ``audit.load_audit`` note)."""
     recorded = read_selections(root)
-    if not recorded or recorded.get("complete"):
+    if not recorded:
         return {}
+    if recorded.get("complete"):
+        source = recorded.get("source", "?")
+        return {folder: f"local copy of {source}/{folder} (butter download or the S3 landing of butter build): "
+                f"each file's source path, size and last-modified time are in {root}/{MANIFEST}"
+                for folder in contract.FOLDERS}
     held: dict[str, list[str]] = {}
     for selection in recorded.get("selections", []):
         where = " and ".join(f"{k}={'|'.join(v)}" for k, v in selection.get("where", {}).items())
@@ -387,6 +393,7 @@ class Result:
     skipped_bytes: int = 0
     failed: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    pruned: int = 0
 
     def summary(self, out: Path) -> str:
         rate = self.transferred_bytes / self.seconds if self.seconds > 0 else 0.0
@@ -400,7 +407,7 @@ class Result:
 
 def download(source_root: str, out: Path, selection: Selection, *, concurrency: int, encoding: str = "copy",
              env: Mapping[str, str] | None = None, progress: bool | None = None,
-             log: Callable[[str], None] | None = None) -> Result:
+             log: Callable[[str], None] | None = None, prune: bool = False) -> Result:
     """Copy the selection from ``source_root`` into ``out``; see the module doc."""
     env = os.environ if env is None else env
     log = log or (lambda line: print(line, file=sys.stderr))
@@ -416,6 +423,8 @@ def download(source_root: str, out: Path, selection: Selection, *, concurrency: 
                if selection.keeps(f.relative[len(folder) + 1:])]
     records = read_manifest(out)
     result = Result(listed=len(listing), listed_bytes=sum(f.size for f in listing))
+    if prune:
+        result.pruned = _prune(out, selection, records, {f.relative for f in listing})
     todo = []
     for remote in listing:
         if is_done(remote, out, records.get(remote.relative), encoding):
@@ -463,6 +472,71 @@ def download(source_root: str, out: Path, selection: Selection, *, concurrency: 
             raise
     result.seconds = time.monotonic() - started
     return result
+
+
+def _prune(out: Path, selection: Selection, records: dict[str, dict[str, Any]], listed: set[str]) -> int:
+    """Delete the files this command wrote earlier (in the manifest) that the source no longer holds."""
+    gone = [rel for rel, record in records.items() if not record.get("deleted") and rel not in listed
+            and rel.split("/", 1)[0] in selection.folders]
+    with open(out / MANIFEST, "a") as manifest:
+        for rel in gone:
+            path = out / rel
+            path.unlink(missing_ok=True)
+            manifest.write(json.dumps({"path": rel, "deleted": True}) + "\n")
+            records.pop(rel)
+            parent = path.parent
+            while parent != out and parent.is_dir() and not any(parent.iterdir()):
+                parent.rmdir()
+                parent = parent.parent
+    return len(gone)
+
+
+def cache_dir(root: str, project_root: Path, encoding: str, env: Mapping[str, str]) -> Path:
+    """Where ``butter build`` lands an S3 data root: ``BUTTER_S3_CACHE`` (default
+    ``data/s3-cache`` in the project) / encoding / bucket / prefix."""
+    base = Path(os.path.abspath(env.get("BUTTER_S3_CACHE") or project_root / "data" / "s3-cache"))
+    return base / encoding / root[len("s3://"):]
+
+
+def land(root: str, project_root: Path, *, encoding: str = "copy", env: Mapping[str, str] | None = None) -> Path:
+    """Copy every published folder of the S3 data root ``root`` into the local cache
+    (concurrently; files already there and unchanged are not fetched again; files the
+    bucket no longer holds are removed) and return the cache folder. Raises
+    DownloadError when a file cannot be landed intact."""
+    from .duckdb_plugin import s3_concurrency
+
+    env = os.environ if env is None else env
+    dest = cache_dir(root, project_root, encoding, env)
+    print(f"landing {root} in {dest} ({s3_concurrency(env)} at once"
+          + (f", re-encoded as {encoding}" if encoding != "copy" else "") + "); BUTTER_S3_CACHE=off reads S3 directly",
+          flush=True)
+    result = download(root, dest, Selection.parse(), concurrency=s3_concurrency(env), encoding=encoding, env=env,
+                      prune=True)
+    print(f"landed: {result.summary(dest)}" + (f"; {result.pruned} file(s) no longer in the bucket removed"
+                                              if result.pruned else ""), flush=True)
+    if result.failed:
+        raise DownloadError(f"{len(result.failed)} file(s) of {root} could not be landed intact, e.g. "
+                            f"{result.failed[0]} (see the errors above); nothing was built")
+    return dest
+
+
+def land_for_build(project_root: Path, target: str) -> bool:
+    """``butter build`` on an ``s3://`` data root builds from a local landed copy: lands it
+    (zstd for Spark, whose Hadoop has no Brotli codec) and points ``BUTTER_DATA_ROOT`` at
+    the copy for the rest of the build. False (after one line) when landing failed."""
+    from .inventory import is_s3, normalize_root
+
+    root = normalize_root(os.environ.get("BUTTER_DATA_ROOT") or ".")
+    setting = (os.environ.get("BUTTER_S3_CACHE") or "").strip().lower()
+    if not is_s3(root) or setting in ("off", "no", "0", "false"):
+        return True
+    try:
+        dest = land(root, project_root, encoding="copy" if target == "dev" else "zstd")
+    except DownloadError as exc:
+        print(f"BUTTER: {exc}", file=sys.stderr)
+        return False
+    os.environ["BUTTER_DATA_ROOT"] = str(dest)
+    return True
 
 
 def _record_selection(out: Path, source: str, selection: Selection) -> None:

@@ -160,6 +160,12 @@ def configure(conn: duckdb.DuckDBPyConnection, env: Mapping[str, str] | None = N
     retries = http_retries(env)
     conn.execute(f"set global http_timeout = {timeout}")
     conn.execute(f"set global http_retries = {retries}")
+    # Remote-IO settings, deliberately (they matter only with BUTTER_S3_CACHE=off, when dbt
+    # reads s3:// directly; `butter build` otherwise builds from a landed local copy):
+    # cache each object's HEAD (size, last-modified) for the process, so the ~7 models and
+    # tests that read a folder do not each repeat it. parquet_metadata_cache stays off: it
+    # would keep footers of a file rewritten during a build (the drift check lists anew).
+    conn.execute("set global enable_http_metadata_cache = true")
     conn.execute(s3_secret_sql(env))
     return True
 
