@@ -2,7 +2,7 @@
 """The S3 rows of ``make benchmark`` (issue 18): scan, download and build from an S3
 endpoint with a fixed delay per request, beside their floors, in one run.
 
-    python benchmarks/s3.py --experiments 800 --delays 20,100      # or: benchmarks/run.py --s3-only
+    python benchmarks/s3.py --experiments 1600 --delays 20,100      # or: benchmarks/run.py --s3-only
 
 The moto emulator (tests/python/s3_emulator.py, dev environment) serves generated demo
 data (all 16 folders, >= 2,000 parquet files at the default size) from a separate
@@ -263,7 +263,7 @@ def main() -> None:
     c.add_argument("--root", required=True)
     c.add_argument("--out", required=True)
     c.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--experiments", type=int, default=800)
+    parser.add_argument("--experiments", type=int, default=1600)
     parser.add_argument("--delays", default="20,100")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--data-dir", default="/tmp/butter-bench")

@@ -183,7 +183,7 @@ def test_marts_have_enforced_contracts(con: duckdb.DuckDBPyConnection, built: Db
 # --- documents ----------------------------------------------------------------------------
 
 REPOSITORY = Path(__file__).resolve().parents[2]
-DOCUMENTS = ("README.md", "docs/warehouse-interface.md", "docs/bi-access.md")
+DOCUMENTS = ("README.md", "docs/warehouse-interface.md", "docs/bi-access.md", "docs/real-data.md")
 
 
 def markdown_links(text: str) -> list[str]:
