@@ -561,6 +561,9 @@ def run(args: argparse.Namespace) -> int:
     from .duckdb_plugin import check_settings, s3_concurrency
 
     check_settings()
+    if args.concurrency is not None and args.concurrency < 1:
+        print(f"butter download: --concurrency must be at least 1, got {args.concurrency}", file=sys.stderr)
+        return 2
     concurrency = args.concurrency or s3_concurrency(os.environ)
     try:
         selection = Selection.parse(args.folders, args.sweeps, args.datasets, args.where)
@@ -592,4 +595,4 @@ def register(sub: Any) -> None:
     p.add_argument("--compression", choices=ENCODINGS, default="copy",
                    help="copy: the files as published (default); zstd: re-encoded as `butter demo --compression "
                         "zstd` writes them (zstd, data page v1, no byte-stream-split), for Spark")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, needs_project=False)

@@ -234,3 +234,26 @@ def test_partial_download_is_named_in_the_scan(small: Path, tmp_path: Path) -> N
                                  f"partitions dataset={dataset} only")
     recorded = json.loads((out / download.SELECTIONS).read_text())
     assert recorded["complete"] is False and len(recorded["selections"]) == 1
+
+
+# --- the command ---------------------------------------------------------------------------------
+
+
+def test_command_prints_one_summary_line_and_names_bad_settings(small: Path, tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str],
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from butter_warehouse import cli
+
+    monkeypatch.setenv("BUTTER_PROGRESS", "never")
+    out = tmp_path / "out"
+    args = ["download", "--source", str(small), "--out", str(out), "--folders", "complete_summary"]
+    assert cli.main(args) == 0
+    first = capsys.readouterr().out.strip().splitlines()
+    assert len(first) == 1 and first[0].startswith("downloaded ") and f"to {out};" in first[0]
+    assert cli.main(args) == 0
+    assert capsys.readouterr().out.startswith("downloaded 0 file(s), 0 B")
+    assert cli.main([*args, "--concurrency", "0"]) == 2
+    assert "--concurrency must be at least 1" in capsys.readouterr().err
+    monkeypatch.setenv("BUTTER_S3_CONCURRENCY", "many")
+    assert cli.main(args) == 1
+    assert "BUTTER_S3_CONCURRENCY must be a whole number >= 1 (e.g. 32), got 'many'" in capsys.readouterr().err
