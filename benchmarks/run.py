@@ -531,12 +531,12 @@ def s3_section(args: argparse.Namespace) -> None:
     sys.path.insert(0, str(HERE))
     import s3 as s3_bench
 
-    started = dt.datetime.now().isoformat(timespec="seconds")
+    started, load_start = dt.datetime.now().isoformat(timespec="seconds"), os.getloadavg()
     print(f"== S3 path: {args.s3_experiments} experiments, delays {args.s3_delays} ms", flush=True)
     report = s3_bench.run_s3(Path(args.data_dir), args.s3_experiments,
                              [float(x) for x in args.s3_delays.split(",")], keep_data=args.keep_data)
     report["machine"] = machine()
-    report["machine"]["loadavg_end"] = os.getloadavg()
+    report["machine"]["loadavg_start"], report["machine"]["loadavg_end"] = load_start, os.getloadavg()
     results = HERE / "results"
     results.mkdir(exist_ok=True)
     (results / f"s3-{dt.datetime.now().strftime('%Y%m%dT%H%M%S')}.json").write_text(json.dumps(report, indent=1))
