@@ -477,7 +477,16 @@ def main() -> None:
     parser.add_argument("--compare-project", action="append", default=[],
                         help="another copy of the project (e.g. with a patch) built side by side")
     parser.add_argument("--no-latest", action="store_true", help="do not overwrite benchmarks/latest.md")
+    parser.add_argument("--s3-experiments", type=int, default=1600,
+                        help="experiments of the S3 rows' data (1600: >= 2,000 parquet files, all 16 folders)")
+    parser.add_argument("--s3-delays", default="20,100", help="per-request delays of the S3 rows, ms (default 20,100)")
+    parser.add_argument("--no-s3", action="store_true", help="skip the S3 rows (benchmarks/s3.py)")
+    parser.add_argument("--s3-only", action="store_true",
+                        help="only the S3 rows; their section of benchmarks/latest.md is replaced, the rest kept")
     args = parser.parse_args()
+    if args.s3_only:
+        s3_section(args)
+        return
     if args.quick:
         args.runs, args.epochs, args.series = 100, 30, "1,2"
         args.reps, args.query_reps = 1, min(args.query_reps, 20)
@@ -505,6 +514,46 @@ def main() -> None:
         (HERE / "latest.md").write_text(f"# Latest benchmark\n\n`{cmd}` ({report['started']}, "
                                         f"finished {report['finished']})\n\n{text}\n")
         print(f"wrote {HERE / 'latest.md'}")
+    if not args.no_s3:
+        s3_section(args)
+
+
+S3_HEADING = "## S3 path (issue 18)"
+
+
+def s3_section(args: argparse.Namespace) -> None:
+    """The S3 rows (benchmarks/s3.py): run, print, and put their section into latest.md."""
+    import importlib.util
+
+    if importlib.util.find_spec("moto") is None:
+        print("S3 rows skipped: the S3 emulator needs the dev environment (make install: moto)")
+        return
+    sys.path.insert(0, str(HERE))
+    import s3 as s3_bench
+
+    started, load_start = dt.datetime.now().isoformat(timespec="seconds"), os.getloadavg()
+    print(f"== S3 path: {args.s3_experiments} experiments, delays {args.s3_delays} ms", flush=True)
+    report = s3_bench.run_s3(Path(args.data_dir), args.s3_experiments,
+                             [float(x) for x in args.s3_delays.split(",")], keep_data=args.keep_data)
+    report["machine"] = machine()
+    report["machine"]["loadavg_start"], report["machine"]["loadavg_end"] = load_start, os.getloadavg()
+    results = HERE / "results"
+    results.mkdir(exist_ok=True)
+    (results / f"s3-{dt.datetime.now().strftime('%Y%m%dT%H%M%S')}.json").write_text(json.dumps(report, indent=1))
+    text = s3_bench.table(report)
+    print(text)
+    if args.no_latest:
+        return
+    m = report["machine"]
+    cmd = " ".join(["python benchmarks/run.py", *sys.argv[1:]])
+    section = (f"{S3_HEADING}\n\n`{cmd}` ({started}, finished {dt.datetime.now().isoformat(timespec='seconds')}; "
+               f"{m['cpu']}, {m['cores']} cores, load average {', '.join(f'{x:.1f}' for x in m['loadavg_start'])} "
+               f"at start, {', '.join(f'{x:.1f}' for x in m['loadavg_end'])} at end)\n\n{text}\n")
+    latest = HERE / "latest.md"
+    old = latest.read_text() if latest.exists() else "# Latest benchmark\n"
+    old = old.split(S3_HEADING)[0].rstrip() + "\n\n"
+    latest.write_text(old + section)
+    print(f"wrote {latest}")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@
     butter build [--skip-docs] [--allow-shrink] [--replace-unrecognized] [--quarantine-limit SHARE] [--lock-wait SECONDS]
                  [--dbt-arg ARG ...]
     butter compile [DBT_ARG ...]
+    butter download --out DIR [--folders F,..] [--sweeps S,..] [--datasets D,..] [--where KEY=V,..] [--compression zstd]
     butter export MODEL_OR_SELECT --out PATH [--format parquet|csv]
     butter figures [--out DIR] [--dataset NAME] [--shape NAME] [--depth N]
 
@@ -25,7 +26,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import dbt_progress, export, project
+from . import dbt_progress, download, export, project
 
 # Set by main() (use_project): --project-dir, BUTTER_PROJECT_DIR or the nearest
 # dbt_project.yml named butter at or above the working directory.
@@ -173,6 +174,8 @@ def _build(args: argparse.Namespace) -> int:
         limit_args = ["--vars", f"{{{quarantine.VAR}: {limit!r}}}"]
     else:
         limit, limit_args = quarantine.default_limit(PROJECT_ROOT), []
+    if not download.land_for_build(PROJECT_ROOT, args.target):  # s3:// roots are built from a local copy
+        return 2
     if not os.environ.get("BUTTER_DATA_ROOT") and not (DEFAULT_DEMO_ROOT / "all_runs").exists():
         print(f"BUTTER_DATA_ROOT is not set: generating demo data in {DEFAULT_DEMO_ROOT}")
         from . import demo
@@ -280,6 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     compile_p.set_defaults(func=_compile)
 
     export.register(sub)
+    download.register(sub)
 
     figures_p = sub.add_parser("figures", help="draw the study's figures from the published warehouse")
     figures_p.add_argument("--out", default=None, help="output folder (default: assets/figures, shown in the docs)")

@@ -11,6 +11,8 @@ project pins). S3 settings come only from environment variables, never from file
 ``BUTTER_S3_USE_SSL``    ``true`` (default) or ``false``
 ``BUTTER_HTTP_TIMEOUT``  seconds before an unanswered request fails (default 30; whole seconds, >= 1)
 ``BUTTER_HTTP_RETRIES``  retries of a failed request (default 3)
+``BUTTER_S3_CONCURRENCY`` requests in flight at once for the scan's footer reads, ``butter download``
+                         and the S3 landing of ``butter build`` (default 32)
 
 A value that is not usable (``BUTTER_HTTP_TIMEOUT=30s``) stops with a
 ``SettingError`` naming it. The plugin also registers the DuckDB function
@@ -101,11 +103,24 @@ def http_retries(env: Mapping[str, str]) -> int:
     return int(text)
 
 
+#: default of BUTTER_S3_CONCURRENCY: remote requests in flight at once
+DEFAULT_S3_CONCURRENCY = 32
+
+
+def s3_concurrency(env: Mapping[str, str]) -> int:
+    """BUTTER_S3_CONCURRENCY as a whole number >= 1 (default 32)."""
+    text = (env.get("BUTTER_S3_CONCURRENCY") or str(DEFAULT_S3_CONCURRENCY)).strip()
+    if not text.isdigit() or int(text) < 1:
+        raise SettingError(f"BUTTER_S3_CONCURRENCY must be a whole number >= 1 (e.g. 32), got {text!r}")
+    return int(text)
+
+
 def check_settings(env: Mapping[str, str] | None = None) -> None:
     """Raise SettingError naming the first unusable BUTTER_* setting."""
     env = os.environ if env is None else env
     http_timeout(env)
     http_retries(env)
+    s3_concurrency(env)
 
 
 def register_scan(conn: duckdb.DuckDBPyConnection) -> None:
@@ -145,6 +160,12 @@ def configure(conn: duckdb.DuckDBPyConnection, env: Mapping[str, str] | None = N
     retries = http_retries(env)
     conn.execute(f"set global http_timeout = {timeout}")
     conn.execute(f"set global http_retries = {retries}")
+    # Remote-IO settings, deliberately (they matter only with BUTTER_S3_CACHE=off, when dbt
+    # reads s3:// directly; `butter build` otherwise builds from a landed local copy):
+    # cache each object's HEAD (size, last-modified) for the process, so the ~7 models and
+    # tests that read a folder do not each repeat it. parquet_metadata_cache stays off: it
+    # would keep footers of a file rewritten during a build (the drift check lists anew).
+    conn.execute("set global enable_http_metadata_cache = true")
     conn.execute(s3_secret_sql(env))
     return True
 

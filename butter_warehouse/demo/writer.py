@@ -40,6 +40,22 @@ def page_version(compression: str) -> str:
     return DATA_PAGE_VERSION if compression == COMPRESSION else "1.0"
 
 
+def encoding_options(compression: str, kind: contract.Kind) -> dict[str, object]:
+    """Codec, level and page version of ``pq.ParquetWriter`` for a folder kind (the demo's
+    files and ``butter download --compression``'s re-encoded copies)."""
+    return {
+        "compression": compression,
+        "compression_level": CODEC_LEVELS[compression][kind],
+        "data_page_version": page_version(compression),
+    }
+
+
+def portable_dictionary_columns(kind: contract.Kind, column_names: list[str]) -> list[str]:
+    """The hyperparameter columns (either spelling) among ``column_names``: dictionary-encoded."""
+    wanted = set(dictionary_columns(kind, "published")) | set(dictionary_columns(kind, "framework"))
+    return [name for name in column_names if name in wanted]
+
+
 def file_name(index: int) -> str:
     """The name of the index-th (0-based) file of a leaf partition folder."""
     return f"part-{index}.parquet"
@@ -130,11 +146,9 @@ class PartitionFile:
         return pq.ParquetWriter(
             self.path,
             file_schema(self.kind, self.spelling),
-            compression=self.compression,
-            compression_level=CODEC_LEVELS[self.compression][self.kind],
             use_dictionary=list(dictionary_columns(self.kind, self.spelling)),
             use_byte_stream_split=list(byte_stream_split_columns(self.kind, self.spelling)) if self.as_nrel else False,
-            data_page_version=page_version(self.compression),
+            **encoding_options(self.compression, self.kind),
         )
 
     def _flush(self) -> None:

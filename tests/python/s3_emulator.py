@@ -18,6 +18,7 @@ accepts, so requests hang until DuckDB's ``http_timeout``) or refuses connection
 from __future__ import annotations
 
 import http.client
+import json
 import socket
 import threading
 import time
@@ -30,6 +31,8 @@ from typing import Literal
 HOST = "127.0.0.1"
 FAKE_KEY_ID = "butter-test-key"
 FAKE_SECRET = "butter-test-secret"
+#: GET this path on a delay_proxy for its counts as JSON (``?reset`` also resets them)
+STATS_PATH = "/__butter_proxy_stats"
 
 
 class S3EmulatorError(RuntimeError):
@@ -260,3 +263,104 @@ def dead_s3_endpoint(
                          _env(HOST, port, bucket, prefix.strip("/"), region, http_timeout, http_retries))
     finally:
         sock.close()
+
+
+@dataclass
+class ProxyStats:
+    """Requests seen by a :func:`delay_proxy`: per method and per object key."""
+
+    by_method: dict[str, int] = field(default_factory=dict)
+    by_key: dict[str, int] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, method: str, key: str) -> None:
+        with self.lock:
+            self.by_method[method] = self.by_method.get(method, 0) + 1
+            self.by_key[key] = self.by_key.get(key, 0) + 1
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_method.values())
+
+    def reset(self) -> None:
+        with self.lock:
+            self.by_method.clear()
+            self.by_key.clear()
+
+
+@contextmanager
+def delay_proxy(upstream: S3Endpoint, delay_ms: float = 0.0) -> Iterator[tuple[S3Endpoint, ProxyStats]]:
+    """A threaded HTTP proxy on 127.0.0.1 in front of ``upstream`` that waits ``delay_ms``
+    before forwarding each request (what a remote endpoint's round trip costs) and counts
+    the requests per method and per object key (path without the query). Yields the
+    endpoint to use (same bucket and prefix, env pointing at the proxy) and the counts."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from urllib.parse import unquote, urlsplit
+
+    stats = ProxyStats()
+    local = threading.local()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def _forward(self) -> None:
+            key = unquote(urlsplit(self.path).path)
+            if key == STATS_PATH:  # the counts, for a benchmark running the proxy in another process
+                with stats.lock:
+                    data = json.dumps({"by_method": stats.by_method, "by_key": stats.by_key}).encode()
+                if "reset" in self.path:
+                    stats.reset()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                return
+            stats.add(self.command, key)
+            if delay_ms:
+                time.sleep(delay_ms / 1000)
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else None
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection", "keep-alive")}
+            for attempt in range(2):
+                conn = getattr(local, "conn", None)
+                if conn is None:
+                    conn = local.conn = http.client.HTTPConnection(upstream.host, upstream.port, timeout=60)
+                try:
+                    conn.request(self.command, self.path, body=body, headers=headers)
+                    response = conn.getresponse()
+                    data = response.read()
+                    break
+                except (OSError, http.client.HTTPException):
+                    conn.close()
+                    local.conn = None
+                    if attempt:
+                        raise
+            self.send_response(response.status, response.reason)
+            for name, value in response.getheaders():
+                if name.lower() not in ("content-length", "transfer-encoding", "connection", "keep-alive", "server",
+                                        "date"):
+                    self.send_header(name, value)
+            length_header = response.getheader("Content-Length") if self.command == "HEAD" else None
+            self.send_header("Content-Length", length_header or str(len(data)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+
+        do_GET = do_HEAD = do_PUT = do_POST = do_DELETE = _forward
+
+    server = ThreadingHTTPServer((HOST, 0), Handler)
+    server.daemon_threads = True
+    server.request_queue_size = 256
+    port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, name=f"delay-proxy-{port}", daemon=True)
+    thread.start()
+    env = dict(upstream.env, BUTTER_S3_ENDPOINT=f"{HOST}:{port}")
+    try:
+        yield S3Endpoint(HOST, port, upstream.bucket, upstream.prefix, upstream.region, env), stats
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)

@@ -8,8 +8,12 @@ results must equal what pyarrow reads locally and what a local build produces.
 
 from __future__ import annotations
 
+import math
+import os
 import re
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -21,8 +25,8 @@ import pytest
 from butter_warehouse.contract import FOLDERS, SPELLINGS
 from butter_warehouse.duckdb_plugin import configure
 
-from conftest import DbtResult, run_dbt
-from s3_emulator import S3EmulatorError, S3Endpoint, dead_s3_endpoint, s3_emulator
+from conftest import PROJECT_ROOT, DbtResult, run_dbt
+from s3_emulator import S3EmulatorError, S3Endpoint, dead_s3_endpoint, delay_proxy, s3_emulator
 
 pytestmark = pytest.mark.timeout(900)
 slow = pytest.mark.slow
@@ -201,6 +205,60 @@ def test_s3_missing_folder_is_skipped(
         local_columns = staging_columns(local_build("published").db_path)
         assert staging_columns(result.db_path, s3) == {model: local_columns[model] for model in models}
 
+
+
+@slow
+@pytest.mark.timeout(900)
+def test_s3_butter_build_lands_each_file_once_and_equals_the_local_build(
+    demo_root: Callable[..., Path], built_warehouse: Callable[[str], DbtResult], tmp_path: Path
+) -> None:
+    """`butter build` on an s3:// root lands the bucket in a local cache (one HEAD + one GET per
+    file, concurrently) and builds from it: the marts equal the local build's."""
+    root = demo_root("published")
+    local = built_warehouse("published")
+    with s3_emulator(root, bucket="butter-landing", prefix="butter") as s3, delay_proxy(s3) as (proxy, stats):
+        env = dict(os.environ, **proxy.env)
+        env.update({
+            "BUTTER_S3_CACHE": str(tmp_path / "cache"), "BUTTER_DUCKDB_PATH": str(tmp_path / "wh" / "butter.duckdb"),
+            "DBT_PROFILES_DIR": str(PROJECT_ROOT), "BUTTER_PROJECT_DIR": str(PROJECT_ROOT),
+            "DBT_TARGET_PATH": str(tmp_path / "target"), "DBT_LOG_PATH": str(tmp_path / "logs"),
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_USE_COLORS": "false",
+        })
+        proc = subprocess.run([sys.executable, "-m", "butter_warehouse.cli", "build", "--skip-docs"], cwd=PROJECT_ROOT,
+                              env=env, capture_output=True, text=True, timeout=800)
+        output = proc.stdout + proc.stderr
+        assert proc.returncode == 0, output[-4000:]
+        assert f"landing {proxy.data_root} in {tmp_path / 'cache'}" in output
+        files = [p.relative_to(root).as_posix() for p in root.rglob("*.parquet")]
+        requests = [stats.by_key.get(f"/{s3.bucket}/{s3.prefix}/{rel}", 0) for rel in files]
+        assert max(requests) <= 3, f"requests per remote parquet file: max {max(requests)} (issue 18: <= 3)"
+        assert stats.by_method.get("GET", 0) <= len(files) + 2 * 16 + 16  # files + listings (+ metadata)
+        again = subprocess.run([sys.executable, "-c", "from butter_warehouse import download, cli; import os; "
+                                "from pathlib import Path; print(download.land(os.environ['BUTTER_DATA_ROOT'], "
+                                "Path(os.environ['BUTTER_PROJECT_DIR'])))"],
+                               cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300)
+        assert "landed: downloaded 0 file(s), 0 B" in again.stdout, again.stdout + again.stderr
+    cache = str(tmp_path / "cache" / "copy" / s3.bucket / s3.prefix)
+
+    def rows(db: Path, table: str, prefix: str) -> list[tuple]:
+        def norm(value: object) -> object:
+            if isinstance(value, float):
+                return "nan" if math.isnan(value) else f"{value:.9g}"
+            if isinstance(value, str):
+                return value.replace(prefix, "<root>")
+            return str(value) if isinstance(value, (list, dict)) else value
+        with duckdb.connect(str(db), read_only=True) as con:
+            return sorted((tuple(norm(v) for v in row) for row in con.execute(f"select * from {table}").fetchall()),
+                          key=repr)
+
+    s3_db = tmp_path / "wh" / "butter.duckdb"
+    with duckdb.connect(str(s3_db), read_only=True) as con:
+        tables = [f"{schema}.{name}" for schema, name in con.execute(
+            "select table_schema, table_name from information_schema.tables where table_schema = 'marts' "
+            "and table_type = 'BASE TABLE' order by all").fetchall()] + ["audit.source_reconciliation"]
+    assert len(tables) >= 6
+    for table in tables:
+        assert rows(s3_db, table, cache) == rows(local.db_path, table, str(root)), table
 
 
 # --- the emulator itself (fast) -------------------------------------------------------

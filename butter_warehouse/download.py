@@ -1,0 +1,598 @@
+"""``butter download``: copy the published folders (or a selection) to a local data root.
+
+    butter download --out data/butter                                  # all 16 folders (~2 TB)
+    butter download --out data/butter --folders all_runs,complete_summary --datasets mnist
+    butter download --out data/butter --sweeps learning_rate --where depth=2,3 --where shape=rectangle
+    butter download --out data/zstd --compression zstd                  # re-encoded for Spark
+
+Source: ``--source`` (default: ``BUTTER_DATA_ROOT`` when it is ``s3://``, else
+``s3://oedi-data-lake/butter``), read with the S3 settings the scan uses
+(``BUTTER_S3_*``, ``BUTTER_HTTP_*``, ``AWS_*``: ``inventory.s3_filesystem``); a
+local folder works too. Selection: folders (``--folders``, ``--sweeps``; default
+all 16), then hive partition filters (``--datasets mnist`` is ``--where
+dataset=mnist``; ``--where key=v1,v2`` keeps files under ``key=v1`` or ``key=v2``;
+several ``--where`` must all hold; numbers match by value, ``learning_rate=1e-4``
+= ``learning_rate=0.0001``). Files under no folder of a key (a folder's
+``_common_metadata``) are kept.
+
+Transfer: ``--concurrency`` (default ``BUTTER_S3_CONCURRENCY``, 32) files at once,
+a HEAD and one GET each (pyarrow's S3 client); each is written to
+``.<name>.butter-part`` beside its final name, checked (bytes = the listing's
+size, the parquet footer reads; re-encoded: the rows of the copy equal the
+source's) and only then renamed to its name, atomically. A damaged transfer is
+an error naming the file, and its temporary file is removed: nothing
+half-written carries a name the build reads. ``_butter_download.jsonl`` in the
+out folder records each finished file (source, its size and identity, local
+size, encoding); a file is skipped when it is recorded with the same source
+identity and its local size matches (or, for plain copies, when its size equals
+the source's), so a second run transfers nothing and an interrupted run
+continues where it stopped. ``_butter_download.json`` records the selections
+downloaded into the folder; the scan turns a partial selection into a note per
+folder in ``audit.load_audit``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from . import contract
+from .progress import Progress, format_duration
+
+PUBLIC_ROOT = "s3://oedi-data-lake/butter"
+MANIFEST = "_butter_download.jsonl"
+SELECTIONS = "_butter_download.json"
+PART_SUFFIX = ".butter-part"
+CHUNK = 1 << 20
+ENCODINGS = ("copy", "zstd")
+
+
+class DownloadError(Exception):
+    """A selection or source that cannot be downloaded; the message says why."""
+
+
+# --- selection --------------------------------------------------------------------------------
+
+
+def _split(values: Iterable[str]) -> list[str]:
+    return [v.strip() for text in values for v in text.split(",") if v.strip()]
+
+
+def _partition_keys() -> set[str]:
+    return {name for spelling in contract.SPELLINGS for name in contract.partition_names(spelling)}
+
+
+@dataclass
+class Selection:
+    """Which folders, and which hive partition values (key -> allowed texts)."""
+
+    folders: list[str]
+    where: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, folders: Iterable[str] = (), sweeps: Iterable[str] = (), datasets: Iterable[str] = (),
+              where: Iterable[str] = ()) -> Selection:
+        chosen: list[str] = []
+        for folder in _split(folders):
+            if folder not in contract.FOLDERS:
+                raise DownloadError(f"unknown folder {folder!r}; the published folders are {', '.join(contract.FOLDERS)}")
+            chosen.append(folder)
+        for sweep in _split(sweeps):
+            if sweep not in contract.SWEEPS:
+                raise DownloadError(f"unknown sweep {sweep!r}; the sweeps are {', '.join(contract.SWEEPS)}")
+            chosen += [f"{sweep}_sweep_runs", f"{sweep}_sweep_summary"]
+        chosen = [f for f in contract.FOLDERS if f in chosen] or list(contract.FOLDERS)
+        filters: dict[str, list[str]] = {}
+        if _split(datasets):
+            filters["dataset"] = _split(datasets)
+        keys = _partition_keys()
+        for item in where:
+            key, sep, values = item.partition("=")
+            key = key.strip()
+            if not sep or not key or not _split([values]):
+                raise DownloadError(f"--where {item!r}: expected key=value[,value...], e.g. dataset=mnist")
+            if key not in keys:
+                raise DownloadError(f"--where {item!r}: {key!r} is not a partition key; the keys are "
+                                    f"{', '.join(sorted(keys))}")
+            filters.setdefault(key, []).extend(_split([values]))
+        return cls(chosen, filters)
+
+    @property
+    def complete(self) -> bool:
+        return not self.where and list(self.folders) == list(contract.FOLDERS)
+
+    def keeps(self, relative: str) -> bool:
+        """Whether a path relative to its folder passes every partition filter."""
+        segments = dict(s.split("=", 1) for s in relative.split("/")[:-1] if "=" in s)
+        for key, allowed in self.where.items():
+            other = key.replace(".", "_") if "." in key else key.replace("kernel_regularizer_", "kernel_regularizer.")
+            value = segments.get(key, segments.get(other))
+            if value is not None and not any(_same_value(value, a) for a in allowed):
+                return False
+        return True
+
+    def describe(self) -> str:
+        folders = "all folders" if list(self.folders) == list(contract.FOLDERS) else ", ".join(self.folders)
+        where = " and ".join(f"{k}={'|'.join(v)}" for k, v in self.where.items())
+        return folders + (f" where {where}" if where else "")
+
+    def as_json(self) -> dict[str, Any]:
+        return {"folders": list(self.folders), "where": self.where}
+
+
+def _same_value(text: str, wanted: str) -> bool:
+    if text == wanted:
+        return True
+    try:
+        return float(text) == float(wanted)
+    except ValueError:
+        return False
+
+
+# --- source -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    folder: str
+    relative: str  # below the data root: all_runs/dataset=x/.../part-0.parquet
+    source: str  # full source path (s3://... or local)
+    size: int
+    identity: str  # size:mtime_ns (as the scan records it)
+
+
+class Source:
+    """A data root to read from: ``s3://bucket/prefix`` or a local folder (pyarrow file systems)."""
+
+    def __init__(self, root: str, env: Mapping[str, str]) -> None:
+        from pyarrow import fs
+
+        from .inventory import is_s3, normalize_root, s3_filesystem
+
+        self.root = normalize_root(root)
+        if is_s3(self.root):
+            self.filesystem = s3_filesystem(env)
+            self.base = self.root[len("s3://"):]
+            self.prefix = "s3://"
+        else:
+            self.filesystem = fs.LocalFileSystem()
+            self.base = self.root
+            self.prefix = ""
+
+    def list(self, folder: str) -> list[RemoteFile]:
+        from pyarrow import fs
+
+        base = f"{self.base}/{folder}"
+        try:
+            infos = self.filesystem.get_file_info(fs.FileSelector(base, recursive=True, allow_not_found=True))
+        except OSError as exc:
+            raise DownloadError(f"{self.root}/{folder} could not be listed ({exc}). Check the source, "
+                                "BUTTER_S3_ENDPOINT and the network.") from exc
+        files = []
+        for info in sorted(infos, key=lambda i: i.path):
+            if info.type != fs.FileType.File:
+                continue
+            relative = info.path[len(self.base) + 1:]
+            size = int(info.size or 0)
+            mtime = info.mtime_ns if info.mtime_ns is not None else ""
+            files.append(RemoteFile(folder, relative, self.prefix + info.path, size, f"{size}:{mtime}"))
+        return files
+
+    def open(self, remote: RemoteFile) -> Any:
+        """A stream of the whole file (pyarrow's S3 client: a HEAD, then one GET for the body)."""
+        return self.filesystem.open_input_stream(remote.source[len(self.prefix):])
+
+
+# --- the manifest ------------------------------------------------------------------------------
+
+
+def read_manifest(out: Path) -> dict[str, dict[str, Any]]:
+    """{relative path: last record} of the files finished in ``out``."""
+    records: dict[str, dict[str, Any]] = {}
+    path = out / MANIFEST
+    if not path.exists():
+        return records
+    for line in path.read_text().splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:  # a line cut by a kill: that file is checked again
+            continue
+        if isinstance(record, dict) and "path" in record:
+            records[record["path"]] = record
+    return records
+
+
+def read_selections(root: str | Path) -> dict[str, Any] | None:
+    path = Path(root) / SELECTIONS
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except ValueError:
+        return None
+
+
+def partial_notes(root: str) -> dict[str, str]:
+    """{folder: note} for a data root written by ``butter download``: which partitions a
+    partial selection holds, or where a complete copy came from (what the scan adds to
+    each folder's ``audit.load_audit`` note)."""
+    recorded = read_selections(root)
+    if not recorded:
+        return {}
+    if recorded.get("complete"):
+        source = recorded.get("source", "?")
+        return {folder: f"local copy of {source}/{folder} (butter download or the S3 landing of butter build): "
+                f"each file's source path, size and last-modified time are in {root}/{MANIFEST}"
+                for folder in contract.FOLDERS}
+    held: dict[str, list[str]] = {}
+    for selection in recorded.get("selections", []):
+        where = " and ".join(f"{k}={'|'.join(v)}" for k, v in selection.get("where", {}).items())
+        for folder in selection.get("folders", []):
+            held.setdefault(folder, []).append(f"partitions {where}" if where else "the whole folder")
+    source = recorded.get("source", "?")
+    head = f"partial download (butter download from {source}): this folder holds"
+    return {folder: f"{head} {'; '.join(parts)}" + ("" if "the whole folder" in parts else " only")
+            for folder, parts in held.items()}
+
+
+# --- transfer ---------------------------------------------------------------------------------
+
+
+class TransferError(Exception):
+    """One file could not be transferred intact; the message names it."""
+
+
+def part_path(dest: Path) -> Path:
+    return dest.with_name(f".{dest.name}{PART_SUFFIX}")
+
+
+def _is_parquet(path: Path) -> bool:
+    size = path.stat().st_size
+    if size < 12:
+        return False
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+        handle.seek(size - 4)
+        return head == b"PAR1" and handle.read(4) == b"PAR1"
+
+
+def _reencode(part: Path, target: Path, kind: contract.Kind, compression: str) -> int:
+    """Write ``part``'s rows to ``target`` with the demo's portable writer settings; rows written."""
+    from .demo.writer import encoding_options, portable_dictionary_columns
+
+    source = pq.ParquetFile(part)  # one file, no hive partition columns added
+    schema = source.schema_arrow
+    writer = pq.ParquetWriter(target, schema, use_dictionary=portable_dictionary_columns(kind, schema.names),
+                              use_byte_stream_split=False, **encoding_options(compression, kind))
+    try:
+        for index in range(source.num_row_groups):
+            writer.write_table(source.read_row_group(index))
+    finally:
+        writer.close()
+    rows = pq.read_metadata(target).num_rows
+    if rows != source.metadata.num_rows:
+        raise TransferError(f"re-encoded copy holds {rows} rows, the source {source.metadata.num_rows}")
+    return rows
+
+
+def transfer(source: Source, remote: RemoteFile, out: Path, encoding: str,
+             stop: threading.Event | None = None) -> dict[str, Any]:
+    """Fetch one file to ``out`` through a temporary name, check it, rename it; its manifest record."""
+    dest = out / remote.relative
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = part_path(dest)
+    encoded = part.with_name(part.name + ".zstd")
+    received = 0
+    try:
+        try:
+            with source.open(remote) as stream, open(part, "wb") as handle:
+                while True:
+                    if stop is not None and stop.is_set():
+                        raise TransferError("interrupted")
+                    chunk = stream.read(CHUNK)
+                    if not chunk:
+                        break
+                    handle.write(chunk)
+                    received += len(chunk)
+        except OSError as exc:
+            raise TransferError(f"the transfer failed after {received:,} bytes ({exc})") from exc
+        if received != remote.size:
+            raise TransferError(f"received {received:,} bytes, the listing says {remote.size:,}")
+        parquet = dest.name.endswith(".parquet") or _is_parquet(part)
+        if parquet:
+            try:
+                meta = pq.read_metadata(part)
+            except Exception as exc:  # noqa: BLE001 - any unreadable footer is the same finding
+                raise TransferError(f"its parquet footer does not read ({exc})") from exc
+        final = part
+        if parquet and encoding != "copy" and not dest.name.startswith(("_", ".")) and meta.num_row_groups:
+            try:
+                _reencode(part, encoded, contract.folder_kind(remote.folder), encoding)
+            except TransferError:
+                raise
+            except Exception as exc:  # noqa: BLE001
+                raise TransferError(f"it could not be re-encoded as {encoding} ({exc})") from exc
+            final = encoded
+        os.replace(final, dest)
+        return {"path": remote.relative, "source": remote.source, "source_size": remote.size,
+                "source_identity": remote.identity, "size": dest.stat().st_size, "encoding": encoding}
+    except TransferError as exc:
+        raise TransferError(f"{remote.source}: {exc}; nothing was written to {dest}") from None
+    finally:
+        for leftover in (part, encoded):
+            leftover.unlink(missing_ok=True)
+
+
+def is_done(remote: RemoteFile, out: Path, record: dict[str, Any] | None, encoding: str) -> bool:
+    dest = out / remote.relative
+    try:
+        size = dest.stat().st_size
+    except OSError:
+        return False
+    if record is not None and record.get("source_identity") == remote.identity and record.get("encoding") == encoding:
+        return record.get("size") == size
+    return encoding == "copy" and record is None and size == remote.size
+
+
+# --- progress ----------------------------------------------------------------------------------
+
+
+def format_bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(n) < 1000 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} TB"
+
+
+class ByteProgress(Progress):
+    """Files done of total, bytes done of total, byte rate, time left."""
+
+    def __init__(self, desc: str, files: int, total_bytes: int, **kwargs: Any) -> None:
+        super().__init__(desc, files, "file", **kwargs)
+        self.total_bytes = total_bytes
+        self.bytes = 0
+
+    def add(self, nbytes: int) -> None:
+        self.bytes += nbytes
+        self.update(1)
+
+    def line(self, *, finished: bool = False) -> str:
+        elapsed = self.elapsed
+        rate = self.bytes / elapsed if elapsed > 0 else 0.0
+        text = (f"{self.desc}: {self.done:,}/{self.total or 0:,} files, {format_bytes(self.bytes)}/"
+                f"{format_bytes(self.total_bytes)}, {format_bytes(rate)}/s")
+        if finished:
+            return text + f", {format_duration(elapsed)}"
+        left = (self.total_bytes - self.bytes) / rate if rate > 0 else None
+        return text + (f", {format_duration(left)} left" if left is not None else "")
+
+
+# --- the command -----------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    listed: int = 0
+    listed_bytes: int = 0
+    transferred: int = 0
+    transferred_bytes: int = 0
+    stored_bytes: int = 0
+    skipped: int = 0
+    skipped_bytes: int = 0
+    failed: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    pruned: int = 0
+
+    def summary(self, out: Path) -> str:
+        rate = self.transferred_bytes / self.seconds if self.seconds > 0 else 0.0
+        text = (f"downloaded {self.transferred:,} file(s), {format_bytes(self.transferred_bytes)} in "
+                f"{self.seconds:.1f} s ({format_bytes(rate)}/s) to {out}; {self.skipped:,} already there "
+                f"({format_bytes(self.skipped_bytes)}) of {self.listed:,} selected")
+        if self.failed:
+            text += f"; {len(self.failed)} FAILED (listed above; run again to retry them)"
+        return text
+
+
+def download(source_root: str, out: Path, selection: Selection, *, concurrency: int, encoding: str = "copy",
+             env: Mapping[str, str] | None = None, progress: bool | None = None,
+             log: Callable[[str], None] | None = None, prune: bool = False) -> Result:
+    """Copy the selection from ``source_root`` into ``out``; see the module doc."""
+    env = os.environ if env is None else env
+    log = log or (lambda line: print(line, file=sys.stderr))
+    if encoding not in ENCODINGS:
+        raise DownloadError(f"encoding must be one of {', '.join(ENCODINGS)}, not {encoding!r}")
+    source = Source(source_root, env)
+    out = Path(out).resolve()
+    if source.prefix == "" and Path(source.root).resolve() == out:
+        raise DownloadError(f"the source and the out folder are the same ({out})")
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    listing = [f for folder in selection.folders for f in source.list(folder)
+               if selection.keeps(f.relative[len(folder) + 1:])]
+    records = read_manifest(out)
+    result = Result(listed=len(listing), listed_bytes=sum(f.size for f in listing))
+    if prune:
+        result.pruned = _prune(out, selection, records, {f.relative for f in listing})
+    todo = []
+    for remote in listing:
+        if is_done(remote, out, records.get(remote.relative), encoding):
+            result.skipped += 1
+            result.skipped_bytes += remote.size
+        else:
+            todo.append(remote)
+    _record_selection(out, source.root, selection)
+    stop = threading.Event()
+    manifest_lock = threading.Lock()
+    bar = ByteProgress("download", len(todo), sum(f.size for f in todo), enabled=progress)
+    with bar, open(out / MANIFEST, "a") as manifest, ThreadPoolExecutor(max(1, concurrency)) as pool:
+        pending: dict[Future, RemoteFile] = {}
+        queue = iter(todo)
+        try:
+            while True:
+                while len(pending) < 2 * max(1, concurrency):
+                    remote = next(queue, None)
+                    if remote is None:
+                        break
+                    pending[pool.submit(transfer, source, remote, out, encoding, stop)] = remote
+                if not pending:
+                    break
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    remote = pending.pop(future)
+                    try:
+                        record = future.result()
+                    except TransferError as exc:
+                        result.failed.append(remote.source)
+                        log(f"BUTTER download error: {exc}")
+                        bar.update(0)
+                        continue
+                    with manifest_lock:
+                        manifest.write(json.dumps(record) + "\n")
+                        manifest.flush()
+                    result.transferred += 1
+                    result.transferred_bytes += remote.size
+                    result.stored_bytes += record["size"]
+                    bar.add(remote.size)
+        except BaseException:
+            stop.set()
+            for future in pending:
+                future.cancel()
+            raise
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _prune(out: Path, selection: Selection, records: dict[str, dict[str, Any]], listed: set[str]) -> int:
+    """Delete the files this command wrote earlier (in the manifest) that the source no longer holds."""
+    gone = [rel for rel, record in records.items() if not record.get("deleted") and rel not in listed
+            and rel.split("/", 1)[0] in selection.folders]
+    with open(out / MANIFEST, "a") as manifest:
+        for rel in gone:
+            path = out / rel
+            path.unlink(missing_ok=True)
+            manifest.write(json.dumps({"path": rel, "deleted": True}) + "\n")
+            records.pop(rel)
+            parent = path.parent
+            while parent != out and parent.is_dir() and not any(parent.iterdir()):
+                parent.rmdir()
+                parent = parent.parent
+    return len(gone)
+
+
+def cache_dir(root: str, project_root: Path, encoding: str, env: Mapping[str, str]) -> Path:
+    """Where ``butter build`` lands an S3 data root: ``BUTTER_S3_CACHE`` (default
+    ``data/s3-cache`` in the project) / encoding / bucket / prefix."""
+    base = Path(os.path.abspath(env.get("BUTTER_S3_CACHE") or project_root / "data" / "s3-cache"))
+    return base / encoding / root[len("s3://"):]
+
+
+def land(root: str, project_root: Path, *, encoding: str = "copy", env: Mapping[str, str] | None = None) -> Path:
+    """Copy every published folder of the S3 data root ``root`` into the local cache
+    (concurrently; files already there and unchanged are not fetched again; files the
+    bucket no longer holds are removed) and return the cache folder. Raises
+    DownloadError when a file cannot be landed intact."""
+    from .duckdb_plugin import s3_concurrency
+
+    env = os.environ if env is None else env
+    dest = cache_dir(root, project_root, encoding, env)
+    print(f"landing {root} in {dest} ({s3_concurrency(env)} at once"
+          + (f", re-encoded as {encoding}" if encoding != "copy" else "") + "); BUTTER_S3_CACHE=off reads S3 directly",
+          flush=True)
+    result = download(root, dest, Selection.parse(), concurrency=s3_concurrency(env), encoding=encoding, env=env,
+                      prune=True)
+    print(f"landed: {result.summary(dest)}" + (f"; {result.pruned} file(s) no longer in the bucket removed"
+                                              if result.pruned else ""), flush=True)
+    if result.failed:
+        raise DownloadError(f"{len(result.failed)} file(s) of {root} could not be landed intact, e.g. "
+                            f"{result.failed[0]} (see the errors above); nothing was built")
+    return dest
+
+
+def land_for_build(project_root: Path, target: str) -> bool:
+    """``butter build`` on an ``s3://`` data root builds from a local landed copy: lands it
+    (zstd for Spark, whose Hadoop has no Brotli codec) and points ``BUTTER_DATA_ROOT`` at
+    the copy for the rest of the build. False (after one line) when landing failed."""
+    from .inventory import is_s3, normalize_root
+
+    root = normalize_root(os.environ.get("BUTTER_DATA_ROOT") or ".")
+    setting = (os.environ.get("BUTTER_S3_CACHE") or "").strip().lower()
+    if not is_s3(root) or setting in ("off", "no", "0", "false"):
+        return True
+    try:
+        dest = land(root, project_root, encoding="copy" if target == "dev" else "zstd")
+    except DownloadError as exc:
+        print(f"BUTTER: {exc}", file=sys.stderr)
+        return False
+    os.environ["BUTTER_DATA_ROOT"] = str(dest)
+    return True
+
+
+def _record_selection(out: Path, source: str, selection: Selection) -> None:
+    recorded = read_selections(out) or {}
+    if recorded.get("source") not in (None, source):
+        recorded = {}
+    selections = [s for s in recorded.get("selections", []) if s != selection.as_json()]
+    selections.append(selection.as_json())
+    complete = bool(recorded.get("complete")) or selection.complete
+    data = {"source": source, "complete": complete, "selections": selections}
+    tmp = out / f".{SELECTIONS}.tmp"
+    tmp.write_text(json.dumps(data, indent=1))
+    os.replace(tmp, out / SELECTIONS)
+
+
+def default_source(env: Mapping[str, str]) -> str:
+    root = (env.get("BUTTER_DATA_ROOT") or "").strip()
+    return root if root.startswith("s3://") else PUBLIC_ROOT
+
+
+def run(args: argparse.Namespace) -> int:
+    from .duckdb_plugin import check_settings, s3_concurrency
+
+    check_settings()
+    if args.concurrency is not None and args.concurrency < 1:
+        print(f"butter download: --concurrency must be at least 1, got {args.concurrency}", file=sys.stderr)
+        return 2
+    concurrency = args.concurrency or s3_concurrency(os.environ)
+    try:
+        selection = Selection.parse(args.folders, args.sweeps, args.datasets, args.where)
+        source = args.source or default_source(os.environ)
+        print(f"download {source} -> {args.out}: {selection.describe()}, {concurrency} at once"
+              + (f", re-encoded as {args.compression}" if args.compression != "copy" else ""), file=sys.stderr)
+        result = download(source, Path(args.out), selection, concurrency=concurrency, encoding=args.compression)
+    except DownloadError as exc:
+        print(f"butter download: {exc}", file=sys.stderr)
+        return 2
+    print(result.summary(Path(args.out).resolve()))
+    return 1 if result.failed else 0
+
+
+def register(sub: Any) -> None:
+    """The ``butter download`` subcommand."""
+    p = sub.add_parser("download", help="copy the published folders, or a selection, to a local data root")
+    p.add_argument("--out", required=True, help="local folder to copy into (then BUTTER_DATA_ROOT=that folder)")
+    p.add_argument("--source", default=None,
+                   help=f"data root to copy from (default: BUTTER_DATA_ROOT if s3://, else {PUBLIC_ROOT})")
+    p.add_argument("--folders", action="append", default=[], help="published folders, comma-separated")
+    p.add_argument("--sweeps", action="append", default=[],
+                   help=f"sweeps (both their folders), comma-separated: {', '.join(contract.SWEEPS)}")
+    p.add_argument("--datasets", action="append", default=[], help="datasets, comma-separated (= --where dataset=...)")
+    p.add_argument("--where", action="append", default=[], metavar="KEY=VALUE[,VALUE]",
+                   help="keep files under these hive partition values (repeat: all must hold)")
+    p.add_argument("--concurrency", type=int, default=None,
+                   help="files in flight at once (default BUTTER_S3_CONCURRENCY, 32)")
+    p.add_argument("--compression", choices=ENCODINGS, default="copy",
+                   help="copy: the files as published (default); zstd: re-encoded as `butter demo --compression "
+                        "zstd` writes them (zstd, data page v1, no byte-stream-split), for Spark")
+    p.set_defaults(func=run, needs_project=False)

@@ -1,0 +1,259 @@
+"""``butter download`` (issue 18): selection, resume, verification, damaged transfers,
+re-encoding; the concurrent scan of S3 equals the scan of the local copy.
+
+Small demo data (the fault matrix's sizes); the S3 cases use the moto emulator on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from butter_warehouse import contract, download, inventory
+from butter_warehouse.download import DownloadError, Selection
+
+from s3_emulator import s3_emulator
+
+pytestmark = pytest.mark.timeout(300)
+SIZES = {"experiments": 20, "runs_per_experiment": 2, "epochs": 10}
+
+
+@pytest.fixture(scope="module")
+def small(demo_root: Callable[..., Path]) -> Path:
+    return demo_root("published", **SIZES)
+
+
+def files_below(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+            and not p.name.startswith("_butter_download")}
+
+
+def expected(root: Path, selection: Selection) -> dict[str, bytes]:
+    return {rel: data for rel, data in files_below(root).items()
+            if rel.split("/", 1)[0] in selection.folders and "/" in rel
+            and selection.keeps(rel.split("/", 1)[1])}
+
+
+def run(source: Path | str, out: Path, selection: Selection, **kwargs: object) -> download.Result:
+    lines: list[str] = []
+    result = download.download(str(source), out, selection, concurrency=kwargs.pop("concurrency", 8),
+                               progress=False, log=lines.append, **kwargs)  # type: ignore[arg-type]
+    result.log = lines  # type: ignore[attr-defined]
+    return result
+
+
+def no_partial_files(root: Path) -> bool:
+    return not [p for p in root.rglob("*") if p.name.endswith(download.PART_SUFFIX) or ".butter-part" in p.name]
+
+
+# --- selection ---------------------------------------------------------------------------------
+
+
+def test_selection_folders_sweeps_datasets_and_partition_filters(small: Path, tmp_path: Path) -> None:
+    dataset = sorted(p.name for p in (small / "all_runs").glob("dataset=*"))[0].split("=", 1)[1]
+    selection = Selection.parse(folders=["all_runs,complete_summary"], sweeps=["learning_rate"],
+                                datasets=[dataset], where=["depth=2,3"])
+    assert selection.folders == ["all_runs", "learning_rate_sweep_runs", "complete_summary",
+                                 "learning_rate_sweep_summary"]
+    result = run(small, tmp_path / "out", selection)
+    got = files_below(tmp_path / "out")
+    want = expected(small, selection)
+    assert got == want and result.transferred == len(want) and not result.failed
+    data = [r for r in got if r.endswith(".parquet")]
+    assert data and all(f"dataset={dataset}/" in r and ("/depth=2/" in r or "/depth=3/" in r) for r in data)
+    assert {r.split("/")[0] for r in got} == set(selection.folders)
+    assert all(f"{f}/_common_metadata" in got for f in selection.folders)  # folder metadata kept
+    # numbers match by value, keys of either spelling
+    assert Selection.parse(where=["learning_rate=1e-4"]).keeps("dataset=x/learning_rate=0.0001/part-0.parquet")
+    assert not Selection.parse(where=["learning_rate=1e-3"]).keeps("dataset=x/learning_rate=0.0001/p.parquet")
+    assert Selection.parse().complete and not selection.complete
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"folders": ["all_run"]}, "unknown folder 'all_run'"),
+    ({"sweeps": ["lr"]}, "unknown sweep 'lr'"),
+    ({"where": ["colour=red"]}, "'colour' is not a partition key"),
+    ({"where": ["depth"]}, "expected key=value"),
+])
+def test_bad_selection_is_a_clear_error(kwargs: dict, message: str) -> None:
+    with pytest.raises(DownloadError, match=message):
+        Selection.parse(**kwargs)
+
+
+# --- resume --------------------------------------------------------------------------------------
+
+
+def test_second_run_transfers_nothing_and_an_interrupted_run_continues(small: Path, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out"
+    selection = Selection.parse(folders=["all_runs", "complete_summary"])
+    original = download.transfer
+    calls = {"n": 0}
+
+    def dies_after_five(*args: object, **kwargs: object) -> dict:
+        calls["n"] += 1
+        if calls["n"] > 5:
+            raise KeyboardInterrupt
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(download, "transfer", dies_after_five)
+    with pytest.raises(KeyboardInterrupt):
+        run(small, out, selection, concurrency=1)
+    monkeypatch.setattr(download, "transfer", original)
+    assert no_partial_files(out)
+    first = run(small, out, selection)
+    want = expected(small, selection)
+    assert first.skipped == 5 and first.transferred == len(want) - 5
+    assert files_below(out) == want
+    again = run(small, out, selection)
+    assert (again.transferred, again.transferred_bytes, again.skipped) == (0, 0, len(want))
+    assert "downloaded 0 file(s), 0 B" in again.summary(out)
+    # a file changed at the source is fetched again
+    changed = sorted((small / "all_runs").rglob("*.parquet"))[0]
+    record = download.read_manifest(out)[changed.relative_to(small).as_posix()]
+    monkeypatch.setattr(download.Source, "list", lambda self, folder: [
+        dataclasses.replace(f, identity="other") if f.source == str(changed) else f
+        for f in original_list(self, folder)])
+    assert run(small, out, selection).transferred == 1 and record["size"] == changed.stat().st_size
+
+
+original_list = download.Source.list
+
+
+# --- verification and damaged transfers --------------------------------------------------------
+
+
+class Truncated:
+    """A source stream that ends early (a connection cut mid-body)."""
+
+    def __init__(self, stream: object) -> None:
+        self.stream = stream
+
+    def __enter__(self) -> Truncated:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stream.close()  # type: ignore[attr-defined]
+
+    def read(self, n: int) -> bytes:
+        data = self.stream.read(n)  # type: ignore[attr-defined]
+        return data[: len(data) // 2]
+
+
+def test_truncated_transfer_names_the_file_and_leaves_nothing(small: Path, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    victim = sorted((small / "complete_summary").rglob("*.parquet"))[0]
+    opener = download.Source.open
+    monkeypatch.setattr(download.Source, "open", lambda self, remote: Truncated(opener(self, remote))
+                        if remote.source == str(victim) else opener(self, remote))
+    out = tmp_path / "out"
+    result = run(small, out, Selection.parse(folders=["complete_summary"]))
+    dest = out / victim.relative_to(small)
+    assert result.failed == [str(victim)]
+    assert any(line.startswith(f"BUTTER download error: {victim}: received ") and "the listing says" in line
+               and f"nothing was written to {dest}" in line for line in result.log), result.log  # type: ignore[attr-defined]
+    assert not dest.exists() and no_partial_files(out)
+    assert "1 FAILED" in result.summary(out)
+    assert victim.relative_to(small).as_posix() not in download.read_manifest(out)
+    monkeypatch.setattr(download.Source, "open", opener)
+    retry = run(small, out, Selection.parse(folders=["complete_summary"]))
+    assert retry.transferred == 1 and dest.read_bytes() == victim.read_bytes()
+
+
+def test_damaged_file_at_the_source_is_refused(small: Path, tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    folder = source / "all_runs" / "dataset=x" / "depth=2"
+    folder.mkdir(parents=True)
+    good = sorted((small / "all_runs").rglob("*.parquet"))[0]
+    (folder / "part-0.parquet").write_bytes(good.read_bytes())
+    (folder / "part-1.parquet").write_bytes(b"PAR1" + b"\0" * 100 + b"PAR1")  # right size, no footer
+    out = tmp_path / "out"
+    result = run(source, out, Selection.parse(folders=["all_runs"]))
+    bad = folder / "part-1.parquet"
+    assert result.failed == [str(bad)] and result.transferred == 1
+    assert any(f"{bad}: its parquet footer does not read" in line for line in result.log)  # type: ignore[attr-defined]
+    assert not (out / "all_runs/dataset=x/depth=2/part-1.parquet").exists() and no_partial_files(out)
+
+
+def test_reencoded_copy_is_zstd_v1_with_the_same_rows(small: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = run(small, out, Selection.parse(folders=["all_runs"]), encoding="zstd")
+    assert not result.failed
+    for path in sorted((out / "all_runs").rglob("*.parquet"))[:5]:
+        copy, original = pq.ParquetFile(path), pq.ParquetFile(small / path.relative_to(out))
+        column = copy.metadata.row_group(0).column(copy.metadata.num_columns - 1)
+        assert column.compression == "ZSTD" and "BYTE_STREAM_SPLIT" not in column.encodings
+        assert copy.read().equals(original.read())
+    again = run(small, out, Selection.parse(folders=["all_runs"]), encoding="zstd")
+    assert again.transferred == 0
+
+
+# --- S3: download and the concurrent scan ----------------------------------------------------
+
+
+def test_s3_download_resume_and_concurrent_scan_equal_local(small: Path, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    with s3_emulator(small, bucket="butter-download", prefix="butter") as s3:
+        for key, value in s3.env.items():
+            monkeypatch.setenv(key, value)
+        out = tmp_path / "copy"
+        selection = Selection.parse(folders=list(contract.FOLDERS))
+        first = run(s3.data_root, out, selection, concurrency=32)
+        assert not first.failed and files_below(out) == expected(small, selection)
+        assert run(s3.data_root, out, selection).transferred_bytes == 0
+        remote = inventory.scan(s3.data_root)
+        monkeypatch.setenv("BUTTER_S3_CONCURRENCY", "1")
+        one_at_a_time = inventory.scan(s3.data_root)
+    local = inventory.scan(str(out))
+
+    def relative(inv: inventory.Inventory) -> list[tuple]:
+        return [(f.path.split(inv.root, 1)[1], f.folder, f.partition_values, f.rows, f.row_groups, f.bytes,
+                 f.column_names, f.column_types, f.null_partition_columns) for f in inv.files]
+
+    concurrent, sequential = relative(remote), relative(one_at_a_time)
+    assert concurrent == sequential  # same findings in the same order
+    assert sorted(concurrent) == sorted(relative(local))  # a local walk lists folders in another order
+    assert [p.problem for p in remote.problems] == [p.problem for p in one_at_a_time.problems]
+    assert [(s.folder, s.present, s.parquet_files, s.rows) for s in remote.folders.values()] == \
+        [(s.folder, s.present, s.parquet_files, s.rows) for s in local.folders.values()]
+
+
+def test_partial_download_is_named_in_the_scan(small: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    dataset = sorted(p.name for p in (small / "all_runs").glob("dataset=*"))[0].split("=", 1)[1]
+    run(small, out, Selection.parse(folders=["all_runs", "complete_summary"], datasets=[dataset]))
+    inv = inventory.scan(str(out))
+    notes = {p.folder: p.problem for p in inv.warnings if "partial download" in p.problem}
+    assert set(notes) == {"all_runs", "complete_summary"}
+    assert notes["all_runs"] == (f"partial download (butter download from {small}): this folder holds "
+                                 f"partitions dataset={dataset} only")
+    recorded = json.loads((out / download.SELECTIONS).read_text())
+    assert recorded["complete"] is False and len(recorded["selections"]) == 1
+
+
+# --- the command ---------------------------------------------------------------------------------
+
+
+def test_command_prints_one_summary_line_and_names_bad_settings(small: Path, tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str],
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from butter_warehouse import cli
+
+    monkeypatch.setenv("BUTTER_PROGRESS", "never")
+    out = tmp_path / "out"
+    args = ["download", "--source", str(small), "--out", str(out), "--folders", "complete_summary"]
+    assert cli.main(args) == 0
+    first = capsys.readouterr().out.strip().splitlines()
+    assert len(first) == 1 and first[0].startswith("downloaded ") and f"to {out};" in first[0]
+    assert cli.main(args) == 0
+    assert capsys.readouterr().out.startswith("downloaded 0 file(s), 0 B")
+    assert cli.main([*args, "--concurrency", "0"]) == 2
+    assert "--concurrency must be at least 1" in capsys.readouterr().err
+    monkeypatch.setenv("BUTTER_S3_CONCURRENCY", "many")
+    assert cli.main(args) == 1
+    assert "BUTTER_S3_CONCURRENCY must be a whole number >= 1 (e.g. 32), got 'many'" in capsys.readouterr().err
