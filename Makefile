@@ -1,6 +1,8 @@
 # Two commands for a fresh clone (see README):
 #   make build   install the runtime environment (requirements.lock) into .venv, build the warehouse and its docs
 #   make test    install the dev environment (requirements-dev.lock), then lint and run every test
+#   make test-fast   the edit-test loop in under 5 minutes: codegen check, ruff, the Python unit
+#                tests and one small DuckDB build (scripts/test-fast.sh; no sqlfluff, Spark or browser)
 # Also: make lint (codegen check, ruff, sqlfluff), make install (the dev environment), make benchmark,
 #   make install-spark (dbt-spark + pyspark from requirements-spark.lock, for `butter build --target spark`),
 #   make install-bi (SQLAlchemy 2.0.x, duckdb-engine, pandas from requirements-bi.lock, as docs/bi-access.md uses).
@@ -11,7 +13,7 @@ BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.installed-runtime
 DEV := $(VENV)/.installed-dev
 
-.PHONY: build test lint install install-runtime install-spark install-bi benchmark clean
+.PHONY: build test test-fast lint install install-runtime install-spark install-bi benchmark clean
 
 # Python 3.11+ (pyproject.toml requires-python): refuse an older interpreter before making the venv
 $(BIN)/python:
@@ -65,6 +67,9 @@ lint: $(DEV)
 
 test: $(DEV) $(SPARK)
 	scripts/test.sh
+
+test-fast: $(DEV)
+	scripts/test-fast.sh
 
 benchmark: $(RUNTIME)
 	$(BIN)/python benchmarks/run.py

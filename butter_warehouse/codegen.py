@@ -10,11 +10,17 @@ that the committed copies are current):
 * ``models/staging/butter/_butter__columns.md``: one ``{% docs %}`` block per
   canonical column, shared by sources, staging and later layers.
 * ``models/staging/butter/stg_butter__<folder>.sql``: the staging models.
-* ``macros/staging/butter_columns.sql``: the column mapping the staging macro uses.
+* ``macros/staging/butter_columns.sql``: the column mapping the staging macro uses,
+  the folders, and the sweeps (``butter_sweeps``, ``butter_swept_parameters``).
+* ``seeds/butter_sweeps.csv``: the sweeps' study facts (``contract.SWEEP_FACTS``).
+* the sweep list in ``docs/warehouse-interface.md`` (between ``<!-- codegen:sweeps -->``
+  markers; the rest of that page is written by hand).
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 
@@ -81,7 +87,7 @@ def sources_yml() -> str:
         "        # {name} is the table name (= the published folder); the root is the",
         "        # var butter_data_root / env BUTTER_DATA_ROOT (local path or s3://...).",
         "        external_location: >-",
-        "          read_parquet('{{ (var(\"butter_data_root\", env_var(\"BUTTER_DATA_ROOT\", \"data/demo\")) | trim | replace(\"\\\\\", \"/\")).rstrip(\"/\") | replace(\"'\", \"''\") }}/{name}/**/*.parquet',",
+        "          read_parquet('{{ ((var(\"butter_data_root\") or env_var(\"BUTTER_DATA_ROOT\", \"data/demo\")) | trim | replace(\"\\\\\", \"/\")).rstrip(\"/\") | replace(\"'\", \"''\") }}/{name}/**/*.parquet',",
         f"          {READ_OPTIONS})",
         "    tables:",
     ]
@@ -212,8 +218,52 @@ def columns_macro() -> str:
         f"    {{{{- return({list(c.SWEEPS)}) -}}}}",
         "{% endmacro %}",
         "",
+        "",
+        "{% macro butter_swept_parameters() %}",
+        "    {#- Each sweep and the hyperparameter it varies, in sweep order. -#}",
+        "    {{- return([",
+        *[f"        {{'sweep': '{s.name}', 'swept_parameter': '{s.swept_parameter}'}}," for s in c.SWEEP_FACTS],
+        "    ]) -}}",
+        "{% endmacro %}",
+        "",
     ]
     return "\n".join(out)
+
+
+def sweeps_csv() -> str:
+    """seeds/butter_sweeps.csv: one row per sweep (dbt seeds take no comment line)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["sweep", "flag_column", "source_flag_column", "runs_folder", "summary_folder",
+                     "swept_parameter", "core_value", "repetitions", "description", "comparison_rule"])
+    for s in c.SWEEP_FACTS:
+        writer.writerow([s.name, f"is_{s.name}_sweep", f"{s.name}_sweep", f"{s.name}_sweep_runs",
+                         f"{s.name}_sweep_summary", s.swept_parameter, s.core_value, s.repetitions,
+                         s.description, s.comparison_rule])
+    return buf.getvalue()
+
+
+SWEEPS_BEGIN = "<!-- codegen:sweeps (written by `butter codegen` from butter_warehouse/contract.py) -->"
+SWEEPS_END = "<!-- /codegen:sweeps -->"
+
+
+def interface_doc(current: str) -> str:
+    """docs/warehouse-interface.md with its sweep list rewritten from the contract."""
+    flags = [f"`is_{s}_sweep`" for s in c.SWEEPS]
+    text = "(" + ", ".join(flags) + ")."
+    lines, line = [], "  "
+    for word in text.split(" "):
+        if len(line) + len(word) + 1 > 80 and line.strip():
+            lines.append(line.rstrip())
+            line = "  "
+        line += word + " "
+    lines.append(line.rstrip())
+    block = "\n".join([SWEEPS_BEGIN, "- **Sweep membership** columns are booleans named `is_<sweep>_sweep`",
+                       *lines, SWEEPS_END])
+    start, end = current.find(SWEEPS_BEGIN), current.find(SWEEPS_END)
+    if start < 0 or end < start:
+        raise ValueError(f"docs/warehouse-interface.md: the markers {SWEEPS_BEGIN} ... {SWEEPS_END} are missing")
+    return current[:start] + block + current[end + len(SWEEPS_END):]
 
 
 def files(root: Path) -> dict[Path, str]:
@@ -224,7 +274,11 @@ def files(root: Path) -> dict[Path, str]:
         staging / "_staging__models.yml": staging_yml(),
         staging / "_butter__columns.md": docs_md(),
         root / "macros" / "staging" / "butter_columns.sql": columns_macro(),
+        root / "seeds" / "butter_sweeps.csv": sweeps_csv(),
     }
+    doc = root / "docs" / "warehouse-interface.md"
+    if doc.exists():
+        generated[doc] = interface_doc(doc.read_text())
     for folder in c.FOLDERS:
         generated[staging / f"{_staging_model(folder)}.sql"] = staging_sql(folder)
     return generated

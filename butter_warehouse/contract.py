@@ -29,15 +29,140 @@ Kind = Literal["runs", "summary"]
 
 HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
 
-SWEEPS: tuple[str, ...] = (
-    "primary",
-    "300_epoch",
-    "30k_epoch",
-    "learning_rate",
-    "label_noise",
-    "batch_size",
-    "regularization",
+@dataclass(frozen=True)
+class Sweep:
+    """One BUTTER sweep: the study facts every other place takes from here.
+
+    ``butter codegen`` writes them into ``seeds/butter_sweeps.csv`` (with the flag
+    column and folders that follow from the name), the macros ``butter_sweeps`` and
+    ``butter_swept_parameters`` (sweep_comparisons picks its comparison rule by the
+    swept parameter) and the sweep list of docs/warehouse-interface.md; the
+    folders and the ``is_<sweep>_sweep`` columns follow from the name."""
+
+    name: str
+    #: the hyperparameter the sweep varies (a comparison rule in models/marts/sweep_comparisons.sql)
+    swept_parameter: str
+    #: the value other values are compared with, as text ("" when the sweep has none)
+    core_value: str
+    #: runs (seeds) per experiment
+    repetitions: int
+    description: str
+    comparison_rule: str
+
+
+#: the seven sweeps, in the order the published data lists them
+SWEEP_FACTS: tuple[Sweep, ...] = (
+    Sweep(
+        name='primary',
+        swept_parameter='size',
+        core_value='',
+        repetitions=30,
+        description=(
+            'All 13 datasets, 8 shapes and 14 depths at sizes 2^5..2^25 trainable parameters, 3000 '
+            'epochs; learning rate 0.0001, batch size 256, no regularization and no label noise held '
+            'fixed.'
+        ),
+        comparison_rule=(
+            'Sizes are compared within the same dataset, shape and depth (every other hyperparameter '
+            'equal); there is no core value, so is_core_value is false and delta_vs_core is NULL.'
+        ),
+    ),
+    Sweep(
+        name='300_epoch',
+        swept_parameter='epochs',
+        core_value='3000',
+        repetitions=10,
+        description=(
+            'Extends the primary sweep to the largest sizes 2^25..2^27 trained for 300 epochs (core '
+            'datasets and shapes, 10 repetitions for rectangle, 0-10 for other shapes); learning rate '
+            '0.0001, batch size 256, no regularization, no label noise.'
+        ),
+        comparison_rule=(
+            'Each 300-epoch experiment is compared with the 3000-epoch experiment of the same setting '
+            '(every other hyperparameter equal), which is the core value; that core experiment belongs '
+            'to the primary sweep.'
+        ),
+    ),
+    Sweep(
+        name='30k_epoch',
+        swept_parameter='epochs',
+        core_value='3000',
+        repetitions=10,
+        description=(
+            'Extends the primary sweep to 30000 training epochs for sizes 2^5..2^18 (core datasets and '
+            'shapes, 10 repetitions for rectangle, 0-10 for other shapes); learning rate 0.0001, batch '
+            'size 256, no regularization, no label noise.'
+        ),
+        comparison_rule=(
+            'Each 30000-epoch experiment is compared with the 3000-epoch experiment of the same setting'
+            ' (every other hyperparameter equal), which is the core value; that core experiment belongs'
+            ' to the primary sweep.'
+        ),
+    ),
+    Sweep(
+        name='learning_rate',
+        swept_parameter='learning_rate',
+        core_value='0.0001',
+        repetitions=20,
+        description=(
+            'Learning rate in {0.01, 0.001, 0.0001, 0.00001} over the core shapes, sizes 2^5..2^24 and '
+            'core datasets plus nursery and adult; batch size 256, no regularization, no label noise, '
+            '3000 epochs held fixed.'
+        ),
+        comparison_rule=(
+            'Learning rates are compared within a group of experiments equal in every other '
+            'hyperparameter; the core value is learning rate 0.0001.'
+        ),
+    ),
+    Sweep(
+        name='label_noise',
+        swept_parameter='label_noise',
+        core_value='0',
+        repetitions=30,
+        description=(
+            'Label noise in {0, 0.05, 0.1, 0.15, 0.2} at learning rate 0.0001 and {0, 0.05} at learning'
+            ' rate 0.001, over the core shapes, sizes 2^5..2^24 and core datasets; batch size 256, no '
+            'regularization, 3000 epochs held fixed.'
+        ),
+        comparison_rule=(
+            'Noise levels are compared within a group equal in every other hyperparameter, so groups '
+            "are also split by learning rate; the core value is label noise 0 at the group's own "
+            'learning rate.'
+        ),
+    ),
+    Sweep(
+        name='batch_size',
+        swept_parameter='batch_size',
+        core_value='256',
+        repetitions=30,
+        description=(
+            'Batch size in {32, 64, 128, 256, 512, 1024} for rectangle networks of depths 2..10, sizes '
+            '2^5..2^24, core datasets plus nursery and adult; learning rate 0.0001, no regularization, '
+            'no label noise, 3000 epochs held fixed.'
+        ),
+        comparison_rule=(
+            'Batch sizes are compared within a group equal in every other hyperparameter; the core '
+            'value is batch size 256.'
+        ),
+    ),
+    Sweep(
+        name='regularization',
+        swept_parameter='kernel_regularizer',
+        core_value='none',
+        repetitions=30,
+        description=(
+            'L1 or L2 kernel penalty in {0, 0.32, 0.16, ..., 7.8125e-5} (halving) for rectangle '
+            'networks of depths 2..10, sizes 2^5..2^25, core datasets plus nursery and adult; learning '
+            'rate 0.0001, batch size 256, no label noise, 3000 epochs held fixed.'
+        ),
+        comparison_rule=(
+            'The swept value is the penalty type and size together: L1 and L2 experiments of one '
+            'setting (every other hyperparameter equal) share a group whose core is the unregularized '
+            'experiment (value none).'
+        ),
+    ),
 )
+SWEEPS: tuple[str, ...] = tuple(s.name for s in SWEEP_FACTS)
 
 #: the 16 published folders and what their rows are
 RUN_FOLDERS: tuple[str, ...] = ("all_runs",) + tuple(f"{s}_sweep_runs" for s in SWEEPS)

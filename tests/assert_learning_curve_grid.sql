@@ -3,7 +3,7 @@
     last epoch, a short curve missing an epoch, or the best epoch of the
     published median test-loss curve (experiment_summary) absent or not the one
     flagged. One row per failing experiment with the reason. -#}
-{%- set max_points = var('butter_curve_max_points', 256) -%}
+{%- set max_points = var('butter_curve_max_points') -%}
 
 with
 

@@ -176,3 +176,17 @@
     {#- The seven BUTTER sweeps. -#}
     {{- return(['primary', '300_epoch', '30k_epoch', 'learning_rate', 'label_noise', 'batch_size', 'regularization']) -}}
 {% endmacro %}
+
+
+{% macro butter_swept_parameters() %}
+    {#- Each sweep and the hyperparameter it varies, in sweep order. -#}
+    {{- return([
+        {'sweep': 'primary', 'swept_parameter': 'size'},
+        {'sweep': '300_epoch', 'swept_parameter': 'epochs'},
+        {'sweep': '30k_epoch', 'swept_parameter': 'epochs'},
+        {'sweep': 'learning_rate', 'swept_parameter': 'learning_rate'},
+        {'sweep': 'label_noise', 'swept_parameter': 'label_noise'},
+        {'sweep': 'batch_size', 'swept_parameter': 'batch_size'},
+        {'sweep': 'regularization', 'swept_parameter': 'kernel_regularizer'},
+    ]) -}}
+{% endmacro %}

@@ -6,12 +6,6 @@
     registers (one scan per dbt process). -#}
 
 
-{#- A text as a SQL string literal (quotes doubled): paths may hold apostrophes. -#}
-{% macro butter_sql_string(text) -%}
-    {{- return("'" ~ (text | string | replace("'", "''")) ~ "'") -}}
-{%- endmacro %}
-
-
 {#- The folder holding the inventory's parquet files (compile time). -#}
 {% macro butter_inventory_dir() -%}
     {%- set given = env_var('BUTTER_INVENTORY', '') -%}
@@ -49,10 +43,6 @@
 {%- endmacro %}
 
 {% macro default__butter_inventory(table) -%}
-    {{ return(spark__butter_inventory(table)) }}
-{%- endmacro %}
-
-{% macro spark__butter_inventory(table) -%}
     parquet.{{ adapter.quote(butter_inventory_dir() ~ '/' ~ table ~ '.parquet') }}
 {%- endmacro %}
 

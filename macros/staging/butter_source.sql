@@ -1,6 +1,6 @@
 {#- The data root: var butter_data_root, else env BUTTER_DATA_ROOT, else data/demo. -#}
 {% macro butter_data_root() -%}
-    {{- return((var('butter_data_root', env_var('BUTTER_DATA_ROOT', 'data/demo')) | trim | replace('\\', '/')).rstrip('/')) -}}
+    {{- return(((var('butter_data_root') or env_var('BUTTER_DATA_ROOT', 'data/demo')) | trim | replace('\\', '/')).rstrip('/')) -}}
 {%- endmacro %}
 
 

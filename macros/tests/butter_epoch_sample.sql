@@ -13,8 +13,8 @@
     the arrays of the sampled rows only. `where` restricts the candidates. -#}
 {% macro butter_epoch_sample_filter(relation, key, weight, where='true', column=none) -%}
     {%- set column = column or key -%}
-    {%- set mode = var('butter_epoch_checks', 'sample') -%}
-    {%- set budget = var('butter_epoch_check_sample_epochs', 500000) -%}
+    {%- set mode = var('butter_epoch_checks') -%}
+    {%- set budget = var('butter_epoch_check_sample_epochs') -%}
     {%- if mode not in ['sample', 'full'] -%}
         {{ exceptions.raise_compiler_error(
             "var butter_epoch_checks must be 'sample' or 'full', not '" ~ mode ~ "'") }}

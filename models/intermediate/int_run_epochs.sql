@@ -1,4 +1,4 @@
-{{ config(materialized='table' if var('butter_materialize_epochs', false) else 'view') }}
+{{ config(materialized='table' if var('butter_materialize_epochs') else 'view') }}
 
 with
 

@@ -7,7 +7,7 @@
     experiment with runs but no published summary they are computed here from
     its runs, with the same statistics (over finite values, continuous
     quantiles, sample standard deviation as NREL computed it). -#}
-{%- set max_points = var('butter_curve_max_points', 256) -%}
+{%- set max_points = var('butter_curve_max_points') -%}
 {%- set metrics = ['test_loss', 'train_loss', 'test_accuracy', 'train_accuracy'] -%}
 {%- set summary_statistics = butter_summary_statistics() -%}
 {%- set statistics = [] -%}

@@ -12,25 +12,39 @@
     'kernel_regularizer_l1': penalty,
     'kernel_regularizer_l2': none,
 } -%}
-{%- set sweeps = [
-    {'sweep': 'primary', 'varies': ['size'],
-     'value': 'experiments.size', 'core': 'false'},
-    {'sweep': '300_epoch', 'varies': ['epochs'],
-     'value': 'experiments.epochs', 'core': 'experiments.epochs = experiments.core_epochs'},
-    {'sweep': '30k_epoch', 'varies': ['epochs'],
-     'value': 'experiments.epochs', 'core': 'experiments.epochs = experiments.core_epochs'},
-    {'sweep': 'learning_rate', 'varies': ['learning_rate'],
-     'value': 'experiments.learning_rate', 'core': 'experiments.learning_rate = cast(sweeps.core_value as double)'},
-    {'sweep': 'label_noise', 'varies': ['label_noise'],
-     'value': 'experiments.label_noise', 'core': 'experiments.label_noise = cast(sweeps.core_value as double)'},
-    {'sweep': 'batch_size', 'varies': ['batch_size'],
-     'value': 'experiments.batch_size', 'core': 'experiments.batch_size = cast(sweeps.core_value as integer)'},
-    {'sweep': 'regularization',
-     'varies': ['kernel_regularizer_type', 'kernel_regularizer_l1', 'kernel_regularizer_l2'],
-     'value': 'coalesce(' ~ penalty ~ ', 0)',
-     'label': "coalesce(experiments.kernel_regularizer_type || ' ' || " ~ butter_number_text('(' ~ penalty ~ ')') ~ ", 'none')",
-     'core': 'experiments.kernel_regularizer_type is null'},
-] -%}
+{#- How a sweep is compared, by the parameter it sweeps (the sweeps and their
+    swept parameters come from butter_swept_parameters(), generated from
+    butter_warehouse/contract.py): what varies within a group, the swept value,
+    and which experiment is the group's core value. -#}
+{%- set comparisons = {
+    'size': {'varies': ['size'],
+        'value': 'experiments.size', 'core': 'false'},
+    'epochs': {'varies': ['epochs'],
+        'value': 'experiments.epochs', 'core': 'experiments.epochs = experiments.core_epochs'},
+    'learning_rate': {'varies': ['learning_rate'],
+        'value': 'experiments.learning_rate',
+        'core': 'experiments.learning_rate = cast(sweeps.core_value as double)'},
+    'label_noise': {'varies': ['label_noise'],
+        'value': 'experiments.label_noise', 'core': 'experiments.label_noise = cast(sweeps.core_value as double)'},
+    'batch_size': {'varies': ['batch_size'],
+        'value': 'experiments.batch_size', 'core': 'experiments.batch_size = cast(sweeps.core_value as integer)'},
+    'kernel_regularizer': {
+        'varies': ['kernel_regularizer_type', 'kernel_regularizer_l1', 'kernel_regularizer_l2'],
+        'value': 'coalesce(' ~ penalty ~ ', 0)',
+        'label': "coalesce(experiments.kernel_regularizer_type || ' ' || " ~ butter_number_text('(' ~ penalty ~ ')') ~ ", 'none')",
+        'core': 'experiments.kernel_regularizer_type is null'},
+} -%}
+{%- set sweeps = [] -%}
+{%- for swept in butter_swept_parameters() -%}
+    {%- if swept.swept_parameter not in comparisons -%}
+        {{- exceptions.raise_compiler_error("sweep_comparisons: no comparison rule for swept parameter '"
+            ~ swept.swept_parameter ~ "' (sweep " ~ swept.sweep ~ "); add one to comparisons in "
+            ~ "models/marts/sweep_comparisons.sql.") -}}
+    {%- endif -%}
+    {%- set spec = {'sweep': swept.sweep} -%}
+    {%- do spec.update(comparisons[swept.swept_parameter]) -%}
+    {%- do sweeps.append(spec) -%}
+{%- endfor -%}
 
 with
 

@@ -38,7 +38,7 @@ other copy, each in its own folder so none can mask another, and checked on one
 full ``dbt build``: the 2-core CI budget does not allow a build per case.
 
 ``BUTTER:`` advice lines come from the on-run-end hook
-``butter_report_failures`` (macros/engine/butter_audit_engine.sql). Damaged
+``butter_report_failures`` (macros/audit/butter_failure_report.sql). Damaged
 rows (NULL keys, NULL or short arrays) are not build-stopping faults: they are
 quarantined (tests/python/test_quarantine.py).
 """

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ast
-import re
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -144,15 +144,37 @@ def test_package_needs_no_dev_tool_and_test_support_lives_with_the_tests() -> No
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="no make")
-def test_make_build_installs_the_runtime_lock_only() -> None:
-    def recipe(target: str) -> str:  # -B: every step as on a fresh clone; -n: print, do not run
-        return subprocess.run(["make", "-nB", target], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True).stdout
+def test_make_targets_run_their_steps_in_order(tmp_path: Path) -> None:
+    """`make build/lint/test/test-fast` run on a copy of the Makefile and scripts whose
+    .venv/bin tools are stubs that log their arguments: what each target runs, in order
+    (the runtime lock only for `make build`; the dev lock for lint and tests)."""
+    for name in ("Makefile", "pyproject.toml", "requirements.lock", "requirements-dev.lock",
+                 "requirements-spark.lock"):
+        shutil.copy(PROJECT_ROOT / name, tmp_path / name)
+    shutil.copytree(PROJECT_ROOT / "scripts", tmp_path / "scripts")
+    bin_dir = tmp_path / ".venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    calls = tmp_path / "calls.log"
+    for tool in ("python", "pip", "butter", "ruff", "sqlfluff"):
+        (bin_dir / tool).write_text('#!/bin/sh\necho "$(basename "$0") $*" >> "$CALLS_LOG"\n')
+        (bin_dir / tool).chmod(0o755)
 
-    build, test, lint = recipe("build"), recipe("test"), recipe("lint")
-    assert "-r requirements.lock" in build and "requirements-dev.lock" not in build
-    assert "-r requirements-dev.lock" in test and "-r requirements-dev.lock" in lint
-    assert re.search(r"^scripts/lint\.sh$", lint, re.MULTILINE), "make lint runs the one lint entry point"
-    assert "scripts/test.sh" in test and "scripts/lint.sh" in (PROJECT_ROOT / "scripts" / "test.sh").read_text()
+    def make(target: str) -> list[str]:
+        calls.write_text("")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("MAKE", "MFLAGS"))}
+        subprocess.run(["make", target], cwd=tmp_path, env={**env, "CALLS_LOG": str(calls)},
+                       capture_output=True, text=True, check=True)
+        return calls.read_text().splitlines()
+
+    lint = ["butter codegen --check", "ruff check .",
+            "sqlfluff lint models macros tests analyses --disable-progress-bar"]
+    assert make("build") == ["pip install --quiet -r requirements.lock", "pip install --quiet --no-deps -e .",
+                             "butter build", "butter figures"]
+    assert make("lint") == ["pip install --quiet -r requirements-dev.lock", *lint]
+    assert make("test") == ["pip install --quiet --no-deps -r requirements-spark.lock", "pip check",
+                            *lint, "python -m pytest"]
+    assert make("test-fast") == ["butter codegen --check", "ruff check .",
+                                 "python -m pytest tests/python -m fast or not (slow or spark)"]
 
 
 # --- finding the dbt project --------------------------------------------------------------------

@@ -31,11 +31,16 @@ def _parquet_rows(folder: Path) -> int:
     return ds.dataset([str(f) for f in files], format="parquet").count_rows()
 
 
+@pytest.mark.fast
 def test_generated_files_are_current() -> None:
     assert codegen.stale(PROJECT_ROOT) == []
 
 
-@pytest.mark.parametrize("spelling", contract.SPELLINGS)
+#: `make test-fast` builds the published spelling once (its one DuckDB build)
+FAST_SPELLING = [pytest.param(s, marks=pytest.mark.fast) if s == "published" else s for s in contract.SPELLINGS]
+
+
+@pytest.mark.parametrize("spelling", FAST_SPELLING)
 def test_staging_row_counts_equal_parquet_row_counts(
     spelling: str, demo_root: Callable[..., Path], built_warehouse: Callable[[str], DbtResult]
 ) -> None:
@@ -62,6 +67,7 @@ def test_both_spellings_give_identical_staging_columns(built_warehouse: Callable
     assert ("stg_butter__complete_summary", "is_primary_sweep") in names
 
 
+@pytest.mark.fast
 def test_staging_types_follow_the_contract(built_warehouse: Callable[[str], DbtResult]) -> None:
     with duckdb.connect(str(built_warehouse("published").db_path), read_only=True) as conn:
         for kind, folder in (("runs", "all_runs"), ("summary", "complete_summary")):

@@ -1,3 +1,7 @@
+{#- Engine SQL (macros/engine/types.sql says how it is laid out): loading
+    seeds, an override of dbt-spark's macro. -#}
+
+
 {#- Seeds on Spark: dbt-spark 1.11.0's session connection pastes seed values
     into the SQL unescaped (an apostrophe breaks the insert) and writes an
     empty cell as the text 'None'. This renders each value as a SQL literal

@@ -1,3 +1,83 @@
+{#- Engine SQL (macros/engine/types.sql says how it is laid out): reading the
+    published folders. DuckDB reads them in place (sources.yml
+    meta.external_location); Spark reads them through tables registered over
+    the folders (butter_register_sources). -#}
+
+
+{#- The relation staging reads a published folder from, with a `filename`
+    column (the file each row was read from, `<data root>/<folder>/<path in
+    the folder>`). DuckDB's read_parquet adds it (filename = true); Spark
+    reads it off the hidden _metadata column, which does not pass through
+    `select *`, so the table is wrapped once here.
+    Every file the inventory found to be parquet is read, every column where
+    a file has it: on DuckDB, the source (a `**/*.parquet` glob, read with the
+    first file's columns) is used as is when every file of the folder has
+    the glob's name pattern and the same columns. Otherwise the glob's files
+    and the parquet files with other names (`part-1.PARQUET`, `000001_0`,
+    listed by name from the inventory) are read separately and unioned by
+    name, each read with union_by_name only when its files store different
+    columns (union_by_name opens every footer at each bind: ~0.25 ms a local
+    file, one request a file on S3, so it is paid only where needed). Spark
+    reads every file of the folder but hidden ones (`_*`, `.*`) whatever its
+    name, with the union of the files' columns (butter_spark_source_ddl). -#}
+{% macro butter_source_relation(relation, folder) -%}
+    {{ return(adapter.dispatch('butter_source_relation', 'butter')(relation, folder)) }}
+{%- endmacro %}
+
+{% macro default__butter_source_relation(relation, folder) -%}
+    {%- set file_path = "regexp_extract(_metadata.file_path, " ~ butter_sql_string('/' ~ folder ~ '/(.*)$') ~ ", 1)" -%}
+    {{ return('(select *, concat(' ~ butter_sql_string(butter_folder_path(folder) ~ '/') ~ ', '
+        ~ file_path ~ ') as filename from ' ~ relation ~ ')') }}
+{%- endmacro %}
+
+{% macro duckdb__butter_source_relation(relation, folder) -%}
+    {%- if not execute -%}
+        {{- return(relation) -}}
+    {%- endif -%}
+    {%- set files = butter_inventory('files') ~ ' where folder = ' ~ butter_sql_string(folder) -%}
+    {%- set groups = run_query(
+        "select ends_with(path, '.parquet') as is_globbed, count(distinct list_sort(column_names)) as column_sets "
+        ~ 'from ' ~ files ~ ' group by all order by is_globbed desc') -%}
+    {%- if groups.rows | length == 1 and groups.rows[0][0] and groups.rows[0][1] == 1 -%}
+        {{- return(relation) -}}
+    {%- endif -%}
+    {%- set reads = [] -%}
+    {%- for group in groups.rows -%}
+        {%- if group[0] -%}
+            {%- set paths = butter_sql_string(butter_folder_path(folder) ~ '/**/*.parquet') -%}
+        {%- else -%}
+            {%- set listed = run_query(
+                'select path from ' ~ files ~ " and not ends_with(path, '.parquet') order by path") -%}
+            {%- set quoted = [] -%}
+            {%- for path in listed.columns[0].values() -%}
+                {%- do quoted.append(butter_sql_string(path)) -%}
+            {%- endfor -%}
+            {%- set paths = '[' ~ quoted | join(', ') ~ ']' -%}
+        {%- endif -%}
+        {%- do reads.append('select * from read_parquet(' ~ paths ~ ', ' ~ butter_read_options()
+            ~ (', union_by_name = true' if group[1] > 1 else '') ~ ')') -%}
+    {%- endfor -%}
+    {{- return('(' ~ reads | join(' union all by name ') ~ ')') -}}
+{%- endmacro %}
+
+
+{#- A hive partition value as read, with the text NULL (any case) as NULL:
+    DuckDB's hive reader already reads it so (like __HIVE_DEFAULT_PARTITION__),
+    Spark keeps it as text, so both engines read the same. The scan counts
+    these rows as NULL partitions and reports the spelling. -#}
+{% macro butter_partition_value(expr) -%}
+    {{ return(adapter.dispatch('butter_partition_value', 'butter')(expr)) }}
+{%- endmacro %}
+
+{% macro default__butter_partition_value(expr) -%}
+    {{ return('case when upper(cast(' ~ expr ~ ' as string)) = ' ~ "'NULL'" ~ ' then null else ' ~ expr ~ ' end') }}
+{%- endmacro %}
+
+{% macro duckdb__butter_partition_value(expr) -%}
+    {{ return(expr) }}
+{%- endmacro %}
+
+
 {#-
     Sources as tables a cluster can prune (dbt-external-tables is not on
     PyPI): `dbt run-operation butter_register_sources` (run by `butter build
@@ -17,15 +97,6 @@
 {%- endmacro %}
 
 {% macro default__butter_register_sources() -%}
-    {{ return(spark__butter_register_sources()) }}
-{%- endmacro %}
-
-{% macro duckdb__butter_register_sources() -%}
-    {{ log("BUTTER: DuckDB reads the published folders in place (sources.yml external_location); "
-        ~ "no tables to register.", info=true) }}
-{%- endmacro %}
-
-{% macro spark__butter_register_sources() -%}
     {%- set schema = source('butter', 'all_runs').schema -%}
     {%- do run_query('create database if not exists ' ~ adapter.quote(schema)) -%}
     {%- for kind in ['runs', 'summary'] -%}
@@ -46,6 +117,11 @@
             {%- endif -%}
         {%- endfor -%}
     {%- endfor -%}
+{%- endmacro %}
+
+{% macro duckdb__butter_register_sources() -%}
+    {{ log("BUTTER: DuckDB reads the published folders in place (sources.yml external_location); "
+        ~ "no tables to register.", info=true) }}
 {%- endmacro %}
 
 

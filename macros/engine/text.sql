@@ -1,0 +1,123 @@
+{#- Engine SQL (macros/engine/types.sql says how it is laid out): values as
+    text identical on every engine, and the fingerprints and checksums built
+    on them. -#}
+
+
+{#- A number as text, identical on every engine: DuckDB's (= Python's repr:
+    shortest round-trip decimal, `0.0001`, `1e-05`, `3.0`, `nan`, `inf`).
+    Used wherever a number becomes text that is compared or shown
+    (swept_value, fingerprints). -#}
+{% macro butter_number_text(expr) -%}
+    {{ return(adapter.dispatch('butter_number_text', 'butter')(expr)) }}
+{%- endmacro %}
+
+{#- DuckDB's text for a number (Python's repr: shortest round trip, `0.0001`,
+    `1e-05`, `3.0`, `nan`, `inf`) rebuilt from Java's (`1.0E-4`, `1.0E-5`,
+    `3.0`, `NaN`, `Infinity`): the digits and the decimal exponent are read
+    off Java's text and laid out as Python does (scientific below 1e-4 and
+    from 1e16). Integers and other text pass unchanged. -#}
+{% macro default__butter_number_text(expr) -%}
+    {%- set text = 'cast(' ~ expr ~ ' as string)' -%}
+    {%- set pattern = "'^(-?)([0-9]+)[.]([0-9]+)(E(-?[0-9]+))?$'" -%}
+    {%- set integer_part = 'regexp_extract(' ~ text ~ ', ' ~ pattern ~ ', 2)' -%}
+    {%- set fraction_part = 'regexp_extract(' ~ text ~ ', ' ~ pattern ~ ', 3)' -%}
+    {%- set exponent_part = 'regexp_extract(' ~ text ~ ', ' ~ pattern ~ ', 5)' -%}
+    {%- set fraction_digits = "regexp_replace(" ~ fraction_part ~ ", '^0+', '')" -%}
+    {%- set digits = "regexp_replace(case when " ~ integer_part ~ " = '0' then " ~ fraction_digits
+        ~ " else " ~ integer_part ~ " || " ~ fraction_part ~ " end, '0+$', '')" -%}
+    {%- set exponent = "case when " ~ exponent_part ~ " != '' then cast(" ~ exponent_part ~ " as int) when "
+        ~ integer_part ~ " != '0' then length(" ~ integer_part ~ ") - 1 else length("
+        ~ fraction_digits ~ ") - length(" ~ fraction_part ~ ") - 1 end" -%}
+    transform(array(named_struct(
+        'text', {{ text }},
+        'sign', regexp_extract({{ text }}, {{ pattern }}, 1),
+        'digits', {{ digits }},
+        'exponent', {{ exponent }}
+    )), n ->
+        case
+            when n.text is null then null
+            when n.text = 'NaN' then 'nan'
+            when n.text = 'Infinity' then 'inf'
+            when n.text = '-Infinity' then '-inf'
+            when not n.text rlike {{ pattern }} then n.text
+            when n.digits = '' then n.sign || '0.0'
+            when n.exponent >= 16 or n.exponent < -4
+                then n.sign || substr(n.digits, 1, 1)
+                || case when length(n.digits) > 1 then '.' || substr(n.digits, 2) else '' end
+                || 'e' || case when n.exponent < 0 then '-' else '+' end
+                || case when abs(n.exponent) < 10 then '0' else '' end || cast(abs(n.exponent) as string)
+            when n.exponent < 0 then n.sign || '0.' || repeat('0', -n.exponent - 1) || n.digits
+            when length(n.digits) <= n.exponent + 1 then n.sign || rpad(n.digits, n.exponent + 1, '0') || '.0'
+            else n.sign || substr(n.digits, 1, n.exponent + 1) || '.' || substr(n.digits, n.exponent + 2)
+        end
+    )[0]
+{%- endmacro %}
+
+{% macro duckdb__butter_number_text(expr) -%}
+    cast({{ expr }} as varchar)
+{%- endmacro %}
+
+
+{#- A scalar value as text, identical on every engine: numbers as
+    butter_number_text, timestamps as epoch microseconds, the rest cast to
+    text. `sql_type` (the contract type, when known) lets DuckDB tell a
+    timestamp; Spark reads the type off the value. -#}
+{% macro butter_value_text(expr, sql_type=none) -%}
+    {{ return(adapter.dispatch('butter_value_text', 'butter')(expr, sql_type)) }}
+{%- endmacro %}
+
+{#- A value as text for a fingerprint, the same on both engines: numbers
+    through butter_number_text, timestamps as epoch microseconds (no time
+    zone in the text), the rest as cast to text. Spark picks by the value's
+    type (typeof is folded at planning time). -#}
+{% macro default__butter_value_text(expr, sql_type=none) -%}
+    case typeof({{ expr }})
+        when 'float' then {{ default__butter_number_text(expr) }}
+        when 'double' then {{ default__butter_number_text(expr) }}
+        when 'timestamp' then cast(unix_micros(cast({{ expr }} as timestamp)) as string)
+        else cast({{ expr }} as string)
+    end
+{%- endmacro %}
+
+{% macro duckdb__butter_value_text(expr, sql_type=none) -%}
+    {%- if sql_type is not none and sql_type.startswith('timestamp') -%}
+        cast(epoch_us({{ expr }}) as varchar)
+    {%- else -%}
+        cast({{ expr }} as varchar)
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- A text fingerprint of several columns, NULL-safe, for "do two copies
+    agree": md5 of the columns' texts (butter_value_text, the same on every
+    engine, so fingerprints are too). -#}
+{% macro butter_fingerprint(columns) -%}
+    {%- set types = {} -%}
+    {%- for kind in ['runs', 'summary'] -%}
+        {%- for col in butter_columns(kind) -%}
+            {%- do types.update({col.name: col.sql_type}) -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    md5(concat_ws('|'
+        {%- for column in columns %},
+        coalesce({{ butter_value_text(column, types.get(column)) }}, '<null>')
+        {%- endfor %}
+    ))
+{%- endmacro %}
+
+
+{#- A checksum of a whole array (a per-epoch metric) as text, NULL for a NULL
+    array: equal arrays give equal checksums, so copies whose arrays differ are
+    told apart without comparing the arrays element by element. 64-bit
+    engine hashes (DuckDB hash, Spark xxhash64): compared within one build. -#}
+{% macro butter_array_checksum(expr) -%}
+    {{ return(adapter.dispatch('butter_array_checksum', 'butter')(expr)) }}
+{%- endmacro %}
+
+{% macro default__butter_array_checksum(expr) -%}
+    case when {{ expr }} is not null then cast(xxhash64({{ expr }}) as string) end
+{%- endmacro %}
+
+{% macro duckdb__butter_array_checksum(expr) -%}
+    case when {{ expr }} is not null then cast(hash({{ expr }}) as varchar) end
+{%- endmacro %}
