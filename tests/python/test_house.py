@@ -172,7 +172,7 @@ def test_make_targets_run_their_steps_in_order(tmp_path: Path) -> None:
                              "butter build", "butter figures"]
     assert make("lint") == ["pip install --quiet -r requirements-dev.lock", *lint]
     assert make("test") == ["pip install --quiet --no-deps -r requirements-spark.lock", "pip check",
-                            *lint, "python -m pytest"]
+                            *lint, "python -m pytest --durations=30"]
     assert make("test-fast") == ["butter codegen --check", "ruff check .",
                                  "python -m pytest tests/python -m fast or not (slow or spark)"]
 
