@@ -115,10 +115,26 @@ def undocumented(manifest: dict, catalog: dict) -> list[str]:
             if name.lower() not in described and name.lower() not in {n.lower() for n in node["columns"]}:
                 missing.append(f"{kind} column {uid}.{name} (in the relation, not declared in yml)")
     for uid, macro in sorted(manifest["macros"].items()):
+        if _dispatcher_of(manifest, macro) is not None:
+            continue  # an engine variant: documented by its dispatcher (checked below)
         if macro["package_name"] == PACKAGE and _blank(macro["description"]):
             kind = "generic test macro" if macro["name"].startswith("test_") else "macro"
             missing.append(f"{kind} {uid} ({macro['original_file_path']})")
     return missing
+
+
+ENGINE_PREFIXES = ("default__", "duckdb__", "spark__")
+
+
+def _dispatcher_of(manifest: dict, macro: dict) -> dict | None:
+    """The project's dispatching macro of an engine variant (``default__x`` / ``duckdb__x`` /
+    ``spark__x`` of a project macro ``x``), or None: variants are documented once, on ``x``."""
+    if macro["package_name"] != PACKAGE:
+        return None
+    for prefix in ENGINE_PREFIXES:
+        if macro["name"].startswith(prefix):
+            return manifest["macros"].get(f"macro.{PACKAGE}.{macro['name'][len(prefix):]}")
+    return None
 
 
 def _signature_arguments(macro_sql: str) -> list[str] | None:
@@ -146,6 +162,13 @@ def undocumented_arguments(manifest: dict) -> list[str]:
         if macro["package_name"] != PACKAGE:
             continue
         declared = _signature_arguments(macro["macro_sql"]) or []
+        dispatcher = _dispatcher_of(manifest, macro)
+        if dispatcher is not None:  # a variant takes exactly its dispatcher's (documented) arguments
+            expected = _signature_arguments(dispatcher["macro_sql"]) or []
+            if declared != expected:
+                missing.append(f"macro argument {uid}{tuple(declared)} differ from its dispatcher's "
+                               f"{tuple(expected)} ({macro['original_file_path']})")
+            continue
         documented = {a["name"]: a.get("description") for a in macro["arguments"]}
         where = macro.get("patch_path") or macro["original_file_path"]
         for name in declared:
