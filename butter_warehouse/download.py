@@ -257,16 +257,6 @@ def part_path(dest: Path) -> Path:
     return dest.with_name(f".{dest.name}{PART_SUFFIX}")
 
 
-def _is_parquet(path: Path) -> bool:
-    size = path.stat().st_size
-    if size < 12:
-        return False
-    with open(path, "rb") as handle:
-        head = handle.read(4)
-        handle.seek(size - 4)
-        return head == b"PAR1" and handle.read(4) == b"PAR1"
-
-
 def _reencode(part: Path, target: Path, kind: contract.Kind, compression: str) -> int:
     """Write ``part``'s rows to ``target`` with the demo's portable writer settings; rows written."""
     from .demo.writer import encoding_options, portable_dictionary_columns
@@ -289,6 +279,8 @@ def _reencode(part: Path, target: Path, kind: contract.Kind, compression: str) -
 def transfer(source: Source, remote: RemoteFile, out: Path, encoding: str,
              stop: threading.Event | None = None) -> dict[str, Any]:
     """Fetch one file to ``out`` through a temporary name, check it, rename it; its manifest record."""
+    from .inventory import is_parquet_file
+
     dest = out / remote.relative
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = part_path(dest)
@@ -309,7 +301,7 @@ def transfer(source: Source, remote: RemoteFile, out: Path, encoding: str,
             raise TransferError(f"the transfer failed after {received:,} bytes ({exc})") from exc
         if received != remote.size:
             raise TransferError(f"received {received:,} bytes, the listing says {remote.size:,}")
-        parquet = dest.name.endswith(".parquet") or _is_parquet(part)
+        parquet = dest.name.endswith(".parquet") or is_parquet_file(str(part), part.stat().st_size)
         if parquet:
             try:
                 meta = pq.read_metadata(part)

@@ -390,24 +390,30 @@ def _read_footer(path: str, filesystem: Any | None) -> pq.FileMetaData:
         return pq.read_metadata(handle)
 
 
-def _has_parquet_magic(inv: Inventory, state: FolderState, path: str, size: int, filesystem: Any | None) -> bool:
-    """Whether a file is parquet by its bytes: ``PAR1`` at its start and at its end."""
+def is_parquet_file(path: str, size: int, filesystem: Any | None = None) -> bool:
+    """Whether a file is parquet by its bytes: ``PAR1`` at its start and at its end
+    (local, or on S3 through ``filesystem``). Raises OSError when it cannot be read."""
     if size < 12:
         return False
+    if filesystem is None:
+        with open(path, "rb") as handle:
+            head = handle.read(4)
+            handle.seek(size - 4)
+            tail = handle.read(4)
+    else:
+        with filesystem.open_input_file(path[len("s3://"):]) as handle:
+            head = handle.read_at(4, 0)
+            tail = handle.read_at(4, size - 4)
+    return head == PARQUET_MAGIC and tail == PARQUET_MAGIC
+
+
+def _has_parquet_magic(inv: Inventory, state: FolderState, path: str, size: int, filesystem: Any | None) -> bool:
+    """``is_parquet_file``, with a file that cannot be read recorded as a scan error."""
     try:
-        if filesystem is None:
-            with open(path, "rb") as handle:
-                head = handle.read(4)
-                handle.seek(size - 4)
-                tail = handle.read(4)
-        else:
-            with filesystem.open_input_file(path[len("s3://"):]) as handle:
-                head = handle.read_at(4, 0)
-                tail = handle.read_at(4, size - 4)
+        return is_parquet_file(path, size, filesystem)
     except OSError as exc:
         inv.error(f"file '{path}' cannot be read ({exc}).", state.folder, path)
         return False
-    return head == PARQUET_MAGIC and tail == PARQUET_MAGIC
 
 
 def _read_columns(path: str, filesystem: Any | None, columns: list[str]) -> pa.Table:
