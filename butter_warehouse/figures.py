@@ -148,9 +148,9 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) 
     return con.execute(sql, list(params)).fetchall()
 
 
-def _has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return bool(_rows(con, "select 1 from information_schema.tables where table_schema = 'marts' and table_name = ?",
-                      [table]))
+def _has(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return bool(_rows(con, "select 1 from information_schema.tables where table_schema = ? and table_name = ?",
+                      [schema, table]))
 
 
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
@@ -159,7 +159,7 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
 
 
 def _require(con: duckdb.DuckDBPyConnection, table: str) -> None:
-    if not _has_table(con, table):
+    if not _has(con, "marts", table):
         raise FigureSkipped(f"marts.{table} is not in the warehouse (rebuild it with `make build`)")
 
 
@@ -170,11 +170,6 @@ TIE_ORDER = {
     "shape": ("seeds.butter_shapes", "is_core"),
     "depth": ("seeds.butter_depths", "is_small_sweep_depth"),
 }
-
-
-def _has(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(_rows(con, "select 1 from information_schema.tables where table_schema = ? and table_name = ?",
-                      [schema, table]))
 
 
 def pick_slice(con: duckdb.DuckDBPyConnection, source: str, keys: Sequence[str], choice: Choice,
@@ -740,7 +735,7 @@ def render(warehouse: Path, out: Path, dataset: str | None = None, shape: str | 
     status: dict[str, str] = {}
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        if not _has_table(con, "experiment_summary"):
+        if not _has(con, "marts", "experiment_summary"):
             raise FileNotFoundError(f"{warehouse} has no marts.experiment_summary, which every figure starts from: "
                                     "build the warehouse with `butter build`; no figure was changed")
         out.mkdir(parents=True, exist_ok=True)
