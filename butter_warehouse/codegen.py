@@ -87,7 +87,7 @@ def sources_yml() -> str:
         "        # {name} is the table name (= the published folder); the root is the",
         "        # var butter_data_root / env BUTTER_DATA_ROOT (local path or s3://...).",
         "        external_location: >-",
-        "          read_parquet('{{ ((var(\"butter_data_root\") or env_var(\"BUTTER_DATA_ROOT\", \"data/demo\")) | trim | replace(\"\\\\\", \"/\")).rstrip(\"/\") | replace(\"'\", \"''\") }}/{name}/**/*.parquet',",
+        "          read_parquet('{{ ((var(\"butter_data_root\") or env_var(\"BUTTER_DATA_ROOT\", \"" + settings.DEFAULT_DEMO_ROOT + "\")) | trim | replace(\"\\\\\", \"/\")).rstrip(\"/\") | replace(\"'\", \"''\") }}/{name}/**/*.parquet',",
         f"          {READ_OPTIONS})",
         "    tables:",
     ]

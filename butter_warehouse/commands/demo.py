@@ -6,11 +6,12 @@ import argparse
 from pathlib import Path
 
 from ..context import Context
+from ..settings import DEFAULT_DEMO_ROOT
 
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="write deterministic BUTTER-shaped demo data")
-    p.add_argument("--out", default=None, help="default: data/demo in the project")
+    p.add_argument("--out", default=None, help=f"default: {DEFAULT_DEMO_ROOT} in the project")
     p.add_argument("--spelling", choices=["published", "framework"], default="published")
     p.add_argument("--experiments", type=int, default=None, help="target number of experiments")
     p.add_argument("--runs", type=int, default=3, help="runs (seeds) per experiment")

@@ -9,6 +9,7 @@ from pathlib import Path
 from .. import export
 from ..context import Context
 from ..export import ExportError
+from ..settings import DEFAULT_DUCKDB_PATH
 
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -24,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--format", choices=export.FORMATS, default=None,
                         help="parquet or csv (default: from the --out suffix)")
     parser.add_argument("--warehouse", default=None,
-                        help="the DuckDB file (default: BUTTER_DUCKDB_PATH, else warehouse/butter.duckdb)")
+                        help=f"the DuckDB file (default: BUTTER_DUCKDB_PATH, else {DEFAULT_DUCKDB_PATH})")
     return parser
 
 

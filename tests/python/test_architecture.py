@@ -4,6 +4,7 @@ settings reads the environment's BUTTER_* variables (docs/architecture.md draws 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 from conftest import PROJECT_ROOT
@@ -115,3 +116,13 @@ def test_only_settings_reads_the_environment() -> None:
                     isinstance(node.value, ast.Name) and node.value.id == "os":
                 readers.append(module_name(path))
     assert sorted(set(readers) - allowed) == []
+
+
+def test_the_architecture_doc_draws_these_layers() -> None:
+    """docs/architecture.md's layer table names each module at the layer this test enforces."""
+    text = (PROJECT_ROOT / "docs" / "architecture.md").read_text()
+    drawn = {}
+    for number, modules in re.findall(r"^\| (\d) [a-z]+ \| ([^|]+) \|", text, flags=re.M):
+        for module in re.findall(r"`([a-z_]+)", modules):
+            drawn[module] = int(number)
+    assert drawn == LAYERS
