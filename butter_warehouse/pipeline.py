@@ -159,7 +159,7 @@ class SparkEngine(Engine):
         warehouse.mkdir(parents=True, exist_ok=True)
         inventory_dir = warehouse / "inventory"
         env = ctx.dbt_env()
-        env["BUTTER_SPARK_WAREHOUSE"] = str(warehouse)
+        env[spark.ENV_VAR] = str(warehouse)
         env["BUTTER_INVENTORY"] = str(inventory_dir)
         ws = Workspace(cwd=ctx.root, inventory_dir=inventory_dir, env=env, target_args=self.target_args,
                        notes={"warehouse": warehouse})
