@@ -29,11 +29,6 @@ class Context:
     #: --project-dir as typed (commands without a project may still look for one)
     project_dir: str | None = None
 
-    @classmethod
-    def create(cls, project_root: Path | None, env: Settings | None = None, project_dir: str | None = None
-               ) -> Context:
-        return cls(project_root=project_root, settings=env, project_dir=project_dir)
-
     # --- settings: loaded when first needed, so commands that use none are not stopped by a bad one
 
     @property
