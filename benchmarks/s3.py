@@ -57,7 +57,7 @@ def serve(root: Path, delays: list[float]) -> None:
 
 # --------------------------------------------------------------------------- floors (worker processes)
 def _fs(env: dict) -> object:
-    from butter_warehouse.inventory import s3_filesystem
+    from butter_warehouse.storage import s3_filesystem
 
     return s3_filesystem(env)
 

@@ -1,17 +1,11 @@
 """BUTTER warehouse: Python glue around the dbt + DuckDB project.
 
-Modules:
-- ``contract``: the published BUTTER layout and schema, and how each column is
-  spelled in the warehouse (single source of truth for the generator and codegen).
-- ``demo``: deterministic demo-data generator.
-- ``codegen``: writes the dbt yml/docs files derived from the contract.
-- ``duckdb_plugin``: dbt-duckdb plugin that loads httpfs offline and S3 settings.
-- ``publish``: build into a new file and swap it in atomically.
-- ``export``: ``butter export``, a model or a select to parquet/csv.
-- ``progress``: progress lines (done of total, rate, time left); ``dbt_progress``:
-  the heartbeat during long dbt nodes.
-- ``project``: finds the butter dbt project (--project-dir, BUTTER_PROJECT_DIR, upward search).
-- ``cli``: the ``butter`` command.
+The map of the package (layers, where each concern lives, how data flows from a
+data root to a published file, every setting) is docs/architecture.md. In short:
+``settings`` (every environment variable), ``contract`` (the published layout),
+``context`` (what a command works on), ``pipeline`` (the build, with a DuckDB and a
+Spark engine), ``commands/`` (one module per ``butter`` command), ``cli`` (parse,
+find the project, dispatch).
 """
 
 __version__ = "0.1.0"

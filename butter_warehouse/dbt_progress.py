@@ -25,11 +25,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from . import settings
 from .progress import enabled_for, format_duration, format_rate
 
 #: environment variable: seconds between heartbeats (default 30)
 INTERVAL_ENV = "BUTTER_HEARTBEAT_SECONDS"
-DEFAULT_INTERVAL = 30.0
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _NODE_LINE = re.compile(r"\b(\d+) of (\d+) (START|OK|PASS|FAIL|WARN|ERROR|SKIP|NO-OP)\b\s*(.*?)\s*(?:\.{2,}.*|\[.*)?$")
@@ -94,16 +94,8 @@ class DbtWatcher:
 
 
 def heartbeat_interval(environ: Mapping[str, str]) -> float:
-    raw = environ.get(INTERVAL_ENV)
-    if not raw:
-        return DEFAULT_INTERVAL
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"{INTERVAL_ENV} must be a number of seconds, not {raw!r}") from None
-    if value <= 0:
-        raise ValueError(f"{INTERVAL_ENV} must be > 0, not {raw!r}")
-    return value
+    """BUTTER_HEARTBEAT_SECONDS in ``environ`` (butter_warehouse.settings)."""
+    return float(settings.get(INTERVAL_ENV, environ))
 
 
 def run(

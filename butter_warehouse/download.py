@@ -7,7 +7,7 @@
 
 Source: ``--source`` (default: ``BUTTER_DATA_ROOT`` when it is ``s3://``, else
 ``s3://oedi-data-lake/butter``), read with the S3 settings the scan uses
-(``BUTTER_S3_*``, ``BUTTER_HTTP_*``, ``AWS_*``: ``inventory.s3_filesystem``); a
+(``BUTTER_S3_*``, ``BUTTER_HTTP_*``, ``AWS_*``: ``storage.s3_filesystem``); a
 local folder works too. Selection: folders (``--folders``, ``--sweeps``; default
 all 16), then hive partition filters (``--datasets mnist`` is ``--where
 dataset=mnist``; ``--where key=v1,v2`` keeps files under ``key=v1`` or ``key=v2``;
@@ -33,7 +33,6 @@ folder in ``audit.load_audit``.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -49,6 +48,8 @@ import pyarrow.parquet as pq
 
 from . import contract
 from .progress import Progress, format_duration
+from .settings import Settings, coerce
+from .storage import is_s3, normalize_root, s3_filesystem
 
 PUBLIC_ROOT = "s3://oedi-data-lake/butter"
 MANIFEST = "_butter_download.jsonl"
@@ -155,10 +156,8 @@ class RemoteFile:
 class Source:
     """A data root to read from: ``s3://bucket/prefix`` or a local folder (pyarrow file systems)."""
 
-    def __init__(self, root: str, env: Mapping[str, str]) -> None:
+    def __init__(self, root: str, env: Settings | Mapping[str, str] | None = None) -> None:
         from pyarrow import fs
-
-        from .inventory import is_s3, normalize_root, s3_filesystem
 
         self.root = normalize_root(root)
         if is_s3(self.root):
@@ -398,10 +397,10 @@ class Result:
 
 
 def download(source_root: str, out: Path, selection: Selection, *, concurrency: int, encoding: str = "copy",
-             env: Mapping[str, str] | None = None, progress: bool | None = None,
+             env: Settings | Mapping[str, str] | None = None, progress: bool | None = None,
              log: Callable[[str], None] | None = None, prune: bool = False) -> Result:
     """Copy the selection from ``source_root`` into ``out``; see the module doc."""
-    env = os.environ if env is None else env
+    env = coerce(env)
     log = log or (lambda line: print(line, file=sys.stderr))
     if encoding not in ENCODINGS:
         raise DownloadError(f"encoding must be one of {', '.join(ENCODINGS)}, not {encoding!r}")
@@ -483,26 +482,24 @@ def _prune(out: Path, selection: Selection, records: dict[str, dict[str, Any]], 
     return len(gone)
 
 
-def cache_dir(root: str, project_root: Path, encoding: str, env: Mapping[str, str]) -> Path:
+def cache_dir(root: str, project_root: Path, encoding: str, env: Settings | Mapping[str, str] | None = None) -> Path:
     """Where ``butter build`` lands an S3 data root: ``BUTTER_S3_CACHE`` (default
     ``data/s3-cache`` in the project) / encoding / bucket / prefix."""
-    base = Path(os.path.abspath(env.get("BUTTER_S3_CACHE") or project_root / "data" / "s3-cache"))
-    return base / encoding / root[len("s3://"):]
+    return coerce(env).s3_cache_dir(project_root) / encoding / root[len("s3://"):]
 
 
-def land(root: str, project_root: Path, *, encoding: str = "copy", env: Mapping[str, str] | None = None) -> Path:
+def land(root: str, project_root: Path, *, encoding: str = "copy",
+         env: Settings | Mapping[str, str] | None = None) -> Path:
     """Copy every published folder of the S3 data root ``root`` into the local cache
     (concurrently; files already there and unchanged are not fetched again; files the
     bucket no longer holds are removed) and return the cache folder. Raises
     DownloadError when a file cannot be landed intact."""
-    from .duckdb_plugin import s3_concurrency
-
-    env = os.environ if env is None else env
-    dest = cache_dir(root, project_root, encoding, env)
-    print(f"landing {root} in {dest} ({s3_concurrency(env)} at once"
+    cfg = coerce(env)
+    dest = cache_dir(root, project_root, encoding, cfg)
+    print(f"landing {root} in {dest} ({cfg.s3_concurrency} at once"
           + (f", re-encoded as {encoding}" if encoding != "copy" else "") + "); BUTTER_S3_CACHE=off reads S3 directly",
           flush=True)
-    result = download(root, dest, Selection.parse(), concurrency=s3_concurrency(env), encoding=encoding, env=env,
+    result = download(root, dest, Selection.parse(), concurrency=cfg.s3_concurrency, encoding=encoding, env=cfg,
                       prune=True)
     print(f"landed: {result.summary(dest)}" + (f"; {result.pruned} file(s) no longer in the bucket removed"
                                               if result.pruned else ""), flush=True)
@@ -512,23 +509,19 @@ def land(root: str, project_root: Path, *, encoding: str = "copy", env: Mapping[
     return dest
 
 
-def land_for_build(project_root: Path, target: str) -> bool:
+def land_for_build(project_root: Path, root: str, cfg: Settings, encoding: str) -> str | None:
     """``butter build`` on an ``s3://`` data root builds from a local landed copy: lands it
-    (zstd for Spark, whose Hadoop has no Brotli codec) and points ``BUTTER_DATA_ROOT`` at
-    the copy for the rest of the build. False (after one line) when landing failed."""
-    from .inventory import is_s3, normalize_root
-
-    root = normalize_root(os.environ.get("BUTTER_DATA_ROOT") or ".")
-    setting = (os.environ.get("BUTTER_S3_CACHE") or "").strip().lower()
-    if not is_s3(root) or setting in ("off", "no", "0", "false"):
-        return True
+    (``encoding``: zstd for Spark, whose Hadoop has no Brotli codec) and returns the data
+    root to build from (``root`` itself when it is local or BUTTER_S3_CACHE=off). None
+    (after one line) when landing failed."""
+    if not is_s3(root) or cfg.s3_cache_off:
+        return root
     try:
-        dest = land(root, project_root, encoding="copy" if target == "dev" else "zstd")
+        dest = land(root, project_root, encoding=encoding, env=cfg)
     except DownloadError as exc:
         print(f"BUTTER: {exc}", file=sys.stderr)
-        return False
-    os.environ["BUTTER_DATA_ROOT"] = str(dest)
-    return True
+        return None
+    return str(dest)
 
 
 def _record_selection(out: Path, source: str, selection: Selection) -> None:
@@ -544,47 +537,6 @@ def _record_selection(out: Path, source: str, selection: Selection) -> None:
     os.replace(tmp, out / SELECTIONS)
 
 
-def default_source(env: Mapping[str, str]) -> str:
-    root = (env.get("BUTTER_DATA_ROOT") or "").strip()
+def default_source(env: Settings | Mapping[str, str] | None = None) -> str:
+    root = coerce(env).data_root or ""
     return root if root.startswith("s3://") else PUBLIC_ROOT
-
-
-def run(args: argparse.Namespace) -> int:
-    from .duckdb_plugin import check_settings, s3_concurrency
-
-    check_settings()
-    if args.concurrency is not None and args.concurrency < 1:
-        print(f"butter download: --concurrency must be at least 1, got {args.concurrency}", file=sys.stderr)
-        return 2
-    concurrency = args.concurrency or s3_concurrency(os.environ)
-    try:
-        selection = Selection.parse(args.folders, args.sweeps, args.datasets, args.where)
-        source = args.source or default_source(os.environ)
-        print(f"download {source} -> {args.out}: {selection.describe()}, {concurrency} at once"
-              + (f", re-encoded as {args.compression}" if args.compression != "copy" else ""), file=sys.stderr)
-        result = download(source, Path(args.out), selection, concurrency=concurrency, encoding=args.compression)
-    except DownloadError as exc:
-        print(f"butter download: {exc}", file=sys.stderr)
-        return 2
-    print(result.summary(Path(args.out).resolve()))
-    return 1 if result.failed else 0
-
-
-def register(sub: Any) -> None:
-    """The ``butter download`` subcommand."""
-    p = sub.add_parser("download", help="copy the published folders, or a selection, to a local data root")
-    p.add_argument("--out", required=True, help="local folder to copy into (then BUTTER_DATA_ROOT=that folder)")
-    p.add_argument("--source", default=None,
-                   help=f"data root to copy from (default: BUTTER_DATA_ROOT if s3://, else {PUBLIC_ROOT})")
-    p.add_argument("--folders", action="append", default=[], help="published folders, comma-separated")
-    p.add_argument("--sweeps", action="append", default=[],
-                   help=f"sweeps (both their folders), comma-separated: {', '.join(contract.SWEEPS)}")
-    p.add_argument("--datasets", action="append", default=[], help="datasets, comma-separated (= --where dataset=...)")
-    p.add_argument("--where", action="append", default=[], metavar="KEY=VALUE[,VALUE]",
-                   help="keep files under these hive partition values (repeat: all must hold)")
-    p.add_argument("--concurrency", type=int, default=None,
-                   help="files in flight at once (default BUTTER_S3_CONCURRENCY, 32)")
-    p.add_argument("--compression", choices=ENCODINGS, default="copy",
-                   help="copy: the files as published (default); zstd: re-encoded as `butter demo --compression "
-                        "zstd` writes them (zstd, data page v1, no byte-stream-split), for Spark")
-    p.set_defaults(func=run, needs_project=False)

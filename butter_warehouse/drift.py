@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from . import contract, inventory
+from . import contract, inventory, settings
+from .storage import is_s3, s3_filesystem
 
 #: files named per kind of change in the message
 SHOWN = 5
@@ -28,10 +29,9 @@ def recorded(inventory_dir: Path) -> dict[str, str]:
     return dict(zip(table.column("path").to_pylist(), table.column("file_identity").to_pylist(), strict=True))
 
 
-def current(root: str, env: Mapping[str, str] | None = None) -> dict[str, str]:
+def current(root: str, env: settings.Settings | Mapping[str, str] | None = None) -> dict[str, str]:
     """{path: identity} of the parquet files under the published folders now."""
-    env = os.environ if env is None else env
-    filesystem = inventory.s3_filesystem(env) if inventory.is_s3(root) else None
+    filesystem = s3_filesystem(settings.coerce(env)) if is_s3(root) else None
     inv = inventory.Inventory(root=root)
     found: dict[str, str] = {}
     for folder in contract.FOLDERS:
@@ -64,7 +64,7 @@ def message(root: str, found: Mapping[str, list[str]]) -> str:
             "scan never checked. Build again once nothing writes to the data root; the new build is not published.")
 
 
-def check(root: str, inventory_dir: Path) -> str | None:
+def check(root: str, inventory_dir: Path, env: settings.Settings | None = None) -> str | None:
     """None when the data root still holds exactly the files the scan read; else the message."""
-    found = changes(recorded(inventory_dir), current(root))
+    found = changes(recorded(inventory_dir), current(root, env))
     return message(root, found) if found else None

@@ -14,11 +14,9 @@ left) is shown on a terminal.
 
 from __future__ import annotations
 
-import argparse
 import difflib
 import os
 import re
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +26,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from . import ownership, project
+from . import ownership, project, settings
 from .progress import Progress
 
 FORMATS = ("parquet", "csv")
@@ -234,46 +232,13 @@ def export(warehouse: Path, what: str, out: Path, file_format: str | None = None
     return ExportResult(source, out, fmt, rows, time.monotonic() - started)
 
 
-def default_warehouse(project_dir: str | None) -> Path:
+def default_warehouse(project_dir: str | None, cfg: settings.Settings | None = None) -> Path:
     """``BUTTER_DUCKDB_PATH``, else ``warehouse/butter.duckdb`` in the project."""
-    if os.environ.get("BUTTER_DUCKDB_PATH"):
-        return Path(os.environ["BUTTER_DUCKDB_PATH"])
+    cfg = cfg or settings.load()
+    if cfg.duckdb_path:
+        return Path(cfg.duckdb_path)
     try:
         root = project.find_root(project_dir)
     except project.ProjectNotFound as exc:
         raise ExportError(f"{exc} (or set BUTTER_DUCKDB_PATH / --warehouse to the warehouse file)") from None
-    return root / "warehouse" / "butter.duckdb"
-
-
-def _command(args: argparse.Namespace) -> int:
-    try:
-        output_format(Path(args.out), args.format)  # the cheap checks first
-        if not is_model_name(args.what):
-            check_select(args.what)
-        warehouse = Path(args.warehouse) if args.warehouse else default_warehouse(getattr(args, "project_dir", None))
-        result = export(warehouse, args.what, Path(args.out), args.format)
-    except ExportError as exc:
-        print(f"butter export: {exc}", file=sys.stderr)
-        return 2
-    size = result.path.stat().st_size
-    print(f"exported {result.rows:,} rows of {result.source} to {result.path} "
-          f"({result.file_format}, {size:,} bytes) in {result.seconds:.1f}s")
-    return 0
-
-
-def register(sub: argparse._SubParsersAction) -> None:
-    """Add ``butter export`` to the ``butter`` command's subcommands."""
-    parser = sub.add_parser(
-        "export",
-        help="write a mart (any model) or a select to a parquet or csv file",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("what", metavar="MODEL_OR_SELECT",
-                        help="a model (experiment_summary, marts.sweep_comparisons) or one select statement")
-    parser.add_argument("--out", required=True, help="the file to write")
-    parser.add_argument("--format", choices=FORMATS, default=None,
-                        help="parquet or csv (default: from the --out suffix)")
-    parser.add_argument("--warehouse", default=None,
-                        help="the DuckDB file (default: BUTTER_DUCKDB_PATH, else warehouse/butter.duckdb)")
-    parser.set_defaults(func=_command, needs_project=False)
+    return root / settings.DEFAULT_DUCKDB_PATH

@@ -780,11 +780,12 @@ def copy_to_docs_site(out: Path, site: Path, relative: str) -> Path | None:
 DEFAULT_OUT = Path("assets") / "figures"  # relative to the project: inside the docs site's asset-paths
 
 
-def run(args: Any, warehouse: Path, project_root: Path, site: Path) -> int:
+def run(warehouse: Path, project_root: Path, site: Path, *, out: Path | None = None, dataset: str | None = None,
+        shape: str | None = None, depth: int | None = None) -> int:
     """``butter figures``: render, then refresh the docs site's copy when writing to the default place."""
-    out = Path(args.out) if args.out else project_root / DEFAULT_OUT
+    out = out if out is not None else project_root / DEFAULT_OUT
     try:
-        status = render(warehouse, out, dataset=args.dataset, shape=args.shape, depth=args.depth)
+        status = render(warehouse, out, dataset=dataset, shape=shape, depth=depth)
     except FileNotFoundError as error:
         print(f"butter figures: {error}")
         return 1

@@ -80,7 +80,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from . import contract
+from . import contract, settings
+from .storage import is_s3, normalize_root, s3_filesystem  # noqa: F401 - also inventory's names for them
 
 FILES = "files.parquet"
 FOLDERS = "folders.parquet"
@@ -229,10 +230,6 @@ def partition_problem(name: str, value: str, col: contract.Column) -> str | None
 # --- file systems ---------------------------------------------------------------------------
 
 
-def is_s3(root: str) -> bool:
-    return root.startswith("s3://")
-
-
 #: characters DuckDB's reader takes as a glob (and dbt ``{`` as a format field)
 GLOB_CHARACTERS = "{}[]*?"
 
@@ -260,46 +257,6 @@ _SPECIAL = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
 def special_kind(mode: int) -> str:
     """What a file that is not a regular file is (for messages)."""
     return next((name for test, name in _SPECIAL if test(mode)), "not a regular file")
-
-
-def normalize_root(root: str, cwd: str | None = None) -> str:
-    """A data root as the build will use it: local paths absolute (resolved
-    against the caller's working directory), no trailing slash."""
-    root = root.strip()
-    if is_s3(root):
-        return root.rstrip("/")
-    path = os.path.expanduser(root)
-    if not os.path.isabs(path):
-        path = os.path.join(cwd or os.getcwd(), path)
-    return os.path.normpath(path)
-
-
-def s3_filesystem(env: Mapping[str, str]) -> Any:
-    """A pyarrow S3 file system configured like the DuckDB side (duckdb_plugin)."""
-    from pyarrow import fs
-
-    from .duckdb_plugin import http_timeout
-
-    kwargs: dict[str, Any] = {
-        "region": env.get("BUTTER_S3_REGION", "us-west-2"),
-        "connect_timeout": float(http_timeout(env)),
-        "request_timeout": float(http_timeout(env)),
-        "retry_strategy": fs.AwsStandardS3RetryStrategy(max_attempts=int(env.get("BUTTER_HTTP_RETRIES") or 3) + 1),
-    }
-    use_ssl = env.get("BUTTER_S3_USE_SSL", "true").lower() not in ("0", "false", "no")
-    if env.get("BUTTER_S3_ENDPOINT"):
-        kwargs["endpoint_override"] = env["BUTTER_S3_ENDPOINT"]
-        kwargs["scheme"] = "https" if use_ssl else "http"
-    if env.get("BUTTER_S3_URL_STYLE", "vhost") == "path":
-        kwargs["force_virtual_addressing"] = False
-    if env.get("AWS_ACCESS_KEY_ID"):
-        kwargs["access_key"] = env["AWS_ACCESS_KEY_ID"]
-        kwargs["secret_key"] = env.get("AWS_SECRET_ACCESS_KEY", "")
-        if env.get("AWS_SESSION_TOKEN"):
-            kwargs["session_token"] = env["AWS_SESSION_TOKEN"]
-    else:
-        kwargs["anonymous"] = True
-    return fs.S3FileSystem(**kwargs)
 
 
 # --- the scan ---------------------------------------------------------------------------------
@@ -491,7 +448,7 @@ def _report_partition_conflicts(inv: Inventory, state: FolderState) -> None:
         )
 
 
-def scan(root: str, env: Mapping[str, str] | None = None) -> Inventory:
+def scan(root: str, env: settings.Settings | Mapping[str, str] | None = None) -> Inventory:
     """Inventory and check a data root (already normalized, see normalize_root).
 
     On S3 the footers are read by ``BUTTER_S3_CONCURRENCY`` threads (default 32);
@@ -499,13 +456,12 @@ def scan(root: str, env: Mapping[str, str] | None = None) -> Inventory:
     written by ``butter download`` with a partial selection gets a note per folder
     saying which partitions it holds (``audit.load_audit.note``)."""
     from .download import partial_notes as download_notes
-    from .duckdb_plugin import s3_concurrency
 
-    env = os.environ if env is None else env
+    cfg = settings.coerce(env)
     check_root_characters(root)
     inv = Inventory(root=root)
-    filesystem = s3_filesystem(env) if is_s3(root) else None
-    concurrency = s3_concurrency(env)
+    filesystem = s3_filesystem(cfg) if is_s3(root) else None
+    concurrency = cfg.s3_concurrency
     partial = {} if filesystem is not None else download_notes(root)
     if filesystem is None:
         if not os.path.exists(root):

@@ -16,30 +16,26 @@ log file.
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TextIO, TypeVar
 
+from . import settings
+
 T = TypeVar("T")
 
 #: environment variable that forces progress on (always) or off (never)
 OVERRIDE_ENV = "BUTTER_PROGRESS"
-_ON = {"1", "always", "on", "true", "yes"}
-_OFF = {"0", "never", "off", "false", "no"}
 
 
 def enabled_for(stream: TextIO, environ: Mapping[str, str] | None = None) -> bool:
     """Whether progress should be shown on ``stream``: a terminal and not CI,
     unless ``BUTTER_PROGRESS`` says otherwise."""
-    env = os.environ if environ is None else environ
-    override = env.get(OVERRIDE_ENV, "").strip().lower()
-    if override in _ON:
-        return True
-    if override in _OFF:
-        return False
-    if env.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
+    override = settings.get(OVERRIDE_ENV, environ)
+    if override is not None:
+        return bool(override)
+    if settings.get("CI", environ):
         return False
     isatty = getattr(stream, "isatty", None)
     try:

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import yaml
 
+from . import settings
+
 PROJECT_NAME = "butter"
 PROJECT_FILE = "dbt_project.yml"
 ENV_VAR = "BUTTER_PROJECT_DIR"
@@ -48,11 +50,11 @@ def _checked(folder: Path, source: str) -> Path:
 def find_root(explicit: str | os.PathLike[str] | None = None, *, cwd: Path | None = None,
               environ: Mapping[str, str] | None = None) -> Path:
     """The butter project folder; raises ``ProjectNotFound`` saying where it looked."""
-    env = os.environ if environ is None else environ
+    given = settings.get(ENV_VAR, environ)
     if explicit:
         return _checked(Path(explicit), "--project-dir")
-    if env.get(ENV_VAR):
-        return _checked(Path(env[ENV_VAR]), ENV_VAR)
+    if given:
+        return _checked(Path(given), ENV_VAR)
     start = (cwd or Path.cwd()).resolve()
     others = []
     for folder in (start, *start.parents):

@@ -42,8 +42,7 @@ from typing import Any, TextIO
 
 import duckdb
 
-from . import ownership
-from .duckdb_plugin import resource_config
+from . import ownership, settings
 
 BUILD_PREFIX = ".build-"
 LOCK_NAME = ".lock"
@@ -296,7 +295,7 @@ def _wal(path: Path) -> Path:
 
 def checkpoint(path: Path) -> None:
     """Fold any write-ahead log into the file so the file alone is complete."""
-    with duckdb.connect(str(path), config=resource_config()) as conn:
+    with duckdb.connect(str(path), config=settings.load().duckdb_resources()) as conn:
         conn.execute("checkpoint")
     if _wal(path).exists():
         raise RuntimeError(f"{_wal(path)} still exists after a checkpoint; not publishing {path}")
@@ -317,7 +316,7 @@ def publish(build_path: Path, final_path: Path, required: Mapping[str, Sequence[
     build lacks a published model, the published file is open read-write,
     is not a warehouse butter built, or the new one shrank."""
     check_complete(build_path, required)
-    with duckdb.connect(str(build_path), config=resource_config()) as conn:
+    with duckdb.connect(str(build_path), config=settings.load().duckdb_resources()) as conn:
         ownership.mark(conn, data_root)
     checkpoint(build_path)
     holder = write_lock_holder(final_path)

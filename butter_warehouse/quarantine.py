@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import yaml
 
-from .duckdb_plugin import resource_config
+from . import settings
 
 VAR = "butter_quarantine_limit"
 
@@ -61,7 +61,7 @@ def damaged_folders(warehouse: Path) -> list[FolderDamage] | None:
     """Folders with damaged rows in a built warehouse, each with a few of its
     damaged rows (file and finding); None when it has no audit."""
     try:
-        with duckdb.connect(str(warehouse), read_only=True, config=resource_config()) as conn:
+        with duckdb.connect(str(warehouse), read_only=True, config=settings.load().duckdb_resources()) as conn:
             rows = conn.execute(
                 "select source_folder, rows_damaged, rows_read from audit.load_audit "
                 "where rows_damaged > 0 order by source_folder"

@@ -1,4 +1,4 @@
-"""``butter build --target spark``: the same warehouse built by dbt-spark.
+"""The Spark engine's requirements and folder (its build steps: ``pipeline.SparkEngine``).
 
 Spark keeps its tables as parquet under ``BUTTER_SPARK_WAREHOUSE`` (default
 ``warehouse/spark/`` in the project): ``<dir>/<schema>.db/<table>/``, with a
@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable
 from pathlib import Path
+
+from .settings import Settings, load
 
 ENV_VAR = "BUTTER_SPARK_WAREHOUSE"
 
@@ -36,42 +37,7 @@ def spark_missing() -> str | None:
     return None
 
 
-def warehouse_dir(project_root: Path) -> Path:
+def warehouse_dir(project_root: Path, cfg: Settings | None = None) -> Path:
     """The Spark warehouse folder (env BUTTER_SPARK_WAREHOUSE, relative to the
     directory butter was started in; default warehouse/spark in the project)."""
-    given = os.environ.get(ENV_VAR)
-    return Path(os.path.abspath(given)) if given else project_root / "warehouse" / "spark"
-
-
-def build(
-    *,
-    project_root: Path,
-    env: dict[str, str],
-    root: str,
-    scan: Callable[[str, Path], bool],
-    run_dbt: Callable[..., int],
-    target: str,
-    dbt_args: list[str],
-    docs: bool,
-) -> int:
-    """Scan, register the sources, dbt build (and docs) on a Spark target; the exit code."""
-    missing = spark_missing()
-    if missing:
-        print(f"butter build --target {target}: {missing}.")
-        return 2
-    warehouse = warehouse_dir(project_root)
-    warehouse.mkdir(parents=True, exist_ok=True)
-    inventory_dir = warehouse / "inventory"
-    if not scan(root, inventory_dir):
-        return 2
-    env = dict(env)
-    env[ENV_VAR] = str(warehouse)
-    env["BUTTER_INVENTORY"] = str(inventory_dir)
-    code = run_dbt("run-operation", "butter_register_sources", "--target", target, env=env)
-    if code == 0:
-        code = run_dbt("build", "--target", target, *dbt_args, env=env)
-    if code == 0 and docs:
-        code = run_dbt("docs", "generate", "--target", target, env=env)
-    if code == 0:
-        print(f"Spark warehouse: {warehouse} (tables as parquet in <schema>.db/<table>/)")
-    return code
+    return (cfg or load()).spark_warehouse_dir(project_root)

@@ -26,7 +26,7 @@ import pytest
 import test_reliability as matrix
 from test_reliability import Published, assert_refused, butter, butter_env, copy_demo, output, parquet_files, rewrite
 
-from butter_warehouse import cli, drift, inventory
+from butter_warehouse import cli, dbt_runner, drift, inventory
 
 published = matrix.published
 shared_tmp = matrix.shared_tmp
@@ -48,13 +48,13 @@ def build_in_process(monkeypatch: pytest.MonkeyPatch, root: Path, published: Pub
     """``butter build --skip-docs`` in this process; ``before_dbt`` runs after the scan, before dbt reads."""
     for key, value in butter_env(root, published.path, work).items():
         monkeypatch.setenv(key, value)
-    original = cli.run_dbt
+    original = dbt_runner.run_dbt
 
-    def run_dbt(*args: str, **kwargs: object) -> int:
+    def run_dbt(ctx: object, *args: str, **kwargs: object) -> int:
         before_dbt()
-        return original(*args, **kwargs) if real_dbt else 0  # type: ignore[arg-type]
+        return original(ctx, *args, **kwargs) if real_dbt else 0  # type: ignore[arg-type]
 
-    monkeypatch.setattr(cli, "run_dbt", run_dbt)
+    monkeypatch.setattr(dbt_runner, "run_dbt", run_dbt)
     return cli.main(["build", "--skip-docs"])
 
 

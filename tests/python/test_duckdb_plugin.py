@@ -6,7 +6,6 @@ nothing here touches the network beyond the loopback interface.
 
 from __future__ import annotations
 
-import re
 import sys
 import time
 from collections.abc import Iterator
@@ -278,32 +277,3 @@ def test_unanswering_endpoint_fails_within_http_timeout(mode: str) -> None:
         with pytest.raises(duckdb.IOException, match=r"127\.0\.0\.1"):
             con.execute(f"select count(*) from glob('{dead.url('all_runs/**/*.parquet')}')")
         assert time.monotonic() - started < 15
-
-
-def _profile_default(variable: str) -> str:
-    """The default profiles.yml gives a DuckDB setting: env_var('<variable>', '<default>')."""
-    text = (Path(__file__).resolve().parents[2] / "profiles.yml").read_text()
-    found = set(re.findall(rf"env_var\('{variable}', '([^']*)'\)", text))
-    assert len(found) == 1, (variable, found)
-    return found.pop()
-
-
-def test_python_connections_get_the_resources_dbt_gets() -> None:
-    """The publish checkpoint's connection and dbt's are held to the same limits, by default and from env."""
-    assert duckdb_plugin.resource_config({}) == {
-        "threads": _profile_default("BUTTER_DUCKDB_THREADS"),
-        "memory_limit": _profile_default("BUTTER_MEMORY_LIMIT"),
-    }
-    env = {"BUTTER_DUCKDB_THREADS": "3", "BUTTER_MEMORY_LIMIT": "700MB", "BUTTER_TEMP_DIRECTORY": "/tmp/spill"}
-    assert duckdb_plugin.resource_config(env) == {"threads": "3", "memory_limit": "700MB",
-                                                  "temp_directory": "/tmp/spill"}
-    con, same = duckdb.connect(config=duckdb_plugin.resource_config(env)), duckdb.connect()
-    try:
-        same.execute("set threads = 3")
-        same.execute("set memory_limit = '700MB'")
-        for setting in ("threads", "memory_limit"):
-            query = f"select current_setting('{setting}')"
-            assert con.sql(query).fetchone() == same.sql(query).fetchone(), setting
-    finally:
-        con.close()
-        same.close()

@@ -13,6 +13,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from butter_warehouse import cli, project
+from butter_warehouse.context import Context
 from butter_warehouse.project import ProjectNotFound, find_root
 
 from conftest import PROJECT_ROOT
@@ -220,8 +221,16 @@ def test_cli_uses_the_working_directory_not_the_package(tmp_path: Path, monkeypa
                                                         capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.delenv(project.ENV_VAR, raising=False)
     monkeypatch.chdir(PROJECT_ROOT / "models")
+    seen: list[Path | None] = []
+    run = cli.guarded
+
+    def guarded(ctx: Context, args: object) -> int:
+        seen.append(ctx.project_root)
+        return run(ctx, args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cli, "guarded", guarded)
     assert cli.main(["codegen", "--check"]) == 0
-    assert cli.PROJECT_ROOT == PROJECT_ROOT.resolve()
+    assert seen == [PROJECT_ROOT.resolve()]
     monkeypatch.chdir(tmp_path)
     assert cli.main(["codegen", "--check"]) == 2
     assert "no dbt_project.yml named 'butter'" in capsys.readouterr().err

@@ -52,6 +52,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from butter_warehouse import cli, inventory, ownership, publish
+from butter_warehouse.context import Context
 
 from conftest import PROJECT_ROOT, run_dbt
 
@@ -270,8 +271,7 @@ def test_relative_data_root_is_resolved_where_it_was_typed(shared_tmp: Path, sma
     # what `butter build` hands to dbt (which runs in the project folder)
     monkeypatch.chdir(caller)
     monkeypatch.setenv("BUTTER_DATA_ROOT", "demo/")
-    cli.use_project(PROJECT_ROOT)
-    assert cli.dbt_env()["BUTTER_DATA_ROOT"] == str(caller / "demo")
+    assert Context(project_root=PROJECT_ROOT).dbt_env()["BUTTER_DATA_ROOT"] == str(caller / "demo")
 
 
 # --- folders and files the reader would not see ----------------------------------------------

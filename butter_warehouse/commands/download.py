@@ -1,0 +1,54 @@
+"""``butter download --out DIR``: copy the published folders, or a selection, to a local data root."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .. import contract
+from ..context import Context
+from ..download import ENCODINGS, PUBLIC_ROOT, DownloadError, Selection, default_source, download
+
+
+def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = sub.add_parser("download", help="copy the published folders, or a selection, to a local data root")
+    p.add_argument("--out", required=True, help="local folder to copy into (then BUTTER_DATA_ROOT=that folder)")
+    p.add_argument("--source", default=None,
+                   help=f"data root to copy from (default: BUTTER_DATA_ROOT if s3://, else {PUBLIC_ROOT})")
+    p.add_argument("--folders", action="append", default=[], help="published folders, comma-separated")
+    p.add_argument("--sweeps", action="append", default=[],
+                   help=f"sweeps (both their folders), comma-separated: {', '.join(contract.SWEEPS)}")
+    p.add_argument("--datasets", action="append", default=[], help="datasets, comma-separated (= --where dataset=...)")
+    p.add_argument("--where", action="append", default=[], metavar="KEY=VALUE[,VALUE]",
+                   help="keep files under these hive partition values (repeat: all must hold)")
+    p.add_argument("--concurrency", type=int, default=None,
+                   help="files in flight at once (default BUTTER_S3_CONCURRENCY, 32)")
+    p.add_argument("--compression", choices=ENCODINGS, default="copy",
+                   help="copy: the files as published (default); zstd: re-encoded as `butter demo --compression "
+                        "zstd` writes them (zstd, data page v1, no byte-stream-split), for Spark")
+    return p
+
+
+def needs_project(args: argparse.Namespace) -> bool:
+    return False
+
+
+def run(ctx: Context, args: argparse.Namespace) -> int:
+    cfg = ctx.cfg  # every setting validated first
+    if args.concurrency is not None and args.concurrency < 1:
+        print(f"butter download: --concurrency must be at least 1, got {args.concurrency}", file=sys.stderr)
+        return 2
+    concurrency = args.concurrency or cfg.s3_concurrency
+    try:
+        selection = Selection.parse(args.folders, args.sweeps, args.datasets, args.where)
+        source = args.source or default_source(cfg)
+        print(f"download {source} -> {args.out}: {selection.describe()}, {concurrency} at once"
+              + (f", re-encoded as {args.compression}" if args.compression != "copy" else ""), file=sys.stderr)
+        result = download(source, Path(args.out), selection, concurrency=concurrency, encoding=args.compression,
+                          env=cfg)
+    except DownloadError as exc:
+        print(f"butter download: {exc}", file=sys.stderr)
+        return 2
+    print(result.summary(Path(args.out).resolve()))
+    return 1 if result.failed else 0

@@ -1,0 +1,252 @@
+"""The build: one pipeline, engine-specific steps behind one interface.
+
+    scan the data root -> (engine: prepare) -> dbt build -> (engine: after build)
+    -> dbt docs generate -> (engine: finish) -> publish
+
+``build(ctx, request)`` runs the steps every engine shares (settings, the
+quarantine limit, landing an ``s3://`` root, demo data, the scan, dbt build and
+docs); an ``Engine`` supplies the rest. The engine is chosen by the ``type`` of
+the dbt target in profiles.yml (``duckdb`` or ``spark``), never by its name.
+
+- ``DuckDBEngine``: builds a new file in a build folder beside the published
+  warehouse (dbt runs there), prints the quarantine summary, checks that the
+  data root did not change during the build (``drift``) and publishes with an
+  atomic swap (``publish.build_and_publish``).
+- ``SparkEngine``: registers the published folders as partitioned source tables
+  (``dbt run-operation butter_register_sources``) and builds in place under
+  ``BUTTER_SPARK_WAREHOUSE`` (dbt-spark replaces each table; no swap).
+"""
+
+from __future__ import annotations
+
+import sys
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import yaml
+
+from . import dbt_runner, download, drift, inventory, quarantine, spark
+from .context import Context
+
+
+class TargetError(RuntimeError):
+    """A dbt target that is not in profiles.yml, or of a type butter cannot build."""
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    """What ``butter build`` was asked for (its options, parsed)."""
+
+    target: str = "dev"
+    docs: bool = True
+    dbt_args: tuple[str, ...] = ()
+    quarantine_limit: str | None = None
+    allow_shrink: bool = False
+    lock_wait: float = 60.0
+    replace_unrecognized: bool = False
+
+
+@dataclass
+class Workspace:
+    """Where one build runs: dbt's working folder, the inventory folder and dbt's environment."""
+
+    cwd: Path
+    inventory_dir: Path
+    env: dict[str, str]
+    target_args: tuple[str, ...] = ()
+    keep_fds: tuple[int, ...] = ()
+    database: Path | None = None
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+def run_scan(root: str, out_dir: Path, ctx: Context | None = None) -> bool:
+    """Scan the data root, write the inventory, print what was found; False on errors."""
+    try:
+        inv = inventory.scan(root, ctx.cfg if ctx is not None else None)
+    except inventory.ScanError as exc:
+        print(f"BUTTER scan error: {exc}", file=sys.stderr)
+        return False
+    inventory.write(inv, out_dir)
+    for line in inventory.summary_lines(inv):
+        print(line, file=sys.stderr if " error: " in line else sys.stdout)
+    if inv.errors:
+        print(f"BUTTER scan: {len(inv.errors)} error(s) in {root}; nothing was built.", file=sys.stderr)
+        return False
+    return True
+
+
+class Engine(ABC):
+    """The engine-specific steps of a build."""
+
+    type: ClassVar[str]
+    #: how an s3:// data root is landed for this engine (download.ENCODINGS)
+    landing_encoding: ClassVar[str] = "copy"
+
+    def __init__(self, target: str, default_target: bool) -> None:
+        self.target = target
+        #: dbt's --target argument: none for the profile's default target
+        self.target_args: tuple[str, ...] = () if default_target else ("--target", target)
+
+    def missing(self) -> str | None:
+        """Why this engine cannot build here (a missing install), or None."""
+        return None
+
+    @abstractmethod
+    def run(self, ctx: Context, request: BuildRequest, steps: Callable[[Workspace], int]) -> int:
+        """Make the workspace, run ``steps`` in it, publish; the exit code."""
+
+    def prepare(self, ctx: Context, request: BuildRequest, ws: Workspace) -> int:
+        """After the scan, before dbt build (0 to go on)."""
+        return 0
+
+    def after_build(self, ctx: Context, request: BuildRequest, ws: Workspace, code: int, limit: float) -> None:
+        """After dbt build, whatever its result."""
+        return None
+
+    def finish(self, ctx: Context, request: BuildRequest, ws: Workspace, code: int) -> int:
+        """After dbt build and docs; the build's exit code."""
+        return code
+
+
+class DuckDBEngine(Engine):
+    type = "duckdb"
+    landing_encoding = "copy"
+
+    def run(self, ctx: Context, request: BuildRequest, steps: Callable[[Workspace], int]) -> int:
+        from .ownership import published_relations
+        from .publish import build_and_publish, held_lock_fds
+
+        def build(path: Path) -> int:
+            inventory_dir = path.parent / "inventory"
+            # dbt runs in the build folder with the file name as DuckDB path and the
+            # inventory folder's name: the compiled SQL names no build folder.
+            env = ctx.dbt_env()
+            env["BUTTER_DUCKDB_PATH"] = path.name
+            env["BUTTER_INVENTORY"] = inventory_dir.name  # relative to the build folder
+            return steps(Workspace(cwd=path.parent, inventory_dir=inventory_dir, env=env,
+                                   target_args=self.target_args, keep_fds=held_lock_fds(), database=path))
+
+        return build_and_publish(ctx.warehouse_path(), build, required=published_relations(ctx.root),
+                                 allow_shrink=request.allow_shrink, lock_wait=request.lock_wait,
+                                 replace_unrecognized=request.replace_unrecognized, data_root=ctx.data_root())
+
+    def after_build(self, ctx: Context, request: BuildRequest, ws: Workspace, code: int, limit: float) -> None:
+        path = ws.database
+        folders = quarantine.damaged_folders(path) if path is not None and path.exists() else None
+        for line in quarantine.summary(folders or [], limit):
+            print(line, file=sys.stderr if line.startswith("refused") else sys.stdout)
+
+    def finish(self, ctx: Context, request: BuildRequest, ws: Workspace, code: int) -> int:
+        changed = drift.check(ctx.data_root(), ws.inventory_dir, ctx.cfg)  # also explains a failure it caused
+        if changed:
+            print(f"BUTTER: {changed}", file=sys.stderr)
+            return code or 3
+        return code
+
+
+class SparkEngine(Engine):
+    type = "spark"
+    landing_encoding = "zstd"  # Spark's Hadoop has no Brotli codec
+
+    def missing(self) -> str | None:
+        return spark.spark_missing()
+
+    def run(self, ctx: Context, request: BuildRequest, steps: Callable[[Workspace], int]) -> int:
+        warehouse = ctx.cfg.spark_warehouse_dir(ctx.root)
+        warehouse.mkdir(parents=True, exist_ok=True)
+        inventory_dir = warehouse / "inventory"
+        env = ctx.dbt_env()
+        env[spark.ENV_VAR] = str(warehouse)
+        env["BUTTER_INVENTORY"] = str(inventory_dir)
+        ws = Workspace(cwd=ctx.root, inventory_dir=inventory_dir, env=env, target_args=self.target_args,
+                       notes={"warehouse": warehouse})
+        return steps(ws)
+
+    def prepare(self, ctx: Context, request: BuildRequest, ws: Workspace) -> int:
+        return dbt_runner.run_dbt(ctx, "run-operation", "butter_register_sources", *ws.target_args, env=ws.env)
+
+    def finish(self, ctx: Context, request: BuildRequest, ws: Workspace, code: int) -> int:
+        if code == 0:
+            print(f"Spark warehouse: {ws.notes['warehouse']} (tables as parquet in <schema>.db/<table>/)")
+        return code
+
+
+#: profiles.yml ``type`` -> engine
+ENGINES: dict[str, type[Engine]] = {cls.type: cls for cls in (DuckDBEngine, SparkEngine)}
+
+
+def profile_outputs(ctx: Context) -> tuple[dict[str, Any], str]:
+    """The butter profile's outputs and default target, from profiles.yml (DBT_PROFILES_DIR, else the project)."""
+    import os
+
+    profiles_dir = Path(os.environ.get("DBT_PROFILES_DIR") or ctx.root)
+    project = yaml.safe_load((ctx.root / "dbt_project.yml").read_text())
+    name = project.get("profile") or project.get("name")
+    path = profiles_dir / "profiles.yml"
+    try:
+        profile = (yaml.safe_load(path.read_text()) or {})[name]
+    except (OSError, KeyError, TypeError) as exc:
+        raise TargetError(f"no profile {name!r} in {path}: {exc}") from None
+    return dict(profile.get("outputs") or {}), str(profile.get("target", "dev"))
+
+
+def engine_for(ctx: Context, target: str) -> Engine:
+    """The engine of ``target``, by its ``type`` in profiles.yml."""
+    outputs, default = profile_outputs(ctx)
+    if target not in outputs:
+        raise TargetError(f"no target {target!r} in profiles.yml (targets: {', '.join(sorted(outputs))})")
+    kind = str(outputs[target].get("type", ""))
+    if kind not in ENGINES:
+        raise TargetError(f"target {target!r} is of type {kind!r}; butter builds {' or '.join(ENGINES)}")
+    return ENGINES[kind](target, default_target=target == default)
+
+
+def build(ctx: Context, request: BuildRequest) -> int:
+    """``butter build``: every step; the exit code."""
+    cfg = ctx.cfg  # validates every setting before anything runs
+    if request.quarantine_limit is not None:
+        try:
+            limit = quarantine.parse_limit(request.quarantine_limit)
+        except quarantine.LimitError as exc:
+            print(f"butter: {exc}", file=sys.stderr)
+            return 2
+        limit_args: tuple[str, ...] = ("--vars", f"{{{quarantine.VAR}: {limit!r}}}")
+    else:
+        limit, limit_args = quarantine.default_limit(ctx.root), ()
+    try:
+        engine = engine_for(ctx, request.target)
+    except TargetError as exc:
+        print(f"butter build: {exc}", file=sys.stderr)
+        return 2
+    landed = download.land_for_build(ctx.root, ctx.data_root(), cfg, engine.landing_encoding)
+    if landed is None:  # s3:// roots are built from a local copy
+        return 2
+    if landed != ctx.data_root():
+        ctx = ctx.with_data_root(landed)
+    if not cfg.data_root and not (ctx.demo_root / "all_runs").exists():
+        print(f"BUTTER_DATA_ROOT is not set: generating demo data in {ctx.demo_root}")
+        from . import demo
+
+        demo.generate(ctx.demo_root, spelling="published")
+    missing = engine.missing()
+    if missing:
+        print(f"butter build --target {request.target}: {missing}.")
+        return 2
+
+    def steps(ws: Workspace) -> int:
+        if not run_scan(ctx.data_root(), ws.inventory_dir, ctx):
+            return 2
+        code = engine.prepare(ctx, request, ws)
+        if code == 0:
+            code = dbt_runner.run_dbt(ctx, "build", *ws.target_args, *limit_args, *request.dbt_args, env=ws.env,
+                                      keep_fds=ws.keep_fds, cwd=ws.cwd)
+            engine.after_build(ctx, request, ws, code, limit)
+        if code == 0 and request.docs:
+            code = dbt_runner.run_dbt(ctx, "docs", "generate", *ws.target_args, env=ws.env, keep_fds=ws.keep_fds,
+                                      cwd=ws.cwd)
+        return engine.finish(ctx, request, ws, code)
+
+    return engine.run(ctx, request, steps)
