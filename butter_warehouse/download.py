@@ -49,7 +49,7 @@ import pyarrow.parquet as pq
 from . import contract
 from .progress import Progress, format_duration
 from .settings import Settings, coerce
-from .storage import is_s3, normalize_root, s3_filesystem
+from .storage import is_parquet_file, is_s3, normalize_root, s3_filesystem
 
 PUBLIC_ROOT = "s3://oedi-data-lake/butter"
 MANIFEST = "_butter_download.jsonl"
@@ -278,8 +278,6 @@ def _reencode(part: Path, target: Path, kind: contract.Kind, compression: str) -
 def transfer(source: Source, remote: RemoteFile, out: Path, encoding: str,
              stop: threading.Event | None = None) -> dict[str, Any]:
     """Fetch one file to ``out`` through a temporary name, check it, rename it; its manifest record."""
-    from .inventory import is_parquet_file
-
     dest = out / remote.relative
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = part_path(dest)

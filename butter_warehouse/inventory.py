@@ -81,13 +81,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import contract, settings
-from .storage import is_s3, normalize_root, s3_filesystem  # noqa: F401 - also inventory's names for them
+from .storage import is_parquet_file, is_s3, normalize_root, s3_filesystem  # noqa: F401 - also inventory's names for them
 
 FILES = "files.parquet"
 FOLDERS = "folders.parquet"
 PROBLEMS = "problems.parquet"
 PARTITION_CONFLICTS = "partition_conflicts.parquet"
-PARQUET_MAGIC = b"PAR1"
 
 
 class ScanError(Exception):
@@ -345,23 +344,6 @@ def _read_footer(path: str, filesystem: Any | None) -> pq.FileMetaData:
         return pq.read_metadata(path)
     with filesystem.open_input_file(path[len("s3://"):]) as handle:
         return pq.read_metadata(handle)
-
-
-def is_parquet_file(path: str, size: int, filesystem: Any | None = None) -> bool:
-    """Whether a file is parquet by its bytes: ``PAR1`` at its start and at its end
-    (local, or on S3 through ``filesystem``). Raises OSError when it cannot be read."""
-    if size < 12:
-        return False
-    if filesystem is None:
-        with open(path, "rb") as handle:
-            head = handle.read(4)
-            handle.seek(size - 4)
-            tail = handle.read(4)
-    else:
-        with filesystem.open_input_file(path[len("s3://"):]) as handle:
-            head = handle.read_at(4, 0)
-            tail = handle.read_at(4, size - 4)
-    return head == PARQUET_MAGIC and tail == PARQUET_MAGIC
 
 
 def _has_parquet_magic(inv: Inventory, state: FolderState, path: str, size: int, filesystem: Any | None) -> bool:

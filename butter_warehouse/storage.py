@@ -13,6 +13,8 @@ from typing import Any
 
 from .settings import Settings, coerce
 
+PARQUET_MAGIC = b"PAR1"
+
 
 def is_s3(root: str) -> bool:
     return root.startswith("s3://")
@@ -54,3 +56,20 @@ def s3_filesystem(env: Settings | Mapping[str, str] | None = None) -> Any:
     else:
         kwargs["anonymous"] = True
     return fs.S3FileSystem(**kwargs)
+
+
+def is_parquet_file(path: str, size: int, filesystem: Any | None = None) -> bool:
+    """Whether a file is parquet by its bytes: ``PAR1`` at its start and at its end
+    (local, or on S3 through ``filesystem``). Raises OSError when it cannot be read."""
+    if size < 12:
+        return False
+    if filesystem is None:
+        with open(path, "rb") as handle:
+            head = handle.read(4)
+            handle.seek(size - 4)
+            tail = handle.read(4)
+    else:
+        with filesystem.open_input_file(path[len("s3://"):]) as handle:
+            head = handle.read_at(4, 0)
+            tail = handle.read_at(4, size - 4)
+    return head == PARQUET_MAGIC and tail == PARQUET_MAGIC
