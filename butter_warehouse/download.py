@@ -49,7 +49,7 @@ import pyarrow.parquet as pq
 from . import contract
 from .progress import Progress, format_duration
 from .settings import Settings, coerce
-from .storage import is_parquet_file, is_s3, normalize_root, s3_filesystem
+from .storage import is_parquet_file, is_s3, normalize_root, parquet_codecs, s3_filesystem
 
 PUBLIC_ROOT = "s3://oedi-data-lake/butter"
 MANIFEST = "_butter_download.jsonl"
@@ -481,25 +481,53 @@ def _prune(out: Path, selection: Selection, records: dict[str, dict[str, Any]], 
 
 
 def cache_dir(root: str, project_root: Path, encoding: str, env: Settings | Mapping[str, str] | None = None) -> Path:
-    """Where ``butter build`` lands an S3 data root: ``BUTTER_S3_CACHE`` (default
-    ``data/s3-cache`` in the project) / encoding / bucket / prefix."""
-    return coerce(env).s3_cache_dir(project_root) / encoding / root[len("s3://"):]
+    """Where ``butter build`` lands a data root: ``BUTTER_S3_CACHE`` (default ``data/s3-cache``
+    in the project) / encoding / bucket / prefix for ``s3://``, / encoding / local / path
+    for a local root re-encoded for an engine."""
+    where = root[len("s3://"):] if is_s3(root) else "local/" + normalize_root(root).lstrip("/")
+    return coerce(env).s3_cache_dir(project_root) / encoding / where
+
+
+def first_file_compressed_with(root: str, codecs: frozenset[str], concurrency: int = 8) -> str | None:
+    """A parquet file under the local ``root``'s published folders with a column chunk
+    compressed by one of ``codecs`` (parquet codec names, e.g. BROTLI), or None. Footers
+    are read concurrently, a folder at a time; the first match ends the search."""
+    if not codecs:
+        return None
+    source = Source(root)
+
+    def match(remote: RemoteFile) -> bool:
+        if remote.relative.rsplit("/", 1)[-1].startswith(("_", ".")):
+            return False
+        try:
+            meta = pq.read_metadata(remote.source)
+        except Exception:  # noqa: BLE001 - not parquet, or damaged: the scan reports it
+            return False
+        return bool(parquet_codecs(meta) & codecs)
+
+    with ThreadPoolExecutor(max(1, concurrency)) as pool:
+        for folder in contract.FOLDERS:
+            files = source.list(folder)
+            for remote, hit in zip(files, pool.map(match, files), strict=True):
+                if hit:
+                    return remote.source
+    return None
 
 
 def land(root: str, project_root: Path, *, encoding: str = "copy",
-         env: Settings | Mapping[str, str] | None = None) -> Path:
-    """Copy every published folder of the S3 data root ``root`` into the local cache
-    (concurrently; files already there and unchanged are not fetched again; files the
-    bucket no longer holds are removed) and return the cache folder. Raises
-    DownloadError when a file cannot be landed intact."""
+         env: Settings | Mapping[str, str] | None = None, why: str = "") -> Path:
+    """Copy every published folder of the data root ``root`` (``s3://``, or a local root to
+    re-encode) into the local cache (concurrently; files already there and unchanged are not
+    fetched again; files the source no longer holds are removed) and return the cache folder.
+    Raises DownloadError when a file cannot be landed intact."""
     cfg = coerce(env)
     dest = cache_dir(root, project_root, encoding, cfg)
     print(f"landing {root} in {dest} ({cfg.s3_concurrency} at once"
-          + (f", re-encoded as {encoding}" if encoding != "copy" else "") + "); BUTTER_S3_CACHE=off reads S3 directly",
-          flush=True)
+          + (f", re-encoded as {encoding}" if encoding != "copy" else "") + ")"
+          + (why or "; BUTTER_S3_CACHE=off reads S3 directly"), flush=True)
     result = download(root, dest, Selection.parse(), concurrency=cfg.s3_concurrency, encoding=encoding, env=cfg,
                       prune=True)
-    print(f"landed: {result.summary(dest)}" + (f"; {result.pruned} file(s) no longer in the bucket removed"
+    print(f"landed: {result.summary(dest)}" + (f"; {result.pruned} file(s) no longer in the source removed"
                                               if result.pruned else ""), flush=True)
     if result.failed:
         raise DownloadError(f"{len(result.failed)} file(s) of {root} could not be landed intact, e.g. "
@@ -507,15 +535,26 @@ def land(root: str, project_root: Path, *, encoding: str = "copy",
     return dest
 
 
-def land_for_build(project_root: Path, root: str, cfg: Settings, encoding: str) -> str | None:
-    """``butter build`` on an ``s3://`` data root builds from a local landed copy: lands it
-    (``encoding``: zstd for Spark, whose Hadoop has no Brotli codec) and returns the data
-    root to build from (``root`` itself when it is local or BUTTER_S3_CACHE=off). None
-    (after one line) when landing failed."""
-    if not is_s3(root) or cfg.s3_cache_off:
-        return root
+def land_for_build(project_root: Path, root: str, cfg: Settings, encoding: str,
+                   unreadable: frozenset[str] = frozenset()) -> str | None:
+    """The data root ``butter build`` reads. An ``s3://`` root is built from a local landed
+    copy (``encoding``: zstd for Spark) unless BUTTER_S3_CACHE=off. A local root holding
+    parquet compressed with a codec the engine cannot read (``unreadable``: Brotli for
+    Spark, whose Hadoop has no Brotli codec) is built from a copy re-encoded as
+    ``encoding`` in the same cache. Otherwise ``root`` itself. None (after one line) when
+    landing failed."""
+    why = ""
+    if is_s3(root):
+        if cfg.s3_cache_off:
+            return root
+    else:
+        found = first_file_compressed_with(root, unreadable) if encoding != "copy" else None
+        if found is None:
+            return root
+        why = (f": {found} is compressed with {'/'.join(sorted(unreadable))}, which this engine cannot read; "
+               "the copy is kept and refreshed by later builds")
     try:
-        dest = land(root, project_root, encoding=encoding, env=cfg)
+        dest = land(root, project_root, encoding=encoding, env=cfg, why=why)
     except DownloadError as exc:
         print(f"BUTTER: {exc}", file=sys.stderr)
         return None

@@ -84,6 +84,9 @@ class Engine(ABC):
     type: ClassVar[str]
     #: how an s3:// data root is landed for this engine (download.ENCODINGS)
     landing_encoding: ClassVar[str] = "copy"
+    #: parquet codecs the engine cannot read: a local root using one is built from a copy
+    #: re-encoded as ``landing_encoding``
+    unreadable_codecs: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, target: str, default_target: bool) -> None:
         self.target = target
@@ -149,7 +152,8 @@ class DuckDBEngine(Engine):
 
 class SparkEngine(Engine):
     type = "spark"
-    landing_encoding = "zstd"  # Spark's Hadoop has no Brotli codec
+    landing_encoding = "zstd"
+    unreadable_codecs = spark.UNREADABLE_CODECS
 
     def missing(self) -> str | None:
         return spark.spark_missing()
@@ -221,20 +225,22 @@ def build(ctx: Context, request: BuildRequest) -> int:
     except TargetError as exc:
         print(f"butter build: {exc}", file=sys.stderr)
         return 2
-    landed = download.land_for_build(ctx.root, ctx.data_root(), cfg, engine.landing_encoding)
-    if landed is None:  # s3:// roots are built from a local copy
+    missing = engine.missing()
+    if missing:
+        print(f"butter build --target {request.target}: {missing}.")
         return 2
-    if landed != ctx.data_root():
-        ctx = ctx.with_data_root(landed)
     if not cfg.data_root and not (ctx.demo_root / "all_runs").exists():
         print(f"BUTTER_DATA_ROOT is not set: generating demo data in {ctx.demo_root}")
         from . import demo
 
         demo.generate(ctx.demo_root, spelling="published")
-    missing = engine.missing()
-    if missing:
-        print(f"butter build --target {request.target}: {missing}.")
+    # s3:// roots, and local roots in a codec the engine cannot read, are built from a local copy
+    landed = download.land_for_build(ctx.root, ctx.data_root(), cfg, engine.landing_encoding,
+                                     engine.unreadable_codecs)
+    if landed is None:
         return 2
+    if landed != ctx.data_root():
+        ctx = ctx.with_data_root(landed)
 
     def steps(ws: Workspace) -> int:
         if not run_scan(ctx.data_root(), ws.inventory_dir, ctx):

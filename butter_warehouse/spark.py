@@ -4,7 +4,8 @@ Spark keeps its tables as parquet under ``BUTTER_SPARK_WAREHOUSE`` (default
 ``warehouse/spark/`` in the project): ``<dir>/<schema>.db/<table>/``, with a
 Derby metastore in ``<dir>/metastore_db``. The build scans the data root
 (the same inventory as the DuckDB build, written to ``<dir>/inventory``),
-registers the published folders as partitioned source tables
+(a root compressed with Brotli is first re-encoded as zstd into the landing
+cache, ``BUTTER_S3_CACHE``), registers the published folders as partitioned source tables
 (``dbt run-operation butter_register_sources``), then runs ``dbt build``.
 Unlike the DuckDB build there is no atomic swap: dbt-spark replaces each
 table in place.
@@ -19,6 +20,9 @@ from pathlib import Path
 from .settings import Settings, load
 
 ENV_VAR = "BUTTER_SPARK_WAREHOUSE"
+#: parquet codecs Spark's bundled Hadoop cannot decompress (NREL's export is Brotli): a data
+#: root using one is built from a zstd copy (``download.land_for_build``, docs/engines.md)
+UNREADABLE_CODECS = frozenset({"BROTLI", "LZO"})
 
 
 def spark_missing() -> str | None:

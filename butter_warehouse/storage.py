@@ -73,3 +73,10 @@ def is_parquet_file(path: str, size: int, filesystem: Any | None = None) -> bool
             head = handle.read_at(4, 0)
             tail = handle.read_at(4, size - 4)
     return head == PARQUET_MAGIC and tail == PARQUET_MAGIC
+
+
+def parquet_codecs(meta: Any) -> set[str]:
+    """The compression codecs (parquet names: SNAPPY, BROTLI, ZSTD, ...) of a file's column
+    chunks, from its footer (``pyarrow.parquet.FileMetaData``)."""
+    return {meta.row_group(g).column(c).compression.upper()
+            for g in range(meta.num_row_groups) for c in range(meta.num_columns)}

@@ -193,6 +193,36 @@ def test_reencoded_copy_is_zstd_v1_with_the_same_rows(small: Path, tmp_path: Pat
     assert again.transferred == 0
 
 
+def test_spark_builds_a_local_brotli_root_from_a_zstd_copy(small: Path, demo_root: Callable[..., Path],
+                                                           tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """A local root in Brotli (NREL's codec) is landed as zstd for an engine that cannot read
+    Brotli (Spark); a zstd root, or an engine that reads everything, builds from the root itself."""
+    from butter_warehouse.settings import Settings
+    from butter_warehouse.spark import UNREADABLE_CODECS
+
+    cfg = Settings(s3_cache=str(tmp_path / "cache"))
+    found = download.first_file_compressed_with(str(small), UNREADABLE_CODECS)
+    assert found is not None and "BROTLI" in pq.read_metadata(found).row_group(0).column(0).compression.upper()
+    zstd_root = demo_root("published", compression="zstd", **SIZES)
+    assert download.first_file_compressed_with(str(zstd_root), UNREADABLE_CODECS) is None
+    assert download.land_for_build(tmp_path, str(zstd_root), cfg, "zstd", UNREADABLE_CODECS) == str(zstd_root)
+    assert download.land_for_build(tmp_path, str(small), cfg, "copy") == str(small)
+
+    landed = download.land_for_build(tmp_path, str(small), cfg, "zstd", UNREADABLE_CODECS)
+    assert landed == str(tmp_path / "cache" / "zstd" / "local" / str(small).lstrip("/"))
+    assert "is compressed with BROTLI/LZO" in capsys.readouterr().out
+    originals = sorted(p.relative_to(small) for p in small.rglob("*.parquet"))
+    copies = sorted(p.relative_to(landed) for p in Path(landed).rglob("*.parquet"))
+    assert copies == originals
+    for rel in copies:
+        assert download.parquet_codecs(pq.read_metadata(Path(landed) / rel)) <= {"ZSTD", "UNCOMPRESSED"}, rel
+        assert pq.read_metadata(Path(landed) / rel).num_rows == pq.read_metadata(small / rel).num_rows
+    # the copy of a Brotli root needs no copy of its own, and a second build re-encodes nothing
+    assert download.land_for_build(tmp_path, landed, cfg, "zstd", UNREADABLE_CODECS) == landed
+    assert download.land_for_build(tmp_path, str(small), cfg, "zstd", UNREADABLE_CODECS) == landed
+    assert "landed: downloaded 0 file(s), 0 B" in capsys.readouterr().out
+
+
 # --- S3: download and the concurrent scan ----------------------------------------------------
 
 

@@ -1,15 +1,17 @@
 """The same warehouse on Spark: `butter build --target spark` equals the DuckDB build.
 
 For each source spelling the default demo data (every trap of the demo
-manifest), written with zstd instead of NREL's Brotli (Spark's Hadoop has no
-Brotli codec), is built on DuckDB (``dbt build``) and with
-``butter build --target spark`` (dbt-spark, in-process session, local[*]):
+manifest, encoded as NREL's export: Brotli, data page v2, byte-stream-split) is
+built on DuckDB (``dbt build``) and with ``butter build --target spark``
+(dbt-spark, in-process session, local[*]), which re-encodes the Brotli root as
+zstd into its landing cache first (Spark's Hadoop has no Brotli codec):
 models, seeds and unit tests for both spellings, the data tests too for the
 published one (they take most of the Spark build's time).
 Spark writes each table as parquet under ``<BUTTER_SPARK_WAREHOUSE>/<schema>.db/<table>/``;
 those files are read back with DuckDB and every mart and audit table is compared
 with DuckDB's by its key: same columns, same keys, integers / text / booleans
-exactly, floats to 1e-6 relative.
+exactly (file paths with the landed copy's folder read as the data root's),
+floats to 1e-6 relative.
 
 Needs Java and pyspark (``make install-spark``). Without them the test is
 skipped, saying which is missing, except under CI (CI=true), where it fails.
@@ -28,7 +30,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from butter_warehouse.spark import spark_missing
+from butter_warehouse import download
+from butter_warehouse.settings import Settings
+from butter_warehouse.spark import UNREADABLE_CODECS, spark_missing
 
 from conftest import PROJECT_ROOT, run_dbt
 
@@ -63,13 +67,15 @@ def spark_ready() -> None:
 
 
 def build_on_spark(data_root: Path, workdir: Path, data_tests: bool) -> tuple[Path, float, str]:
-    """`butter build --target spark` on a data root; (Spark warehouse dir, seconds, output).
-    Without ``data_tests`` only models, seeds and unit tests are built (CI time)."""
+    """`butter build --target spark` on a data root (a Brotli root is landed as zstd in
+    ``workdir/cache``); (Spark warehouse dir, seconds, output). Without ``data_tests`` only
+    models, seeds and unit tests are built (CI time)."""
     warehouse = workdir / "spark"
     env = dict(os.environ)
     env.update({
         "BUTTER_DATA_ROOT": str(data_root),
         "BUTTER_SPARK_WAREHOUSE": str(warehouse),
+        "BUTTER_S3_CACHE": str(workdir / "cache"),
         "DBT_TARGET_PATH": str(workdir / "target"),
         "DBT_LOG_PATH": str(workdir / "logs"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
@@ -88,9 +94,27 @@ def build_on_spark(data_root: Path, workdir: Path, data_tests: bool) -> tuple[Pa
     return warehouse, seconds, output
 
 
-def read_table(con: duckdb.DuckDBPyConnection, relation: str) -> tuple[list[str], list[tuple]]:
+def read_table(con: duckdb.DuckDBPyConnection, relation: str,
+               paths: tuple[str, str] | None = None) -> tuple[list[str], list[tuple]]:
+    """(columns, rows) of a relation; ``paths`` = (landed folder, data root) rewrites the one
+    into the other in every text value (where the Spark build read its files)."""
     cursor = con.execute(f"select * from {relation}")
-    return [d[0] for d in cursor.description], cursor.fetchall()
+    rows = cursor.fetchall()
+    if paths is not None:
+        rows = [tuple(replace_text(v, *paths) for v in row) for row in rows]
+    return [d[0] for d in cursor.description], rows
+
+
+def replace_text(value: object, old: str, new: str) -> object:
+    if isinstance(value, str):
+        return value.replace(old, new)
+    if isinstance(value, list):
+        return [replace_text(v, old, new) for v in value]
+    if isinstance(value, tuple):
+        return tuple(replace_text(v, old, new) for v in value)
+    if isinstance(value, dict):
+        return {k: replace_text(v, old, new) for k, v in value.items()}
+    return value
 
 
 def same_value(a: object, b: object) -> bool:
@@ -148,16 +172,19 @@ def test_spark_marts_equal_duckdb(
     demo_root: Callable[..., Path],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    # Spark's bundled Hadoop has no Brotli codec (NREL's export is Brotli): the demo
-    # is written with zstd here, the same rows and encodings otherwise, and built
-    # on both engines from that one root.
-    root = demo_root(spelling, compression="zstd")
+    # NREL's encoding (Brotli): DuckDB reads it as it is; Spark's bundled Hadoop has no
+    # Brotli codec, so butter build lands a zstd copy and Spark builds from that.
+    root = demo_root(spelling)
+    assert download.first_file_compressed_with(str(root), UNREADABLE_CODECS) is not None
     duck_build = run_dbt(["build"], data_root=root, workdir=tmp_path_factory.mktemp(f"duckdb-{spelling}"))
     assert duck_build.ok, duck_build
     # the data tests run on Spark once (published spelling); both spellings build every model and unit test
-    warehouse, seconds, output = build_on_spark(
-        root, tmp_path_factory.mktemp(f"spark-{spelling}"), data_tests=spelling == "published")
+    workdir = tmp_path_factory.mktemp(f"spark-{spelling}")
+    warehouse, seconds, output = build_on_spark(root, workdir, data_tests=spelling == "published")
     print(f"butter build --target spark ({spelling}): {seconds:.1f} s")
+    landed = download.cache_dir(str(root), PROJECT_ROOT, "zstd", Settings(s3_cache=str(workdir / "cache")))
+    assert f"landing {root} in {landed}" in output, output[-3000:]
+    assert download.first_file_compressed_with(str(landed), UNREADABLE_CODECS) is None
 
     con = duckdb.connect(str(duck_build.db_path), read_only=True)
     tables = {
@@ -174,7 +201,7 @@ def test_spark_marts_equal_duckdb(
         schema, name = relation.split(".")
         folder = warehouse / f"{schema}.db" / name
         assert any(folder.glob("*.parquet")), f"Spark wrote no parquet for {relation} under {folder}"
-        spark_rows = read_table(spark_con, f"read_parquet('{folder}/*.parquet')")
+        spark_rows = read_table(spark_con, f"read_parquet('{folder}/*.parquet')", paths=(str(landed), str(root)))
         duck_rows = read_table(con, relation)
         assert duck_rows[1], f"{relation} is empty on DuckDB: nothing would be compared"
         problems += compare(relation, duck_rows, spark_rows)
