@@ -63,6 +63,39 @@ select
 from best
 """
 
+#: the rest of "every input the marts need, read once": the summary curve arrays (the
+#: learning curves and the experiment figures) and the keys of all sixteen folders
+#: (the copies, the deduplication and the reconciliation)
+FLOOR_INPUTS_SQL = """
+create table summary_figures as
+select experiment_id,
+       list_min(list_filter(test_loss_median, lambda x: isfinite(x))) as best_median_test_loss,
+       len(test_loss_median) as num_epochs,
+       list_sum(test_loss_num_finite) as test_loss_num_finite,
+       list_min(list_filter(test_loss_min, lambda x: isfinite(x))) as test_loss_min,
+       list_max(list_filter(test_loss_max, lambda x: isfinite(x))) as test_loss_max,
+       list_avg(list_filter(test_loss_avg, lambda x: isfinite(x))) as test_loss_avg,
+       list_avg(list_filter(test_loss_stddev, lambda x: isfinite(x))) as test_loss_stddev,
+       list_min(list_filter(train_loss_median, lambda x: isfinite(x))) as train_loss_median,
+       list_max(list_filter(test_accuracy_median, lambda x: isfinite(x))) as test_accuracy_median,
+       list_max(list_filter(train_accuracy_median, lambda x: isfinite(x))) as train_accuracy_median
+from read_parquet('{root}/complete_summary/**/*.parquet', hive_partitioning = true);
+create table folder_keys as
+{keys}
+"""
+
+
+def _keys_sql(root: Path) -> str:
+    from butter_warehouse import contract
+
+    parts = []
+    for folder in contract.FOLDERS:
+        key = "run_id" if folder.endswith("_runs") else "null::bigint"
+        parts.append(f"select '{folder}' as folder, {key} as run_id, experiment_id "
+                     f"from read_parquet('{root.as_posix()}/{folder}/**/*.parquet', hive_partitioning = true)")
+    return "\nunion all\n".join(parts)
+
+
 CHECK_SQL = """
 select count(*) as runs,
        sum(best_test_loss_epoch)::bigint as sum_best_test_loss_epoch,
@@ -92,11 +125,15 @@ def floor(args: argparse.Namespace) -> dict:
     con.execute("set enable_progress_bar = false")
     start = time.perf_counter()
     con.execute(FLOOR_SQL.format(root=root.as_posix(), **_array_names(root)))
+    run_seconds = time.perf_counter() - start
+    con.execute(FLOOR_INPUTS_SQL.format(root=root.as_posix(), keys=_keys_sql(root)))
     seconds = time.perf_counter() - start
     check = _check(con, "run_figures")
+    inputs = con.execute("select (select count(*) from summary_figures), (select count(*) from folder_keys)").fetchone()
     con.close()
     db.unlink(missing_ok=True)
-    return {"query_seconds": seconds, "check": check}
+    return {"query_seconds": seconds, "run_figures_seconds": run_seconds, "check": check,
+            "summary_rows": inputs[0], "key_rows": inputs[1]}
 
 
 # --------------------------------------------------------------------------- numpy

@@ -7,7 +7,9 @@
     python benchmarks/run.py --compare-project /tmp/patched-copy   # baseline vs a patched copy
 
 Per data size, interleaved in every repetition (so machine noise hits all alike):
-  floor          one DuckDB query over all_runs computing the per-run best-epoch figures;
+  floor          one DuckDB process reading every input the marts need once: the per-run
+                 best-epoch figures over all_runs, the summary curve arrays of
+                 complete_summary, the keys of all sixteen folders (_workers.py);
   numpy          (--numpy) the same figures with pyarrow record batches + vectorised numpy;
   seeds+models   dbt build of seeds + models, no tests, fresh DuckDB file;
   README build   `butter build` as the README runs it: seeds, models, every test, docs,
@@ -202,7 +204,7 @@ def mart_check(db: Path, log: Path) -> dict:
 # --------------------------------------------------------------------------- one size
 #: the timed workloads, in table order: key -> label
 WORKLOADS = {
-    "floor": "floor: one DuckDB query",
+    "floor": "floor: every input read once",
     "numpy": "pyarrow + numpy",
     "build": "seeds + models (dbt build, no tests)",
     "readme": "README build (butter build: + tests, docs)",
@@ -363,7 +365,7 @@ def tables(report: dict) -> str:
     def row(label: str, cells: list[str]) -> None:
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
 
-    row("floor: one DuckDB query", [fmt_cell(s["summary"]["floor"]) for s in sizes])
+    row("floor: every input read once (one DuckDB process)", [fmt_cell(s["summary"]["floor"]) for s in sizes])
     if any(s["summary"]["numpy"] for s in sizes):
         row("pyarrow + numpy", [fmt_cell(s["summary"]["numpy"]) for s in sizes])
     for name in names:

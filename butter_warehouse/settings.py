@@ -28,7 +28,8 @@ DEFAULT_DUCKDB_PATH = "warehouse/butter.duckdb"
 DEFAULT_SPARK_WAREHOUSE = "warehouse/spark"
 #: the demo data root, relative to the project (BUTTER_DATA_ROOT unset)
 DEFAULT_DEMO_ROOT = "data/demo"
-#: where ``butter build`` lands an s3:// data root, relative to the project (BUTTER_S3_CACHE unset)
+#: where ``butter build`` lands an s3:// data root (or re-encodes a local one for Spark),
+#: relative to the project (BUTTER_S3_CACHE unset)
 DEFAULT_S3_CACHE = "data/s3-cache"
 
 _FALSE = ("0", "false", "no")
@@ -143,7 +144,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("BUTTER_S3_CONCURRENCY", "s3_concurrency", "32", "S3 requests in flight at once (scan footers, "
              "`butter download`, the S3 landing of `butter build`)", _whole(32, 1, 32)),
     Variable("BUTTER_S3_CACHE", "s3_cache", f"`{DEFAULT_S3_CACHE}` in the project",
-             "where `butter build` lands an s3:// data root; `off` reads S3 directly", _text(None)),
+             "where `butter build` lands an s3:// data root (and Spark's zstd copy of a Brotli root); "
+             "`off` reads S3 directly", _text(None)),
     Variable("AWS_ACCESS_KEY_ID", "aws_access_key_id", "unset (unsigned reads of the public bucket)",
              "S3 credentials", _raw),
     Variable("AWS_SECRET_ACCESS_KEY", "aws_secret_access_key", "unset", "S3 credentials", _raw),
