@@ -231,7 +231,7 @@ def partial_notes(root: str) -> dict[str, str]:
         return {}
     if recorded.get("complete"):
         source = recorded.get("source", "?")
-        return {folder: f"local copy of {source}/{folder} (butter download or the S3 landing of butter build): "
+        return {folder: f"local copy of {source}/{folder} (butter download or the landing of butter build): "
                 f"each file's source path, size and last-modified time are in {root}/{MANIFEST}"
                 for folder in contract.FOLDERS}
     held: dict[str, list[str]] = {}

@@ -125,6 +125,8 @@ class Problem:
     folder: str | None
     path: str | None
     problem: str
+    #: problems of one group are one line on the terminal (each is still its folder's row)
+    group: str | None = None
 
     def line(self) -> str:
         return f"BUTTER scan {self.severity}: {self.problem}"
@@ -162,8 +164,9 @@ class Inventory:
     def error(self, problem: str, folder: str | None = None, path: str | None = None) -> None:
         self.problems.append(Problem("error", folder, path, problem))
 
-    def warning(self, problem: str, folder: str | None = None, path: str | None = None) -> None:
-        self.problems.append(Problem("warning", folder, path, problem))
+    def warning(self, problem: str, folder: str | None = None, path: str | None = None,
+                group: str | None = None) -> None:
+        self.problems.append(Problem("warning", folder, path, problem, group))
 
 
 # --- the contract, as the scan needs it ---------------------------------------------------
@@ -474,7 +477,9 @@ def scan(root: str, env: settings.Settings | Mapping[str, str] | None = None) ->
             listing = _s3_listing(inv, state, filesystem)
         _scan_folder(inv, state, listing, filesystem, concurrency)
         if state.present and state.folder in partial:
-            inv.warning(partial[state.folder], folder)
+            note = partial[state.folder]
+            # one terminal line for a whole copy's notes, which differ only by folder name
+            inv.warning(note, folder, group=note.replace(f"/{folder} ", "/<folder> ", 1))
 
     present = [f for f, s in inv.folders.items() if s.present]
     if not present:
@@ -769,5 +774,14 @@ def summary_lines(inv: Inventory) -> list[str]:
     absent = [s.folder for s in inv.folders.values() if not s.present]
     if absent:
         lines.append(f"absent (skipped): {', '.join(absent)}")
-    lines.extend(p.line() for p in inv.problems)
+    groups: dict[str, list[Problem]] = {}
+    for p in inv.problems:
+        if p.group is not None:
+            groups.setdefault(p.group, []).append(p)
+    for p in inv.problems:
+        members = groups.get(p.group) if p.group is not None else None
+        if members is None or len(members) == 1:
+            lines.append(p.line())
+        elif members[0] is p:
+            lines.append(f"BUTTER scan {p.severity}: {p.group} ({len(members)} folders)")
     return lines

@@ -221,6 +221,15 @@ def test_spark_builds_a_local_brotli_root_from_a_zstd_copy(small: Path, demo_roo
     assert download.land_for_build(tmp_path, landed, cfg, "zstd", UNREADABLE_CODECS) == landed
     assert download.land_for_build(tmp_path, str(small), cfg, "zstd", UNREADABLE_CODECS) == landed
     assert "landed: downloaded 0 file(s), 0 B" in capsys.readouterr().out
+    # the scan of the copy: each folder's note names its source; the terminal gets one line for them all
+    inv = inventory.scan(landed)
+    notes = {p.folder: p.problem for p in inv.warnings if "local copy of" in p.problem}
+    present = sorted(f for f, state in inv.folders.items() if state.present)
+    assert sorted(notes) == present and all(f"{small}/{f} " in notes[f] for f in present)
+    lines = [line for line in inventory.summary_lines(inv) if "local copy of" in line]
+    assert lines == [f"BUTTER scan warning: local copy of {small}/<folder> (butter download or the landing of "
+                     f"butter build): each file's source path, size and last-modified time are in "
+                     f"{landed}/{download.MANIFEST} ({len(present)} folders)"], lines
 
 
 # --- S3: download and the concurrent scan ----------------------------------------------------
