@@ -246,6 +246,16 @@ def test_s3_download_resume_and_concurrent_scan_equal_local(small: Path, tmp_pat
         assert not first.failed and files_below(out) == expected(small, selection)
         assert run(s3.data_root, out, selection).transferred_bytes == 0
         remote = inventory.scan(s3.data_root)
+        # what `butter build --target spark` does with an s3:// root: a zstd copy in the cache
+        from butter_warehouse.settings import load
+        from butter_warehouse.spark import UNREADABLE_CODECS
+
+        cfg = dataclasses.replace(load(), s3_cache=str(tmp_path / "cache"))
+        landed = download.land_for_build(tmp_path, s3.data_root, cfg, "zstd", UNREADABLE_CODECS)
+        assert landed == str(tmp_path / "cache" / "zstd" / "butter-download" / "butter")
+        assert sorted(p.relative_to(landed) for p in Path(landed).rglob("*.parquet")) == \
+            sorted(p.relative_to(small) for p in small.rglob("*.parquet"))
+        assert download.first_file_compressed_with(landed, UNREADABLE_CODECS) is None
         monkeypatch.setenv("BUTTER_S3_CONCURRENCY", "1")
         one_at_a_time = inventory.scan(s3.data_root)
     local = inventory.scan(str(out))
