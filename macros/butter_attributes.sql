@@ -29,6 +29,16 @@
 {%- endmacro %}
 
 
+{#- The run metrics that are accuracies (fractions in [0, 1]): every metric named *accuracy*. -#}
+{% macro butter_accuracy_metrics() -%}
+    {%- set accuracies = [] -%}
+    {%- for metric in butter_run_metrics() if 'accuracy' in metric -%}
+        {%- do accuracies.append(metric) -%}
+    {%- endfor -%}
+    {{- return(accuracies) -}}
+{%- endmacro %}
+
+
 {#- Summary statistics (per-epoch arrays of an experiment), in warehouse spelling. -#}
 {% macro butter_summary_statistics() -%}
     {%- set stats = [] -%}

@@ -4,9 +4,11 @@
     make each appear once downstream, shared by the run and experiment models:
 
     1. butter_copies_unioned: key + cheap columns of every copy in every folder,
-       one checksum per per-epoch array (the arrays themselves are not kept)
-       and whether the row is damaged (macros/intermediate/butter_damage.sql:
-       NULL key, NULL/empty array, array not `epochs` long);
+       one checksum per per-epoch array (the arrays themselves are not kept),
+       whether the row is damaged (macros/intermediate/butter_damage.sql:
+       NULL key, NULL/empty array, array not `epochs` long) and, for runs, the
+       smallest and largest finite value of each accuracy array (the range
+       check reads them here instead of decoding the arrays again);
     2. butter_copies_located: one row per key, over the copies that are not
        damaged: which folder and file it is read from (for summaries a copy
        agreeing with the experiment's runs
@@ -47,6 +49,12 @@
         arrays_fingerprint,
         {{ butter_row_damage(kind) }} as damage,
         damage_detail
+        {%- if kind == 'runs' %}
+        {%- for metric in butter_accuracy_metrics() %},
+        min_finite_{{ metric }},
+        max_finite_{{ metric }}
+        {%- endfor %}
+        {%- endif %}
     from (
         select
             '{{ folder }}' as source_folder,
@@ -65,6 +73,12 @@
             )) as arrays_fingerprint,
             {{ butter_fingerprint(butter_hyperparameters()) }} as hyperparameters_fingerprint,
             {{ butter_row_damage_detail(kind) }} as damage_detail
+            {%- if kind == 'runs' %}
+            {%- for metric in butter_accuracy_metrics() %},
+            {{ butter_list_min(butter_list_finite(metric)) }} as min_finite_{{ metric }},
+            {{ butter_list_max(butter_list_finite(metric)) }} as max_finite_{{ metric }}
+            {%- endfor %}
+            {%- endif %}
         from {{ ref('stg_butter__' ~ folder) }}
     ) as folder_copies
     {% if not loop.last %}union all{% endif %}
