@@ -513,9 +513,13 @@ def main() -> None:
     print(text)
     if not args.no_latest:
         cmd = " ".join(["python benchmarks/run.py", *sys.argv[1:]])
-        (HERE / "latest.md").write_text(f"# Latest benchmark\n\n`{cmd}` ({report['started']}, "
-                                        f"finished {report['finished']})\n\n{text}\n")
-        print(f"wrote {HERE / 'latest.md'}")
+        latest = HERE / "latest.md"
+        # the S3 section of an earlier run stays until S3 rows are measured again (--no-s3)
+        kept = latest.read_text().partition(S3_HEADING) if latest.exists() else ("", "", "")
+        latest.write_text(f"# Latest benchmark\n\n`{cmd}` ({report['started']}, "
+                          f"finished {report['finished']})\n\n{text}\n"
+                          + (f"\n{S3_HEADING}{kept[2]}" if kept[1] and args.no_s3 else ""))
+        print(f"wrote {latest}")
     if not args.no_s3:
         s3_section(args)
 
