@@ -541,13 +541,13 @@ def land_for_build(project_root: Path, root: str, cfg: Settings, encoding: str,
     copy (``encoding``: zstd for Spark) unless BUTTER_S3_CACHE=off. A local root holding
     parquet compressed with a codec the engine cannot read (``unreadable``: Brotli for
     Spark, whose Hadoop has no Brotli codec) is built from a copy re-encoded as
-    ``encoding`` in the same cache. Otherwise ``root`` itself. None (after one line) when
+    ``encoding`` in the same cache. Otherwise, or with BUTTER_S3_CACHE=off (a cluster with
+    the Brotli codec reads the root as it is), ``root`` itself. None (after one line) when
     landing failed."""
     why = ""
-    if is_s3(root):
-        if cfg.s3_cache_off:
-            return root
-    else:
+    if cfg.s3_cache_off:
+        return root
+    if not is_s3(root):
         found = first_file_compressed_with(root, unreadable) if encoding != "copy" else None
         if found is None:
             return root

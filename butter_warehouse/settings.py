@@ -145,7 +145,7 @@ VARIABLES: tuple[Variable, ...] = (
              "`butter download`, the S3 landing of `butter build`)", _whole(32, 1, 32)),
     Variable("BUTTER_S3_CACHE", "s3_cache", f"`{DEFAULT_S3_CACHE}` in the project",
              "where `butter build` lands an s3:// data root (and Spark's zstd copy of a Brotli root); "
-             "`off` reads S3 directly", _text(None)),
+             "`off` reads the data root as it is (S3 directly; Brotli on a Spark with the codec)", _text(None)),
     Variable("AWS_ACCESS_KEY_ID", "aws_access_key_id", "unset (unsigned reads of the public bucket)",
              "S3 credentials", _raw),
     Variable("AWS_SECRET_ACCESS_KEY", "aws_secret_access_key", "unset", "S3 credentials", _raw),
@@ -204,7 +204,7 @@ class Settings:
 
     @property
     def s3_cache_off(self) -> bool:
-        """BUTTER_S3_CACHE=off: dbt reads an s3:// data root directly."""
+        """BUTTER_S3_CACHE=off: the build reads the data root as it is (no landed copy)."""
         return (self.s3_cache or "").lower() in ("off", "no", "0", "false")
 
     def warehouse_path(self, project_root: Path) -> Path:
