@@ -482,35 +482,40 @@ def _prune(out: Path, selection: Selection, records: dict[str, dict[str, Any]], 
 
 def cache_dir(root: str, project_root: Path, encoding: str, env: Settings | Mapping[str, str] | None = None) -> Path:
     """Where ``butter build`` lands a data root: ``BUTTER_S3_CACHE`` (default ``data/s3-cache``
-    in the project) / encoding / bucket / prefix for ``s3://``, / encoding / local / path
-    for a local root re-encoded for an engine."""
-    where = root[len("s3://"):] if is_s3(root) else "local/" + normalize_root(root).lstrip("/")
+    in the project) / encoding / bucket / prefix for ``s3://``, / encoding / ``_local`` / path
+    for a local root re-encoded for an engine (no bucket name starts with ``_``)."""
+    where = root[len("s3://"):] if is_s3(root) else "_local/" + normalize_root(root).lstrip("/")
     return coerce(env).s3_cache_dir(project_root) / encoding / where
 
 
-def first_file_compressed_with(root: str, codecs: frozenset[str], concurrency: int = 8) -> str | None:
-    """A parquet file under the local ``root``'s published folders with a column chunk
-    compressed by one of ``codecs`` (parquet codec names, e.g. BROTLI), or None. Footers
-    are read concurrently, a folder at a time; the first match ends the search."""
+def first_file_compressed_with(root: str, codecs: frozenset[str],
+                               concurrency: int = 8) -> tuple[str, set[str]] | None:
+    """(path, its codecs among ``codecs``) of a parquet file under the local ``root``'s
+    published folders with a column chunk compressed by one of ``codecs`` (parquet codec
+    names, e.g. BROTLI), or None. Footers are read ``concurrency`` at a time, in listing
+    order; the first match ends the search (a root without one has every footer read)."""
     if not codecs:
         return None
     source = Source(root)
 
-    def match(remote: RemoteFile) -> bool:
+    def match(remote: RemoteFile) -> set[str]:
         if remote.relative.rsplit("/", 1)[-1].startswith(("_", ".")):
-            return False
+            return set()
         try:
             meta = pq.read_metadata(remote.source)
         except Exception:  # noqa: BLE001 - not parquet, or damaged: the scan reports it
-            return False
-        return bool(parquet_codecs(meta) & codecs)
+            return set()
+        return parquet_codecs(meta) & codecs
 
-    with ThreadPoolExecutor(max(1, concurrency)) as pool:
+    step = max(1, concurrency)
+    with ThreadPoolExecutor(step) as pool:
         for folder in contract.FOLDERS:
             files = source.list(folder)
-            for remote, hit in zip(files, pool.map(match, files), strict=True):
-                if hit:
-                    return remote.source
+            for start in range(0, len(files), step):
+                chunk = files[start:start + step]
+                for remote, found in zip(chunk, pool.map(match, chunk), strict=True):
+                    if found:
+                        return remote.source, found
     return None
 
 
@@ -519,19 +524,28 @@ def land(root: str, project_root: Path, *, encoding: str = "copy",
     """Copy every published folder of the data root ``root`` (``s3://``, or a local root to
     re-encode) into the local cache (concurrently; files already there and unchanged are not
     fetched again; files the source no longer holds are removed) and return the cache folder.
-    Raises DownloadError when a file cannot be landed intact."""
+    S3 files are fetched ``BUTTER_S3_CONCURRENCY`` at once; a local root is re-encoded one
+    file per core. A local root written by ``butter download`` keeps its record of what
+    it holds (a partial download stays named as one). Raises DownloadError when a file
+    cannot be landed intact."""
     cfg = coerce(env)
     dest = cache_dir(root, project_root, encoding, cfg)
-    print(f"landing {root} in {dest} ({cfg.s3_concurrency} at once"
+    concurrency = cfg.s3_concurrency if is_s3(root) else max(1, os.cpu_count() or 1)
+    print(f"landing {root} in {dest} ({concurrency} at once"
           + (f", re-encoded as {encoding}" if encoding != "copy" else "") + ")"
           + (why or "; BUTTER_S3_CACHE=off reads S3 directly"), flush=True)
-    result = download(root, dest, Selection.parse(), concurrency=cfg.s3_concurrency, encoding=encoding, env=cfg,
+    result = download(root, dest, Selection.parse(), concurrency=concurrency, encoding=encoding, env=cfg,
                       prune=True)
     print(f"landed: {result.summary(dest)}" + (f"; {result.pruned} file(s) no longer in the source removed"
                                               if result.pruned else ""), flush=True)
     if result.failed:
         raise DownloadError(f"{len(result.failed)} file(s) of {root} could not be landed intact, e.g. "
                             f"{result.failed[0]} (see the errors above); nothing was built")
+    recorded = None if is_s3(root) else read_selections(root)
+    if recorded is not None:  # the copy holds what the root holds, as the root's own record says
+        tmp = dest / f".{SELECTIONS}.tmp"
+        tmp.write_text(json.dumps(recorded, indent=1))
+        os.replace(tmp, dest / SELECTIONS)
     return dest
 
 
@@ -551,8 +565,9 @@ def land_for_build(project_root: Path, root: str, cfg: Settings, encoding: str,
         found = first_file_compressed_with(root, unreadable) if encoding != "copy" else None
         if found is None:
             return root
-        why = (f": {found} is compressed with {'/'.join(sorted(unreadable))}, which this engine cannot read; "
-               "the copy is kept and refreshed by later builds")
+        path, codecs = found
+        why = (f": {path} is compressed with {'/'.join(sorted(codecs))}, which this engine cannot read; "
+               "the copy is kept and refreshed by later builds (BUTTER_S3_CACHE=off: build from the root as it is)")
     try:
         dest = land(root, project_root, encoding=encoding, env=cfg, why=why)
     except DownloadError as exc:
