@@ -98,7 +98,7 @@ def test_bi_lock_adds_what_the_bi_document_uses_to_the_runtime_lock() -> None:
     shared = set(BI) & set(DEV)
     assert {name: BI[name] for name in shared} == {name: DEV[name] for name in shared}
     # what `make install-bi` would run (make's dry run, as if nothing were installed: nothing is executed)
-    dry_run = subprocess.run(["make", "-n", "-B", "install-bi"], cwd=PROJECT_ROOT, capture_output=True, text=True,
+    dry_run = subprocess.run(["make", "-n", "-B", "--no-print-directory", "install-bi"], cwd=PROJECT_ROOT, capture_output=True, text=True,
                              check=True).stdout
     assert any("pip install" in line and "-r requirements-bi.lock" in line for line in dry_run.splitlines()), dry_run
     bi_doc = (PROJECT_ROOT / "docs" / "bi-access.md").read_text()
