@@ -543,9 +543,7 @@ def land(root: str, project_root: Path, *, encoding: str = "copy",
                             f"{result.failed[0]} (see the errors above); nothing was built")
     recorded = None if is_s3(root) else read_selections(root)
     if recorded is not None:  # the copy holds what the root holds, as the root's own record says
-        tmp = dest / f".{SELECTIONS}.tmp"
-        tmp.write_text(json.dumps(recorded, indent=1))
-        os.replace(tmp, dest / SELECTIONS)
+        _write_selections(dest, recorded)
     return dest
 
 
@@ -584,6 +582,11 @@ def _record_selection(out: Path, source: str, selection: Selection) -> None:
     selections.append(selection.as_json())
     complete = bool(recorded.get("complete")) or selection.complete
     data = {"source": source, "complete": complete, "selections": selections}
+    _write_selections(out, data)
+
+
+def _write_selections(out: Path, data: dict[str, Any]) -> None:
+    """Replace ``out``'s record of the selections it holds, atomically."""
     tmp = out / f".{SELECTIONS}.tmp"
     tmp.write_text(json.dumps(data, indent=1))
     os.replace(tmp, out / SELECTIONS)

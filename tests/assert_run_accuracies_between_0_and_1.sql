@@ -34,7 +34,14 @@ located as (
 ),
 
 read_copies as (
-    select copies.*
+    select
+        copies.run_id,
+        copies.experiment_id,
+        {%- for metric in accuracies %}
+            copies.min_finite_{{ metric }},
+            copies.max_finite_{{ metric }},
+        {%- endfor %}
+        copies.dataset
     from copies
     inner join located
         on
@@ -44,14 +51,7 @@ read_copies as (
 ),
 
 out_of_range as (
-    select
-        run_id,
-        experiment_id,
-        {%- for metric in accuracies %}
-            min_finite_{{ metric }},
-            max_finite_{{ metric }},
-        {%- endfor %}
-        dataset
+    select *
     from read_copies
     where
         false
