@@ -164,7 +164,7 @@ def test_make_targets_run_their_steps_in_order(tmp_path: Path) -> None:
 
     def make(target: str) -> list[str]:
         calls.write_text("")
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("MAKE", "MFLAGS"))}
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("MAKE", "MFLAGS", "BUTTER_TEST_WORKERS"))}
         subprocess.run(["make", target], cwd=tmp_path, env={**env, "CALLS_LOG": str(calls)},
                        capture_output=True, text=True, check=True)
         return calls.read_text().splitlines()
@@ -175,7 +175,7 @@ def test_make_targets_run_their_steps_in_order(tmp_path: Path) -> None:
                              "butter build", "butter figures"]
     assert make("lint") == ["pip install --quiet -r requirements-dev.lock", *lint]
     assert make("test") == ["pip install --quiet --no-deps -r requirements-spark.lock", "pip check",
-                            *lint, "python -m pytest --durations=30"]
+                            *lint, "python -m pytest -n 2 --dist loadfile --no-loadscope-reorder --durations=30"]
     assert make("test-fast") == ["butter codegen --check", "ruff check .",
                                  "python -m pytest tests/python -m fast or not (slow or spark)"]
 
