@@ -176,10 +176,15 @@ def test_make_targets_run_their_steps_in_order(tmp_path: Path) -> None:
     assert make("build") == ["pip install --quiet -r requirements.lock", "pip install --quiet --no-deps -e .",
                              "butter build", "butter figures"]
     assert make("lint") == ["pip install --quiet -r requirements-dev.lock", *lint]
-    assert make("test") == ["pip install --quiet --no-deps -r requirements-spark.lock", "pip check",
-                            *lint, "python -m pytest -n 2 --dist loadfile --no-loadscope-reorder --durations=30"]
+    # make test: the lint but sqlfluff, then pytest with sqlfluff (one process) beside it
+    test = make("test")
+    assert test[:4] == ["pip install --quiet --no-deps -r requirements-spark.lock", "pip check", *lint[:2]]
+    assert sorted(test[4:]) == sorted([
+        "python -m pytest -n 2 --dist loadfile --no-loadscope-reorder --durations=30",
+        f"{lint[2]} --processes 1",
+    ])
     assert make("test-fast") == ["butter codegen --check", "ruff check .",
-                                 "python -m pytest tests/python -m fast or not (slow or spark)"]
+                                 "python -m pytest tests/python -n 2 --dist loadfile --no-loadscope-reorder -m fast or not (slow or spark)"]
 
 
 # --- documents -----------------------------------------------------------------------------------
