@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 
 import yaml
 
-from . import dbt_runner, download, drift, inventory, quarantine, spark
+from . import dbt_runner, drift, inventory, landing, quarantine, spark
 from .context import Context
 
 
@@ -82,7 +82,7 @@ class Engine(ABC):
     """The engine-specific steps of a build."""
 
     type: ClassVar[str]
-    #: how an s3:// data root is landed for this engine (download.ENCODINGS)
+    #: how an s3:// data root is landed for this engine (download.ENCODINGS, via landing)
     landing_encoding: ClassVar[str] = "copy"
     #: parquet codecs the engine cannot read: a local root using one is built from a copy
     #: re-encoded as ``landing_encoding``
@@ -235,7 +235,7 @@ def build(ctx: Context, request: BuildRequest) -> int:
 
         demo.generate(ctx.demo_root, spelling="published")
     # s3:// roots, and local roots in a codec the engine cannot read, are built from a local copy
-    landed = download.land_for_build(ctx.root, ctx.data_root(), cfg, engine.landing_encoding,
+    landed = landing.land_for_build(ctx.root, ctx.data_root(), cfg, engine.landing_encoding,
                                      engine.unreadable_codecs)
     if landed is None:
         return 2

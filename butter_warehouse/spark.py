@@ -21,7 +21,7 @@ from .settings import Settings, load
 
 ENV_VAR = "BUTTER_SPARK_WAREHOUSE"
 #: parquet codecs Spark's bundled Hadoop cannot decompress (NREL's export is Brotli): a data
-#: root using one is built from a zstd copy (``download.land_for_build``, docs/engines.md)
+#: root using one is built from a zstd copy (``landing.land_for_build``, docs/engines.md)
 UNREADABLE_CODECS = frozenset({"BROTLI", "LZO"})
 
 

@@ -30,7 +30,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from butter_warehouse import download
+from butter_warehouse import landing
 from butter_warehouse.settings import Settings
 from butter_warehouse.spark import UNREADABLE_CODECS, spark_missing
 
@@ -177,16 +177,16 @@ def test_spark_marts_equal_duckdb(
     # NREL's encoding (Brotli): DuckDB reads it as it is; Spark's bundled Hadoop has no
     # Brotli codec, so butter build lands a zstd copy and Spark builds from that.
     root = demo_root(spelling)
-    assert download.first_file_compressed_with(str(root), UNREADABLE_CODECS) is not None
+    assert landing.first_file_compressed_with(str(root), UNREADABLE_CODECS) is not None
     duck_build = run_dbt(["build"], data_root=root, workdir=tmp_path_factory.mktemp(f"duckdb-{spelling}"))
     assert duck_build.ok, duck_build
     # the data tests run on Spark once (published spelling); both spellings build every model and unit test
     workdir = tmp_path_factory.mktemp(f"spark-{spelling}")
     warehouse, seconds, output = build_on_spark(root, workdir, data_tests=spelling == "published")
     print(f"butter build --target spark ({spelling}): {seconds:.1f} s")
-    landed = download.cache_dir(str(root), PROJECT_ROOT, "zstd", Settings(s3_cache=str(workdir / "cache")))
+    landed = landing.cache_dir(str(root), PROJECT_ROOT, "zstd", Settings(s3_cache=str(workdir / "cache")))
     assert f"landing {root} in {landed}" in output, output[-3000:]
-    assert download.first_file_compressed_with(str(landed), UNREADABLE_CODECS) is None
+    assert landing.first_file_compressed_with(str(landed), UNREADABLE_CODECS) is None
 
     con = duckdb.connect(str(duck_build.db_path), read_only=True)
     tables = {
