@@ -50,7 +50,7 @@ from . import contract
 from .encoding import encoding_options, portable_dictionary_columns
 from .progress import Progress, format_duration
 from .settings import Settings, coerce
-from .storage import is_parquet_file, is_s3, normalize_root, s3_filesystem
+from .storage import is_parquet_file, is_s3, s3_filesystem
 
 PUBLIC_ROOT = "s3://oedi-data-lake/butter"
 MANIFEST = "_butter_download.jsonl"
@@ -155,12 +155,14 @@ class RemoteFile:
 
 
 class Source:
-    """A data root to read from: ``s3://bucket/prefix`` or a local folder (pyarrow file systems)."""
+    """A data root to read from: ``s3://bucket/prefix`` or a local folder (pyarrow file systems);
+    ``root`` as normalised where it was given (``storage.normalize_root``: ``Context.data_root``,
+    ``butter download --source``)."""
 
     def __init__(self, root: str, env: Settings | Mapping[str, str] | None = None) -> None:
         from pyarrow import fs
 
-        self.root = normalize_root(root)
+        self.root = root
         if is_s3(self.root):
             self.filesystem = s3_filesystem(env)
             self.base = self.root[len("s3://"):]

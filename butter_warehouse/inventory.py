@@ -81,7 +81,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import contract, settings
-from .storage import is_parquet_file, is_s3, normalize_root, s3_filesystem  # noqa: F401 - also inventory's names for them
+from .storage import is_parquet_file, is_s3, s3_filesystem
 
 FILES = "files.parquet"
 FOLDERS = "folders.parquet"
@@ -434,7 +434,7 @@ def _report_partition_conflicts(inv: Inventory, state: FolderState) -> None:
 
 
 def scan(root: str, env: settings.Settings | Mapping[str, str] | None = None) -> Inventory:
-    """Inventory and check a data root (already normalized, see normalize_root).
+    """Inventory and check a data root (already normalised: ``Context.data_root``).
 
     On S3 the footers are read by ``BUTTER_S3_CONCURRENCY`` threads (default 32);
     the findings are the same, in the same order, as one at a time. A local root

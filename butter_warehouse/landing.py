@@ -22,14 +22,15 @@ import pyarrow.parquet as pq
 from . import contract
 from .download import DownloadError, RemoteFile, Selection, Source, download, read_selections, write_selections
 from .settings import Settings, coerce
-from .storage import is_s3, normalize_root, parquet_codecs
+from .storage import is_s3, parquet_codecs
 
 
 def cache_dir(root: str, project_root: Path, encoding: str, env: Settings | Mapping[str, str] | None = None) -> Path:
     """Where ``butter build`` lands a data root: ``BUTTER_S3_CACHE`` (default ``data/s3-cache``
     in the project) / encoding / bucket / prefix for ``s3://``, / encoding / ``_local`` / path
-    for a local root re-encoded for an engine (no bucket name starts with ``_``)."""
-    where = root[len("s3://"):] if is_s3(root) else "_local/" + normalize_root(root).lstrip("/")
+    for a local root re-encoded for an engine (no bucket name starts with ``_``). ``root`` is
+    normalised (``Context.data_root``)."""
+    where = root[len("s3://"):] if is_s3(root) else "_local/" + root.lstrip("/")
     return coerce(env).s3_cache_dir(project_root) / encoding / where
 
 
