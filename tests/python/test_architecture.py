@@ -146,7 +146,9 @@ def test_the_build_gets_its_settings_passed_down() -> None:
     build_modules = ("pipeline", "publish", "quarantine", "landing", "drift", "inventory", "download", "ownership")
     loaders = []
     for name in build_modules:
-        for node in ast.walk(ast.parse((PACKAGE / f"{name}.py").read_text())):
+        module = PACKAGE / f"{name}.py"
+        for node in (n for path in ([module] if module.is_file() else sorted((PACKAGE / name).rglob("*.py")))
+                     for n in ast.walk(ast.parse(path.read_text()))):
             if isinstance(node, ast.Call) and (
                     (isinstance(node.func, ast.Attribute) and node.func.attr == "load"
                      and isinstance(node.func.value, ast.Name) and node.func.value.id in ("settings", "settings_mod"))
