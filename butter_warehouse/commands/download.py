@@ -9,6 +9,7 @@ from pathlib import Path
 from .. import contract
 from ..context import Context
 from ..download import ENCODINGS, PUBLIC_ROOT, DownloadError, Selection, default_source, download
+from ..storage import normalize_root
 
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -45,7 +46,7 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
         source = args.source or default_source(cfg)
         print(f"download {source} -> {args.out}: {selection.describe()}, {concurrency} at once"
               + (f", re-encoded as {args.compression}" if args.compression != "copy" else ""), file=sys.stderr)
-        result = download(source, Path(args.out), selection, concurrency=concurrency, encoding=args.compression,
+        result = download(normalize_root(source), Path(args.out), selection, concurrency=concurrency, encoding=args.compression,
                           env=cfg)
     except DownloadError as exc:
         print(f"butter download: {exc}", file=sys.stderr)

@@ -30,7 +30,7 @@ from collections.abc import Callable
 import duckdb
 import pytest
 
-from butter_warehouse import download
+from butter_warehouse import landing
 from butter_warehouse.settings import Settings
 from butter_warehouse.spark import UNREADABLE_CODECS
 
@@ -135,10 +135,10 @@ def test_spark_marts_equal_duckdb(spelling: str, spark_build: Callable[[str], Sp
     # Brotli codec, so butter build lands a zstd copy and Spark builds from that.
     build = spark_build(spelling)
     root, warehouse, output, duck_build = build.root, build.warehouse, build.output, build.duckdb
-    assert download.first_file_compressed_with(str(root), UNREADABLE_CODECS) is not None
-    landed = download.cache_dir(str(root), PROJECT_ROOT, "zstd", Settings(s3_cache=str(build.workdir / "cache")))
+    assert landing.first_file_compressed_with(str(root), UNREADABLE_CODECS) is not None
+    landed = landing.cache_dir(str(root), PROJECT_ROOT, "zstd", Settings(s3_cache=str(build.workdir / "cache")))
     assert f"landing {root} in {landed}" in output, output[-3000:]
-    assert download.first_file_compressed_with(str(landed), UNREADABLE_CODECS) is None
+    assert landing.first_file_compressed_with(str(landed), UNREADABLE_CODECS) is None
 
     con = duckdb.connect(str(duck_build.db_path), read_only=True)
     tables = {
