@@ -11,7 +11,8 @@
     - float/double to text is Java's (`1.0E-4`), not DuckDB's (`0.0001`):
       every number that becomes text goes through butter_number_text.
 
-    This file: types, the one type map and reading a relation's columns.
+    This file: types, the one type map, list literals typed by it and
+    reading a relation's columns.
 -#}
 
 
@@ -44,6 +45,23 @@
 
 {% macro duckdb__butter_type(sql_type) -%}
     {{ return(sql_type) }}
+{%- endmacro %}
+
+
+{#- A list literal from its JSON text (`[0.5, NaN, Infinity]`, `[]`) as a
+    list of sql_type (a contract / DuckDB list type, default `float[]`), typed
+    through the one type map: the unit-test fixtures' arrays. Spark: from_json
+    (NaN and +-Infinity allowed); DuckDB: a cast of the text. -#}
+{% macro butter_list_literal(json_text, sql_type='float[]') -%}
+    {{ return(adapter.dispatch('butter_list_literal', 'butter')(json_text, sql_type)) }}
+{%- endmacro %}
+
+{% macro default__butter_list_literal(json_text, sql_type='float[]') -%}
+    from_json('{{ json_text }}', '{{ default__butter_type(sql_type) }}')
+{%- endmacro %}
+
+{% macro duckdb__butter_list_literal(json_text, sql_type='float[]') -%}
+    cast('{{ json_text }}' as {{ duckdb__butter_type(sql_type) }})
 {%- endmacro %}
 
 

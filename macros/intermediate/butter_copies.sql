@@ -18,6 +18,10 @@
        from the one read are named) and whether one folder holds it twice;
     3. butter_copies_deduplicated: the full rows, each read from its one
        folder, so the arrays are scanned once.
+
+    The macros compute no relation: each model imports what it reads (one
+    CTE per staging model, ref()) and passes it in; steps 1 and 3 take a
+    mapping folder -> relation, checked against butter_folders(kind).
 -#}
 
 {% macro butter_key_column(kind) -%}
@@ -25,15 +29,30 @@
 {%- endmacro %}
 
 
-{% macro butter_copies_unioned(kind) -%}
+{% macro butter_folder_relations(kind, folder_relations) -%}
+    {#- The model's mapping folder -> relation (its import CTE of that folder's
+        staging model), checked against the contract's folders of the kind in
+        their order (the first is the all-sweeps folder); returned as a list of
+        (folder, relation) pairs. -#}
+    {%- set expected = butter_folders(kind) -%}
+    {%- if folder_relations.keys() | list != expected -%}
+        {{- exceptions.raise_compiler_error("BUTTER: the " ~ kind ~ " folders given " ~ (folder_relations.keys() | list)
+            ~ " are not the contract's " ~ expected ~ " in that order: import each staging model of "
+            ~ "butter_folders('" ~ kind ~ "') and map its folder to that relation.") -}}
+    {%- endif -%}
+    {{- return(folder_relations.items() | list) -}}
+{%- endmacro %}
+
+
+{% macro butter_copies_unioned(kind, folder_relations) -%}
     {#- values_fingerprint: the cheap columns; arrays_fingerprint: one checksum
         per per-epoch array (butter_array_checksum), so this pass reads the
         arrays of every copy once; agreement_fingerprint: both, what copies
-        must share to agree. -#}
+        must share to agree. folder_relations: folder -> staging relation. -#}
     {%- set key = butter_key_column(kind) -%}
     {%- set columns = butter_agreement_columns(kind) -%}
     {%- set arrays = butter_compared_arrays(kind) -%}
-    {%- for folder in butter_folders(kind) %}
+    {%- for folder, relation in butter_folder_relations(kind, folder_relations) %}
     select
         source_folder,
         source_file,
@@ -79,7 +98,7 @@
             {{ butter_list_max(butter_list_finite(metric)) }} as max_finite_{{ metric }}
             {%- endfor %}
             {%- endif %}
-        from {{ ref('stg_butter__' ~ folder) }}
+        from {{ relation }}
     ) as folder_copies
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
@@ -179,7 +198,7 @@
 {%- endmacro %}
 
 
-{% macro butter_copies_deduplicated(kind, located_relation, copies_relation) -%}
+{% macro butter_copies_deduplicated(kind, folder_relations, located_relation, copies_relation) -%}
     {#- Only the copy that is read, from each folder: not one read from another
         folder, nor a second copy in the same folder (a file downloaded twice).
         The (key, file) pairs to skip come from the key columns alone (normally
@@ -190,13 +209,14 @@
         that grows with the data. NOT IN is NULL-aware, hence the NULL guards.
         Damaged rows (a NULL key, an unusable array) are located nowhere, so
         they are skipped too: a key without a located copy is read from no
-        folder, and a row without a key is never read. -#}
+        folder, and a row without a key is never read.
+        folder_relations: folder -> staging relation. -#}
     {%- set key = butter_key_column(kind) -%}
-    {%- for folder in butter_folders(kind) %}
+    {%- for folder, relation in butter_folder_relations(kind, folder_relations) %}
     select
         stg.*,
         '{{ folder }}' as source_folder
-    from {{ ref('stg_butter__' ~ folder) }} as stg
+    from {{ relation }} as stg
     where
         {%- if not loop.first %}
         stg.{{ key }} in (

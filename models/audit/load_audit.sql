@@ -20,6 +20,30 @@ inventory_problems as (
     select * from {{ butter_inventory('problems') }}
 ),
 
+run_copies as (
+    select * from {{ ref('int_run_copies_unioned') }}
+),
+
+experiment_copies as (
+    select * from {{ ref('int_experiment_copies_unioned') }}
+),
+
+runs_located as (
+    select * from {{ ref('int_runs_located') }}
+),
+
+experiments_located as (
+    select * from {{ ref('int_experiments_located') }}
+),
+
+run_best_epochs as (
+    select * from {{ ref('run_best_epochs') }}
+),
+
+experiment_summary as (
+    select * from {{ ref('experiment_summary') }}
+),
+
 folder_reads as (
     select
         folder as source_folder,
@@ -58,15 +82,15 @@ scan_notes as (
 {# Every staging row (the copy models hold one row per staging row), the
     folder its entity is read from, and whether the entity reached its mart. #}
 copies as (
-    {{ butter_audit_copies() }}
+    {{ butter_audit_copies('run_copies', 'experiment_copies') }}
 ),
 
 located as (
-    {{ butter_audit_located() }}
+    {{ butter_audit_located('runs_located', 'experiments_located') }}
 ),
 
 in_marts as (
-    {{ butter_audit_in_marts() }}
+    {{ butter_audit_in_marts('run_best_epochs', 'experiment_summary') }}
 ),
 
 {# Files with rows on disk that no staging row came from: read less than the folder holds. #}

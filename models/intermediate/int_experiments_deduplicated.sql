@@ -1,10 +1,60 @@
-{#- int_experiments_located is referenced in each union branch directly, not through a CTE:
-    DuckDB does not prune unused columns below a CTE that several branches read,
-    so every downstream model (and test) would read all per-epoch arrays. -#}
+{#- Reads the staging model of every summary folder of the contract (one import
+    CTE each, read once; tests/python/test_staging.py checks the list), the
+    located copies (int_experiments_located) and the copies (int_experiment_copies_unioned).
+    int_experiments_located and int_experiment_copies_unioned are referenced in each union branch
+    directly, not through a CTE: DuckDB does not prune unused columns below a
+    CTE that several branches read, so every downstream model (and test)
+    would read all per-epoch arrays. -#}
 with
 
+stg_complete_summary as (
+    select * from {{ ref('stg_butter__complete_summary') }}
+),
+
+stg_primary_sweep_summary as (
+    select * from {{ ref('stg_butter__primary_sweep_summary') }}
+),
+
+stg_300_epoch_sweep_summary as (
+    select * from {{ ref('stg_butter__300_epoch_sweep_summary') }}
+),
+
+stg_30k_epoch_sweep_summary as (
+    select * from {{ ref('stg_butter__30k_epoch_sweep_summary') }}
+),
+
+stg_learning_rate_sweep_summary as (
+    select * from {{ ref('stg_butter__learning_rate_sweep_summary') }}
+),
+
+stg_label_noise_sweep_summary as (
+    select * from {{ ref('stg_butter__label_noise_sweep_summary') }}
+),
+
+stg_batch_size_sweep_summary as (
+    select * from {{ ref('stg_butter__batch_size_sweep_summary') }}
+),
+
+stg_regularization_sweep_summary as (
+    select * from {{ ref('stg_butter__regularization_sweep_summary') }}
+),
+
 deduplicated as (
-    {{ butter_copies_deduplicated('summary', ref('int_experiments_located'), ref('int_experiment_copies_unioned')) }}
+    {{ butter_copies_deduplicated(
+        'summary',
+        {
+            'complete_summary': 'stg_complete_summary',
+            'primary_sweep_summary': 'stg_primary_sweep_summary',
+            '300_epoch_sweep_summary': 'stg_300_epoch_sweep_summary',
+            '30k_epoch_sweep_summary': 'stg_30k_epoch_sweep_summary',
+            'learning_rate_sweep_summary': 'stg_learning_rate_sweep_summary',
+            'label_noise_sweep_summary': 'stg_label_noise_sweep_summary',
+            'batch_size_sweep_summary': 'stg_batch_size_sweep_summary',
+            'regularization_sweep_summary': 'stg_regularization_sweep_summary',
+        },
+        ref('int_experiments_located'),
+        ref('int_experiment_copies_unioned'),
+    ) }}
 ),
 
 final as (

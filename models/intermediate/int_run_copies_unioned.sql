@@ -1,11 +1,55 @@
 {#- A table, not a view: the cheap columns of every copy are read once and
-    reused by the dedup semi-joins, the marts, the reconciliation and the tests. -#}
+    reused by the dedup semi-joins, the marts, the reconciliation and the tests.
+    Reads the staging model of every runs folder of the contract
+    (butter_folders, all-sweeps folder first; tests/python/test_staging.py checks
+    the list), one import CTE each, handed to the macro as folder -> relation. -#}
 {{ config(materialized='table') }}
 
 with
 
+stg_all_runs as (
+    select * from {{ ref('stg_butter__all_runs') }}
+),
+
+stg_primary_sweep_runs as (
+    select * from {{ ref('stg_butter__primary_sweep_runs') }}
+),
+
+stg_300_epoch_sweep_runs as (
+    select * from {{ ref('stg_butter__300_epoch_sweep_runs') }}
+),
+
+stg_30k_epoch_sweep_runs as (
+    select * from {{ ref('stg_butter__30k_epoch_sweep_runs') }}
+),
+
+stg_learning_rate_sweep_runs as (
+    select * from {{ ref('stg_butter__learning_rate_sweep_runs') }}
+),
+
+stg_label_noise_sweep_runs as (
+    select * from {{ ref('stg_butter__label_noise_sweep_runs') }}
+),
+
+stg_batch_size_sweep_runs as (
+    select * from {{ ref('stg_butter__batch_size_sweep_runs') }}
+),
+
+stg_regularization_sweep_runs as (
+    select * from {{ ref('stg_butter__regularization_sweep_runs') }}
+),
+
 copies as (
-    {{ butter_copies_unioned('runs') }}
+    {{ butter_copies_unioned('runs', {
+        'all_runs': 'stg_all_runs',
+        'primary_sweep_runs': 'stg_primary_sweep_runs',
+        '300_epoch_sweep_runs': 'stg_300_epoch_sweep_runs',
+        '30k_epoch_sweep_runs': 'stg_30k_epoch_sweep_runs',
+        'learning_rate_sweep_runs': 'stg_learning_rate_sweep_runs',
+        'label_noise_sweep_runs': 'stg_label_noise_sweep_runs',
+        'batch_size_sweep_runs': 'stg_batch_size_sweep_runs',
+        'regularization_sweep_runs': 'stg_regularization_sweep_runs',
+    }) }}
 ),
 
 final as (

@@ -1,10 +1,60 @@
-{#- int_runs_located is referenced in each union branch directly, not through a CTE:
-    DuckDB does not prune unused columns below a CTE that several branches read,
-    so every downstream model (and test) would read all per-epoch arrays. -#}
+{#- Reads the staging model of every runs folder of the contract (one import
+    CTE each, read once; tests/python/test_staging.py checks the list), the
+    located copies (int_runs_located) and the copies (int_run_copies_unioned).
+    int_runs_located and int_run_copies_unioned are referenced in each union branch
+    directly, not through a CTE: DuckDB does not prune unused columns below a
+    CTE that several branches read, so every downstream model (and test)
+    would read all per-epoch arrays. -#}
 with
 
+stg_all_runs as (
+    select * from {{ ref('stg_butter__all_runs') }}
+),
+
+stg_primary_sweep_runs as (
+    select * from {{ ref('stg_butter__primary_sweep_runs') }}
+),
+
+stg_300_epoch_sweep_runs as (
+    select * from {{ ref('stg_butter__300_epoch_sweep_runs') }}
+),
+
+stg_30k_epoch_sweep_runs as (
+    select * from {{ ref('stg_butter__30k_epoch_sweep_runs') }}
+),
+
+stg_learning_rate_sweep_runs as (
+    select * from {{ ref('stg_butter__learning_rate_sweep_runs') }}
+),
+
+stg_label_noise_sweep_runs as (
+    select * from {{ ref('stg_butter__label_noise_sweep_runs') }}
+),
+
+stg_batch_size_sweep_runs as (
+    select * from {{ ref('stg_butter__batch_size_sweep_runs') }}
+),
+
+stg_regularization_sweep_runs as (
+    select * from {{ ref('stg_butter__regularization_sweep_runs') }}
+),
+
 deduplicated as (
-    {{ butter_copies_deduplicated('runs', ref('int_runs_located'), ref('int_run_copies_unioned')) }}
+    {{ butter_copies_deduplicated(
+        'runs',
+        {
+            'all_runs': 'stg_all_runs',
+            'primary_sweep_runs': 'stg_primary_sweep_runs',
+            '300_epoch_sweep_runs': 'stg_300_epoch_sweep_runs',
+            '30k_epoch_sweep_runs': 'stg_30k_epoch_sweep_runs',
+            'learning_rate_sweep_runs': 'stg_learning_rate_sweep_runs',
+            'label_noise_sweep_runs': 'stg_label_noise_sweep_runs',
+            'batch_size_sweep_runs': 'stg_batch_size_sweep_runs',
+            'regularization_sweep_runs': 'stg_regularization_sweep_runs',
+        },
+        ref('int_runs_located'),
+        ref('int_run_copies_unioned'),
+    ) }}
 ),
 
 final as (

@@ -9,16 +9,17 @@
 
 with
 
-{# Runs whose hyperparameters differ from their experiment's (int_run_hyperparameters):
-    not aggregated into the experiment (reported in audit.source_reconciliation). #}
-other_runs as (
-    select run_id
-    from {{ ref('int_run_hyperparameters') }}
-    where not has_experiment_hyperparameters and run_id is not null
-),
-
 run_best_epochs as (
     select * from {{ ref('run_best_epochs') }}
+),
+
+{# Runs whose hyperparameters differ from their experiment's: not aggregated into it. #}
+other_runs as (
+    select * from {{ ref('int_runs_disagreeing_with_experiment') }}
+),
+
+experiment_runs as (
+    select * from run_best_epochs
     where
         run_id is null
         or run_id not in (
@@ -45,7 +46,7 @@ distribution as (
         count(best_test_loss) as runs_with_finite_test_loss,
         count(best_test_accuracy) as runs_with_finite_test_accuracy,
         count(final_train_loss) as runs_with_final_train_loss
-    from run_best_epochs
+    from experiment_runs
     group by experiment_id
 ),
 

@@ -49,12 +49,9 @@ datasets as (
     from {{ ref('butter_datasets') }}
 ),
 
-{# Runs whose hyperparameters differ from their experiment's (int_run_hyperparameters):
-    not aggregated into the experiment (reported in audit.source_reconciliation). #}
+{# Runs whose hyperparameters differ from their experiment's: not counted in runs_found. #}
 other_runs as (
-    select run_id
-    from {{ ref('int_run_hyperparameters') }}
-    where not has_experiment_hyperparameters and run_id is not null
+    select * from {{ ref('int_runs_disagreeing_with_experiment') }}
 ),
 
 run_counts as (

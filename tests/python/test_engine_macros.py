@@ -30,6 +30,7 @@ TYPE = "select cast(null as {sql}) as v"
 #: dispatcher -> [(arguments, wrapper)]
 CASES: dict[str, list[tuple[tuple, str]]] = {
     "butter_type": [(("uinteger",), TYPE), (("float[]",), TYPE), (("timestamp with time zone",), TYPE)],
+    "butter_list_literal": [(("[0.5, NaN, Infinity]",), EXPR), (("[2, 0]", "utinyint[]"), EXPR)],
     "butter_exact_double": [(("f",), EXPR)],
     "butter_from_unix_seconds": [(("ts",), EXPR)],
     "butter_number_text": [(("f",), EXPR)],

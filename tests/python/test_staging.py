@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -34,6 +35,30 @@ def _parquet_rows(folder: Path) -> int:
 @pytest.mark.fast
 def test_generated_files_are_current() -> None:
     assert codegen.stale(PROJECT_ROOT) == []
+
+
+#: the models that read every staging model of a kind, written by hand: each imports them
+#: (one CTE `stg_<folder>` per folder) and maps folder -> CTE for the copies macros
+STAGING_READERS = {
+    "int_run_copies_unioned": contract.RUN_FOLDERS,
+    "int_runs_deduplicated": contract.RUN_FOLDERS,
+    "int_experiment_copies_unioned": contract.SUMMARY_FOLDERS,
+    "int_experiments_deduplicated": contract.SUMMARY_FOLDERS,
+}
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("model", sorted(STAGING_READERS))
+def test_copies_models_import_the_contracts_staging_models(model: str) -> None:
+    """The staging parents of the copies models follow from the contract (its folders, in
+    order): the import CTEs and the folder -> relation mapping name exactly those."""
+    sql = (PROJECT_ROOT / "models" / "intermediate" / f"{model}.sql").read_text()
+    folders = list(STAGING_READERS[model])
+    imports = re.findall(r"^(\w+) as \(\n    select \* from \{\{ ref\('stg_butter__(\w+)'\) \}\}\n\),$", sql, re.M)
+    assert imports == [(f"stg_{f}", f) for f in folders]
+    mapping = re.findall(r"^ +'(\w+)': '(\w+)',$", sql, re.M)
+    assert mapping == [(f, f"stg_{f}") for f in folders]
+    assert sql.count("ref('stg_butter__") == len(folders)
 
 
 #: `make test-fast` builds the published spelling once (its one DuckDB build)
