@@ -47,6 +47,7 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from . import contract
+from .errors import InputError
 from .progress import Progress, format_duration
 from .settings import Settings, coerce
 from .storage import is_parquet_file, is_s3, normalize_root, parquet_codecs, s3_filesystem
@@ -59,8 +60,10 @@ CHUNK = 1 << 20
 ENCODINGS = ("copy", "zstd")
 
 
-class DownloadError(Exception):
+class DownloadError(InputError):
     """A selection or source that cannot be downloaded; the message says why."""
+
+    names_command = True
 
 
 # --- selection --------------------------------------------------------------------------------
@@ -249,7 +252,8 @@ def partial_notes(root: str) -> dict[str, str]:
 
 
 class TransferError(Exception):
-    """One file could not be transferred intact; the message names it."""
+    """One file could not be transferred intact; the message names it. Internal: ``download``
+    records the file as failed and goes on, so it never reaches the user (not a ``ButterError``)."""
 
 
 def part_path(dest: Path) -> Path:

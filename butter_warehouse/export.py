@@ -27,6 +27,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from . import ownership, project, settings
+from .errors import InputError
 from .progress import Progress
 
 FORMATS = ("parquet", "csv")
@@ -37,8 +38,10 @@ SCHEMA_ORDER = ("marts", "audit", "intermediate", "staging", "seeds")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?")
 
 
-class ExportError(RuntimeError):
+class ExportError(InputError, RuntimeError):
     """Bad input to an export: the message says what and what to do."""
+
+    names_command = True
 
 
 @dataclass(frozen=True)

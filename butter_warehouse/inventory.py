@@ -81,6 +81,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import contract, settings
+from .errors import InputError
 from .storage import is_parquet_file, is_s3, normalize_root, s3_filesystem  # noqa: F401 - also inventory's names for them
 
 FILES = "files.parquet"
@@ -89,7 +90,7 @@ PROBLEMS = "problems.parquet"
 PARTITION_CONFLICTS = "partition_conflicts.parquet"
 
 
-class ScanError(Exception):
+class ScanError(InputError):
     """The data root cannot be built from; the message says why and what to do."""
 
 

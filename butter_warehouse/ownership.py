@@ -23,6 +23,8 @@ from pathlib import Path
 import duckdb
 import yaml
 
+from .errors import ButterError
+
 MARKER_SCHEMA = "audit"
 MARKER_TABLE = "butter_warehouse"
 PROJECT = "butter"
@@ -31,7 +33,7 @@ PUBLISHED_FOLDERS = ("marts", "audit")
 _DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
 
 
-class UnrecognizedTarget(RuntimeError):
+class UnrecognizedTarget(ButterError, RuntimeError):
     """The warehouse path holds something butter did not build; nothing was changed."""
 
 

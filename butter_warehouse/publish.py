@@ -43,6 +43,7 @@ from typing import Any, TextIO
 import duckdb
 
 from . import ownership, settings
+from .errors import ButterError
 
 BUILD_PREFIX = ".build-"
 LOCK_NAME = ".lock"
@@ -55,7 +56,7 @@ _BUILD_FOLDER = re.compile(r"^\.build-[0-9]+-[0-9]+$")
 SHRINK_LIMIT = 0.5
 
 
-class PublishError(RuntimeError):
+class PublishError(ButterError, RuntimeError):
     """The build is not published; the message says why and what to do."""
 
 

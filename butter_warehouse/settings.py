@@ -22,6 +22,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from .errors import ButterError
+
 #: where the published DuckDB warehouse lives, relative to the project (BUTTER_DUCKDB_PATH unset)
 DEFAULT_DUCKDB_PATH = "warehouse/butter.duckdb"
 #: where the Spark warehouse lives, relative to the project (BUTTER_SPARK_WAREHOUSE unset)
@@ -37,7 +39,7 @@ _ON = ("1", "always", "on", "true", "yes")
 _OFF = ("0", "never", "off", "false", "no")
 
 
-class SettingError(ValueError):
+class SettingError(ButterError, ValueError):
     """A BUTTER_* setting that cannot be used; the message names it."""
 
 

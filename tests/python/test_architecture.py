@@ -13,7 +13,7 @@ PACKAGE = PROJECT_ROOT / "butter_warehouse"
 
 #: layer of each module (package prefix); a module imports only from its own layer or below
 LAYERS = {
-    "settings": 0, "contract": 0, "progress": 0,
+    "errors": 0, "settings": 0, "contract": 0, "progress": 0,
     "project": 1, "storage": 1, "ownership": 1, "dbt_progress": 1, "demo": 1,
     "context": 2, "codegen": 2, "inventory": 2, "download": 2, "drift": 2, "duckdb_plugin": 2,
     "quarantine": 2, "publish": 2, "export": 2, "figures": 2, "spark": 2,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import ast
 import os
 import shutil
@@ -13,6 +14,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from butter_warehouse import cli, project
+from butter_warehouse.commands import codegen as codegen_command
 from butter_warehouse.context import Context
 from butter_warehouse.project import ProjectNotFound, find_root
 
@@ -224,13 +226,13 @@ def test_cli_uses_the_working_directory_not_the_package(tmp_path: Path, monkeypa
     monkeypatch.delenv(project.ENV_VAR, raising=False)
     monkeypatch.chdir(PROJECT_ROOT / "models")
     seen: list[Path | None] = []
-    run = cli.guarded
+    run = codegen_command.run
 
-    def guarded(ctx: Context, args: object) -> int:
+    def recording_run(ctx: Context, args: argparse.Namespace) -> int:
         seen.append(ctx.project_root)
-        return run(ctx, args)  # type: ignore[arg-type]
+        return run(ctx, args)
 
-    monkeypatch.setattr(cli, "guarded", guarded)
+    monkeypatch.setattr(codegen_command, "run", recording_run)
     assert cli.main(["codegen", "--check"]) == 0
     assert seen == [PROJECT_ROOT.resolve()]
     monkeypatch.chdir(tmp_path)
