@@ -1,9 +1,9 @@
 # Two commands for a fresh clone (see README):
 #   make build   install the runtime environment (requirements.lock) into .venv, build the warehouse and its docs
 #   make test    install the dev environment (requirements-dev.lock), then lint and run every test
-#   make test-fast   the edit-test loop in under 5 minutes: codegen check, ruff, the Python unit
+#   make test-fast   the edit-test loop in under 5 minutes: codegen check, ruff, mypy, the Python unit
 #                tests and one small DuckDB build (scripts/test-fast.sh; no sqlfluff, Spark or browser)
-# Also: make lint (codegen check, ruff, sqlfluff), make install (the dev environment), make benchmark,
+# Also: make lint (codegen check, ruff, mypy, sqlfluff), make install (the dev environment), make benchmark,
 #   make install-spark (dbt-spark + pyspark from requirements-spark.lock, for `butter build --target spark`),
 #   make install-bi (SQLAlchemy 2.0.x, duckdb-engine, pandas from requirements-bi.lock, as docs/bi-access.md uses).
 SHELL := /bin/bash

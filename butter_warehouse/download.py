@@ -435,10 +435,10 @@ def download(source_root: str, out: Path, selection: Selection, *, concurrency: 
         try:
             while True:
                 while len(pending) < 2 * max(1, concurrency):
-                    remote = next(queue, None)
-                    if remote is None:
+                    queued = next(queue, None)
+                    if queued is None:
                         break
-                    pending[pool.submit(transfer, source, remote, out, encoding, stop)] = remote
+                    pending[pool.submit(transfer, source, queued, out, encoding, stop)] = queued
                 if not pending:
                     break
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)

@@ -207,7 +207,8 @@ def export(warehouse: Path, what: str, out: Path, file_format: str | None = None
             relation = find_relation(conn, what)
             source, sql = relation.qualified, relation.sql
             if relation.kind == "table":
-                total = conn.execute(f"select count(*) from ({sql})").fetchone()[0]  # type: ignore[index]
+                counted = conn.execute(f"select count(*) from ({sql})").fetchone()
+                total = counted[0] if counted is not None else None
         else:
             source, sql = "the select", check_select(what)
         try:

@@ -41,7 +41,7 @@ import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import matplotlib
@@ -50,6 +50,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 - after the backend is chosen
 from matplotlib import ticker  # noqa: E402
 from matplotlib.colors import LogNorm  # noqa: E402
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 from . import ownership  # noqa: E402
 
@@ -63,7 +66,7 @@ FIGURES = (
 )
 FORMATS = ("png", "svg")
 #: rcParams that make the output byte-identical from run to run
-STYLE = {
+STYLE: dict[RcKeyType, Any] = {
     "svg.hashsalt": "butter-figures",
     "svg.fonttype": "none",  # text stays text (searchable, smaller); fonts by name
     "figure.dpi": 100,
@@ -282,7 +285,7 @@ def _loss_label(con: duckdb.DuckDBPyConnection, dataset: str) -> str:
 LOG_SPAN = 100.0
 
 
-def _axis_scale(values: list[float | None]) -> str:
+def _axis_scale(values: Sequence[float | None]) -> str:
     """Log when every value is positive and they span two decades or more, else linear."""
     found = [v for v in values if v is not None]
     if found and all(v > 0 for v in found) and max(found) / min(found) >= LOG_SPAN:

@@ -70,7 +70,7 @@ def _relations(conn: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
 def _is_marked(conn: duckdb.DuckDBPyConnection, relations: set[tuple[str, str]]) -> bool:
     if (MARKER_SCHEMA, MARKER_TABLE) in relations:
         row = conn.execute(f"select max(project) from {MARKER_SCHEMA}.{MARKER_TABLE}").fetchone()
-        return bool(row) and row[0] == PROJECT
+        return row is not None and row[0] == PROJECT
     return (MARKER_SCHEMA, "load_audit") in relations  # published before the marker existed
 
 

@@ -169,7 +169,7 @@ def warehouse_counts(path: Path) -> tuple[int, int] | None:
             return conn.execute(
                 "select (select count(*) from marts.run_best_epochs), "
                 "(select count(*) from marts.experiment_summary)"
-            ).fetchone()  # type: ignore[return-value]
+            ).fetchone()
     except duckdb.Error as exc:
         first = str(exc).strip().splitlines()[0]
         raise PublishError(

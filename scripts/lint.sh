@@ -2,6 +2,7 @@
 # The one lint entry point (`make lint`, `make test`, CI), fine on a fresh clone:
 #   generated dbt files are current (butter codegen --check),
 #   ruff over the Python (rules and pin in pyproject.toml / requirements-dev.lock),
+#   mypy over butter_warehouse/ (config [tool.mypy] in pyproject.toml),
 #   sqlfluff (duckdb dialect, dbt templater) over models/ macros/ tests/ analyses/;
 #   why macro files are skipped by the templater is in .sqlfluff.
 # The dbt templater compiles every model, so it gets its own scratch DuckDB file
@@ -11,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN="$PWD/.venv/bin"
-for tool in butter ruff sqlfluff; do
+for tool in butter ruff mypy sqlfluff; do
     if [ ! -x "$BIN/$tool" ]; then
         echo "lint: $BIN/$tool is missing: run \`make lint\` (installs the dev environment first)" >&2
         exit 2
@@ -21,6 +22,8 @@ echo "== generated dbt files are current"
 "$BIN/butter" codegen --check
 echo "== ruff"
 "$BIN/ruff" check .
+echo "== mypy"
+"$BIN/mypy"
 echo "== sqlfluff"
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT

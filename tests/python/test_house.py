@@ -23,7 +23,7 @@ from conftest import PROJECT_ROOT
 tomllib = pytest.importorskip("tomllib")  # Python 3.11+
 
 #: test and lint tools that `make build` must not install
-DEV_ONLY = {"playwright", "moto", "flask", "pytest", "sqlfluff", "ruff", "boto3", "sqlalchemy", "duckdb-engine"}
+DEV_ONLY = {"playwright", "moto", "flask", "pytest", "sqlfluff", "ruff", "mypy", "boto3", "sqlalchemy", "duckdb-engine"}
 
 
 def git(*args: str) -> str:
@@ -128,6 +128,18 @@ def test_ruff_is_pinned_and_configured() -> None:
     assert set(PYPROJECT["tool"]["ruff"]["lint"]["select"]) >= {"E", "F", "W", "I", "B", "UP"}
 
 
+def test_mypy_is_pinned_and_configured() -> None:
+    """A range in the dev extra, the exact version in requirements-dev.lock, the config in pyproject.toml;
+    modules without stubs are let off one by one, never all at once."""
+    dev = [Requirement(t) for t in PYPROJECT["project"]["optional-dependencies"]["dev"]]
+    mypy = next(r for r in dev if r.name == "mypy")
+    assert mypy.specifier.contains(DEV["mypy"]) and "==" not in str(mypy.specifier)
+    config = PYPROJECT["tool"]["mypy"]
+    assert "butter_warehouse" in config["files"] and config.get("ignore_missing_imports") is not True
+    for override in config.get("overrides", []):
+        assert "butter_warehouse" not in str(override["module"]), override
+
+
 def runtime_imports() -> dict[str, set[str]]:
     """Top-level modules imported by each module of the installed package."""
     found = {}
@@ -160,8 +172,8 @@ def test_make_targets_run_their_steps_in_order(tmp_path: Path) -> None:
     bin_dir = tmp_path / ".venv" / "bin"
     bin_dir.mkdir(parents=True)
     calls = tmp_path / "calls.log"
-    for tool in ("python", "pip", "butter", "ruff", "sqlfluff"):
-        (bin_dir / tool).write_text('#!/bin/sh\necho "$(basename "$0") $*" >> "$CALLS_LOG"\n')
+    for tool in ("python", "pip", "butter", "ruff", "mypy", "sqlfluff"):
+        (bin_dir / tool).write_text('#!/bin/sh\necho "$(basename "$0") $*" | sed "s/ $//" >> "$CALLS_LOG"\n')
         (bin_dir / tool).chmod(0o755)
 
     def make(target: str) -> list[str]:
@@ -171,14 +183,14 @@ def test_make_targets_run_their_steps_in_order(tmp_path: Path) -> None:
                        capture_output=True, text=True, check=True)
         return calls.read_text().splitlines()
 
-    lint = ["butter codegen --check", "ruff check .",
+    lint = ["butter codegen --check", "ruff check .", "mypy",
             "sqlfluff lint models macros tests analyses --disable-progress-bar"]
     assert make("build") == ["pip install --quiet -r requirements.lock", "pip install --quiet --no-deps -e .",
                              "butter build", "butter figures"]
     assert make("lint") == ["pip install --quiet -r requirements-dev.lock", *lint]
     assert make("test") == ["pip install --quiet --no-deps -r requirements-spark.lock", "pip check",
                             *lint, "python -m pytest --durations=30"]
-    assert make("test-fast") == ["butter codegen --check", "ruff check .",
+    assert make("test-fast") == ["butter codegen --check", "ruff check .", "mypy",
                                  "python -m pytest tests/python -m fast or not (slow or spark)"]
 
 
