@@ -2,7 +2,7 @@
 # The one lint entry point (`make lint`, `make test`, CI), fine on a fresh clone:
 #   generated dbt files are current (butter codegen --check),
 #   ruff over the Python (rules and pin in pyproject.toml / requirements-dev.lock),
-#   mypy over butter_warehouse/ (config [tool.mypy] in pyproject.toml),
+#   mypy over butter_warehouse/ and tests/python (config [tool.mypy] in pyproject.toml),
 #   sqlfluff (duckdb dialect, dbt templater) over models/ macros/ tests/ analyses/;
 #   why macro files are skipped by the templater is in .sqlfluff.
 # The dbt templater compiles every model, so it gets its own scratch DuckDB file

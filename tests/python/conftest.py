@@ -11,8 +11,11 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from butter_warehouse.contract import Spelling
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -77,11 +80,11 @@ def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
 
     cache: dict[tuple, Path] = {}
 
-    def make(spelling: str = "published", **kwargs: object) -> Path:
+    def make(spelling: Spelling = "published", **kwargs: Any) -> Path:
         key = (spelling, tuple(sorted(kwargs.items())))
         if key not in cache:
             root = tmp_path_factory.mktemp(f"demo-{spelling}")
-            demo.generate(root, spelling=spelling, **kwargs)  # type: ignore[arg-type]
+            demo.generate(root, spelling=spelling, **kwargs)
             cache[key] = root
         return cache[key]
 

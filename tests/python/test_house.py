@@ -60,7 +60,8 @@ def test_build_output_is_ignored(path: str) -> None:
 
 def read_lock(path: Path) -> tuple[dict[str, str], list[str]]:
     """``{canonical name: version}`` and the ``-r`` includes of a pip lock file."""
-    pins, includes = {}, []
+    pins: dict[str, str] = {}
+    includes: list[str] = []
     for line in path.read_text().splitlines():
         line = line.strip()
         if not line or line.startswith("#"):
