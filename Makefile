@@ -1,8 +1,7 @@
 # Two commands for a fresh clone (see README):
 #   make build   install the runtime environment (requirements.lock) into .venv, build the warehouse and its docs
 #   make test    install the dev environment (requirements-dev.lock), then lint and run every test
-#   make test-fast   the edit-test loop in under 5 minutes: codegen check, ruff, mypy, the Python unit
-#                tests and one small DuckDB build (scripts/test-fast.sh; no sqlfluff, Spark or browser)
+#   make test-fast   the edit-test loop (scripts/test-fast.sh; docs/development.md)
 # Also: make lint (codegen check, ruff, mypy, sqlfluff), make install (the dev environment), make benchmark,
 #   make install-spark (dbt-spark + pyspark from requirements-spark.lock, for `butter build --target spark`),
 #   make install-bi (SQLAlchemy 2.0.x, duckdb-engine, pandas from requirements-bi.lock, as docs/bi-access.md uses).
@@ -33,7 +32,7 @@ $(DEV): requirements-dev.lock $(RUNTIME)
 	$(BIN)/pip install --quiet -r requirements-dev.lock
 	touch $@
 
-# Spark engine (README: Engines): dbt-spark[session] + pyspark on top of the runtime,
+# Spark engine (docs/engines.md): dbt-spark[session] + pyspark on top of the runtime,
 # --no-deps so no pin of requirements.lock moves; pip check proves nothing is missing.
 # Needs Java 17+ to run. `make test` installs it: the Spark equality test runs there.
 SPARK := $(VENV)/.installed-spark

@@ -5,9 +5,10 @@
 -- Rule: with m(e) the lowest finite median loss up to epoch e, the curve
 -- "rises" at the first epoch where it exceeds m(e) by more than
 -- `rise_tolerance` (relative), and "falls again" when a later epoch goes below
--- the minimum reached before that rise.
+-- the minimum reached before that rise. The tolerance is the var
+-- butter_double_descent_rise (dbt_project.yml), which `butter figures` reads too.
 
-{% set rise_tolerance = 0.10 %}
+{% set rise_tolerance = var('butter_double_descent_rise') %}
 
 with
 

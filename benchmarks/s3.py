@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""The S3 rows of ``make benchmark`` (issue 18): scan, download and build from an S3
+"""The S3 rows of ``make benchmark``: scan, download and build from an S3
 endpoint with a fixed delay per request, beside their floors, in one run.
 
     python benchmarks/s3.py --experiments 1600 --delays 20,100      # or: benchmarks/run.py --s3-only

@@ -1,7 +1,9 @@
 """What a ``butter`` command works on: the project folder and the settings, passed explicitly.
 
 ``cli.main`` finds the project (``project.find_root``) and makes one ``Context``;
-every command gets it. Nothing here is global: a test makes its own
+every command gets it. It carries the settings (``cfg``: ``settings.load()``, once),
+the project's ``dbt_project.yml`` (``project_config``, parsed once) and the data
+root (``data_root()``: the one place a configured root is normalised). Nothing here is global: a test makes its own
 ``Context(project_root=...)``.
 """
 
@@ -9,9 +11,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
+from typing import Any
 
-from . import settings as settings_mod
+from . import project, settings as settings_mod
 from .settings import Settings
 from .storage import normalize_root
 
@@ -50,6 +54,11 @@ class Context:
         if self.project_root is None:
             raise NoProject("this command needs the butter project")
         return self.project_root
+
+    @cached_property
+    def project_config(self) -> dict[str, Any]:
+        """The project's dbt_project.yml, parsed once (``project.read_config``)."""
+        return project.read_config(self.root)
 
     @property
     def demo_root(self) -> Path:

@@ -47,10 +47,11 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from . import contract
+from .encoding import encoding_options, portable_dictionary_columns
 from .errors import InputError
 from .progress import Progress, format_duration
 from .settings import Settings, coerce
-from .storage import is_parquet_file, is_s3, normalize_root, parquet_codecs, s3_filesystem
+from .storage import is_parquet_file, is_s3, s3_filesystem
 
 PUBLIC_ROOT = "s3://oedi-data-lake/butter"
 MANIFEST = "_butter_download.jsonl"
@@ -157,12 +158,14 @@ class RemoteFile:
 
 
 class Source:
-    """A data root to read from: ``s3://bucket/prefix`` or a local folder (pyarrow file systems)."""
+    """A data root to read from: ``s3://bucket/prefix`` or a local folder (pyarrow file systems);
+    ``root`` as normalised where it was given (``storage.normalize_root``: ``Context.data_root``,
+    ``butter download --source``)."""
 
     def __init__(self, root: str, env: Settings | Mapping[str, str] | None = None) -> None:
         from pyarrow import fs
 
-        self.root = normalize_root(root)
+        self.root = root
         if is_s3(self.root):
             self.filesystem = s3_filesystem(env)
             self.base = self.root[len("s3://"):]
@@ -262,8 +265,6 @@ def part_path(dest: Path) -> Path:
 
 def _reencode(part: Path, target: Path, kind: contract.Kind, compression: str) -> int:
     """Write ``part``'s rows to ``target`` with the demo's portable writer settings; rows written."""
-    from .demo.writer import encoding_options, portable_dictionary_columns
-
     source = pq.ParquetFile(part)  # one file, no hive partition columns added
     schema = source.schema_arrow
     writer = pq.ParquetWriter(target, schema, use_dictionary=portable_dictionary_columns(kind, schema.names),
@@ -484,100 +485,6 @@ def _prune(out: Path, selection: Selection, records: dict[str, dict[str, Any]], 
     return len(gone)
 
 
-def cache_dir(root: str, project_root: Path, encoding: str, env: Settings | Mapping[str, str] | None = None) -> Path:
-    """Where ``butter build`` lands a data root: ``BUTTER_S3_CACHE`` (default ``data/s3-cache``
-    in the project) / encoding / bucket / prefix for ``s3://``, / encoding / ``_local`` / path
-    for a local root re-encoded for an engine (no bucket name starts with ``_``)."""
-    where = root[len("s3://"):] if is_s3(root) else "_local/" + normalize_root(root).lstrip("/")
-    return coerce(env).s3_cache_dir(project_root) / encoding / where
-
-
-def first_file_compressed_with(root: str, codecs: frozenset[str],
-                               concurrency: int = 8) -> tuple[str, set[str]] | None:
-    """(path, its codecs among ``codecs``) of a parquet file under the local ``root``'s
-    published folders with a column chunk compressed by one of ``codecs`` (parquet codec
-    names, e.g. BROTLI), or None. Footers are read ``concurrency`` at a time, in listing
-    order; the first match ends the search (a root without one has every footer read)."""
-    if not codecs:
-        return None
-    source = Source(root)
-
-    def match(remote: RemoteFile) -> set[str]:
-        if remote.relative.rsplit("/", 1)[-1].startswith(("_", ".")):
-            return set()
-        try:
-            meta = pq.read_metadata(remote.source)
-        except Exception:  # noqa: BLE001 - not parquet, or damaged: the scan reports it
-            return set()
-        return parquet_codecs(meta) & codecs
-
-    step = max(1, concurrency)
-    with ThreadPoolExecutor(step) as pool:
-        for folder in contract.FOLDERS:
-            files = source.list(folder)
-            for start in range(0, len(files), step):
-                chunk = files[start:start + step]
-                for remote, found in zip(chunk, pool.map(match, chunk), strict=True):
-                    if found:
-                        return remote.source, found
-    return None
-
-
-def land(root: str, project_root: Path, *, encoding: str = "copy",
-         env: Settings | Mapping[str, str] | None = None, why: str = "") -> Path:
-    """Copy every published folder of the data root ``root`` (``s3://``, or a local root to
-    re-encode) into the local cache (concurrently; files already there and unchanged are not
-    fetched again; files the source no longer holds are removed) and return the cache folder.
-    S3 files are fetched ``BUTTER_S3_CONCURRENCY`` at once; a local root is re-encoded one
-    file per core. A local root written by ``butter download`` keeps its record of what
-    it holds (a partial download stays named as one). Raises DownloadError when a file
-    cannot be landed intact."""
-    cfg = coerce(env)
-    dest = cache_dir(root, project_root, encoding, cfg)
-    concurrency = cfg.s3_concurrency if is_s3(root) else max(1, os.cpu_count() or 1)
-    print(f"landing {root} in {dest} ({concurrency} at once"
-          + (f", re-encoded as {encoding}" if encoding != "copy" else "") + ")"
-          + (why or "; BUTTER_S3_CACHE=off reads S3 directly"), flush=True)
-    result = download(root, dest, Selection.parse(), concurrency=concurrency, encoding=encoding, env=cfg,
-                      prune=True)
-    print(f"landed: {result.summary(dest)}" + (f"; {result.pruned} file(s) no longer in the source removed"
-                                              if result.pruned else ""), flush=True)
-    if result.failed:
-        raise DownloadError(f"{len(result.failed)} file(s) of {root} could not be landed intact, e.g. "
-                            f"{result.failed[0]} (see the errors above); nothing was built")
-    recorded = None if is_s3(root) else read_selections(root)
-    if recorded is not None:  # the copy holds what the root holds, as the root's own record says
-        _write_selections(dest, recorded)
-    return dest
-
-
-def land_for_build(project_root: Path, root: str, cfg: Settings, encoding: str,
-                   unreadable: frozenset[str] = frozenset()) -> str | None:
-    """The data root ``butter build`` reads. An ``s3://`` root is built from a local landed
-    copy (``encoding``: zstd for Spark) unless BUTTER_S3_CACHE=off. A local root holding
-    parquet compressed with a codec the engine cannot read (``unreadable``: Brotli for
-    Spark, whose Hadoop has no Brotli codec) is built from a copy re-encoded as
-    ``encoding`` in the same cache. Otherwise, or with BUTTER_S3_CACHE=off (a cluster with
-    the Brotli codec reads the root as it is), ``root`` itself. None (after one line) when
-    landing failed."""
-    why = ""
-    if cfg.s3_cache_off:
-        return root
-    if not is_s3(root):
-        found = first_file_compressed_with(root, unreadable) if encoding != "copy" else None
-        if found is None:
-            return root
-        path, codecs = found
-        why = (f": {path} is compressed with {'/'.join(sorted(codecs))}, which this engine cannot read; "
-               "the copy is kept and refreshed by later builds (BUTTER_S3_CACHE=off: build from the root as it is)")
-    try:
-        dest = land(root, project_root, encoding=encoding, env=cfg, why=why)
-    except DownloadError as exc:
-        print(f"BUTTER: {exc}", file=sys.stderr)
-        return None
-    return str(dest)
-
-
 def _record_selection(out: Path, source: str, selection: Selection) -> None:
     recorded = read_selections(out) or {}
     if recorded.get("source") not in (None, source):
@@ -586,10 +493,10 @@ def _record_selection(out: Path, source: str, selection: Selection) -> None:
     selections.append(selection.as_json())
     complete = bool(recorded.get("complete")) or selection.complete
     data = {"source": source, "complete": complete, "selections": selections}
-    _write_selections(out, data)
+    write_selections(out, data)
 
 
-def _write_selections(out: Path, data: dict[str, Any]) -> None:
+def write_selections(out: Path, data: dict[str, Any]) -> None:
     """Replace ``out``'s record of the selections it holds, atomically."""
     tmp = out / f".{SELECTIONS}.tmp"
     tmp.write_text(json.dumps(data, indent=1))

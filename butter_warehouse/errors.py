@@ -8,7 +8,7 @@ No command prints its own error line or picks its own exit code for them.
 
 ``EXIT_CODES`` is the one list of what ``butter`` returns; ``butter --help`` prints it
 (the README points there). Exceptions that never reach the user stay outside the
-hierarchy: ``figures.FigureSkipped`` (a figure that is skipped, said in its status),
+hierarchy: ``figures.model.FigureSkipped`` (a figure that is skipped, said in its status),
 ``download.TransferError`` (one file, recorded in the download's result) and
 ``context.NoProject`` (a programming error: a command whose ``needs_project`` said no
 asked for the project; a traceback should show where).

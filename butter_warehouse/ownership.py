@@ -19,9 +19,9 @@ import os
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import duckdb
-import yaml
 
 from .errors import ButterError
 
@@ -37,9 +37,9 @@ class UnrecognizedTarget(ButterError, RuntimeError):
     """The warehouse path holds something butter did not build; nothing was changed."""
 
 
-def published_relations(project_root: Path) -> dict[str, list[str]]:
-    """{schema: [model, ...]} of the models a published warehouse must hold."""
-    config = yaml.safe_load((project_root / "dbt_project.yml").read_text()) or {}
+def published_relations(project_root: Path, config: Mapping[str, Any]) -> dict[str, list[str]]:
+    """{schema: [model, ...]} of the models a published warehouse must hold (``config``: the
+    project's parsed dbt_project.yml, ``Context.project_config``)."""
     models = (config.get("models") or {}).get(config.get("name", PROJECT)) or {}
     relations: dict[str, list[str]] = {}
     for folder in PUBLISHED_FOLDERS:

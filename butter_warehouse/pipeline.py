@@ -1,17 +1,24 @@
-"""The build: one pipeline, engine-specific steps behind one interface.
+"""The build: one pipeline, engine-specific steps behind one interface. It reads top to bottom::
 
-    scan the data root -> (engine: prepare) -> dbt build -> (engine: after build)
-    -> dbt docs generate -> (engine: finish) -> publish
+    build(ctx, request)
+        settings, quarantine limit, engine (the target's type), demo data
+        data root = landing.land_for_build(...)      an s3:// or unreadable root: its local copy
+        with engine.workspace(ctx, request) as ws:  DuckDB: publish.new_build (locks, build folder)
+            scan the data root                       -> ws.inventory_dir
+            engine.prepare                           Spark: register the sources
+            dbt build; engine.after_build            DuckDB: the quarantine summary
+            dbt docs generate
+            engine.finish                            DuckDB: the drift check
+            engine.publish                           DuckDB: publish.publish (checks, atomic swap)
 
-``build(ctx, request)`` runs the steps every engine shares (settings, the
-quarantine limit, landing an ``s3://`` root, demo data, the scan, dbt build and
-docs); an ``Engine`` supplies the rest. The engine is chosen by the ``type`` of
-the dbt target in profiles.yml (``duckdb`` or ``spark``), never by its name.
+``build(ctx, request)`` runs the steps every engine shares; an ``Engine`` supplies
+the rest. The engine is chosen by the ``type`` of the dbt target in profiles.yml
+(``duckdb`` or ``spark``), never by its name.
 
 - ``DuckDBEngine``: builds a new file in a build folder beside the published
   warehouse (dbt runs there), prints the quarantine summary, checks that the
   data root did not change during the build (``drift``) and publishes with an
-  atomic swap (``publish.build_and_publish``).
+  atomic swap (``publish.new_build`` / ``publish.publish``).
 - ``SparkEngine``: registers the published folders as partitioned source tables
   (``dbt run-operation butter_register_sources``) and builds in place under
   ``BUTTER_SPARK_WAREHOUSE`` (dbt-spark replaces each table; no swap).
@@ -19,16 +26,18 @@ the dbt target in profiles.yml (``duckdb`` or ``spark``), never by its name.
 
 from __future__ import annotations
 
+import os
 import sys
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
 import yaml
 
-from . import dbt_runner, download, drift, inventory, quarantine, spark
+from . import dbt_runner, drift, inventory, landing, ownership, publish, quarantine, spark
 from .context import Context
 from .errors import DATA_ROOT_CHANGED, InputError
 
@@ -63,6 +72,8 @@ class Workspace:
     target_args: tuple[str, ...] = ()
     keep_fds: tuple[int, ...] = ()
     database: Path | None = None
+    #: the DuckDB build being made (publish.new_build), None for Spark
+    build: publish.Build | None = None
     notes: dict[str, Any] = field(default_factory=dict)
 
 
@@ -86,7 +97,7 @@ class Engine(ABC):
     """The engine-specific steps of a build."""
 
     type: ClassVar[str]
-    #: how an s3:// data root is landed for this engine (download.ENCODINGS)
+    #: how an s3:// data root is landed for this engine (download.ENCODINGS, via landing)
     landing_encoding: ClassVar[str] = "copy"
     #: parquet codecs the engine cannot read: a local root using one is built from a copy
     #: re-encoded as ``landing_encoding``
@@ -102,8 +113,8 @@ class Engine(ABC):
         return None
 
     @abstractmethod
-    def run(self, ctx: Context, request: BuildRequest, steps: Callable[[Workspace], int]) -> int:
-        """Make the workspace, run ``steps`` in it, publish; the exit code."""
+    def workspace(self, ctx: Context, request: BuildRequest) -> AbstractContextManager[Workspace]:
+        """Where the build runs, for the ``with`` block of the whole build (cleaned up on leaving it)."""
 
     def prepare(self, ctx: Context, request: BuildRequest, ws: Workspace) -> int:
         """After the scan, before dbt build (0 to go on)."""
@@ -117,32 +128,31 @@ class Engine(ABC):
         """After dbt build and docs; the build's exit code."""
         return code
 
+    def publish(self, ctx: Context, request: BuildRequest, ws: Workspace, code: int) -> int:
+        """Last, with the build's exit code: publish what was built; the exit code."""
+        return code
+
 
 class DuckDBEngine(Engine):
     type = "duckdb"
     landing_encoding = "copy"
 
-    def run(self, ctx: Context, request: BuildRequest, steps: Callable[[Workspace], int]) -> int:
-        from .ownership import published_relations
-        from .publish import build_and_publish, held_lock_fds
-
-        def build(path: Path) -> int:
-            inventory_dir = path.parent / "inventory"
+    @contextmanager
+    def workspace(self, ctx: Context, request: BuildRequest) -> Iterator[Workspace]:
+        with publish.new_build(ctx.warehouse_path(), ctx.cfg, lock_wait=request.lock_wait,
+                               replace_unrecognized=request.replace_unrecognized) as build:
+            inventory_dir = build.path.parent / "inventory"
             # dbt runs in the build folder with the file name as DuckDB path and the
             # inventory folder's name: the compiled SQL names no build folder.
             env = ctx.dbt_env()
-            env["BUTTER_DUCKDB_PATH"] = path.name
+            env["BUTTER_DUCKDB_PATH"] = build.path.name
             env["BUTTER_INVENTORY"] = inventory_dir.name  # relative to the build folder
-            return steps(Workspace(cwd=path.parent, inventory_dir=inventory_dir, env=env,
-                                   target_args=self.target_args, keep_fds=held_lock_fds(), database=path))
-
-        return build_and_publish(ctx.warehouse_path(), build, required=published_relations(ctx.root),
-                                 allow_shrink=request.allow_shrink, lock_wait=request.lock_wait,
-                                 replace_unrecognized=request.replace_unrecognized, data_root=ctx.data_root())
+            yield Workspace(cwd=build.path.parent, inventory_dir=inventory_dir, env=env, target_args=self.target_args,
+                            keep_fds=publish.held_lock_fds(), database=build.path, build=build)
 
     def after_build(self, ctx: Context, request: BuildRequest, ws: Workspace, code: int, limit: float) -> None:
         path = ws.database
-        folders = quarantine.damaged_folders(path) if path is not None and path.exists() else None
+        folders = quarantine.damaged_folders(path, ctx.cfg) if path is not None and path.exists() else None
         for line in quarantine.summary(folders or [], limit):
             print(line, file=sys.stderr if line.startswith("refused") else sys.stdout)
 
@@ -153,6 +163,14 @@ class DuckDBEngine(Engine):
             return code or DATA_ROOT_CHANGED
         return code
 
+    def publish(self, ctx: Context, request: BuildRequest, ws: Workspace, code: int) -> int:
+        assert ws.build is not None
+        if code != 0:
+            print(f"build failed (exit {code}): {ws.build.final_path} was left as it was")
+            return code
+        return publish.publish(ws.build, ownership.published_relations(ctx.root, ctx.project_config),
+                               allow_shrink=request.allow_shrink, data_root=ctx.data_root())
+
 
 class SparkEngine(Engine):
     type = "spark"
@@ -162,16 +180,16 @@ class SparkEngine(Engine):
     def missing(self) -> str | None:
         return spark.spark_missing()
 
-    def run(self, ctx: Context, request: BuildRequest, steps: Callable[[Workspace], int]) -> int:
+    @contextmanager
+    def workspace(self, ctx: Context, request: BuildRequest) -> Iterator[Workspace]:
         warehouse = ctx.cfg.spark_warehouse_dir(ctx.root)
         warehouse.mkdir(parents=True, exist_ok=True)
         inventory_dir = warehouse / "inventory"
         env = ctx.dbt_env()
         env[spark.ENV_VAR] = str(warehouse)
         env["BUTTER_INVENTORY"] = str(inventory_dir)
-        ws = Workspace(cwd=ctx.root, inventory_dir=inventory_dir, env=env, target_args=self.target_args,
-                       notes={"warehouse": warehouse})
-        return steps(ws)
+        yield Workspace(cwd=ctx.root, inventory_dir=inventory_dir, env=env, target_args=self.target_args,
+                        notes={"warehouse": warehouse})
 
     def prepare(self, ctx: Context, request: BuildRequest, ws: Workspace) -> int:
         return dbt_runner.run_dbt(ctx, "run-operation", "butter_register_sources", *ws.target_args, env=ws.env)
@@ -188,11 +206,8 @@ ENGINES: dict[str, type[Engine]] = {cls.type: cls for cls in (DuckDBEngine, Spar
 
 def profile_outputs(ctx: Context) -> tuple[dict[str, Any], str]:
     """The butter profile's outputs and default target, from profiles.yml (DBT_PROFILES_DIR, else the project)."""
-    import os
-
     profiles_dir = Path(os.environ.get("DBT_PROFILES_DIR") or ctx.root)
-    project = yaml.safe_load((ctx.root / "dbt_project.yml").read_text())
-    name = project.get("profile") or project.get("name")
+    name = ctx.project_config.get("profile") or ctx.project_config.get("name")
     path = profiles_dir / "profiles.yml"
     try:
         profile = (yaml.safe_load(path.read_text()) or {})[name]
@@ -219,7 +234,7 @@ def build(ctx: Context, request: BuildRequest) -> int:
         limit = request.quarantine_limit
         limit_args: tuple[str, ...] = quarantine.dbt_vars(limit)
     else:
-        limit, limit_args = quarantine.default_limit(ctx.root), ()
+        limit, limit_args = quarantine.default_limit(ctx.project_config), ()
     engine = engine_for(ctx, request.target)
     missing = engine.missing()
     if missing:
@@ -230,24 +245,28 @@ def build(ctx: Context, request: BuildRequest) -> int:
 
         demo.generate(ctx.demo_root, spelling="published")
     # s3:// roots, and local roots in a codec the engine cannot read, are built from a local copy
-    landed = download.land_for_build(ctx.root, ctx.data_root(), cfg, engine.landing_encoding,
-                                     engine.unreadable_codecs)
+    landed = landing.land_for_build(ctx.root, ctx.data_root(), cfg, engine.landing_encoding,
+                                    engine.unreadable_codecs)
     if landed is None:  # the reason is printed
-        return download.DownloadError.exit_code
+        return landing.DownloadError.exit_code
     if landed != ctx.data_root():
         ctx = ctx.with_data_root(landed)
+    with engine.workspace(ctx, request) as ws:
+        code = run_steps(ctx, request, engine, ws, limit, limit_args)
+        return engine.publish(ctx, request, ws, code)
 
-    def steps(ws: Workspace) -> int:
-        if not run_scan(ctx.data_root(), ws.inventory_dir, ctx):
-            return inventory.ScanError.exit_code
-        code = engine.prepare(ctx, request, ws)
-        if code == 0:
-            code = dbt_runner.run_dbt(ctx, "build", *ws.target_args, *limit_args, *request.dbt_args, env=ws.env,
-                                      keep_fds=ws.keep_fds, cwd=ws.cwd)
-            engine.after_build(ctx, request, ws, code, limit)
-        if code == 0 and request.docs:
-            code = dbt_runner.run_dbt(ctx, "docs", "generate", *ws.target_args, env=ws.env, keep_fds=ws.keep_fds,
-                                      cwd=ws.cwd)
-        return engine.finish(ctx, request, ws, code)
 
-    return engine.run(ctx, request, steps)
+def run_steps(ctx: Context, request: BuildRequest, engine: Engine, ws: Workspace, limit: float,
+              limit_args: tuple[str, ...]) -> int:
+    """Scan, dbt build, docs and the engine's checks in the workspace; the build's exit code."""
+    if not run_scan(ctx.data_root(), ws.inventory_dir, ctx):
+        return inventory.ScanError.exit_code
+    code = engine.prepare(ctx, request, ws)
+    if code == 0:
+        code = dbt_runner.run_dbt(ctx, "build", *ws.target_args, *limit_args, *request.dbt_args, env=ws.env,
+                                  keep_fds=ws.keep_fds, cwd=ws.cwd)
+        engine.after_build(ctx, request, ws, code, limit)
+    if code == 0 and request.docs:
+        code = dbt_runner.run_dbt(ctx, "docs", "generate", *ws.target_args, env=ws.env, keep_fds=ws.keep_fds,
+                                  cwd=ws.cwd)
+    return engine.finish(ctx, request, ws, code)

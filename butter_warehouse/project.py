@@ -4,6 +4,10 @@ In order: an explicit folder (``--project-dir``), the ``BUTTER_PROJECT_DIR``
 environment variable, else the nearest folder at or above the working
 directory whose ``dbt_project.yml`` is named ``butter``. The package's own
 location is never used: it is the project only for an editable install.
+
+``read_config`` is the one place butter parses ``dbt_project.yml``; the build
+reads it once (``Context.project_config``) and hands the parsed file on (vars:
+``dbt_var``; the published models: ``ownership.published_relations``).
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -26,16 +31,28 @@ class ProjectNotFound(InputError, RuntimeError):
     """No butter dbt project where one was looked for."""
 
 
-def project_name(folder: Path) -> str | None:
-    """The ``name`` in ``folder/dbt_project.yml``, or None when there is no such file."""
+def read_config(folder: Path) -> dict[str, Any]:
+    """``folder/dbt_project.yml``, parsed ({} when it is empty). Raises ProjectNotFound when it
+    is not valid YAML, OSError when it cannot be read."""
     path = folder / PROJECT_FILE
-    if not path.is_file():
-        return None
     try:
         config = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
         raise ProjectNotFound(f"{path} is not valid YAML: {exc}") from exc
-    return str(config.get("name")) if isinstance(config, dict) and config.get("name") is not None else ""
+    return config if isinstance(config, dict) else {}
+
+
+def dbt_var(config: Mapping[str, Any], name: str) -> Any:
+    """The value of the var ``name`` declared in a parsed dbt_project.yml (its one default)."""
+    return (config.get("vars") or {})[name]
+
+
+def project_name(folder: Path) -> str | None:
+    """The ``name`` in ``folder/dbt_project.yml``, or None when there is no such file."""
+    if not (folder / PROJECT_FILE).is_file():
+        return None
+    config = read_config(folder)
+    return str(config["name"]) if config.get("name") is not None else ""
 
 
 def _checked(folder: Path, source: str) -> Path:

@@ -16,6 +16,12 @@ Each build folder holds a ``.lock`` file that the building process keeps
 dies, so the next build removes exactly the folders nobody holds any more
 (a process id alone could be reused, or be a zombie not yet reaped).
 
+The build reads top to bottom::
+
+    with publish.new_build(final_path, cfg) as build:   # ownership check, locks, a new build folder
+        ...                                             # scan, dbt build, checks: into build.path
+        publish.publish(build, required)                # checks, atomic swap; one line says what happened
+
 Builds of one warehouse are serialised: ``<name>.build.lock`` beside the
 published file is ``flock``-ed for the whole build (clean-up, build, publish);
 a second build waits (``lock_wait`` seconds) and then stops with a message
@@ -36,14 +42,17 @@ import re
 import shutil
 import struct
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 import duckdb
 
-from . import ownership, settings
+from . import ownership
 from .errors import ButterError
+from .settings import Settings
 
 BUILD_PREFIX = ".build-"
 LOCK_NAME = ".lock"
@@ -294,9 +303,10 @@ def _wal(path: Path) -> Path:
     return path.with_name(path.name + ".wal")
 
 
-def checkpoint(path: Path) -> None:
-    """Fold any write-ahead log into the file so the file alone is complete."""
-    with duckdb.connect(str(path), config=settings.load().duckdb_resources()) as conn:
+def checkpoint(path: Path, resources: Mapping[str, Any]) -> None:
+    """Fold any write-ahead log into the file so the file alone is complete (DuckDB
+    opened with ``resources``: ``Settings.duckdb_resources()``)."""
+    with duckdb.connect(str(path), config=dict(resources)) as conn:
         conn.execute("checkpoint")
     if _wal(path).exists():
         raise RuntimeError(f"{_wal(path)} still exists after a checkpoint; not publishing {path}")
@@ -310,21 +320,22 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def publish(build_path: Path, final_path: Path, required: Mapping[str, Sequence[str]], allow_shrink: bool = False,
-            replace_unrecognized: bool = False, data_root: str | None = None) -> list[str]:
+def swap(build: Build, required: Mapping[str, Sequence[str]], *, allow_shrink: bool = False,
+         data_root: str | None = None) -> list[str]:
     """Atomically replace the published warehouse with a finished build;
     returns warnings. Raises PublishError (nothing published) when the new
     build lacks a published model, the published file is open read-write,
     is not a warehouse butter built, or the new one shrank."""
+    build_path, final_path, resources = build.path, build.final_path, build.cfg.duckdb_resources()
     check_complete(build_path, required)
-    with duckdb.connect(str(build_path), config=settings.load().duckdb_resources()) as conn:
+    with duckdb.connect(str(build_path), config=resources) as conn:
         ownership.mark(conn, data_root)
-    checkpoint(build_path)
+    checkpoint(build_path, resources)
     holder = write_lock_holder(final_path)
     if holder is not None:
         raise _writer_error(final_path, holder)
     try:
-        ownership.check_target(final_path, replace_unrecognized)
+        ownership.check_target(final_path, build.replace_unrecognized)
     except ownership.UnrecognizedTarget as exc:
         raise PublishError(str(exc)) from None
     recognized = ownership.describe(final_path) is None
@@ -335,7 +346,7 @@ def publish(build_path: Path, final_path: Path, required: Mapping[str, Sequence[
         # that log into the OLD file first, or DuckDB would replay it against
         # the new one. Fails (nothing published) if that writer is still open.
         try:
-            checkpoint(final_path)
+            checkpoint(final_path, resources)
         except (duckdb.Error, RuntimeError) as exc:
             raise PublishError(
                 f"{_wal(final_path)} belongs to a process writing {final_path} in place; close it "
@@ -355,17 +366,29 @@ def publish(build_path: Path, final_path: Path, required: Mapping[str, Sequence[
     return warnings
 
 
-def build_and_publish(final_path: Path, build: Callable[[Path], int], required: Mapping[str, Sequence[str]],
-                      allow_shrink: bool = False, lock_wait: float = 0.0, replace_unrecognized: bool = False,
-                      data_root: str | None = None) -> int:
-    """Run ``build(path)`` on a new file; publish it when it returns 0 and
-    holds every ``required`` {schema: [model]}.
+@dataclass(frozen=True)
+class Build:
+    """A new warehouse being built: ``path`` (the new file, alone in its build folder) will
+    replace ``final_path`` (the published file) when ``publish`` accepts it."""
+
+    final_path: Path
+    path: Path
+    cfg: Settings
+    replace_unrecognized: bool = False
+
+
+@contextmanager
+def new_build(final_path: Path, cfg: Settings, *, lock_wait: float = 0.0,
+              replace_unrecognized: bool = False) -> Iterator[Build]:
+    """A new build of the warehouse ``final_path``: build into ``build.path``, then ``publish(build)``.
 
     Before anything is built, a path holding something butter did not build
     (a folder, a CSV, another DuckDB file) is refused (ownership.UnrecognizedTarget)
-    unless ``replace_unrecognized``. On failure the published warehouse is
-    left as it was and the failed build is removed. Returns the build's exit
-    code. Raises BuildLocked when another build of the same warehouse runs.
+    unless ``replace_unrecognized``. Then the warehouse's build lock is held (waiting
+    ``lock_wait`` seconds; BuildLocked names the running build), leftovers of
+    interrupted builds are removed and a fresh build folder is made. On leaving the
+    block, however it is left (a failure, Ctrl-C), the build folder is removed and the
+    locks are released: the published file changes only in ``publish``.
     """
     final_path = final_path.resolve()
     if write_lock_holder(final_path) is None:  # a writer's file cannot be opened: checked at publish
@@ -373,35 +396,32 @@ def build_and_publish(final_path: Path, build: Callable[[Path], int], required: 
     final_path.parent.mkdir(parents=True, exist_ok=True)
     build_lock = acquire_build_lock(final_path, wait=lock_wait)
     try:
-        return _locked_build(final_path, build, build_lock,
-                             dict(required=required, allow_shrink=allow_shrink,
-                                  replace_unrecognized=replace_unrecognized, data_root=data_root))
+        for folder in clean_stale_builds(final_path):
+            print(f"removed the leftover of an interrupted build: {folder}")
+        build_path, lock = new_build_path(final_path)
+        try:
+            yield Build(final_path, build_path, cfg, replace_unrecognized)
+        finally:
+            if build_path.parent.exists():
+                shutil.rmtree(build_path.parent, ignore_errors=True)
+            _HELD.pop(lock.fileno(), None)
+            lock.close()
     finally:
         _HELD.pop(build_lock.fileno(), None)
         build_lock.close()
 
 
-def _locked_build(final_path: Path, build: Callable[[Path], int], build_lock: TextIO,
-                  options: dict[str, Any]) -> int:
-    for folder in clean_stale_builds(final_path):
-        print(f"removed the leftover of an interrupted build: {folder}")
-    build_path, lock = new_build_path(final_path)
+def publish(build: Build, required: Mapping[str, Sequence[str]], *, allow_shrink: bool = False,
+            data_root: str | None = None) -> int:
+    """Publish a finished build (its every ``required`` {schema: [model]} present); one line
+    says what happened. 0 when published; 1 (the published file left as it was) when
+    ``swap`` refuses it."""
     try:
-        code = build(build_path)
-        if code == 0:
-            try:
-                warnings = publish(build_path, final_path, **options)
-            except (PublishError, RuntimeError) as exc:
-                print(f"not published: {exc}")
-                return 1
-            for warning in warnings:
-                print(f"warning: {warning}")
-            print(f"published {final_path}")
-        else:
-            print(f"build failed (exit {code}): {final_path} was left as it was")
-        return code
-    finally:
-        if build_path.parent.exists():
-            shutil.rmtree(build_path.parent, ignore_errors=True)
-        _HELD.pop(lock.fileno(), None)
-        lock.close()
+        warnings = swap(build, required, allow_shrink=allow_shrink, data_root=data_root)
+    except (PublishError, RuntimeError) as exc:
+        print(f"not published: {exc}")
+        return 1
+    for warning in warnings:
+        print(f"warning: {warning}")
+    print(f"published {build.final_path}")
+    return 0

@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
-import yaml
 
-from . import settings
+from . import project
 from .errors import InputError
+from .settings import Settings
 
 VAR = "butter_quarantine_limit"
 
@@ -55,10 +57,10 @@ def dbt_vars(limit: float) -> tuple[str, ...]:
     return ("--vars", f"{{{VAR}: {limit!r}}}")
 
 
-def default_limit(project_root: Path) -> float:
-    """The var's value in dbt_project.yml (its one source)."""
-    project = yaml.safe_load((project_root / "dbt_project.yml").read_text())
-    return float(project["vars"][VAR])
+def default_limit(project_config: Mapping[str, Any]) -> float:
+    """The var's value in dbt_project.yml (its one source), from the parsed file
+    (``Context.project_config``)."""
+    return float(project.dbt_var(project_config, VAR))
 
 
 #: damaged rows named per refused folder (all of them are in the build's log)
@@ -73,11 +75,11 @@ class FolderDamage:
     examples: tuple[str, ...] = ()
 
 
-def damaged_folders(warehouse: Path) -> list[FolderDamage] | None:
+def damaged_folders(warehouse: Path, cfg: Settings) -> list[FolderDamage] | None:
     """Folders with damaged rows in a built warehouse, each with a few of its
     damaged rows (file and finding); None when it has no audit."""
     try:
-        with duckdb.connect(str(warehouse), read_only=True, config=settings.load().duckdb_resources()) as conn:
+        with duckdb.connect(str(warehouse), read_only=True, config=cfg.duckdb_resources()) as conn:
             rows = conn.execute(
                 "select source_folder, rows_damaged, rows_read from audit.load_audit "
                 "where rows_damaged > 0 order by source_folder"

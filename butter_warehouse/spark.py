@@ -15,13 +15,10 @@ from __future__ import annotations
 
 import os
 import shutil
-from pathlib import Path
-
-from .settings import Settings, load
 
 ENV_VAR = "BUTTER_SPARK_WAREHOUSE"
 #: parquet codecs Spark's bundled Hadoop cannot decompress (NREL's export is Brotli): a data
-#: root using one is built from a zstd copy (``download.land_for_build``, docs/engines.md)
+#: root using one is built from a zstd copy (``landing.land_for_build``, docs/engines.md)
 UNREADABLE_CODECS = frozenset({"BROTLI", "LZO"})
 
 
@@ -39,9 +36,3 @@ def spark_missing() -> str | None:
         if not found:
             return f"{module} is not installed: run `make install-spark` (requirements-spark.lock)"
     return None
-
-
-def warehouse_dir(project_root: Path, cfg: Settings | None = None) -> Path:
-    """The Spark warehouse folder (env BUTTER_SPARK_WAREHOUSE, relative to the
-    directory butter was started in; default warehouse/spark in the project)."""
-    return (cfg or load()).spark_warehouse_dir(project_root)

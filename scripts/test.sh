@@ -1,11 +1,40 @@
 #!/usr/bin/env bash
-# Every test: lint (scripts/lint.sh: generated files current, ruff, sqlfluff),
-# then pytest (which builds the warehouse with dbt on demo data of both
-# spellings, against local files and an S3 emulator). Run through `make test`,
-# which installs the dev environment (requirements-dev.lock) first.
+# Every test: lint (scripts/lint.sh: generated files current, ruff, mypy), then pytest
+# (which builds the warehouse with dbt on demo data of both spellings, against
+# local files and an S3 emulator, and on Spark) with the SQL lint
+# (scripts/lint-sql.sh, sqlfluff) running beside it on one process; its output is
+# printed when pytest ends, followed by pytest's closing line again (so the run
+# still ends with it), and either failing fails the run. Run through
+# `make test`, which installs the dev environment (requirements-dev.lock) first.
+# pytest runs two workers (pytest-xdist; BUTTER_TEST_WORKERS, default 2: one per
+# core; 0 runs in one process), each a whole module at a time, the slowest
+# modules first (tests/python/conftest.py: SLOW_MODULES_FIRST); demo data and the
+# shared builds are made once per run (conftest.shared_once). Extra arguments go
+# to pytest. docs/development.md has the time each part takes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
-scripts/lint.sh
-echo "== pytest"
-python -m pytest --durations=30 "$@"
+BUTTER_LINT_SQL=0 scripts/lint.sh
+sql_log="$(mktemp)"
+pytest_log="$(mktemp)"
+scripts/lint-sql.sh --processes 1 >"$sql_log" 2>&1 &
+sql_lint=$!
+trap 'kill "$sql_lint" 2>/dev/null || true; rm -f "$sql_log" "$pytest_log"' EXIT
+echo "== pytest (sqlfluff runs beside it)"
+set +e
+python -m pytest -n "${BUTTER_TEST_WORKERS:-2}" --dist loadfile --no-loadscope-reorder --durations=30 "$@" \
+    2>&1 | tee "$pytest_log"
+pytest_status=${PIPESTATUS[0]}
+wait "$sql_lint"
+sql_status=$?
+set -e
+cat "$sql_log"
+if [ "$sql_status" -ne 0 ]; then
+    echo "sqlfluff failed (exit $sql_status): see its output above" >&2
+fi
+echo "== pytest, as it ended:"
+tail -n 1 "$pytest_log"
+if [ "$pytest_status" -ne 0 ]; then
+    exit "$pytest_status"
+fi
+exit "$sql_status"

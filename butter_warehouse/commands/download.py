@@ -9,6 +9,7 @@ from pathlib import Path
 from .. import contract
 from ..context import Context
 from ..download import ENCODINGS, PUBLIC_ROOT, DownloadError, Selection, default_source, download
+from ..storage import normalize_root
 
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -45,6 +46,7 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
     source = args.source or default_source(cfg)
     print(f"download {source} -> {args.out}: {selection.describe()}, {concurrency} at once"
           + (f", re-encoded as {args.compression}" if args.compression != "copy" else ""), file=sys.stderr)
-    result = download(source, Path(args.out), selection, concurrency=concurrency, encoding=args.compression, env=cfg)
+    result = download(normalize_root(source), Path(args.out), selection, concurrency=concurrency,
+                      encoding=args.compression, env=cfg)
     print(result.summary(Path(args.out).resolve()))
     return 1 if result.failed else 0

@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import asdict
 from pathlib import Path
 
-from .. import contract
+from .. import contract, encoding
 from ..progress import Progress
 from . import curves, design as design_mod, summary, tables, traps as traps_mod, writer
 from .design import Design, Experiment
@@ -125,9 +125,9 @@ def _manifest(design: Design, plan: traps_mod.TrapPlan, counts: dict[str, dict[s
         },
         "files": {
             "compression": parameters["compression"],
-            "compression_levels": dict(writer.CODEC_LEVELS[parameters["compression"]]),
+            "compression_levels": dict(encoding.CODEC_LEVELS[parameters["compression"]]),
             "max_rows_per_file": dict(writer.MAX_FILE_ROWS),
-            "data_page_version": writer.page_version(parameters["compression"]),
+            "data_page_version": encoding.page_version(parameters["compression"]),
         },
         "counts": {folder: dict(counts[folder]) for folder in contract.FOLDERS},
         "totals": {
@@ -149,7 +149,7 @@ def generate(
     seed: int = 0,
     progress: bool | None = None,
     traps: bool = True,
-    compression: str = writer.COMPRESSION,
+    compression: str = encoding.COMPRESSION,
 ) -> dict:
     """Write a deterministic demo copy of the BUTTER data under ``root``; return the manifest.
 
@@ -168,8 +168,8 @@ def generate(
     CI is not set; see ``butter_warehouse.progress``).
     """
     _validate(spelling, experiments, runs_per_experiment, epochs, traps)
-    if compression not in writer.CODEC_LEVELS:
-        raise ValueError(f"compression must be one of {sorted(writer.CODEC_LEVELS)}, not {compression!r}")
+    if compression not in encoding.CODEC_LEVELS:
+        raise ValueError(f"compression must be one of {sorted(encoding.CODEC_LEVELS)}, not {compression!r}")
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     _clear(root)

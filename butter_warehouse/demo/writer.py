@@ -4,7 +4,8 @@ The export wrote Brotli-compressed parquet (level 6 for runs, 9 for summaries),
 data page v2, byte-stream-split float columns, dictionary-encoded
 hyperparameter columns and files of up to 64 runs or 128 experiments per leaf
 partition folder (``part-0.parquet``, ``part-1.parquet``, ... in row order; an
-experiment's runs may straddle two files).
+experiment's runs may straddle two files). Codecs, levels and dictionary columns:
+``butter_warehouse.encoding`` (shared with ``butter download --compression``).
 """
 
 from __future__ import annotations
@@ -19,66 +20,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .. import contract
+from ..encoding import COMPRESSION, dictionary_columns, encoding_options
 
-COMPRESSION = "brotli"
-#: level of the runs and of the summary files, per codec: NREL's Brotli levels, and
-#: zstd for engines without a Brotli codec (Spark's bundled Hadoop has none)
-CODEC_LEVELS: dict[str, dict[contract.Kind, int]] = {
-    "brotli": {"runs": 6, "summary": 9},
-    "zstd": {"runs": 3, "summary": 3},
-}
 #: rows (runs or experiments) per file of a leaf partition folder
 MAX_FILE_ROWS: dict[contract.Kind, int] = {"runs": 64, "summary": 128}
-DATA_PAGE_VERSION = "2.0"
 #: a file's pending rows are written as a row group once they exceed this size
 ROW_GROUP_BYTES = 64 * 2**20
-
-
-def page_version(compression: str) -> str:
-    """NREL's data page v2 with its Brotli files; the portable zstd files use v1
-    pages without byte-stream-split (Spark 4.1's reader skipped the v2 / split files)."""
-    return DATA_PAGE_VERSION if compression == COMPRESSION else "1.0"
-
-
-def encoding_options(compression: str, kind: contract.Kind) -> dict[str, object]:
-    """Codec, level and page version of ``pq.ParquetWriter`` for a folder kind (the demo's
-    files and ``butter download --compression``'s re-encoded copies)."""
-    return {
-        "compression": compression,
-        "compression_level": CODEC_LEVELS[compression][kind],
-        "data_page_version": page_version(compression),
-    }
-
-
-def portable_dictionary_columns(kind: contract.Kind, column_names: list[str]) -> list[str]:
-    """The hyperparameter columns (either spelling) among ``column_names``: dictionary-encoded."""
-    wanted = set(dictionary_columns(kind, "published")) | set(dictionary_columns(kind, "framework"))
-    return [name for name in column_names if name in wanted]
 
 
 def file_name(index: int) -> str:
     """The name of the index-th (0-based) file of a leaf partition folder."""
     return f"part-{index}.parquet"
-
-
-def is_hyperparameter(column: contract.Column) -> bool:
-    """A stored scalar setting of the experiment (string or number; not a flag, an id or an array)."""
-    return (
-        column in contract.SHARED_COLUMNS
-        and not column.partition
-        and column.name != "experiment_id"
-        and not pa.types.is_list(column.arrow)
-        and not pa.types.is_boolean(column.arrow)
-    )
-
-
-@cache
-def dictionary_columns(kind: contract.Kind, spelling: contract.Spelling) -> tuple[str, ...]:
-    """Stored names of the dictionary-encoded columns: the hyperparameters."""
-    return tuple(
-        stored for c in contract.columns(kind)
-        if is_hyperparameter(c) and (stored := c.source_name(spelling)) is not None
-    )
 
 
 def _is_float(type_: pa.DataType) -> bool:

@@ -2,8 +2,9 @@
     Damaged rows: a staging row the warehouse cannot use as published. Such a
     row is quarantined (left out of the marts, counted in audit.load_audit and
     named with its file in audit.source_reconciliation); the rest builds. A
-    folder with too large a share of damaged rows stops the build
-    (tests/assert_quarantine_within_limit.sql, var butter_quarantine_limit).
+    folder with too large a share of damaged rows stops the build (the data
+    test load_audit__quarantine_within_limit on audit.load_audit:
+    macros/tests/butter_quarantine_within_limit.sql, var butter_quarantine_limit).
 
     A row is damaged when its key (run_id, or experiment_id) is NULL, its
     epochs is NULL, or a per-epoch array is NULL, empty or not `epochs` long.

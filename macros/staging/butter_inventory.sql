@@ -1,4 +1,4 @@
-{#- The file inventory (butter_warehouse/inventory.py): every file under each
+{#- The file inventory (butter_warehouse/inventory/): every file under each
     published folder, listed independently of the SQL reader and with each
     parquet footer read once. `butter build` scans first and passes the
     inventory folder in env BUTTER_INVENTORY; plain dbt runs get it from the

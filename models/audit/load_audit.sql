@@ -1,6 +1,6 @@
 {#- What each build read and where every row went: one row per published
     folder. Files, rows, partition values and column findings come from the
-    file inventory (butter_warehouse/inventory.py: the folders listed
+    file inventory (butter_warehouse/inventory/: the folders listed
     independently of the SQL reader, each parquet footer read once); the rows
     of each staging view are then followed to the marts: published from this
     folder, a duplicate of the copy read from another folder, quarantined

@@ -1,23 +1,34 @@
-"""Shared pytest fixtures: demo data roots and a dbt runner.
+"""Shared pytest fixtures: demo data roots, dbt runs and the Spark builds.
 
 Demo data is generated once per session and parameter set; dbt runs get their own
-DuckDB file, target and log folders so tests never share state.
+DuckDB file, target and log folders so tests never share state. The expensive builds
+are session fixtures that tests only read: ``built_warehouse(spelling)`` (the default
+demo on DuckDB), ``everything`` (the faults root of test_read_everything and its DuckDB
+build) and ``spark_build(spelling)`` (one Spark build per spelling, shared by every
+Spark assertion).
 """
 
 from __future__ import annotations
 
+import fcntl
+import inspect
 import os
+import pickle
+import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
 from butter_warehouse.contract import Spelling
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+T = TypeVar("T")
 
 
 class DbtResult:
@@ -73,19 +84,76 @@ def run_dbt(
     return DbtResult(proc, db_path, target_path)
 
 
+#: test modules that take minutes, started first (in this order) so that pytest-xdist's
+#: workers (``make test`` runs two, one module at a time each) finish together; the
+#: rest follow in file order. Only the order changes: every test runs either way.
+SLOW_MODULES_FIRST = (
+    "test_spark_equality.py",
+    "test_reliability.py",
+    "test_faults.py",
+    "test_quarantine.py",
+    "test_marts.py",
+    "test_s3.py",
+    "test_read_everything.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return SLOW_MODULES_FIRST.index(name) if name in SLOW_MODULES_FIRST else len(SLOW_MODULES_FIRST)
+
+    items.sort(key=rank)  # stable: the tests of a module keep their order
+
+
+def shared_once(tmp_path_factory: pytest.TempPathFactory, key: str, make: Callable[[Path], T]) -> T:
+    """``make(folder)`` once per test run, whatever the number of pytest-xdist workers.
+
+    The first worker to ask makes it in ``shared/<key>/`` of the run's temporary folder (the
+    folder every worker's own one is in) under a file lock, and leaves the value pickled
+    beside it; the others wait for the lock and load that. A failed make leaves no value:
+    the next asker makes it again (and fails the same way), so each test that needs it fails.
+    """
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent
+    shared = base / "shared"
+    shared.mkdir(exist_ok=True)
+    folder, value_file = shared / key, shared / f"{key}.pickle"
+    with open(shared / f"{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if value_file.exists():
+                return pickle.loads(value_file.read_bytes())
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            value = make(folder)
+            value_file.write_bytes(pickle.dumps(value))
+            return value
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 @pytest.fixture(scope="session")
 def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
-    """``demo_root(spelling="published", **sizes)`` -> a generated demo data root (cached)."""
+    """``demo_root(spelling="published", **sizes)`` -> a generated demo data root (once per test
+    run; tests copy it before changing anything)."""
     from butter_warehouse import demo
 
     cache: dict[tuple, Path] = {}
 
+    def generate(folder: Path, spelling: Spelling, kwargs: dict[str, Any]) -> Path:
+        demo.generate(folder, spelling=spelling, **kwargs)
+        return folder
+
+    defaults = {name: p.default for name, p in inspect.signature(demo.generate).parameters.items()}
+
     def make(spelling: Spelling = "published", **kwargs: Any) -> Path:
+        kwargs = {k: v for k, v in kwargs.items() if k not in defaults or defaults[k] != v}  # one key per data
         key = (spelling, tuple(sorted(kwargs.items())))
         if key not in cache:
-            root = tmp_path_factory.mktemp(f"demo-{spelling}")
-            demo.generate(root, spelling=spelling, **kwargs)
-            cache[key] = root
+            name = "-".join(["demo", spelling, *(f"{k}-{v}" for k, v in key[1])])  # no "=": not a hive key
+            cache[key] = shared_once(tmp_path_factory, name, lambda folder: generate(folder, spelling, kwargs))
         return cache[key]
 
     return make
@@ -93,15 +161,105 @@ def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
 
 @pytest.fixture(scope="session")
 def built_warehouse(demo_root: Callable[..., Path], tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], DbtResult]:
-    """``built_warehouse(spelling)`` -> result of a full ``dbt build`` on default demo data (cached)."""
+    """``built_warehouse(spelling)`` -> result of a full ``dbt build`` on default demo data (once per
+    test run; tests only read it, or copy the file)."""
     cache: dict[str, DbtResult] = {}
+
+    def dbt_build(workdir: Path, spelling: str) -> DbtResult:
+        result = run_dbt(["build"], data_root=demo_root(spelling), workdir=workdir)
+        assert result.ok, result
+        return result
 
     def build(spelling: str = "published") -> DbtResult:
         if spelling not in cache:
-            workdir = tmp_path_factory.mktemp(f"build-{spelling}")
-            result = run_dbt(["build"], data_root=demo_root(spelling), workdir=workdir)
-            assert result.ok, result
-            cache[spelling] = result
+            cache[spelling] = shared_once(tmp_path_factory, f"build-{spelling}", lambda w: dbt_build(w, spelling))
+        return cache[spelling]
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def everything(demo_root: Callable[..., Path], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, DbtResult]:
+    """The faults root of test_read_everything, (root, facts, result of its ``dbt build``), once per test run."""
+    from test_read_everything import make_everything
+
+    return shared_once(tmp_path_factory, "everything", lambda folder: make_everything(demo_root, folder))
+
+
+def build_on_spark(data_root: Path, workdir: Path, data_tests: bool) -> tuple[Path, float, str]:
+    """`butter build --target spark` on a data root (a Brotli root is landed as zstd in
+    ``workdir/cache``); (Spark warehouse dir, seconds, output). Without ``data_tests`` only
+    models, seeds and unit tests are built (CI time)."""
+    warehouse = workdir / "spark"
+    env = dict(os.environ)
+    env.update({
+        "BUTTER_DATA_ROOT": str(data_root),
+        "BUTTER_SPARK_WAREHOUSE": str(warehouse),
+        "BUTTER_S3_CACHE": str(workdir / "cache"),
+        "DBT_TARGET_PATH": str(workdir / "target"),
+        "DBT_LOG_PATH": str(workdir / "logs"),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DBT_USE_COLORS": "false",
+        "BUTTER_THREADS": env.get("BUTTER_THREADS", "1"),
+    })
+    started = time.monotonic()
+    proc = subprocess.run(
+        [str(Path(sys.executable).with_name("butter")), "build", "--target", "spark", "--skip-docs",
+         *([] if data_tests else ["--dbt-arg=--exclude", "--dbt-arg=resource_type:test"])],
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=1800,
+    )
+    seconds = time.monotonic() - started
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, f"butter build --target spark failed:\n{output[-6000:]}"
+    return warehouse, seconds, output
+
+
+@dataclass(frozen=True)
+class SparkBuild:
+    """One ``butter build --target spark`` and the DuckDB build of the same data root."""
+
+    spelling: str
+    root: Path  # the data root both engines built
+    workdir: Path  # BUTTER_S3_CACHE is workdir/cache
+    warehouse: Path  # BUTTER_SPARK_WAREHOUSE: <schema>.db/<table>/*.parquet
+    seconds: float
+    output: str
+    duckdb: DbtResult
+
+
+@pytest.fixture(scope="session")
+def spark_build(demo_root: Callable[..., Path], built_warehouse: Callable[[str], DbtResult],
+                everything: tuple[Path, dict, DbtResult],
+                tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], SparkBuild]:
+    """``spark_build(spelling)`` -> the one Spark build of that spelling (cached for the session).
+
+    Both roots are encoded as NREL's export (Brotli), so Spark builds each from a zstd copy.
+    ``published``: the faults root of test_read_everything (``everything``: the small demo with
+    every trap, odd file names, a NULL-text partition, partition values stored in files,
+    q1/q3 missing from one file), with the data tests. ``framework``: the default demo, models,
+    seeds and unit tests (the data tests once are enough for CI's time).
+    Skipped without Java or pyspark, except under CI (CI=true), where it fails.
+    """
+    from butter_warehouse.spark import spark_missing
+
+    reason = spark_missing()
+    cache: dict[str, SparkBuild] = {}
+
+    def build(spelling: str) -> SparkBuild:
+        if reason is not None:
+            if os.environ.get("CI", "").lower() == "true":
+                pytest.fail(f"the Spark builds must run under CI: {reason}")
+            pytest.skip(reason)
+        if spelling not in cache:
+            if spelling == "published":
+                root, _, duck = everything
+                assert duck.ok, duck
+            else:
+                root, duck = demo_root(spelling), built_warehouse(spelling)
+            workdir = tmp_path_factory.mktemp(f"spark-{spelling}")
+            warehouse, seconds, output = build_on_spark(root, workdir, data_tests=spelling == "published")
+            print(f"butter build --target spark ({spelling}): {seconds:.1f} s")
+            cache[spelling] = SparkBuild(spelling, root, workdir, warehouse, seconds, output, duck)
         return cache[spelling]
 
     return build

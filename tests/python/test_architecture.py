@@ -14,8 +14,8 @@ PACKAGE = PROJECT_ROOT / "butter_warehouse"
 #: layer of each module (package prefix); a module imports only from its own layer or below
 LAYERS = {
     "errors": 0, "settings": 0, "contract": 0, "progress": 0,
-    "project": 1, "storage": 1, "ownership": 1, "dbt_progress": 1, "demo": 1,
-    "context": 2, "codegen": 2, "inventory": 2, "download": 2, "drift": 2, "duckdb_plugin": 2,
+    "project": 1, "storage": 1, "encoding": 1, "ownership": 1, "dbt_progress": 1, "demo": 1,
+    "context": 2, "codegen": 2, "inventory": 2, "download": 2, "landing": 2, "drift": 2, "duckdb_plugin": 2,
     "quarantine": 2, "publish": 2, "export": 2, "figures": 2, "spark": 2,
     "dbt_runner": 3,
     "pipeline": 4,
@@ -126,3 +126,41 @@ def test_the_architecture_doc_draws_these_layers() -> None:
         for module in re.findall(r"`([a-z_]+)", modules):
             drawn[module] = int(number)
     assert drawn == LAYERS
+
+
+def test_only_project_parses_dbt_project_yml() -> None:
+    """dbt_project.yml is parsed in one place (project.read_config; Context.project_config holds it):
+    only project names the file in code, and YAML is parsed only there and in pipeline (profiles.yml)."""
+    namers, parsers = set(), set()
+    for path in PACKAGE.rglob("*.py"):
+        text = path.read_text()
+        if re.search(r"[/(] *[\"']dbt_project\.yml[\"']", text):  # a path built from the file name
+            namers.add(module_name(path))
+        if re.search(r"\byaml\.(safe_)?load\(", text):
+            parsers.add(module_name(path))
+    assert namers == set() and parsers == {"project", "pipeline"}, (namers, parsers)
+
+
+def test_the_build_gets_its_settings_passed_down() -> None:
+    """Only the Context loads the settings a build uses: the build's modules never call settings.load()."""
+    build_modules = ("pipeline", "publish", "quarantine", "landing", "drift", "inventory", "download", "ownership")
+    loaders = []
+    for name in build_modules:
+        module = PACKAGE / f"{name}.py"
+        for node in (n for path in ([module] if module.is_file() else sorted((PACKAGE / name).rglob("*.py")))
+                     for n in ast.walk(ast.parse(path.read_text()))):
+            if isinstance(node, ast.Call) and (
+                    (isinstance(node.func, ast.Attribute) and node.func.attr == "load"
+                     and isinstance(node.func.value, ast.Name) and node.func.value.id in ("settings", "settings_mod"))
+                    or (isinstance(node.func, ast.Name) and node.func.id == "load")):
+                loaders.append(name)
+    assert loaders == []
+
+
+def test_every_module_is_named_in_the_architecture_doc() -> None:
+    """Each module (or package) of butter_warehouse appears in docs/architecture.md's layer table."""
+    text = (PROJECT_ROOT / "docs" / "architecture.md").read_text()
+    table = "\n".join(line for line in text.splitlines() if re.match(r"^\| \d [a-z]+ \|", line))
+    named = set(re.findall(r"`([a-z_]+)/?`", table))
+    modules = {module_name(p).split(".")[0] for p in PACKAGE.rglob("*.py")} - {"__init__"}
+    assert sorted(modules - named) == []

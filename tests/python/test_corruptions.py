@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from butter_warehouse import contract, quarantine
+from butter_warehouse import contract, project, quarantine
 
 from conftest import PROJECT_ROOT, DbtResult, run_dbt
 
@@ -226,7 +226,7 @@ def shorten_arrays_beyond_limit(data: Data) -> str:
     Each such row is damaged and quarantined (its sweep copies are read
     instead); past the limit's share of the folder the build must stop.
     """
-    limit = quarantine.default_limit(PROJECT_ROOT)
+    limit = quarantine.default_limit(project.read_config(PROJECT_ROOT))
     files = part_files(data.root, "all_runs")
     total = sum(pq.ParquetFile(path).metadata.num_rows for path in files)
     wanted = math.floor(limit * total) + 1

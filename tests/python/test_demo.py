@@ -36,12 +36,12 @@ RUN_ARRAYS = [c.name for c in contract.columns("runs") if c.arrow == pa.list_(pa
 
 
 @pytest.fixture(scope="module", params=contract.SPELLINGS)
-def demo(request, tmp_path_factory) -> tuple[Path, str, dict]:
-    """A default-size demo dataset in each spelling: (root, spelling, manifest)."""
+def demo(request, demo_root) -> tuple[Path, str, dict]:
+    """A default-size demo dataset in each spelling: (root, spelling, manifest), the one the
+    other tests build (conftest's ``demo_root``, generated once per test run)."""
     spelling = request.param
-    root = tmp_path_factory.mktemp(f"demo_{spelling}")
-    manifest = generate(root, spelling=spelling, runs_per_experiment=RUNS, epochs=EPOCHS, seed=0)
-    return root, spelling, manifest
+    root = demo_root(spelling, runs_per_experiment=RUNS, epochs=EPOCHS, seed=0)
+    return root, spelling, json.loads((root / MANIFEST_NAME).read_text())
 
 
 def data_files(folder: Path) -> list[Path]:

@@ -230,7 +230,8 @@ def site(docs: Docs, tmp_path: Path) -> Iterator[str]:
     # the figures the overview shows, drawn from this warehouse as `make build` does (asset-paths)
     from butter_warehouse import figures
 
-    figures.render(docs.target.parent / "butter.duckdb", root / figures.DEFAULT_OUT, log=lambda line: None)
+    figures.render(docs.target.parent / "butter.duckdb", root / figures.DEFAULT_OUT, log=lambda line: None,
+                   project_root=PROJECT_ROOT)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(root)))
     thread = threading.Thread(target=server.serve_forever, name="docs-site", daemon=True)
     thread.start()

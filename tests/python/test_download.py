@@ -16,7 +16,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from butter_warehouse import contract, download, inventory
+from butter_warehouse import contract, download, inventory, landing
 from butter_warehouse.download import DownloadError, Selection
 
 from s3_emulator import s3_emulator
@@ -209,28 +209,28 @@ def test_spark_builds_a_local_brotli_root_from_a_zstd_copy(small: Path, demo_roo
     from butter_warehouse.spark import UNREADABLE_CODECS
 
     cfg = Settings(s3_cache=str(tmp_path / "cache"))
-    found = download.first_file_compressed_with(str(small), UNREADABLE_CODECS)
+    found = landing.first_file_compressed_with(str(small), UNREADABLE_CODECS)
     assert found is not None and found[1] == {"BROTLI"}
-    assert "BROTLI" in download.parquet_codecs(pq.read_metadata(found[0]))
+    assert "BROTLI" in landing.parquet_codecs(pq.read_metadata(found[0]))
     zstd_root = demo_root("published", compression="zstd", **SIZES)
-    assert download.first_file_compressed_with(str(zstd_root), UNREADABLE_CODECS) is None
-    assert download.land_for_build(tmp_path, str(zstd_root), cfg, "zstd", UNREADABLE_CODECS) == str(zstd_root)
-    assert download.land_for_build(tmp_path, str(small), cfg, "copy") == str(small)
+    assert landing.first_file_compressed_with(str(zstd_root), UNREADABLE_CODECS) is None
+    assert landing.land_for_build(tmp_path, str(zstd_root), cfg, "zstd", UNREADABLE_CODECS) == str(zstd_root)
+    assert landing.land_for_build(tmp_path, str(small), cfg, "copy") == str(small)
     off = Settings(s3_cache="off")  # a cluster with the Brotli codec reads the root as it is
-    assert download.land_for_build(tmp_path, str(small), off, "zstd", UNREADABLE_CODECS) == str(small)
+    assert landing.land_for_build(tmp_path, str(small), off, "zstd", UNREADABLE_CODECS) == str(small)
 
-    landed = download.land_for_build(tmp_path, str(small), cfg, "zstd", UNREADABLE_CODECS)
+    landed = landing.land_for_build(tmp_path, str(small), cfg, "zstd", UNREADABLE_CODECS)
     assert landed == str(tmp_path / "cache" / "zstd" / "_local" / str(small).lstrip("/"))
     assert f"{found[0]} is compressed with BROTLI, which this engine cannot read" in capsys.readouterr().out
     originals = sorted(p.relative_to(small) for p in small.rglob("*.parquet"))
     copies = sorted(p.relative_to(landed) for p in Path(landed).rglob("*.parquet"))
     assert copies == originals
     for rel in copies:
-        assert download.parquet_codecs(pq.read_metadata(Path(landed) / rel)) <= {"ZSTD", "UNCOMPRESSED"}, rel
+        assert landing.parquet_codecs(pq.read_metadata(Path(landed) / rel)) <= {"ZSTD", "UNCOMPRESSED"}, rel
         assert pq.read_metadata(Path(landed) / rel).num_rows == pq.read_metadata(small / rel).num_rows
     # the copy of a Brotli root needs no copy of its own, and a second build re-encodes nothing
-    assert download.land_for_build(tmp_path, landed, cfg, "zstd", UNREADABLE_CODECS) == landed
-    assert download.land_for_build(tmp_path, str(small), cfg, "zstd", UNREADABLE_CODECS) == landed
+    assert landing.land_for_build(tmp_path, landed, cfg, "zstd", UNREADABLE_CODECS) == landed
+    assert landing.land_for_build(tmp_path, str(small), cfg, "zstd", UNREADABLE_CODECS) == landed
     assert "landed: downloaded 0 file(s), 0 B" in capsys.readouterr().out
     # the scan of the copy: each folder's note names its source; the terminal gets one line for them all
     inv = inventory.scan(landed)
@@ -262,11 +262,11 @@ def test_s3_download_resume_and_concurrent_scan_equal_local(small: Path, tmp_pat
         from butter_warehouse.spark import UNREADABLE_CODECS
 
         cfg = dataclasses.replace(load(), s3_cache=str(tmp_path / "cache"))
-        landed = download.land_for_build(tmp_path, s3.data_root, cfg, "zstd", UNREADABLE_CODECS)
+        landed = landing.land_for_build(tmp_path, s3.data_root, cfg, "zstd", UNREADABLE_CODECS)
         assert landed == str(tmp_path / "cache" / "zstd" / "butter-download" / "butter")
         assert sorted(p.relative_to(landed) for p in Path(landed).rglob("*.parquet")) == \
             sorted(p.relative_to(small) for p in small.rglob("*.parquet"))
-        assert download.first_file_compressed_with(landed, UNREADABLE_CODECS) is None
+        assert landing.first_file_compressed_with(landed, UNREADABLE_CODECS) is None
         monkeypatch.setenv("BUTTER_S3_CONCURRENCY", "1")
         one_at_a_time = inventory.scan(s3.data_root)
     local = inventory.scan(str(out))
@@ -292,7 +292,7 @@ def test_spark_copy_of_a_partial_download_is_named_as_partial(small: Path, tmp_p
     dataset = sorted(p.name for p in (small / "all_runs").glob("dataset=*"))[0].split("=", 1)[1]
     out = tmp_path / "partial"
     assert not run(small, out, Selection.parse(folders=["all_runs"], datasets=[dataset])).failed
-    landed = download.land_for_build(tmp_path, str(out), Settings(s3_cache=str(tmp_path / "cache")), "zstd",
+    landed = landing.land_for_build(tmp_path, str(out), Settings(s3_cache=str(tmp_path / "cache")), "zstd",
                                      UNREADABLE_CODECS)
     assert landed is not None and landed != str(out)
 

@@ -19,7 +19,7 @@ from conftest import PROJECT_ROOT
 
 PACKAGE = PROJECT_ROOT / "butter_warehouse"
 #: exceptions that never reach the user (errors.py's docstring says why each)
-INTERNAL = {"figures.FigureSkipped", "download.TransferError", "context.NoProject"}
+INTERNAL = {"figures.model.FigureSkipped", "download.TransferError", "context.NoProject"}
 
 
 def documented_codes() -> dict[int, str]:

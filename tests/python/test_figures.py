@@ -310,7 +310,7 @@ def test_regularization_matches_the_marts(figures_dir: Path, warehouse: Path) ->
 def test_output_is_deterministic(figures_dir: Path, warehouse: Path, tmp_path: Path) -> None:
     from butter_warehouse import figures
 
-    figures.render(warehouse, tmp_path, log=lambda line: None)
+    figures.render(warehouse, tmp_path, log=lambda line: None, project_root=PROJECT_ROOT)
     for name in FIGURES:
         for suffix in ("png", "svg", "json"):
             assert (tmp_path / f"{name}.{suffix}").read_bytes() == (figures_dir / f"{name}.{suffix}").read_bytes(), (
@@ -329,7 +329,7 @@ def test_options_choose_the_slice(warehouse: Path, tmp_path: Path) -> None:
     finally:
         con.close()
     status = figures.render(warehouse, tmp_path, dataset=other[0], shape=other[1], depth=int(other[2]),
-                            log=lambda line: None)
+                            log=lambda line: None, project_root=PROJECT_ROOT)
     assert status["learning_curves"] == "written", status
     assert _sidecar(tmp_path, "learning_curves")["choice"] == {"dataset": other[0], "shape": other[1],
                                                                 "depth": int(other[2])}
@@ -445,7 +445,7 @@ def test_double_descent_default_shows_it(figures_dir: Path, warehouse: Path) -> 
     from butter_warehouse import figures
 
     data = _sidecar(figures_dir, "double_descent")
-    found = _query(warehouse, figures.DOUBLE_DESCENT_SQL, [])
+    found = _query(warehouse, figures.double_descent_sql(figures.double_descent_rise(PROJECT_ROOT)), [])
     assert found, "the demo should hold an epoch-wise double descent"
     here = [r for r in found if (r[0], r[1], r[2]) == tuple(data["choice"][k] for k in ("dataset", "shape", "depth"))]
     assert here, (data["choice"], found)

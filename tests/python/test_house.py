@@ -1,10 +1,12 @@
-"""The house: what a clone tracks, the runtime/dev split, and finding the dbt project."""
+"""The house: what a clone tracks, the runtime/dev split, finding the dbt project, and the documents
+(links and anchors resolve inside the repository; reference text carries no history; each fact in one place)."""
 
 from __future__ import annotations
 
 import argparse
 import ast
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -179,7 +181,7 @@ def test_make_targets_run_their_steps_in_order(tmp_path: Path) -> None:
 
     def make(target: str) -> list[str]:
         calls.write_text("")
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("MAKE", "MFLAGS"))}
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("MAKE", "MFLAGS", "BUTTER_TEST_WORKERS"))}
         subprocess.run(["make", target], cwd=tmp_path, env={**env, "CALLS_LOG": str(calls)},
                        capture_output=True, text=True, check=True)
         return calls.read_text().splitlines()
@@ -189,10 +191,111 @@ def test_make_targets_run_their_steps_in_order(tmp_path: Path) -> None:
     assert make("build") == ["pip install --quiet -r requirements.lock", "pip install --quiet --no-deps -e .",
                              "butter build", "butter figures"]
     assert make("lint") == ["pip install --quiet -r requirements-dev.lock", *lint]
-    assert make("test") == ["pip install --quiet --no-deps -r requirements-spark.lock", "pip check",
-                            *lint, "python -m pytest --durations=30"]
+    # make test: the lint but sqlfluff, then pytest with sqlfluff (one process) beside it
+    test = make("test")
+    assert test[:5] == ["pip install --quiet --no-deps -r requirements-spark.lock", "pip check", *lint[:3]]
+    assert sorted(test[5:]) == sorted([
+        "python -m pytest -n 2 --dist loadfile --no-loadscope-reorder --durations=30",
+        f"{lint[3]} --processes 1",
+    ])
     assert make("test-fast") == ["butter codegen --check", "ruff check .", "mypy",
-                                 "python -m pytest tests/python -m fast or not (slow or spark)"]
+                                 "python -m pytest tests/python -n 2 --dist loadfile --no-loadscope-reorder -m fast or not (slow or spark)"]
+
+
+# --- documents -----------------------------------------------------------------------------------
+
+#: the Markdown documents whose links are checked
+MARKDOWN = ("README.md", *sorted(f"docs/{p.name}" for p in (PROJECT_ROOT / "docs").glob("*.md")),
+            "benchmarks/README.md")
+#: reference text: says how things are, without project history (docs/migration.md is a history by
+#: design; benchmarks/latest.md is a dated report)
+REFERENCE = sorted({*MARKDOWN, "profiles.yml", "dbt_project.yml", "Makefile",
+                    *(str(p.relative_to(PROJECT_ROOT)) for folder in ("macros", "models")
+                      for p in (PROJECT_ROOT / folder).rglob("*") if p.suffix in {".sql", ".yml", ".md"})}
+                   - {"docs/migration.md"})
+#: "issue 13", "issues 17 and 18", "(issue 18)", "#18", "i20" (a branch name)
+ISSUE_NUMBER = re.compile(r"(?i)\bissues?\s*#?\d+|(?<![\w#&])#\d+\b|\bi\d{2}\b")
+
+
+def markdown_links(text: str) -> list[str]:
+    """Targets of inline Markdown links ``[text](target)``, outside code blocks and code spans."""
+    text = re.sub(r"^```.*?^```", "", text, flags=re.S | re.M)
+    text = re.sub(r"`[^`\n]*`", "", text)
+    return re.findall(r"\]\(([^)\s]+)\)", text)
+
+
+def heading_anchors(text: str) -> set[str]:
+    """The #anchors GitHub gives a Markdown file's headings (outside code blocks)."""
+    text = re.sub(r"^```.*?^```", "", text, flags=re.S | re.M)
+    anchors: set[str] = set()
+    for heading in re.findall(r"^#{1,6}\s+(.+?)\s*#*$", text, re.M):
+        slug = re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
+        anchor, n = slug, 0
+        while anchor in anchors:
+            n += 1
+            anchor = f"{slug}-{n}"
+        anchors.add(anchor)
+    return anchors
+
+
+def test_self_check_markdown_links_and_anchors() -> None:
+    assert markdown_links("see [a](docs/x.md#y) and [b](https://e.org) or `[c](z)`") == ["docs/x.md#y", "https://e.org"]
+    assert markdown_links("```\n[a](in-code)\n```\n[b](out)") == ["out"]
+    assert heading_anchors("# A title\n## `butter build` from `s3://`\n## Why DuckDB 1.5.5\n"
+                           "## Full-scale plan (estimates)\n```bash\n# not a heading\n```\n## A title\n") == {
+        "a-title", "butter-build-from-s3", "why-duckdb-155", "full-scale-plan-estimates", "a-title-1"}
+    assert ISSUE_NUMBER.search("## One pass (issue 18)") and ISSUE_NUMBER.search("issues 17 and 18")
+    assert ISSUE_NUMBER.search("merged from i20") and ISSUE_NUMBER.search("see #27")
+    assert not ISSUE_NUMBER.search("[x](a.md#full-scale-estimate), 2^27 parameters, 1e-05, &#39;")
+
+
+@pytest.mark.parametrize("document", MARKDOWN)
+def test_document_links_and_anchors_resolve_inside_repository(document: str) -> None:
+    """Every relative link of the README and the docs points at a file of this repository, and its
+    #anchor at a heading of that file."""
+    path = PROJECT_ROOT / document
+    text = path.read_text()
+    problems = []
+    for target in markdown_links(text):
+        if re.match(r"[a-z]+:", target):
+            continue  # an absolute URL (https:, mailto:)
+        file_part, _, anchor = target.partition("#")
+        resolved = (path.parent / file_part).resolve() if file_part else path
+        if not resolved.is_relative_to(PROJECT_ROOT.resolve()) or not resolved.exists():
+            problems.append(f"{document}: link {target!r} does not resolve inside the repository")
+        elif anchor and (resolved.suffix != ".md" or anchor not in heading_anchors(resolved.read_text())):
+            problems.append(f"{document}: link {target!r}: no heading #{anchor} in {file_part or document}")
+    assert not problems, "\n".join(problems)
+    assert "/shared/" not in text and "../shared" not in text, f"{document} refers outside the repository"
+
+
+@pytest.mark.parametrize("document", REFERENCE)
+def test_reference_text_names_no_issue_numbers(document: str) -> None:
+    """Reference documents and comments state how things are; which issue changed them is history
+    (git log, docs/migration.md)."""
+    lines = (PROJECT_ROOT / document).read_text().splitlines()
+    found = [f"{document}:{n}: {line.strip()}" for n, line in enumerate(lines, 1) if ISSUE_NUMBER.search(line)]
+    assert not found, "\n".join(found)
+
+
+#: facts stated once: a phrase that states the fact -> the one document (of README.md and docs/)
+#: that may hold it; the others link there
+ONE_HOME = {
+    r"4-5 h\b": "docs/performance.md",  # the full-scale estimate
+    r"\bper M(illion)? epochs\b": "docs/performance.md",
+    r"\b500 MB/s\b": "docs/performance.md",
+    r"\b0\.3 GB\b": "docs/performance.md",  # the warehouse file at full scale
+    r"data/s3-cache": "docs/architecture.md",  # BUTTER_S3_CACHE's default (the settings table)
+    r"partial_parse": "docs/reliability.md",
+    r"2020-2030": "docs/warehouse-interface.md",  # the MetricFlow time spine
+}
+
+
+@pytest.mark.parametrize("phrase", ONE_HOME)
+def test_each_fact_has_one_home(phrase: str) -> None:
+    holders = sorted(doc for doc in MARKDOWN if doc != "benchmarks/README.md"
+                     and re.search(phrase, (PROJECT_ROOT / doc).read_text()))
+    assert holders == [ONE_HOME[phrase]], f"{phrase!r} is stated in {holders}; state it in {ONE_HOME[phrase]} only"
 
 
 # --- finding the dbt project --------------------------------------------------------------------

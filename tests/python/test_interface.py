@@ -180,36 +180,9 @@ def test_marts_have_enforced_contracts(con: duckdb.DuckDBPyConnection, built: Db
     assert not problems, "\n".join(problems)
 
 
-# --- documents ----------------------------------------------------------------------------
+# --- documents (their links and wording: test_house.py) ----------------------------------------
 
 REPOSITORY = Path(__file__).resolve().parents[2]
-DOCUMENTS = ("README.md", *sorted(f"docs/{p.name}" for p in (REPOSITORY / "docs").glob("*.md")))
-
-
-def markdown_links(text: str) -> list[str]:
-    """Targets of inline markdown links ``[text](target)``."""
-    return re.findall(r"\]\(([^)\s]+)\)", text)
-
-
-def test_self_check_markdown_links() -> None:
-    assert markdown_links("see [a](docs/x.md#y) and [b](https://e.org) or `[c]`") == ["docs/x.md#y", "https://e.org"]
-
-
-@pytest.mark.parametrize("document", DOCUMENTS)
-def test_document_links_resolve_inside_repository(document: str) -> None:
-    """Every relative link of the README and the docs points at a file of this repository."""
-    path = REPOSITORY / document
-    text = path.read_text()
-    problems = []
-    for target in markdown_links(text):
-        if re.match(r"[a-z]+:", target):
-            continue  # an absolute URL (https:, mailto:)
-        file_part = target.split("#", 1)[0]
-        resolved = (path.parent / file_part).resolve() if file_part else path
-        if not resolved.is_relative_to(REPOSITORY) or not resolved.exists():
-            problems.append(f"{document}: link {target!r} does not resolve inside the repository")
-    assert not problems, "\n".join(problems)
-    assert "/shared/" not in text and "../shared" not in text, f"{document} refers outside the repository"
 
 
 def test_every_analysis_is_described(built: DbtResult) -> None:

@@ -25,7 +25,7 @@ from pathlib import Path
 import duckdb
 import pytest
 import test_reliability as matrix
-from test_reliability import REQUIRED, Published, butter, butter_env, fake_warehouse, output
+from test_reliability import REQUIRED, Published, build_and_publish, butter, butter_env, fake_warehouse, output
 
 from butter_warehouse import ownership, publish
 
@@ -97,9 +97,9 @@ def test_replace_unrecognized_replaces_it(shared_tmp: Path) -> None:
     target = shared_tmp / "important.csv"
     target.write_text("name,value\n")
     with pytest.raises(ownership.UnrecognizedTarget):
-        publish.build_and_publish(target, fake_build(10, 4), REQUIRED)
+        build_and_publish(target, fake_build(10, 4), REQUIRED)
     assert target.read_text() == "name,value\n"
-    assert publish.build_and_publish(target, fake_build(10, 4), REQUIRED, replace_unrecognized=True) == 0
+    assert build_and_publish(target, fake_build(10, 4), REQUIRED, replace_unrecognized=True) == 0
     assert publish.warehouse_counts(target) == (10, 4)
     assert ownership.describe(target) is None  # now a warehouse butter built (marked)
 
@@ -122,7 +122,7 @@ def test_folder_at_the_warehouse_path_is_refused_before_the_scan(shared_tmp: Pat
 @pytest.mark.parametrize("drop", ["marts.sweep_comparisons", "audit.load_audit"])
 def test_build_lacking_a_published_model_is_not_published(published: Published,
                                                           capsys: pytest.CaptureFixture[str], drop: str) -> None:
-    assert publish.build_and_publish(published.path, fake_build(100, 40, drop=drop), REQUIRED) == 1
+    assert build_and_publish(published.path, fake_build(100, 40, drop=drop), REQUIRED) == 1
     out = capsys.readouterr().out
     assert f"not published: the new warehouse lacks {drop} (a build of part of the project" in out, out
     assert published.unchanged()
@@ -140,7 +140,7 @@ def test_published_warehouse_without_the_counted_marts_is_an_error(published: Pu
         con.execute("alter table marts.run_best_epochs rename to run_best_epochs_old")
         con.execute("checkpoint")
     published.bytes = published.path.read_bytes()
-    assert publish.build_and_publish(published.path, fake_build(100, 40), REQUIRED) == 1
+    assert build_and_publish(published.path, fake_build(100, 40), REQUIRED) == 1
     out = capsys.readouterr().out
     assert f"not published: cannot count the runs and experiments of {published.path} (Catalog Error" in out, out
     assert "so the shrink check cannot run. Build with --allow-shrink to publish anyway" in out
@@ -154,7 +154,7 @@ def test_target_replaced_during_the_build_is_not_replaced(published: Published,
         published.path.write_text("a,b\n")  # someone's file appears at the path meanwhile
         return fake_build(100, 40)(path)
 
-    assert publish.build_and_publish(published.path, build, REQUIRED) == 1
+    assert build_and_publish(published.path, build, REQUIRED) == 1
     out = capsys.readouterr().out
     assert f"not published: {published.path} is not a DuckDB file: butter replaces only a warehouse it built" in out
     assert published.path.read_text() == "a,b\n"

@@ -44,7 +44,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from butter_warehouse import quarantine
+from butter_warehouse import project, quarantine
 
 from conftest import PROJECT_ROOT
 
@@ -352,7 +352,7 @@ def test_damaged_share_above_the_limit_is_refused(roots: tuple[Path, Damage], sw
     out = text(proc)
     assert proc.returncode != 0, out
     read = dict(query(switching[1].warehouse, "select source_folder, rows_read from audit.load_audit"))
-    limit = quarantine.default_limit(PROJECT_ROOT)
+    limit = quarantine.default_limit(project.read_config(PROJECT_ROOT))
     over = [f for f, n in facts.rows_damaged.items() if n > limit * read[f]]
     assert over
     for folder in over:

@@ -43,7 +43,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import duckdb
@@ -51,8 +51,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from butter_warehouse import cli, inventory, ownership, publish
+from butter_warehouse import cli, inventory, ownership, project, publish
 from butter_warehouse.context import Context
+from butter_warehouse.settings import load
 
 from conftest import PROJECT_ROOT, run_dbt
 
@@ -96,7 +97,16 @@ def parquet_files(root: Path, folder: str) -> list[Path]:
     return sorted((root / folder).rglob("*.parquet"))
 
 
-REQUIRED = ownership.published_relations(PROJECT_ROOT)
+REQUIRED = ownership.published_relations(PROJECT_ROOT, project.read_config(PROJECT_ROOT))
+
+
+def build_and_publish(final_path: Path, build: Callable[[Path], int], required: Mapping[str, Sequence[str]], *,
+                      allow_shrink: bool = False, lock_wait: float = 0.0, replace_unrecognized: bool = False) -> int:
+    """What ``butter build`` does around its steps (``pipeline.DuckDBEngine``: ``publish.new_build``,
+    then ``publish.publish``), with ``build(path)`` in place of the scan and dbt."""
+    with publish.new_build(final_path, load(), lock_wait=lock_wait, replace_unrecognized=replace_unrecognized) as new:
+        code = build(new.path)
+        return code if code else publish.publish(new, required, allow_shrink=allow_shrink)
 
 
 def fake_warehouse(path: Path, runs: int, experiments: int, marked: bool = False) -> Path:
@@ -433,7 +443,7 @@ def test_read_write_connection_on_published_file_refuses_publish(
         published: Published, capsys: pytest.CaptureFixture[str]) -> None:
     holder = hold(published.path, "rw")
     try:
-        code = publish.build_and_publish(published.path, fake_build(100, 40), REQUIRED)
+        code = build_and_publish(published.path, fake_build(100, 40), REQUIRED)
     finally:
         holder.kill()
         holder.wait()
@@ -450,7 +460,7 @@ def test_read_write_connection_on_published_file_refuses_publish(
 def test_read_only_connection_does_not_stop_publish(published: Published) -> None:
     holder = hold(published.path, "ro")
     try:
-        assert publish.build_and_publish(published.path, fake_build(90, 40), REQUIRED) == 0
+        assert build_and_publish(published.path, fake_build(90, 40), REQUIRED) == 0
     finally:
         holder.kill()
         holder.wait()
@@ -464,14 +474,14 @@ def test_read_only_connection_does_not_stop_publish(published: Published) -> Non
 def test_far_fewer_runs_or_experiments_are_refused(published: Published, capsys: pytest.CaptureFixture[str],
                                                    runs: int, experiments: int, name: str, before: int,
                                                    after: int) -> None:
-    assert publish.build_and_publish(published.path, fake_build(runs, experiments), REQUIRED) == 1
+    assert build_and_publish(published.path, fake_build(runs, experiments), REQUIRED) == 1
     out = capsys.readouterr().out
     assert (
         f"not published: the new warehouse has {after} {name}, the published one {before} (less than 50%): a "
         "wrong or partial data root? Check BUTTER_DATA_ROOT, or build with --allow-shrink to publish it anyway."
     ) in out, out
     assert published.unchanged()
-    assert publish.build_and_publish(published.path, fake_build(runs, experiments), REQUIRED,
+    assert build_and_publish(published.path, fake_build(runs, experiments), REQUIRED,
                                      allow_shrink=True) == 0
     assert publish.warehouse_counts(published.path) == (runs, experiments)
 
@@ -482,7 +492,7 @@ def test_mode_and_group_of_the_published_file_are_kept(published: Published) -> 
     published.path.chmod(0o640)
     old_umask = os.umask(0o077)
     try:
-        assert publish.build_and_publish(published.path, fake_build(95, 40), REQUIRED) == 0
+        assert build_and_publish(published.path, fake_build(95, 40), REQUIRED) == 0
     finally:
         os.umask(old_umask)
     st = published.path.stat()
@@ -495,13 +505,13 @@ def test_second_build_of_one_warehouse_stops_at_once(published: Published) -> No
 
     def build(path: Path) -> int:
         with pytest.raises(publish.BuildLocked) as refused:
-            publish.build_and_publish(published.path, fake_build(99, 40), REQUIRED)
+            build_and_publish(published.path, fake_build(99, 40), REQUIRED)
         seen.append(str(refused.value))
         assert path.parent.exists()  # the first build's folder survives the second's clean-up
         fake_warehouse(path, 98, 40)
         return 0
 
-    assert publish.build_and_publish(published.path, build, REQUIRED) == 0
+    assert build_and_publish(published.path, build, REQUIRED) == 0
     assert seen and seen[0].startswith(f"another butter build (pid {os.getpid()}, started ")
     assert f"is building {published.path}; wait for it to finish" in seen[0]
     assert publish.warehouse_counts(published.path) == (98, 40)

@@ -234,8 +234,8 @@ def test_s3_butter_build_lands_each_file_once_and_equals_the_local_build(
         requests = [stats.by_key.get(f"/{s3.bucket}/{s3.prefix}/{rel}", 0) for rel in files]
         assert max(requests) <= 3, f"requests per remote parquet file: max {max(requests)} (issue 18: <= 3)"
         assert stats.by_method.get("GET", 0) <= len(files) + 2 * 16 + 16  # files + listings (+ metadata)
-        again = subprocess.run([sys.executable, "-c", "from butter_warehouse import download, cli; import os; "
-                                "from pathlib import Path; print(download.land(os.environ['BUTTER_DATA_ROOT'], "
+        again = subprocess.run([sys.executable, "-c", "from butter_warehouse import landing, cli; import os; "
+                                "from pathlib import Path; print(landing.land(os.environ['BUTTER_DATA_ROOT'], "
                                 "Path(os.environ['BUTTER_PROJECT_DIR'])))"],
                                cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300)
         assert "landed: downloaded 0 file(s), 0 B" in again.stdout, again.stdout + again.stderr

@@ -1,12 +1,17 @@
 """The same warehouse on Spark: `butter build --target spark` equals the DuckDB build.
 
-For each source spelling the default demo data (every trap of the demo
-manifest, encoded as NREL's export: Brotli, data page v2, byte-stream-split) is
-built on DuckDB (``dbt build``) and with ``butter build --target spark``
-(dbt-spark, in-process session, local[*]), which re-encodes the Brotli root as
-zstd into its landing cache first (Spark's Hadoop has no Brotli codec):
-models, seeds and unit tests for both spellings, the data tests too for the
-published one (they take most of the Spark build's time).
+One Spark build per source spelling (conftest's ``spark_build``), each compared with
+the DuckDB build of the same data root, both encoded as NREL's export (Brotli, data
+page v2, byte-stream-split), which Spark builds from the zstd copy ``butter build
+--target spark`` lands in its cache first (Spark's Hadoop has no Brotli codec):
+
+- published: the faults root of test_read_everything (the small demo with every trap
+  of the demo manifest, plus parquet files with other names, a text file in a
+  partition folder, a partition folder spelled NULL, partition values stored in
+  files, q1/q3 missing from one file of a framework-spelled folder); models, seeds,
+  unit tests and the data tests;
+- framework: the default demo; models, seeds and unit tests.
+
 Spark writes each table as parquet under ``<BUTTER_SPARK_WAREHOUSE>/<schema>.db/<table>/``;
 those files are read back with DuckDB and every mart and audit table is compared
 with DuckDB's by its key: same columns, same keys, integers / text / booleans
@@ -20,21 +25,16 @@ skipped, saying which is missing, except under CI (CI=true), where it fails.
 from __future__ import annotations
 
 import math
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Callable
-from pathlib import Path
 
 import duckdb
 import pytest
 
-from butter_warehouse import download
+from butter_warehouse import landing
 from butter_warehouse.settings import Settings
-from butter_warehouse.spark import UNREADABLE_CODECS, spark_missing
+from butter_warehouse.spark import UNREADABLE_CODECS
 
-from conftest import PROJECT_ROOT, run_dbt
+from conftest import PROJECT_ROOT, SparkBuild
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
 
@@ -54,44 +54,6 @@ KEYS: dict[str, tuple[str, ...]] = {
 REL_TOL = 1e-6
 #: columns that describe the build itself (when, which dbt invocation): present on both, not compared
 PER_BUILD = {"audit.load_audit": {"audited_at", "invocation_id"}}
-
-
-@pytest.fixture(scope="module")
-def spark_ready() -> None:
-    reason = spark_missing()
-    if reason is None:
-        return
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"the Spark equality test must run under CI: {reason}")
-    pytest.skip(reason)
-
-
-def build_on_spark(data_root: Path, workdir: Path, data_tests: bool) -> tuple[Path, float, str]:
-    """`butter build --target spark` on a data root (a Brotli root is landed as zstd in
-    ``workdir/cache``); (Spark warehouse dir, seconds, output). Without ``data_tests`` only
-    models, seeds and unit tests are built (CI time)."""
-    warehouse = workdir / "spark"
-    env = dict(os.environ)
-    env.update({
-        "BUTTER_DATA_ROOT": str(data_root),
-        "BUTTER_SPARK_WAREHOUSE": str(warehouse),
-        "BUTTER_S3_CACHE": str(workdir / "cache"),
-        "DBT_TARGET_PATH": str(workdir / "target"),
-        "DBT_LOG_PATH": str(workdir / "logs"),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "DBT_USE_COLORS": "false",
-        "BUTTER_THREADS": env.get("BUTTER_THREADS", "1"),
-    })
-    started = time.monotonic()
-    proc = subprocess.run(
-        [str(Path(sys.executable).with_name("butter")), "build", "--target", "spark", "--skip-docs",
-         *([] if data_tests else ["--dbt-arg=--exclude", "--dbt-arg=resource_type:test"])],
-        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=1800,
-    )
-    seconds = time.monotonic() - started
-    output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, f"butter build --target spark failed:\n{output[-6000:]}"
-    return warehouse, seconds, output
 
 
 def read_table(con: duckdb.DuckDBPyConnection, relation: str,
@@ -166,27 +128,17 @@ def compare(relation: str, duck: tuple[list[str], list[tuple]], spark: tuple[lis
     return problems
 
 
-@pytest.mark.timeout(2400)  # a DuckDB and a Spark build of the demo; Spark alone took ~720 s on a loaded machine
+@pytest.mark.timeout(2400)  # one Spark build per spelling (conftest); ~720 s on a loaded machine
 @pytest.mark.parametrize("spelling", SPELLINGS)
-def test_spark_marts_equal_duckdb(
-    spelling: str,
-    spark_ready: None,
-    demo_root: Callable[..., Path],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> None:
+def test_spark_marts_equal_duckdb(spelling: str, spark_build: Callable[[str], SparkBuild]) -> None:
     # NREL's encoding (Brotli): DuckDB reads it as it is; Spark's bundled Hadoop has no
     # Brotli codec, so butter build lands a zstd copy and Spark builds from that.
-    root = demo_root(spelling)
-    assert download.first_file_compressed_with(str(root), UNREADABLE_CODECS) is not None
-    duck_build = run_dbt(["build"], data_root=root, workdir=tmp_path_factory.mktemp(f"duckdb-{spelling}"))
-    assert duck_build.ok, duck_build
-    # the data tests run on Spark once (published spelling); both spellings build every model and unit test
-    workdir = tmp_path_factory.mktemp(f"spark-{spelling}")
-    warehouse, seconds, output = build_on_spark(root, workdir, data_tests=spelling == "published")
-    print(f"butter build --target spark ({spelling}): {seconds:.1f} s")
-    landed = download.cache_dir(str(root), PROJECT_ROOT, "zstd", Settings(s3_cache=str(workdir / "cache")))
+    build = spark_build(spelling)
+    root, warehouse, output, duck_build = build.root, build.warehouse, build.output, build.duckdb
+    assert landing.first_file_compressed_with(str(root), UNREADABLE_CODECS) is not None
+    landed = landing.cache_dir(str(root), PROJECT_ROOT, "zstd", Settings(s3_cache=str(build.workdir / "cache")))
     assert f"landing {root} in {landed}" in output, output[-3000:]
-    assert download.first_file_compressed_with(str(landed), UNREADABLE_CODECS) is None
+    assert landing.first_file_compressed_with(str(landed), UNREADABLE_CODECS) is None
 
     con = duckdb.connect(str(duck_build.db_path), read_only=True)
     tables = {

@@ -1,0 +1,149 @@
+"""Listing a data root's folders for the scan: local walks (links, permissions, special files)
+and S3 prefixes, each file with its identity; footers and columns read from either."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterable
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..storage import is_parquet_file
+from .model import FolderState, Inventory, ScanError
+
+#: characters DuckDB's reader takes as a glob (and dbt ``{`` as a format field)
+GLOB_CHARACTERS = "{}[]*?"
+
+
+def check_root_characters(root: str) -> None:
+    """Refuse a data root whose path the SQL reader would not read as written."""
+    found = "".join(dict.fromkeys(c for c in root if c in GLOB_CHARACTERS))
+    if found:
+        raise ScanError(
+            f"data root '{root}' contains {' '.join(found)}: DuckDB's reader takes these as glob characters "
+            "(and dbt '{' as a format field), so it would read other folders or none. Rename the folder, or "
+            "link it from a path without them (ln -s) and set BUTTER_DATA_ROOT to that path."
+        )
+
+
+def local_identity(st: os.stat_result) -> str:
+    """What changes when a local file is rewritten or replaced."""
+    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
+
+
+_SPECIAL = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
+            (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+
+
+def special_kind(mode: int) -> str:
+    """What a file that is not a regular file is (for messages)."""
+    return next((name for test, name in _SPECIAL if test(mode)), "not a regular file")
+
+
+def partitions(relative_dir: str) -> list[tuple[str, str]]:
+    parts = []
+    for segment in relative_dir.replace("\\", "/").split("/"):
+        if "=" in segment:
+            key, value = segment.split("=", 1)
+            parts.append((key, value))
+    return parts
+
+
+def _local_listing(inv: Inventory, state: FolderState) -> Iterable[tuple[str, int, str]]:
+    """(path, bytes, identity) of every regular file below a local folder,
+    following links; unreadable or linked folders, unreadable files and
+    ``.parquet`` names that are not regular files (never opened) are errors."""
+    base = state.folder_path
+
+    def onerror(exc: OSError) -> None:
+        inv.error(
+            f"folder '{exc.filename}' cannot be listed ({exc.strerror}): its files would not be read. "
+            "Give the build user read and execute permission on it (chmod -R a+rX) and build again.",
+            state.folder,
+            exc.filename,
+        )
+
+    for dirpath, dirnames, filenames in os.walk(base, onerror=onerror, followlinks=True):
+        for name in dirnames:
+            sub = os.path.join(dirpath, name)
+            if os.path.islink(sub):
+                inv.error(
+                    f"folder '{sub}' is a symbolic link (to '{os.path.realpath(sub)}'): DuckDB's reader does not "
+                    "follow linked folders, so its files would silently not be read. Replace the link with the "
+                    "folder itself (copy or move it there) and build again.",
+                    state.folder,
+                    sub,
+                )
+        for name in sorted(filenames):
+            path = os.path.join(dirpath, name)
+            try:
+                st = os.stat(path)
+            except OSError as exc:
+                inv.error(f"file '{path}' cannot be read ({exc.strerror}).", state.folder, path)
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                state.present = True
+                message = (f"'{path}' is {special_kind(st.st_mode)}, not a regular file: it is not opened "
+                           "(reading it could block the build). Move it out of the data root.")
+                if name.endswith(".parquet"):
+                    inv.error(message + " The SQL reader would try to read it as parquet.", state.folder, path)
+                else:
+                    inv.warning(message, state.folder, path)
+                continue
+            if not os.access(path, os.R_OK):
+                inv.error(
+                    f"file '{path}' cannot be read by the build user (permission denied): it would not be read. "
+                    "Make it readable (chmod a+r) and build again.",
+                    state.folder,
+                    path,
+                )
+                continue
+            yield path, st.st_size, local_identity(st)
+
+
+def _s3_listing(inv: Inventory, state: FolderState, filesystem: Any) -> Iterable[tuple[str, int, str]]:
+    from pyarrow import fs
+
+    base = state.folder_path[len("s3://"):]
+    try:
+        infos = filesystem.get_file_info(fs.FileSelector(base, recursive=True, allow_not_found=True))
+    except OSError as exc:
+        raise ScanError(
+            f"the data root '{inv.root}' could not be listed ({exc}). Check BUTTER_DATA_ROOT, BUTTER_S3_ENDPOINT "
+            "and the network; BUTTER_HTTP_TIMEOUT / BUTTER_HTTP_RETRIES bound how long each request waits."
+        ) from exc
+    for info in sorted(infos, key=lambda i: i.path):
+        if info.type == fs.FileType.File:
+            modified = info.mtime_ns if info.mtime_ns is not None else ""
+            yield "s3://" + info.path, int(info.size or 0), f"{int(info.size or 0)}:{modified}"
+
+
+def list_folder(inv: Inventory, state: FolderState, filesystem: Any) -> Iterable[tuple[str, int, str]]:
+    """(path, bytes, identity) of the files of one folder (local or S3)."""
+    return _local_listing(inv, state) if filesystem is None else _s3_listing(inv, state, filesystem)
+
+
+def read_footer(path: str, filesystem: Any | None) -> pq.FileMetaData:
+    if filesystem is None:
+        return pq.read_metadata(path)
+    with filesystem.open_input_file(path[len("s3://"):]) as handle:
+        return pq.read_metadata(handle)
+
+
+def has_parquet_magic(inv: Inventory, state: FolderState, path: str, size: int, filesystem: Any | None) -> bool:
+    """``is_parquet_file``, with a file that cannot be read recorded as a scan error."""
+    try:
+        return is_parquet_file(path, size, filesystem)
+    except OSError as exc:
+        inv.error(f"file '{path}' cannot be read ({exc}).", state.folder, path)
+        return False
+
+
+def read_columns(path: str, filesystem: Any | None, columns: list[str]) -> pa.Table:
+    if filesystem is None:
+        return pq.ParquetFile(path).read(columns=columns)
+    with filesystem.open_input_file(path[len("s3://"):]) as handle:
+        return pq.ParquetFile(handle).read(columns=columns)

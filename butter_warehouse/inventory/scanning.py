@@ -1,0 +1,189 @@
+"""The scan: every published folder listed, each parquet footer read once, each file checked."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from .. import contract, settings
+from ..storage import is_s3, s3_filesystem
+from .checks import (
+    by_spelling,
+    check_partition_values,
+    check_types,
+    is_null_partition,
+    partition_problem,
+    report_partition_conflicts,
+    type_text,
+)
+from .listing import check_root_characters, has_parquet_magic, list_folder, partitions, read_footer
+from .model import FileEntry, FolderState, Inventory, ScanError
+
+
+def scan(root: str, env: settings.Settings | Mapping[str, str] | None = None) -> Inventory:
+    """Inventory and check a data root (already normalised: ``Context.data_root``).
+
+    On S3 the footers are read by ``BUTTER_S3_CONCURRENCY`` threads (default 32);
+    the findings are the same, in the same order, as one at a time. A local root
+    written by ``butter download`` with a partial selection gets a note per folder
+    saying which partitions it holds (``audit.load_audit.note``)."""
+    from ..download import partial_notes as download_notes
+
+    cfg = settings.coerce(env)
+    check_root_characters(root)
+    inv = Inventory(root=root)
+    filesystem = s3_filesystem(cfg) if is_s3(root) else None
+    concurrency = cfg.s3_concurrency
+    partial = {} if filesystem is not None else download_notes(root)
+    if filesystem is None:
+        if not os.path.exists(root):
+            raise ScanError(
+                f"data root '{root}' does not exist. Set BUTTER_DATA_ROOT to the folder that holds the BUTTER "
+                "folders (all_runs/, complete_summary/, ...); relative paths are taken from where you run butter."
+            )
+        if not os.path.isdir(root):
+            raise ScanError(f"data root '{root}' is not a folder. Set BUTTER_DATA_ROOT to the folder that holds "
+                            "the BUTTER folders (all_runs/, complete_summary/, ...).")
+        if not os.access(root, os.R_OK | os.X_OK):
+            raise ScanError(f"data root '{root}' cannot be read by the build user (permission denied).")
+
+    for folder in contract.FOLDERS:
+        kind = contract.folder_kind(folder)
+        state = FolderState(folder, kind, f"{root}/{folder}")
+        inv.folders[folder] = state
+        if filesystem is None:
+            if not os.path.exists(state.folder_path):
+                continue
+            if not os.path.isdir(state.folder_path):
+                inv.error(f"'{state.folder_path}' is not a folder.", folder, state.folder_path)
+                continue
+            if os.path.islink(state.folder_path):
+                inv.warning(f"folder '{state.folder_path}' is a symbolic link; it is read through the link.", folder)
+            listing = list_folder(inv, state, None)
+        else:
+            listing = list_folder(inv, state, filesystem)
+        _scan_folder(inv, state, listing, filesystem, concurrency)
+        if state.present and state.folder in partial:
+            note = partial[state.folder]
+            # one terminal line for a whole copy's notes, which differ only by folder name
+            inv.warning(note, folder, group=note.replace(f"/{folder} ", "/<folder> ", 1))
+
+    present = [f for f, s in inv.folders.items() if s.present]
+    if not present:
+        raise ScanError(
+            f"data root '{root}' holds none of the published BUTTER folders ({', '.join(contract.FOLDERS[:2])}, "
+            "..._sweep_runs/, ..._sweep_summary/). Check BUTTER_DATA_ROOT (a misspelt or empty folder would "
+            "publish an empty warehouse)."
+        )
+    with_data = [f for f in present if inv.folders[f].parquet_files > 0]
+    if "complete_summary" not in with_data and not any(f in contract.RUN_FOLDERS for f in with_data):
+        raise ScanError(
+            f"data root '{root}' has no parquet files in all_runs/, complete_summary/ or any *_sweep_runs/ "
+            f"(found: {', '.join(present)}). Download the runs or the complete summary first."
+        )
+    check_types(inv)
+    return inv
+
+
+def _footers(listing: Iterable[tuple[str, int, str]], filesystem: Any, concurrency: int
+             ) -> Iterator[tuple[str, int, str, pq.FileMetaData | Exception | None]]:
+    """The listing with each ``*.parquet`` footer read ahead: on S3 by ``concurrency``
+    threads in bounded chunks (footer reads are round trips; holding every footer of
+    10^5 files at once would not fit), in listing order; locally one at a time when
+    needed (a local footer read costs ~0.25 ms)."""
+    if filesystem is None or concurrency <= 1:
+        for path, size, identity in listing:
+            yield path, size, identity, None
+        return
+
+    def read(path: str) -> pq.FileMetaData | Exception:
+        try:
+            return read_footer(path, filesystem)
+        except Exception as exc:  # noqa: BLE001 - reported where the file is scanned
+            return exc
+
+    items = list(listing)
+    chunk = 8 * concurrency
+    with ThreadPoolExecutor(concurrency, thread_name_prefix="butter-scan") as pool:
+        for start in range(0, len(items), chunk):
+            part = items[start:start + chunk]
+            footers = pool.map(lambda item: read(item[0]) if item[0].endswith(".parquet") else None, part)
+            for (path, size, identity), meta in zip(part, footers, strict=True):
+                yield path, size, identity, meta
+
+
+def _scan_folder(inv: Inventory, state: FolderState, listing: Iterable[tuple[str, int, str]], filesystem: Any,
+                 concurrency: int = 1) -> None:
+    by_name = by_spelling(state.kind)
+    partition_cols = {name: col for name, col in by_name.items() if col.partition}
+    bad_partitions: set[str] = set()
+    literal_nulls: dict[tuple[str, str], set[str]] = {}
+    for path, size, identity, footer in _footers(listing, filesystem, concurrency):
+        state.present = True
+        if not path.endswith(".parquet"):
+            # not matched by the folder's `*.parquet` glob: a data file if its bytes say parquet
+            # (staging then reads it by name); metadata names (_common_metadata, .crc) never are
+            name = path.rsplit("/", 1)[-1]
+            if name.startswith(("_", ".")) or not has_parquet_magic(inv, state, path, size, filesystem):
+                state.other_files += 1
+                continue
+        relative_dir = os.path.dirname(path[len(state.folder_path) + 1:])
+        parts = partitions(relative_dir)
+        for key, value in parts:
+            col = partition_cols.get(key)
+            where = f"{state.folder_path}/{relative_dir}"
+            if col is None:
+                if where not in bad_partitions:
+                    inv.warning(f"partition folder '{where}' has an unknown partition key '{key}'.", state.folder, where)
+                    bad_partitions.add(where)
+                continue
+            if value != contract.HIVE_NULL and is_null_partition(value):
+                literal_nulls.setdefault((key, value), set()).add(where)
+            reason = partition_problem(key, value, col)
+            if reason and where not in bad_partitions:
+                bad_partitions.add(where)
+                inv.error(
+                    f"partition folder '{where}': {key}={value} {reason}. Rename the folder to the published "
+                    "value or move it out of the data root.",
+                    state.folder,
+                    where,
+                )
+        try:
+            if isinstance(footer, Exception):
+                raise footer
+            meta = footer if footer is not None else read_footer(path, filesystem)
+        except Exception as exc:  # noqa: BLE001 - any unreadable footer is the same finding
+            inv.error(
+                f"'{path}' is not a readable parquet file ({exc}). Download that file again, or move it out "
+                "of the data root to build without it.",
+                state.folder,
+                path,
+            )
+            continue
+        schema = meta.schema.to_arrow_schema()
+        null_parts = [
+            partition_cols[key].name for key, value in parts
+            if is_null_partition(value) and key in partition_cols
+            and partition_cols[key].name != "kernel_regularizer_type"
+        ]
+        state.parquet_files += 1
+        state.rows += meta.num_rows
+        inv.files.append(FileEntry(
+            path=path, folder=state.folder, kind=state.kind, partition_values=dict(parts),
+            rows=meta.num_rows, row_groups=meta.num_row_groups, bytes=size,
+            column_names=list(schema.names), column_types=[type_text(t) for t in schema.types],
+            null_partition_columns=", ".join(null_parts) or None, identity=identity,
+        ))
+        check_partition_values(inv, state, path, filesystem, schema, parts, by_name)
+    for (key, value), wheres in sorted(literal_nulls.items()):
+        inv.warning(
+            f"partition value {key}={value} in {len(wheres)} folder(s), e.g. '{min(wheres)}', is read as NULL "
+            f"(the published NULL is {key}={contract.HIVE_NULL}); rename the folder(s) if a value was meant",
+            state.folder,
+            min(wheres),
+        )
+    report_partition_conflicts(inv, state)
