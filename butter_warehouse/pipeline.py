@@ -246,9 +246,7 @@ def build(ctx: Context, request: BuildRequest) -> int:
         demo.generate(ctx.demo_root, spelling="published")
     # s3:// roots, and local roots in a codec the engine cannot read, are built from a local copy
     landed = landing.land_for_build(ctx.root, ctx.data_root(), cfg, engine.landing_encoding,
-                                    engine.unreadable_codecs)
-    if landed is None:  # the reason is printed
-        return landing.DownloadError.exit_code
+                                    engine.unreadable_codecs)  # DownloadError: nothing was built
     if landed != ctx.data_root():
         ctx = ctx.with_data_root(landed)
     with engine.workspace(ctx, request) as ws:
