@@ -2,7 +2,7 @@
 #   make build   install the runtime environment (requirements.lock) into .venv, build the warehouse and its docs
 #   make test    install the dev environment (requirements-dev.lock), then lint and run every test
 #   make test-fast   the edit-test loop (scripts/test-fast.sh; docs/development.md)
-# Also: make lint (codegen check, ruff, sqlfluff), make install (the dev environment), make benchmark,
+# Also: make lint (codegen check, ruff, mypy, sqlfluff), make install (the dev environment), make benchmark,
 #   make install-spark (dbt-spark + pyspark from requirements-spark.lock, for `butter build --target spark`),
 #   make install-bi (SQLAlchemy 2.0.x, duckdb-engine, pandas from requirements-bi.lock, as docs/bi-access.md uses).
 SHELL := /bin/bash

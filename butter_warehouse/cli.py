@@ -1,17 +1,6 @@
-"""The ``butter`` command: demo data, code generation and the warehouse build.
-
-    butter demo [--out DIR] [--spelling published|framework] [sizes...]
-    butter codegen [--check]
-    butter scan [--out DIR]
-    butter build [--skip-docs] [--allow-shrink] [--replace-unrecognized] [--quarantine-limit SHARE] [--lock-wait SECONDS]
-                 [--dbt-arg ARG ...]
-    butter compile [DBT_ARG ...]
-    butter download --out DIR [--folders F,..] [--sweeps S,..] [--datasets D,..] [--where KEY=V,..] [--compression zstd]
-    butter export MODEL_OR_SELECT --out PATH [--format parquet|csv]
-    butter figures [--out DIR] [--dataset NAME] [--shape NAME] [--depth N]
-
-The dbt project is --project-dir, else BUTTER_PROJECT_DIR, else the nearest
-folder at or above the working directory whose dbt_project.yml is named butter.
+"""The ``butter`` command: parse the arguments, find the project, run the command under the one
+error guard (``guarded``). ``butter --help`` shows every command's usage, from its own parser,
+and the exit codes (``errors.EXIT_CODES``).
 """
 
 from __future__ import annotations
@@ -20,20 +9,35 @@ import argparse
 import errno
 import signal
 import sys
-from pathlib import Path
+from dataclasses import replace
 
-from . import project
+from . import errors, project
 from .commands import register_all
 from .context import Context
 
+ABOUT = "butter: demo data, code generation, the warehouse build and reading it back."
+PROJECT_HELP = ("The dbt project is --project-dir, else BUTTER_PROJECT_DIR, else the nearest\n"
+                "folder at or above the working directory whose dbt_project.yml is named butter.")
+
 
 def parser() -> argparse.ArgumentParser:
-    """The argument parser: global options and every command (``commands.COMMANDS``)."""
-    top = argparse.ArgumentParser(prog="butter", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    """The argument parser: global options and every command (``commands.COMMANDS``); its help
+    shows each command's usage (from its own parser) and the exit codes (``errors.EXIT_CODES``)."""
+    top = argparse.ArgumentParser(prog="butter", formatter_class=argparse.RawDescriptionHelpFormatter,
+                                  epilog=errors.describe_exit_codes())
     top.add_argument("--project-dir", default=None,
                      help=f"the butter dbt project (default: ${project.ENV_VAR}, else found from the working directory)")
-    register_all(top.add_subparsers(dest="command", required=True))
+    subparsers = top.add_subparsers(dest="command", required=True)
+    register_all(subparsers)
+    top.description = "\n".join([ABOUT, "", *(_usage(p) for p in subparsers.choices.values()), "", PROJECT_HELP])
     return top
+
+
+def _usage(command: argparse.ArgumentParser) -> str:
+    """A command's usage line(s) as its parser prints them, without ``usage:`` and ``[-h]``."""
+    lines = command.format_usage().replace(" [-h]", "").rstrip().splitlines()
+    dedent = len("usage: ") - 4
+    return "\n".join(["    " + lines[0].removeprefix("usage: "), *(line[dedent:] for line in lines[1:])])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,15 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         args.dbt_args = argv[at + 1:]
     else:
         args = parser().parse_args(argv)
-    command = args.command_module
-    root: Path | None = None
-    if command.needs_project(args):
-        try:
-            root = project.find_root(args.project_dir)
-        except project.ProjectNotFound as exc:
-            print(f"butter: {exc}", file=sys.stderr)
-            return 2
-    return guarded(Context(project_root=root, project_dir=args.project_dir), args)
+    return guarded(Context(project_dir=args.project_dir), args)
 
 
 def _command_index(argv: list[str]) -> int | None:
@@ -78,28 +74,28 @@ def _where(ctx: Context) -> object:
 
 
 def guarded(ctx: Context, args: argparse.Namespace) -> int:
-    """Run a command; expected failures end with one line, never a traceback."""
+    """Find the project (when the command needs it) and run the command: the one place failures
+    are caught. Each ends with one line, never a traceback, and its exit code (``errors.EXIT_CODES``):
+    a ``ButterError`` its own ``exit_code``; DuckDB and OS errors 1; an interruption 130."""
     import duckdb
-
-    from .ownership import UnrecognizedTarget
-    from .publish import PublishError
-    from .settings import SettingError
 
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGHUP)}
     for sig in previous:
         signal.signal(sig, _term_as_interrupt)
     try:
+        if ctx.project_root is None and args.command_module.needs_project(args):
+            ctx = replace(ctx, project_root=project.find_root(ctx.project_dir))
         return int(args.command_module.run(ctx, args))
     except KeyboardInterrupt:
         print(f"butter: interrupted; {_where(ctx)} was left as it was.", file=sys.stderr)
-        return 130
-    except (SettingError, PublishError, UnrecognizedTarget) as exc:
-        print(f"butter: {exc}", file=sys.stderr)
-        return 1
+        return errors.INTERRUPTED
+    except errors.ButterError as exc:
+        print(exc.line(args.command), file=sys.stderr)
+        return exc.exit_code
     except duckdb.Error as exc:  # e.g. the disk filling up while the new file is checkpointed
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         print(f"butter: {first}. {_where(ctx)} was left as it was.", file=sys.stderr)
-        return 1
+        return errors.FAILED
     except OSError as exc:
         if exc.errno == errno.ENOSPC:
             reason = "the disk is full"
@@ -110,7 +106,7 @@ def guarded(ctx: Context, args: argparse.Namespace) -> int:
         target = f" ({exc.filename})" if exc.filename else ""
         print(f"butter: {reason}{target}: {exc.__class__.__name__}. {_where(ctx)} was left as it was.",
               file=sys.stderr)
-        return 1
+        return errors.FAILED
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

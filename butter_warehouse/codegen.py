@@ -44,7 +44,7 @@ def _q(text: str) -> str:
 def _all_canonical_columns() -> dict[str, c.Column]:
     seen: dict[str, c.Column] = {}
     for kind in ("runs", "summary"):
-        for col in c.columns(kind):  # type: ignore[arg-type]
+        for col in c.columns(kind):
             seen.setdefault(col.name, col)
     return seen
 
@@ -99,7 +99,7 @@ def sources_yml() -> str:
             "        columns:",
         ]
         for col in c.columns(kind):
-            name = col.published or col.framework
+            name = col.published or col.stored_name("framework")
             note = f" Arrow type {col.arrow}."
             if col.published and col.framework and col.published != col.framework:
                 note += f" Framework spelling: `{col.framework}`."
@@ -180,7 +180,7 @@ def columns_macro() -> str:
     for kind in ("runs", "summary"):
         out.append(f"    {{%- if kind == '{kind}' %}}")
         out.append("        {%- set cols = [")
-        for col in c.columns(kind):  # type: ignore[arg-type]
+        for col in c.columns(kind):
             entry = {
                 "name": col.name,
                 "published": col.published,

@@ -21,7 +21,8 @@ from .storage import normalize_root
 
 
 class NoProject(RuntimeError):
-    """A command that needs the project ran without one."""
+    """A command that needs the project ran without one: a programming error (its ``needs_project``
+    said no), so not a ``ButterError``: it ends with a traceback that shows where."""
 
 
 @dataclass(frozen=True)

@@ -205,6 +205,13 @@ class Column:
     def source_name(self, spelling: Spelling) -> str | None:
         return self.published if spelling == "published" else self.framework
 
+    def stored_name(self, spelling: Spelling) -> str:
+        """``source_name`` of a column every spelling has (a partition, a required column)."""
+        name = self.source_name(spelling)
+        if name is None:
+            raise ValueError(f"column {self.name} has no {spelling} spelling")
+        return name
+
     @property
     def required(self) -> bool:
         """A column present in both spellings must be present in every folder."""
@@ -408,7 +415,7 @@ def arrow_schema(kind: Kind, spelling: Spelling) -> pa.Schema:
 def partition_names(spelling: Spelling) -> tuple[str, ...]:
     """Partition folder names in the published order, in the given spelling."""
     by_published = {c.published: c for c in SHARED_COLUMNS if c.partition}
-    return tuple(by_published[p].source_name(spelling) for p in PARTITION_ORDER)  # type: ignore[misc]
+    return tuple(by_published[p].stored_name(spelling) for p in PARTITION_ORDER)
 
 
 def file_schema(kind: Kind, spelling: Spelling) -> pa.Schema:

@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import IO, Any, TextIO
 
 from . import settings
 from .progress import enabled_for, format_duration, format_rate
@@ -164,7 +164,7 @@ def run(
 _DRAIN_SECONDS = 10.0
 
 
-def _pump(source: TextIO | None, sink: TextIO, lock: threading.Lock,
+def _pump(source: IO[str] | None, sink: TextIO, lock: threading.Lock,
           feed: Callable[[str], None] | None) -> threading.Thread:
     """Copy ``source`` to ``sink`` line by line in a daemon thread until every
     writer has closed it; ``feed`` sees each line."""

@@ -48,6 +48,7 @@ import pyarrow.parquet as pq
 
 from . import contract
 from .encoding import encoding_options, portable_dictionary_columns
+from .errors import InputError
 from .progress import Progress, format_duration
 from .settings import Settings, coerce
 from .storage import is_parquet_file, is_s3, s3_filesystem
@@ -60,8 +61,10 @@ CHUNK = 1 << 20
 ENCODINGS = ("copy", "zstd")
 
 
-class DownloadError(Exception):
+class DownloadError(InputError):
     """A selection or source that cannot be downloaded; the message says why."""
+
+    names_command = True
 
 
 # --- selection --------------------------------------------------------------------------------
@@ -252,7 +255,8 @@ def partial_notes(root: str) -> dict[str, str]:
 
 
 class TransferError(Exception):
-    """One file could not be transferred intact; the message names it."""
+    """One file could not be transferred intact; the message names it. Internal: ``download``
+    records the file as failed and goes on, so it never reaches the user (not a ``ButterError``)."""
 
 
 def part_path(dest: Path) -> Path:
@@ -432,10 +436,10 @@ def download(source_root: str, out: Path, selection: Selection, *, concurrency: 
         try:
             while True:
                 while len(pending) < 2 * max(1, concurrency):
-                    remote = next(queue, None)
-                    if remote is None:
+                    queued = next(queue, None)
+                    if queued is None:
                         break
-                    pending[pool.submit(transfer, source, remote, out, encoding, stop)] = remote
+                    pending[pool.submit(transfer, source, queued, out, encoding, stop)] = queued
                 if not pending:
                     break
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)

@@ -27,6 +27,7 @@ __all__ = ["Plugin", "SettingError", "configure", "httpfs_extension_path", "regi
 try:  # only importable inside dbt-duckdb; the helpers below work without it
     from dbt.adapters.duckdb.plugins import BasePlugin
 except ImportError:  # pragma: no cover - plain python use
+    # a stand-in base class so the module imports without dbt-duckdb: mypy sees dbt's class
     BasePlugin = object  # type: ignore[misc,assignment]
 
 
@@ -100,7 +101,7 @@ def configure(conn: duckdb.DuckDBPyConnection, env: Settings | Mapping[str, str]
     return True
 
 
-class Plugin(BasePlugin):  # type: ignore[misc,valid-type]
+class Plugin(BasePlugin):
     """Registered in profiles.yml as ``module: butter_warehouse.duckdb_plugin``."""
 
     def initialize(self, plugin_config: dict[str, Any]) -> None:

@@ -57,8 +57,8 @@ def is_hyperparameter(column: contract.Column) -> bool:
 def dictionary_columns(kind: contract.Kind, spelling: contract.Spelling) -> tuple[str, ...]:
     """Stored names of the dictionary-encoded columns: the hyperparameters."""
     return tuple(
-        c.source_name(spelling) for c in contract.columns(kind)  # type: ignore[misc]
-        if is_hyperparameter(c) and c.source_name(spelling) is not None
+        stored for c in contract.columns(kind)
+        if is_hyperparameter(c) and (stored := c.source_name(spelling)) is not None
     )
 
 

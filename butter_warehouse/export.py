@@ -27,6 +27,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from . import ownership, project, settings
+from .errors import InputError
 from .progress import Progress
 
 FORMATS = ("parquet", "csv")
@@ -37,8 +38,10 @@ SCHEMA_ORDER = ("marts", "audit", "intermediate", "staging", "seeds")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?")
 
 
-class ExportError(RuntimeError):
+class ExportError(InputError, RuntimeError):
     """Bad input to an export: the message says what and what to do."""
+
+    names_command = True
 
 
 @dataclass(frozen=True)
@@ -204,7 +207,8 @@ def export(warehouse: Path, what: str, out: Path, file_format: str | None = None
             relation = find_relation(conn, what)
             source, sql = relation.qualified, relation.sql
             if relation.kind == "table":
-                total = conn.execute(f"select count(*) from ({sql})").fetchone()[0]  # type: ignore[index]
+                counted = conn.execute(f"select count(*) from ({sql})").fetchone()
+                total = counted[0] if counted is not None else None
         else:
             source, sql = "the select", check_select(what)
         try:

@@ -12,7 +12,6 @@ root the build reads; ``BUTTER_S3_CACHE=off`` reads the root as it is.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -94,14 +93,14 @@ def land(root: str, project_root: Path, *, encoding: str = "copy",
 
 
 def land_for_build(project_root: Path, root: str, cfg: Settings, encoding: str,
-                   unreadable: frozenset[str] = frozenset()) -> str | None:
+                   unreadable: frozenset[str] = frozenset()) -> str:
     """The data root ``butter build`` reads. An ``s3://`` root is built from a local landed
     copy (``encoding``: zstd for Spark) unless BUTTER_S3_CACHE=off. A local root holding
     parquet compressed with a codec the engine cannot read (``unreadable``: Brotli for
     Spark, whose Hadoop has no Brotli codec) is built from a copy re-encoded as
     ``encoding`` in the same cache. Otherwise, or with BUTTER_S3_CACHE=off (a cluster with
-    the Brotli codec reads the root as it is), ``root`` itself. None (after one line) when
-    landing failed."""
+    the Brotli codec reads the root as it is), ``root`` itself. Raises ``DownloadError``
+    when landing failed (``cli.guarded``: one line, exit code 2; nothing was built)."""
     why = ""
     if cfg.s3_cache_off:
         return root
@@ -112,9 +111,4 @@ def land_for_build(project_root: Path, root: str, cfg: Settings, encoding: str,
         path, codecs = found
         why = (f": {path} is compressed with {'/'.join(sorted(codecs))}, which this engine cannot read; "
                "the copy is kept and refreshed by later builds (BUTTER_S3_CACHE=off: build from the root as it is)")
-    try:
-        dest = land(root, project_root, encoding=encoding, env=cfg, why=why)
-    except DownloadError as exc:
-        print(f"BUTTER: {exc}", file=sys.stderr)
-        return None
-    return str(dest)
+    return str(land(root, project_root, encoding=encoding, env=cfg, why=why))

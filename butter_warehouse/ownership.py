@@ -23,6 +23,8 @@ from typing import Any
 
 import duckdb
 
+from .errors import ButterError
+
 MARKER_SCHEMA = "audit"
 MARKER_TABLE = "butter_warehouse"
 PROJECT = "butter"
@@ -31,7 +33,7 @@ PUBLISHED_FOLDERS = ("marts", "audit")
 _DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
 
 
-class UnrecognizedTarget(RuntimeError):
+class UnrecognizedTarget(ButterError, RuntimeError):
     """The warehouse path holds something butter did not build; nothing was changed."""
 
 
@@ -68,7 +70,7 @@ def _relations(conn: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
 def _is_marked(conn: duckdb.DuckDBPyConnection, relations: set[tuple[str, str]]) -> bool:
     if (MARKER_SCHEMA, MARKER_TABLE) in relations:
         row = conn.execute(f"select max(project) from {MARKER_SCHEMA}.{MARKER_TABLE}").fetchone()
-        return bool(row) and row[0] == PROJECT
+        return row is not None and row[0] == PROJECT
     return (MARKER_SCHEMA, "load_audit") in relations  # published before the marker existed
 
 

@@ -39,10 +39,13 @@ import yaml
 
 from . import dbt_runner, drift, inventory, landing, ownership, publish, quarantine, spark
 from .context import Context
+from .errors import DATA_ROOT_CHANGED, InputError
 
 
-class TargetError(RuntimeError):
-    """A dbt target that is not in profiles.yml, or of a type butter cannot build."""
+class TargetError(InputError, RuntimeError):
+    """A dbt target that is not in profiles.yml, of a type butter cannot build, or whose engine is not installed."""
+
+    names_command = True
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,8 @@ class BuildRequest:
     target: str = "dev"
     docs: bool = True
     dbt_args: tuple[str, ...] = ()
-    quarantine_limit: str | None = None
+    #: a share of a folder's rows (``quarantine.limit_argument``); None: dbt_project.yml's
+    quarantine_limit: float | None = None
     allow_shrink: bool = False
     lock_wait: float = 60.0
     replace_unrecognized: bool = False
@@ -156,7 +160,7 @@ class DuckDBEngine(Engine):
         changed = drift.check(ctx.data_root(), ws.inventory_dir, ctx.cfg)  # also explains a failure it caused
         if changed:
             print(f"BUTTER: {changed}", file=sys.stderr)
-            return code or 3
+            return code or DATA_ROOT_CHANGED
         return code
 
     def publish(self, ctx: Context, request: BuildRequest, ws: Workspace, code: int) -> int:
@@ -227,23 +231,14 @@ def build(ctx: Context, request: BuildRequest) -> int:
     """``butter build``: every step; the exit code."""
     cfg = ctx.cfg  # validates every setting before anything runs
     if request.quarantine_limit is not None:
-        try:
-            limit = quarantine.parse_limit(request.quarantine_limit)
-        except quarantine.LimitError as exc:
-            print(f"butter: {exc}", file=sys.stderr)
-            return 2
-        limit_args: tuple[str, ...] = ("--vars", f"{{{quarantine.VAR}: {limit!r}}}")
+        limit = request.quarantine_limit
+        limit_args: tuple[str, ...] = quarantine.dbt_vars(limit)
     else:
         limit, limit_args = quarantine.default_limit(ctx.project_config), ()
-    try:
-        engine = engine_for(ctx, request.target)
-    except TargetError as exc:
-        print(f"butter build: {exc}", file=sys.stderr)
-        return 2
+    engine = engine_for(ctx, request.target)
     missing = engine.missing()
     if missing:
-        print(f"butter build --target {request.target}: {missing}.")
-        return 2
+        raise TargetError(f"--target {request.target}: {missing}")
     if not cfg.data_root and not (ctx.demo_root / "all_runs").exists():
         print(f"BUTTER_DATA_ROOT is not set: generating demo data in {ctx.demo_root}")
         from . import demo
@@ -251,9 +246,7 @@ def build(ctx: Context, request: BuildRequest) -> int:
         demo.generate(ctx.demo_root, spelling="published")
     # s3:// roots, and local roots in a codec the engine cannot read, are built from a local copy
     landed = landing.land_for_build(ctx.root, ctx.data_root(), cfg, engine.landing_encoding,
-                                    engine.unreadable_codecs)
-    if landed is None:
-        return 2
+                                    engine.unreadable_codecs)  # DownloadError: nothing was built
     if landed != ctx.data_root():
         ctx = ctx.with_data_root(landed)
     with engine.workspace(ctx, request) as ws:
@@ -265,7 +258,7 @@ def run_steps(ctx: Context, request: BuildRequest, engine: Engine, ws: Workspace
               limit_args: tuple[str, ...]) -> int:
     """Scan, dbt build, docs and the engine's checks in the workspace; the build's exit code."""
     if not run_scan(ctx.data_root(), ws.inventory_dir, ctx):
-        return 2
+        return inventory.ScanError.exit_code
     code = engine.prepare(ctx, request, ws)
     if code == 0:
         code = dbt_runner.run_dbt(ctx, "build", *ws.target_args, *limit_args, *request.dbt_args, env=ws.env,

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sized
 from typing import TextIO, TypeVar
 
 from . import settings
@@ -170,8 +170,8 @@ def track(
 
     ``total`` defaults to ``len(items)`` when the iterable has a length.
     """
-    if total is None and hasattr(items, "__len__"):
-        total = len(items)  # type: ignore[arg-type]
+    if total is None and isinstance(items, Sized):
+        total = len(items)
     with Progress(desc, total, unit, stream=stream, enabled=enabled) as bar:
         for item in items:
             yield item

@@ -20,13 +20,14 @@ from typing import Any
 import yaml
 
 from . import settings
+from .errors import InputError
 
 PROJECT_NAME = "butter"
 PROJECT_FILE = "dbt_project.yml"
 ENV_VAR = "BUTTER_PROJECT_DIR"
 
 
-class ProjectNotFound(RuntimeError):
+class ProjectNotFound(InputError, RuntimeError):
     """No butter dbt project where one was looked for."""
 
 

@@ -51,6 +51,7 @@ from typing import Any, TextIO
 import duckdb
 
 from . import ownership
+from .errors import ButterError
 from .settings import Settings
 
 BUILD_PREFIX = ".build-"
@@ -64,7 +65,7 @@ _BUILD_FOLDER = re.compile(r"^\.build-[0-9]+-[0-9]+$")
 SHRINK_LIMIT = 0.5
 
 
-class PublishError(RuntimeError):
+class PublishError(ButterError, RuntimeError):
     """The build is not published; the message says why and what to do."""
 
 
@@ -177,7 +178,7 @@ def warehouse_counts(path: Path) -> tuple[int, int] | None:
             return conn.execute(
                 "select (select count(*) from marts.run_best_epochs), "
                 "(select count(*) from marts.experiment_summary)"
-            ).fetchone()  # type: ignore[return-value]
+            ).fetchone()
     except duckdb.Error as exc:
         first = str(exc).strip().splitlines()[0]
         raise PublishError(

@@ -12,6 +12,7 @@ turns those tables into the one line a user reads at the end of a build.
 
 from __future__ import annotations
 
+import argparse
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,12 +22,13 @@ from typing import Any
 import duckdb
 
 from . import project
+from .errors import InputError
 from .settings import Settings
 
 VAR = "butter_quarantine_limit"
 
 
-class LimitError(ValueError):
+class LimitError(InputError, ValueError):
     """A quarantine limit that is not a share between 0 and 1."""
 
 
@@ -39,6 +41,20 @@ def parse_limit(text: str) -> float:
     if not math.isfinite(value) or not 0 <= value <= 1:
         raise LimitError(f"--quarantine-limit must be between 0 and 1 (a share of a folder's rows), not {text}")
     return value
+
+
+def limit_argument(text: str) -> float:
+    """``butter build --quarantine-limit``'s argparse ``type``: the share (``parse_limit``), or
+    argparse's usage error with ``LimitError``'s message (exit code 2)."""
+    try:
+        return parse_limit(text)
+    except LimitError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def dbt_vars(limit: float) -> tuple[str, ...]:
+    """The dbt arguments that set the limit for one build (the var ``VAR``)."""
+    return ("--vars", f"{{{VAR}: {limit!r}}}")
 
 
 def default_limit(project_config: Mapping[str, Any]) -> float:

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from .errors import ButterError
+
 #: where the published DuckDB warehouse lives, relative to the project (BUTTER_DUCKDB_PATH unset)
 DEFAULT_DUCKDB_PATH = "warehouse/butter.duckdb"
 #: where the Spark warehouse lives, relative to the project (BUTTER_SPARK_WAREHOUSE unset)
@@ -37,7 +39,11 @@ _ON = ("1", "always", "on", "true", "yes")
 _OFF = ("0", "never", "off", "false", "no")
 
 
-class SettingError(ValueError):
+#: what ``duckdb.connect(config=...)`` takes (``Settings.duckdb_resources``)
+DuckDBConfig = dict[str, str | bool | int | float | list[str]]
+
+
+class SettingError(ButterError, ValueError):
     """A BUTTER_* setting that cannot be used; the message names it."""
 
 
@@ -219,9 +225,9 @@ class Settings:
     def s3_cache_dir(self, project_root: Path) -> Path:
         return Path(os.path.abspath(self.s3_cache or project_root / DEFAULT_S3_CACHE))
 
-    def duckdb_resources(self) -> dict[str, str]:
+    def duckdb_resources(self) -> DuckDBConfig:
         """``duckdb.connect(..., config=...)``: the resources dbt's DuckDB connection gets from the profile."""
-        config = {"threads": str(self.duckdb_threads), "memory_limit": self.memory_limit}
+        config: DuckDBConfig = {"threads": str(self.duckdb_threads), "memory_limit": self.memory_limit}
         if self.temp_directory:
             config["temp_directory"] = self.temp_directory
         return config

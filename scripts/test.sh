@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every test: lint (scripts/lint.sh: generated files current, ruff), then pytest
+# Every test: lint (scripts/lint.sh: generated files current, ruff, mypy), then pytest
 # (which builds the warehouse with dbt on demo data of both spellings, against
 # local files and an S3 emulator, and on Spark) with the SQL lint
 # (scripts/lint-sql.sh, sqlfluff) running beside it on one process; its output is

@@ -11,12 +11,12 @@ from ..settings import DEFAULT_DEMO_ROOT
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="write deterministic BUTTER-shaped demo data")
-    p.add_argument("--out", default=None, help=f"default: {DEFAULT_DEMO_ROOT} in the project")
+    p.add_argument("--out", default=None, metavar="DIR", help=f"default: {DEFAULT_DEMO_ROOT} in the project")
     p.add_argument("--spelling", choices=["published", "framework"], default="published")
-    p.add_argument("--experiments", type=int, default=None, help="target number of experiments")
-    p.add_argument("--runs", type=int, default=3, help="runs (seeds) per experiment")
-    p.add_argument("--epochs", type=int, default=30, help="base epochs (the real data's 3000)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--experiments", type=int, default=None, metavar="N", help="target number of experiments")
+    p.add_argument("--runs", type=int, default=3, metavar="N", help="runs (seeds) per experiment")
+    p.add_argument("--epochs", type=int, default=30, metavar="N", help="base epochs (the real data's 3000)")
+    p.add_argument("--seed", type=int, default=0, metavar="N")
     p.add_argument("--compression", choices=["brotli", "zstd"], default="brotli",
                    help="brotli as NREL's export (default); zstd, data page v1, no byte-stream-split: for Spark")
     return p

@@ -14,16 +14,16 @@ from ..storage import normalize_root
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser("download", help="copy the published folders, or a selection, to a local data root")
-    p.add_argument("--out", required=True, help="local folder to copy into (then BUTTER_DATA_ROOT=that folder)")
-    p.add_argument("--source", default=None,
+    p.add_argument("--out", required=True, metavar="DIR", help="local folder to copy into (then BUTTER_DATA_ROOT=that folder)")
+    p.add_argument("--source", default=None, metavar="ROOT",
                    help=f"data root to copy from (default: BUTTER_DATA_ROOT if s3://, else {PUBLIC_ROOT})")
-    p.add_argument("--folders", action="append", default=[], help="published folders, comma-separated")
-    p.add_argument("--sweeps", action="append", default=[],
+    p.add_argument("--folders", action="append", default=[], metavar="F,..", help="published folders, comma-separated")
+    p.add_argument("--sweeps", action="append", default=[], metavar="S,..",
                    help=f"sweeps (both their folders), comma-separated: {', '.join(contract.SWEEPS)}")
-    p.add_argument("--datasets", action="append", default=[], help="datasets, comma-separated (= --where dataset=...)")
+    p.add_argument("--datasets", action="append", default=[], metavar="D,..", help="datasets, comma-separated (= --where dataset=...)")
     p.add_argument("--where", action="append", default=[], metavar="KEY=VALUE[,VALUE]",
                    help="keep files under these hive partition values (repeat: all must hold)")
-    p.add_argument("--concurrency", type=int, default=None,
+    p.add_argument("--concurrency", type=int, default=None, metavar="N",
                    help="files in flight at once (default BUTTER_S3_CONCURRENCY, 32)")
     p.add_argument("--compression", choices=ENCODINGS, default="copy",
                    help="copy: the files as published (default); zstd: re-encoded as `butter demo --compression "
@@ -36,20 +36,17 @@ def needs_project(args: argparse.Namespace) -> bool:
 
 
 def run(ctx: Context, args: argparse.Namespace) -> int:
+    """Download; a selection or source that cannot be used raises ``DownloadError``
+    (``cli.guarded``: ``butter download: ...``, exit 2)."""
     cfg = ctx.cfg  # every setting validated first
     if args.concurrency is not None and args.concurrency < 1:
-        print(f"butter download: --concurrency must be at least 1, got {args.concurrency}", file=sys.stderr)
-        return 2
+        raise DownloadError(f"--concurrency must be at least 1, got {args.concurrency}")
     concurrency = args.concurrency or cfg.s3_concurrency
-    try:
-        selection = Selection.parse(args.folders, args.sweeps, args.datasets, args.where)
-        source = args.source or default_source(cfg)
-        print(f"download {source} -> {args.out}: {selection.describe()}, {concurrency} at once"
-              + (f", re-encoded as {args.compression}" if args.compression != "copy" else ""), file=sys.stderr)
-        result = download(normalize_root(source), Path(args.out), selection, concurrency=concurrency, encoding=args.compression,
-                          env=cfg)
-    except DownloadError as exc:
-        print(f"butter download: {exc}", file=sys.stderr)
-        return 2
+    selection = Selection.parse(args.folders, args.sweeps, args.datasets, args.where)
+    source = args.source or default_source(cfg)
+    print(f"download {source} -> {args.out}: {selection.describe()}, {concurrency} at once"
+          + (f", re-encoded as {args.compression}" if args.compression != "copy" else ""), file=sys.stderr)
+    result = download(normalize_root(source), Path(args.out), selection, concurrency=concurrency,
+                      encoding=args.compression, env=cfg)
     print(result.summary(Path(args.out).resolve()))
     return 1 if result.failed else 0

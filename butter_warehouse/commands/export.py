@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from .. import export
 from ..context import Context
-from ..export import ExportError
 from ..settings import DEFAULT_DUCKDB_PATH
 
 
@@ -21,10 +19,10 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     parser.add_argument("what", metavar="MODEL_OR_SELECT",
                         help="a model (experiment_summary, marts.sweep_comparisons) or one select statement")
-    parser.add_argument("--out", required=True, help="the file to write")
+    parser.add_argument("--out", required=True, metavar="PATH", help="the file to write")
     parser.add_argument("--format", choices=export.FORMATS, default=None,
                         help="parquet or csv (default: from the --out suffix)")
-    parser.add_argument("--warehouse", default=None,
+    parser.add_argument("--warehouse", default=None, metavar="FILE",
                         help=f"the DuckDB file (default: BUTTER_DUCKDB_PATH, else {DEFAULT_DUCKDB_PATH})")
     return parser
 
@@ -34,15 +32,12 @@ def needs_project(args: argparse.Namespace) -> bool:
 
 
 def run(ctx: Context, args: argparse.Namespace) -> int:
-    try:
-        export.output_format(Path(args.out), args.format)  # the cheap checks first
-        if not export.is_model_name(args.what):
-            export.check_select(args.what)
-        warehouse = Path(args.warehouse) if args.warehouse else export.default_warehouse(ctx.project_dir, ctx.cfg)
-        result = export.export(warehouse, args.what, Path(args.out), args.format)
-    except ExportError as exc:
-        print(f"butter export: {exc}", file=sys.stderr)
-        return 2
+    """Export; bad input raises ``export.ExportError`` (``cli.guarded``: ``butter export: ...``, exit 2)."""
+    export.output_format(Path(args.out), args.format)  # the cheap checks first
+    if not export.is_model_name(args.what):
+        export.check_select(args.what)
+    warehouse = Path(args.warehouse) if args.warehouse else export.default_warehouse(ctx.project_dir, ctx.cfg)
+    result = export.export(warehouse, args.what, Path(args.out), args.format)
     size = result.path.stat().st_size
     print(f"exported {result.rows:,} rows of {result.source} to {result.path} "
           f"({result.file_format}, {size:,} bytes) in {result.seconds:.1f}s")

@@ -12,7 +12,7 @@ from ..pipeline import run_scan
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser("scan", help="inventory and check the data root (what build runs first)")
-    p.add_argument("--out", default=None, help="folder for the inventory parquet files (default: a temp folder)")
+    p.add_argument("--out", default=None, metavar="DIR", help="folder for the inventory parquet files (default: a temp folder)")
     return p
 
 

@@ -17,6 +17,15 @@ from pathlib import Path
 from typing import Literal
 
 TaskType = Literal["regression", "binary_classification", "multiclass_classification"]
+TASK_TYPES: tuple[TaskType, ...] = ("regression", "binary_classification", "multiclass_classification")
+
+
+def task_type(text: str) -> TaskType:
+    """A seed's ``task_type`` text as a ``TaskType`` (a clear error for any other text)."""
+    for known in TASK_TYPES:
+        if text == known:
+            return known
+    raise ValueError(f"unknown task_type {text!r} in seeds/butter_datasets.csv; expected one of {TASK_TYPES}")
 
 
 @dataclass(frozen=True)
@@ -117,7 +126,7 @@ def _datasets() -> tuple[dict[str, DatasetInfo], tuple[str, ...]]:
     infos = {
         name: DatasetInfo(
             name,
-            by_name[name]["task_type"],  # type: ignore[arg-type]
+            task_type(by_name[name]["task_type"]),
             int(by_name[name]["num_observations"]),
             int(by_name[name]["num_model_inputs"]),
             int(by_name[name]["num_outputs"]),

@@ -21,6 +21,7 @@ import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 import numpy as np
 
@@ -224,8 +225,19 @@ def _split_metrics(data_loss: np.ndarray, reg: np.ndarray, accuracy: np.ndarray,
     return {"loss": data_loss + reg, "accuracy": accuracy, **derived}
 
 
+class _RunMetadata(TypedDict):
+    """The per-run fields of a ``RunBatch`` besides its ids and metrics."""
+
+    seeds: np.ndarray
+    start_times: np.ndarray
+    update_times: np.ndarray
+    hostnames: list[str]
+    python_versions: list[str]
+    tensorflow_versions: list[str]
+
+
 def _run_metadata(experiment: Experiment, runs: int, num_free_parameters: int, info: cat.DatasetInfo,
-                  rng: np.random.Generator) -> dict[str, object]:
+                  rng: np.random.Generator) -> _RunMetadata:
     s = experiment.setting
     seeds = rng.integers(0, 2**31 - 1, runs, dtype=np.int64)
     starts = cat.FIRST_START_TIME + rng.integers(0, cat.START_TIME_SPAN, runs, dtype=np.int64)
@@ -269,5 +281,5 @@ def simulate(experiment: Experiment, num_free_parameters: int, runs: int, base_e
     return RunBatch(
         run_ids=[run_id(seed, experiment.experiment_id, i) for i in range(runs)],
         metrics=metrics,
-        **metadata,  # type: ignore[arg-type]
+        **metadata,
     )

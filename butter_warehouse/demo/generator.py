@@ -83,7 +83,8 @@ def _write_experiment(leaf: _Leaf, experiment: Experiment, plan: traps_mod.TrapP
     spelling = leaf.spelling
     shared = tables.shared_values(experiment)
     trained = plan.trained_runs(experiment.experiment_id, runs)
-    batch = curves.simulate(experiment, int(shared["num_free_parameters"]), trained, base_epochs, seed)  # type: ignore[arg-type]
+    _, num_free_parameters = tables.experiment_network(experiment)
+    batch = curves.simulate(experiment, num_free_parameters, trained, base_epochs, seed)
     traps_mod.apply(plan, experiment, batch)
     exported = plan.exported_runs(experiment.experiment_id, trained)
     if exported:

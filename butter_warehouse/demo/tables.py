@@ -21,11 +21,7 @@ from .design import Experiment
 @cache
 def canonical_names(kind: contract.Kind, spelling: contract.Spelling) -> dict[str, str]:
     """Stored column name -> canonical name, for one kind and spelling."""
-    return {
-        c.source_name(spelling): c.name  # type: ignore[misc]
-        for c in contract.columns(kind)
-        if c.source_name(spelling) is not None
-    }
+    return {stored: c.name for c in contract.columns(kind) if (stored := c.source_name(spelling)) is not None}
 
 
 def experiment_network(experiment: Experiment) -> tuple[tuple[int, ...], int]:
@@ -133,7 +129,7 @@ def list_array(matrix: np.ndarray, type_: pa.ListType) -> pa.ListArray:
 
 def _column(value: object, type_: pa.DataType, rows: int, per_row: bool) -> pa.Array:
     if per_row and isinstance(value, np.ndarray) and value.ndim == 2:
-        return list_array(value, type_)  # type: ignore[arg-type]
+        return list_array(value, type_)
     if per_row:
         return pa.array(value, type=type_)
     return pa.array([value] * rows, type=type_)

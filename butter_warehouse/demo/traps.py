@@ -9,7 +9,7 @@ the summaries then have NULL elements where a statistic has no value (see
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -120,7 +120,7 @@ def plan(design: Design) -> TrapPlan:
     )
 
 
-def _epochs(indexes: list[int] | np.ndarray) -> list[int]:
+def _epochs(indexes: Iterable[int] | np.ndarray) -> list[int]:
     """0-based indexes -> sorted 1-based epochs."""
     return sorted(int(i) + 1 for i in indexes)
 

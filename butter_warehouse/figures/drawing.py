@@ -10,7 +10,7 @@ import math
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
@@ -21,9 +21,12 @@ from matplotlib.colors import LogNorm  # noqa: E402
 
 from .model import Figure, Panel, fmt as _fmt, size_label as _size_label  # noqa: E402
 
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
+
 FORMATS = ("png", "svg")
 #: rcParams that make the output byte-identical from run to run
-STYLE = {
+STYLE: dict[RcKeyType, Any] = {
     "svg.hashsalt": "butter-figures",
     "svg.fonttype": "none",  # text stays text (searchable, smaller); fonts by name
     "figure.dpi": 100,

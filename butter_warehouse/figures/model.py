@@ -19,7 +19,9 @@ FIGURES = (
 )
 
 class FigureSkipped(Exception):
-    """The data a figure needs is not in the warehouse; the message says why."""
+    """The data a figure needs is not in the warehouse; the message says why. Internal: ``render``
+    records it as the figure's status and draws the others, so it never reaches the user
+    (not a ``ButterError``)."""
 
 
 @dataclass(frozen=True)

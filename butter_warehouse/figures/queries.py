@@ -172,7 +172,7 @@ def _loss_label(con: duckdb.DuckDBPyConnection, dataset: str) -> str:
 LOG_SPAN = 100.0
 
 
-def _axis_scale(values: list[float | None]) -> str:
+def _axis_scale(values: Sequence[float | None]) -> str:
     """Log when every value is positive and they span two decades or more, else linear."""
     found = [v for v in values if v is not None]
     if found and all(v > 0 for v in found) and max(found) / min(found) >= LOG_SPAN:

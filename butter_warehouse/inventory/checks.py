@@ -177,33 +177,33 @@ def check_types(inv: Inventory) -> None:
         for (f, name), by_type in sorted(seen.items()):
             if f != folder:
                 continue
-            col = by_name.get(name)
+            column = by_name.get(name)
             paths = sorted(p for ps in by_type.values() for p in ps)
-            if col is None:
+            if column is None:
                 inv.warning(
                     f"column {name} is outside the BUTTER schema and not staged ({len(paths)} file(s), e.g. {paths[0]})",
                     folder, paths[0],
                 )
-            elif len(by_type) == 1 and next(iter(by_type)) != type_text(col.arrow):
+            elif len(by_type) == 1 and next(iter(by_type)) != type_text(column.arrow):
                 inv.warning(
-                    f"column {name} is stored as {next(iter(by_type))}, expected {type_text(col.arrow)}: values are "
+                    f"column {name} is stored as {next(iter(by_type))}, expected {type_text(column.arrow)}: values are "
                     f"cast on read ({len(paths)} file(s), e.g. {paths[0]})",
                     folder, paths[0],
                 )
     for (folder, name), by_type in sorted(seen.items()):
         if len(by_type) < 2:
             continue
-        col = by_spelling(contract.folder_kind(folder)).get(name)
-        expected = type_text(col.arrow) if col else None
+        column = by_spelling(contract.folder_kind(folder)).get(name)
+        expected = type_text(column.arrow) if column else None
         odd = [t for t in by_type if t != expected] if expected in by_type else sorted(by_type)[1:]
         for type_ in odd:
-            files = by_type[type_]
+            paths = by_type[type_]
             inv.error(
-                f"column '{name}' of '{inv.root}/{folder}' is stored as {type_} in {len(files)} file(s), e.g. "
-                f"'{files[0]}', but as {', '.join(t for t in sorted(by_type) if t != type_)} in the others"
+                f"column '{name}' of '{inv.root}/{folder}' is stored as {type_} in {len(paths)} file(s), e.g. "
+                f"'{paths[0]}', but as {', '.join(t for t in sorted(by_type) if t != type_)} in the others"
                 + (f" (the published type is {expected})" if expected else "")
                 + ": one folder must store one type per column (the reader would take the first file's type "
                 "and convert the others). Re-export or download those file(s) again.",
                 folder,
-                files[0],
+                paths[0],
             )

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .. import contract
+from ..errors import InputError
+
 FILES = "files.parquet"
 FOLDERS = "folders.parquet"
 PROBLEMS = "problems.parquet"
 PARTITION_CONFLICTS = "partition_conflicts.parquet"
 
 
-class ScanError(Exception):
+class ScanError(InputError):
     """The data root cannot be built from; the message says why and what to do."""
 
 
@@ -32,7 +35,7 @@ class FileEntry:
 @dataclass
 class FolderState:
     folder: str
-    kind: str
+    kind: contract.Kind
     folder_path: str
     present: bool = False
     parquet_files: int = 0

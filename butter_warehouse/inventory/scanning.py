@@ -118,7 +118,7 @@ def _footers(listing: Iterable[tuple[str, int, str]], filesystem: Any, concurren
 
 def _scan_folder(inv: Inventory, state: FolderState, listing: Iterable[tuple[str, int, str]], filesystem: Any,
                  concurrency: int = 1) -> None:
-    by_name = by_spelling(state.kind)  # type: ignore[arg-type]
+    by_name = by_spelling(state.kind)
     partition_cols = {name: col for name, col in by_name.items() if col.partition}
     bad_partitions: set[str] = set()
     literal_nulls: dict[tuple[str, str], set[str]] = {}

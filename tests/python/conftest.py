@@ -21,9 +21,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
+
+from butter_warehouse.contract import Spelling
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
@@ -140,13 +142,13 @@ def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
 
     cache: dict[tuple, Path] = {}
 
-    def generate(folder: Path, spelling: str, kwargs: dict[str, object]) -> Path:
-        demo.generate(folder, spelling=spelling, **kwargs)  # type: ignore[arg-type]
+    def generate(folder: Path, spelling: Spelling, kwargs: dict[str, Any]) -> Path:
+        demo.generate(folder, spelling=spelling, **kwargs)
         return folder
 
     defaults = {name: p.default for name, p in inspect.signature(demo.generate).parameters.items()}
 
-    def make(spelling: str = "published", **kwargs: object) -> Path:
+    def make(spelling: Spelling = "published", **kwargs: Any) -> Path:
         kwargs = {k: v for k, v in kwargs.items() if k not in defaults or defaults[k] != v}  # one key per data
         key = (spelling, tuple(sorted(kwargs.items())))
         if key not in cache:

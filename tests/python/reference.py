@@ -24,6 +24,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -42,7 +43,7 @@ SUMMARY_FOLDERS: tuple[str, ...] = (COMPLETE_SUMMARY,) + tuple(f"{s}_sweep_summa
 HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
 
 
-def _f32(value: object) -> float:
+def _f32(value: Any) -> float:  # a number (or its text) read from parquet or the warehouse
     return float(np.float32(value))
 
 
@@ -330,8 +331,8 @@ DISTRIBUTION_FIGURES: tuple[str, ...] = (
 def experiment_best_epochs(run_best: dict[str, dict]) -> dict[int, dict]:
     """Expected marts.experiment_best_epochs (experiments with runs), by experiment_id."""
     by_experiment: dict[int, list[dict]] = defaultdict(list)
-    for row in run_best.values():
-        by_experiment[row["experiment_id"]].append(row)
+    for run in run_best.values():
+        by_experiment[run["experiment_id"]].append(run)
     out = {}
     for experiment_id, rows in by_experiment.items():
         row: dict[str, object] = {"experiment_id": experiment_id, "runs_found": len(rows)}
@@ -517,6 +518,7 @@ def learning_curves(data: Data) -> dict[tuple[int, int], dict]:
     out: dict[tuple[int, int], dict] = {}
     for experiment_id in data.experiment_ids:
         summary = data.summaries.get(experiment_id)
+        curves: dict[str, Any]  # the published arrays (lists, or None) or the statistics over the runs
         if summary is not None:
             curves = {c: summary.get(c) for c in CURVE_COLUMNS}
             source = "published_summary"

@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import NullPool, QueuePool
 
 from conftest import PROJECT_ROOT, DbtResult
 
@@ -142,7 +142,7 @@ def test_typical_bi_queries(engine: sa.Engine, warehouse: Path) -> None:
         assert got_filtered == con.execute(
             "select count(*) from marts.experiment_summary where is_learning_rate_sweep "
             "and learning_rate > 0.0001 and depth in (2, 3, 4)"
-        ).fetchone()[0]
+        ).fetchall()[0][0]
     assert got_by_dataset and got_top_n and got_filtered > 0
 
 
@@ -196,7 +196,7 @@ def test_new_connections_see_a_new_publish(engine: sa.Engine, warehouse: Path, t
     with duckdb.connect(str(new)) as con:  # a "rebuild" with fewer runs
         con.execute("delete from marts.run_best_epochs where is_diverged or dataset = '529_pollen'")
         con.execute("checkpoint")
-        new_count = con.execute("select count(*) from marts.run_best_epochs").fetchone()[0]
+        new_count = con.execute("select count(*) from marts.run_best_epochs").fetchall()[0][0]
     url = url_for(doc_urls()[0], published)
     count = sa.text("select count(*) from marts.run_best_epochs")
     pooled = sa.create_engine(url)  # default QueuePool: keeps its connection open
@@ -238,14 +238,14 @@ def test_pooled_recipe_picks_up_a_new_build(warehouse: Path, tmp_path: Path) -> 
     with duckdb.connect(str(new)) as con:
         con.execute("delete from marts.run_best_epochs where is_diverged or dataset = '529_pollen'")
         con.execute("checkpoint")
-        new_count = con.execute("select count(*) from marts.run_best_epochs").fetchone()[0]
+        new_count = con.execute("select count(*) from marts.run_best_epochs").fetchall()[0][0]
     engine = pooled_recipe(published)
     count = sa.text("select count(*) from marts.run_best_epochs")
     try:
         with engine.connect() as first, engine.connect() as second:  # two pooled connections
             old_count = first.execute(count).scalar_one()
             assert second.execute(count).scalar_one() == old_count > new_count
-        assert engine.pool.checkedin() == 2
+        assert isinstance(engine.pool, QueuePool) and engine.pool.checkedin() == 2
         os.replace(new, published)  # what publish.py does
         with engine.connect() as conn:
             assert conn.execute(count).scalar_one() == new_count

@@ -22,6 +22,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import pyarrow as pa
@@ -93,11 +94,11 @@ def read_outcome(result: DbtResult, seconds: float = 0.0) -> Outcome:
 # --- rewriting parquet files --------------------------------------------------------------
 
 
-def source_name(kind: contract.Kind, canonical: str, spelling: str) -> str:
+def source_name(kind: contract.Kind, canonical: str, spelling: contract.Spelling) -> str:
     """The column name of a canonical warehouse column in the files of a spelling."""
     for column in contract.columns(kind):
         if column.name == canonical:
-            name = column.source_name(spelling)  # type: ignore[arg-type]
+            name = column.source_name(spelling)
             assert name is not None, f"{canonical} is not stored in the {spelling} spelling"
             return name
     raise KeyError(canonical)
@@ -142,7 +143,7 @@ class Data:
     manifest: dict
 
     @property
-    def spelling(self) -> str:
+    def spelling(self) -> contract.Spelling:
         return self.manifest["parameters"]["spelling"]
 
     def trap_experiment_ids(self) -> set[int]:
@@ -235,7 +236,7 @@ def shorten_arrays_beyond_limit(data: Data) -> str:
     for path in files:
         rows = [i for i, e in enumerate(rows_of(path, "experiment_id")) if e not in traps][: wanted - shortened]
         for row in rows:
-            rewrite(path, lambda t, row=row: with_list(t, column, row, lambda values: values[:-1]))
+            rewrite(path, partial(with_list, column=column, row=row, change=lambda values: values[:-1]))
         shortened += len(rows)
         if shortened == wanted:
             return f"{column} shortened by 1 in {shortened} of the {total} rows of all_runs (limit {limit})"
@@ -254,7 +255,7 @@ def accuracy_above_one(data: Data) -> str:
         return values
 
     for path, row in copies:
-        rewrite(path, lambda t, row=row: with_list(t, column, row, set_value))
+        rewrite(path, partial(with_list, column=column, row=row, change=set_value))
     return f"run {key['run_id']}: {column}[epoch 5] = 1.5 in {len(copies)} copies"
 
 

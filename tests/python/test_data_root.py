@@ -19,6 +19,7 @@ import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -27,6 +28,7 @@ import test_reliability as matrix
 from test_reliability import Published, assert_refused, butter, butter_env, copy_demo, output, parquet_files, rewrite
 
 from butter_warehouse import cli, dbt_runner, drift, inventory
+from butter_warehouse.context import Context
 
 published = matrix.published
 shared_tmp = matrix.shared_tmp
@@ -50,9 +52,9 @@ def build_in_process(monkeypatch: pytest.MonkeyPatch, root: Path, published: Pub
         monkeypatch.setenv(key, value)
     original = dbt_runner.run_dbt
 
-    def run_dbt(ctx: object, *args: str, **kwargs: object) -> int:
+    def run_dbt(ctx: Context, *args: str, **kwargs: Any) -> int:
         before_dbt()
-        return original(ctx, *args, **kwargs) if real_dbt else 0  # type: ignore[arg-type]
+        return original(ctx, *args, **kwargs) if real_dbt else 0
 
     monkeypatch.setattr(dbt_runner, "run_dbt", run_dbt)
     return cli.main(["build", "--skip-docs"])

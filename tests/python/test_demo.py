@@ -11,6 +11,7 @@ import hashlib
 import json
 import warnings
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -50,12 +51,16 @@ def data_files(folder: Path) -> list[Path]:
 def partition_values(path: Path, folder: Path) -> list[tuple[str, str]]:
     """(name, text) pairs of a data file's partition directories."""
     parts = path.relative_to(folder).parts[:-1]
-    return [tuple(part.split("=", 1)) for part in parts]  # type: ignore[misc]
+    pairs = []
+    for part in parts:
+        name, text = part.split("=", 1)
+        pairs.append((name, text))
+    return pairs
 
 
-def read_folder(root: Path, folder: str, spelling: str) -> pa.Table:
+def read_folder(root: Path, folder: str, spelling: contract.Spelling) -> pa.Table:
     """A whole folder with its partition columns cast from the path text, in contract order."""
-    schema = contract.arrow_schema(contract.folder_kind(folder), spelling)  # type: ignore[arg-type]
+    schema = contract.arrow_schema(contract.folder_kind(folder), spelling)
     tables = []
     for path in data_files(root / folder):
         table = pq.read_table(path)
@@ -67,14 +72,14 @@ def read_folder(root: Path, folder: str, spelling: str) -> pa.Table:
     return pa.concat_tables(tables) if tables else schema.empty_table()
 
 
-def stored(name: str, kind: str, spelling: str) -> str:
+def stored(name: str, kind: contract.Kind, spelling: contract.Spelling) -> str:
     """The stored column name of a canonical column."""
-    return next(c.source_name(spelling) for c in contract.columns(kind) if c.name == name)  # type: ignore
+    return next(c.stored_name(spelling) for c in contract.columns(kind) if c.name == name)
 
 
-def rows(table: pa.Table, kind: str, spelling: str) -> list[dict]:
+def rows(table: pa.Table, kind: contract.Kind, spelling: contract.Spelling) -> list[dict]:
     """Rows keyed by canonical names."""
-    canonical = {c.source_name(spelling): c.name for c in contract.columns(kind)}  # type: ignore[arg-type]
+    canonical = {c.source_name(spelling): c.name for c in contract.columns(kind)}
     return [{canonical[k]: v for k, v in row.items()} for row in table.to_pylist()]
 
 
@@ -108,7 +113,7 @@ def same(a: dict, b: dict) -> bool:
     return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
 
 
-def f32(value: float) -> np.float32:
+def f32(value: float | str) -> np.float32:
     return np.float32(value)
 
 
@@ -228,7 +233,8 @@ def first_data_page(buf: bytes, column: pq.ColumnChunkMetaData) -> tuple[dict[in
     """The PageHeader fields and the page bytes of a column chunk's first data page."""
     header, start = _thrift_struct(buf, column.data_page_offset)
     size = header[3]  # compressed_page_size
-    return header, buf[start:start + size]  # type: ignore[misc]
+    assert isinstance(size, int), header
+    return header, buf[start:start + size]
 
 
 def assert_brotli_page(header: dict[int, object], page: bytes, level: int, where: str) -> bool:
@@ -238,7 +244,8 @@ def assert_brotli_page(header: dict[int, object], page: bytes, level: int, where
     compressing would not make a small page smaller), True for a page checked.
     """
     assert header[1] == DATA_PAGE_V2, f"{where}: page type {header[1]}, not DATA_PAGE_V2"
-    v2: dict = header[8]  # type: ignore[assignment]
+    v2 = header[8]  # DataPageHeaderV2
+    assert isinstance(v2, dict), header
     levels = v2[5] + v2[6]  # definition + repetition level bytes, never compressed in a v2 page
     if v2.get(7) is False:
         return False
@@ -248,11 +255,11 @@ def assert_brotli_page(header: dict[int, object], page: bytes, level: int, where
     return True
 
 
-def hyperparameter_columns(kind: str, spelling: str) -> set[str]:
+def hyperparameter_columns(kind: contract.Kind, spelling: contract.Spelling) -> set[str]:
     """Stored names of the shared scalar settings (not the id, the sweep flags, arrays or partitions)."""
     return {
-        c.source_name(spelling) for c in contract.SHARED_COLUMNS  # type: ignore[arg-type]
-        if c.source_name(spelling) and not c.partition and c.name != "experiment_id"
+        stored for c in contract.SHARED_COLUMNS
+        if (stored := c.source_name(spelling)) and not c.partition and c.name != "experiment_id"
         and not pa.types.is_list(c.arrow) and not pa.types.is_boolean(c.arrow)
     }
 
@@ -261,7 +268,7 @@ def hyperparameter_columns(kind: str, spelling: str) -> set[str]:
 EXPORT_LEVELS = {"runs": 6, "summary": 9}
 
 
-def assert_file_encoded_as_the_export(path: Path, kind: str, spelling: str, level: int) -> Counter:
+def assert_file_encoded_as_the_export(path: Path, kind: contract.Kind, spelling: contract.Spelling, level: int) -> Counter:
     """Every column chunk of a file: Brotli at ``level`` in v2 data pages; dictionary-encoded
     hyperparameters; byte-stream-split floats. Returns the float pages by whether they were compressed."""
     dictionary = hyperparameter_columns(kind, spelling)
@@ -457,7 +464,8 @@ def test_sweep_folders_are_exact_copies_of_the_flagged_rows(loaded):
 
 
 def test_every_array_is_as_long_as_the_epochs(loaded):
-    for kind, folder in (("runs", "all_runs"), ("summary", "complete_summary")):
+    kinds: tuple[tuple[contract.Kind, str], ...] = (("runs", "all_runs"), ("summary", "complete_summary"))
+    for kind, folder in kinds:
         arrays = [c.name for c in contract.columns(kind) if pa.types.is_list(c.arrow) and c.name != "widths"
                   and c.source_name(loaded["spelling"]) is not None]
         quartiles = len(contract.QUARTILE_STATS) if loaded["spelling"] == "framework" else 0
@@ -499,10 +507,10 @@ def expected_statistics(values: np.ndarray) -> dict[str, np.ndarray]:
         }
 
 
-def summary_arrays(spelling: str) -> list[str]:
+def summary_arrays(spelling: contract.Spelling) -> list[str]:
     """Canonical names of the per-epoch float statistics of a summary."""
     return [c.name for c in contract.SUMMARY_ONLY_COLUMNS
-            if c.arrow == pa.list_(pa.float32()) and c.source_name(spelling) is not None]  # type: ignore[arg-type]
+            if c.arrow == pa.list_(pa.float32()) and c.source_name(spelling) is not None]
 
 
 def test_summaries_are_the_aggregates_of_the_runs(loaded):
@@ -561,7 +569,7 @@ def summary_of(loaded: dict, experiment_id: int) -> dict:
     return next(r for r in loaded["complete_summary"] if r["experiment_id"] == experiment_id)
 
 
-def epochs_where(values: list[float], test) -> list[int]:
+def epochs_where(values: Sequence[float] | np.ndarray, test) -> list[int]:
     return [i + 1 for i, v in enumerate(values) if test(v)]
 
 
@@ -1016,7 +1024,7 @@ def test_dataset_facts_agree_with_the_seed_file():
 
 def test_invalid_arguments_are_refused(tmp_path):
     with pytest.raises(ValueError):
-        generate(tmp_path, spelling="other")  # type: ignore[arg-type]
+        generate(tmp_path, spelling="other")  # type: ignore[arg-type]  # not a Spelling, on purpose
     with pytest.raises(ValueError):
         generate(tmp_path, runs_per_experiment=1)
     with pytest.raises(ValueError):

@@ -256,8 +256,7 @@ def _need_browser():
         from playwright import sync_api
     except ImportError as error:  # pragma: no cover - dev dependency
         problem = f"playwright is not installed ({error})"
-        sync_api = None
-    if problem:
+    if problem:  # skip or fail, never return: without a problem sync_api was imported
         if _in_ci():
             pytest.fail(f"docs browser test under CI: {problem}")
         pytest.skip(problem)

@@ -9,7 +9,9 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
@@ -39,12 +41,18 @@ def expected(root: Path, selection: Selection) -> dict[str, bytes]:
             and selection.keeps(rel.split("/", 1)[1])}
 
 
-def run(source: Path | str, out: Path, selection: Selection, **kwargs: object) -> download.Result:
+@dataclass
+class Logged(download.Result):
+    """A download's result and the lines it logged."""
+
+    log: list[str] = field(default_factory=list)
+
+
+def run(source: Path | str, out: Path, selection: Selection, **kwargs: Any) -> Logged:
     lines: list[str] = []
     result = download.download(str(source), out, selection, concurrency=kwargs.pop("concurrency", 8),
-                               progress=False, log=lines.append, **kwargs)  # type: ignore[arg-type]
-    result.log = lines  # type: ignore[attr-defined]
-    return result
+                               progress=False, log=lines.append, **kwargs)
+    return Logged(**asdict(result), log=lines)
 
 
 def no_partial_files(root: Path) -> bool:
@@ -95,11 +103,11 @@ def test_second_run_transfers_nothing_and_an_interrupted_run_continues(small: Pa
     original = download.transfer
     calls = {"n": 0}
 
-    def dies_after_five(*args: object, **kwargs: object) -> dict:
+    def dies_after_five(*args: Any, **kwargs: Any) -> dict:
         calls["n"] += 1
         if calls["n"] > 5:
             raise KeyboardInterrupt
-        return original(*args, **kwargs)  # type: ignore[arg-type]
+        return original(*args, **kwargs)
 
     monkeypatch.setattr(download, "transfer", dies_after_five)
     with pytest.raises(KeyboardInterrupt):
@@ -131,17 +139,17 @@ original_list = download.Source.list
 class Truncated:
     """A source stream that ends early (a connection cut mid-body)."""
 
-    def __init__(self, stream: object) -> None:
+    def __init__(self, stream: Any) -> None:  # a pyarrow input stream (pyarrow has no type stubs)
         self.stream = stream
 
     def __enter__(self) -> Truncated:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.stream.close()  # type: ignore[attr-defined]
+        self.stream.close()
 
     def read(self, n: int) -> bytes:
-        data = self.stream.read(n)  # type: ignore[attr-defined]
+        data = self.stream.read(n)
         return data[: len(data) // 2]
 
 
@@ -156,7 +164,7 @@ def test_truncated_transfer_names_the_file_and_leaves_nothing(small: Path, tmp_p
     dest = out / victim.relative_to(small)
     assert result.failed == [str(victim)]
     assert any(line.startswith(f"BUTTER download error: {victim}: received ") and "the listing says" in line
-               and f"nothing was written to {dest}" in line for line in result.log), result.log  # type: ignore[attr-defined]
+               and f"nothing was written to {dest}" in line for line in result.log), result.log
     assert not dest.exists() and no_partial_files(out)
     assert "1 FAILED" in result.summary(out)
     assert victim.relative_to(small).as_posix() not in download.read_manifest(out)
@@ -176,7 +184,7 @@ def test_damaged_file_at_the_source_is_refused(small: Path, tmp_path: Path) -> N
     result = run(source, out, Selection.parse(folders=["all_runs"]))
     bad = folder / "part-1.parquet"
     assert result.failed == [str(bad)] and result.transferred == 1
-    assert any(f"{bad}: its parquet footer does not read" in line for line in result.log)  # type: ignore[attr-defined]
+    assert any(f"{bad}: its parquet footer does not read" in line for line in result.log)
     assert not (out / "all_runs/dataset=x/depth=2/part-1.parquet").exists() and no_partial_files(out)
 
 
@@ -226,7 +234,7 @@ def test_spark_builds_a_local_brotli_root_from_a_zstd_copy(small: Path, demo_roo
     assert "landed: downloaded 0 file(s), 0 B" in capsys.readouterr().out
     # the scan of the copy: each folder's note names its source; the terminal gets one line for them all
     inv = inventory.scan(landed)
-    notes = {p.folder: p.problem for p in inv.warnings if "local copy of" in p.problem}
+    notes = {p.folder: p.problem for p in inv.warnings if p.folder is not None and "local copy of" in p.problem}
     present = sorted(f for f, state in inv.folders.items() if state.present)
     assert sorted(notes) == present and all(f"{small}/{f} " in notes[f] for f in present)
     lines = [line for line in inventory.summary_lines(inv) if "local copy of" in line]
@@ -289,7 +297,8 @@ def test_spark_copy_of_a_partial_download_is_named_as_partial(small: Path, tmp_p
     assert landed is not None and landed != str(out)
 
     def notes(root: str) -> dict[str, str]:
-        return {p.folder: p.problem for p in inventory.scan(root).warnings if "partial download" in p.problem}
+        return {p.folder: p.problem for p in inventory.scan(root).warnings
+                if p.folder is not None and "partial download" in p.problem}
 
     assert notes(str(out)) == notes(landed) and f"dataset={dataset}" in notes(landed)["all_runs"]
 

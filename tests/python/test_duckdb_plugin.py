@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Literal
 
 import duckdb
 import pyarrow as pa
@@ -44,7 +45,7 @@ def offline_connection(path: str = ":memory:") -> duckdb.DuckDBPyConnection:
 def secret_row(con: duckdb.DuckDBPyConnection) -> tuple:
     return con.execute(
         "select type, provider, scope, secret_string from duckdb_secrets() where name = 'butter_s3'"
-    ).fetchone()
+    ).fetchall()[0]
 
 
 def secret_fields(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
@@ -107,7 +108,7 @@ def test_secret_sql_is_valid_duckdb_with_hostile_values() -> None:
     assert fields["key_id"] == "AKIA'TEST"
     # DuckDB redacts the secret and token; the statement was accepted in one piece
     assert fields["secret"] == "redacted" and fields["session_token"] == "redacted"
-    assert con.execute("select count(*) from duckdb_tables() where table_name = 'x'").fetchone()[0] == 0
+    assert con.execute("select count(*) from duckdb_tables() where table_name = 'x'").fetchall()[0][0] == 0
 
 
 # --- httpfs_extension_path ----------------------------------------------------------
@@ -269,7 +270,7 @@ def test_read_parquet_hive_partitioning(s3: S3Endpoint, s3_con: duckdb.DuckDBPyC
 
 
 @pytest.mark.parametrize("mode", ["refused", "silent"])
-def test_unanswering_endpoint_fails_within_http_timeout(mode: str) -> None:
+def test_unanswering_endpoint_fails_within_http_timeout(mode: Literal["silent", "refused"]) -> None:
     with dead_s3_endpoint(mode, http_timeout=1, http_retries=0) as dead:
         con = offline_connection()
         assert configure(con, dead.env)

@@ -325,7 +325,7 @@ def test_options_choose_the_slice(warehouse: Path, tmp_path: Path) -> None:
         other = con.execute("""
             select dataset, shape, depth from marts.experiment_summary where is_primary_sweep
             group by all order by count(*), dataset desc, shape desc, depth desc limit 1
-        """).fetchone()
+        """).fetchall()[0]
     finally:
         con.close()
     status = figures.render(warehouse, tmp_path, dataset=other[0], shape=other[1], depth=int(other[2]),
@@ -475,7 +475,7 @@ def test_six_figures_where_the_primary_sweep_is_largest_outside_the_other_sweeps
     shutil.copy(warehouse, crowded)
     con = duckdb.connect(str(crowded))
     try:  # the primary sweep's experiments again, as a (dataset, shape, depth) no other sweep has
-        top = con.execute("select max(experiment_id) from marts.experiment_summary").fetchone()[0]
+        top = con.execute("select max(experiment_id) from marts.experiment_summary").fetchall()[0][0]
         con.execute("""
             create temp table extra as
             select experiment_id, experiment_id + ? as new_id from marts.experiment_summary where is_primary_sweep
@@ -495,7 +495,7 @@ def test_six_figures_where_the_primary_sweep_is_largest_outside_the_other_sweeps
             con.execute("update extra set new_id = new_id + ?", [top])
         con.execute("checkpoint")
         primary_top = con.execute("""select dataset from marts.experiment_summary where is_primary_sweep
-                                     group by 1 order by count(*) desc limit 1""").fetchone()[0]
+                                     group by 1 order by count(*) desc limit 1""").fetchall()[0][0]
     finally:
         con.close()
     assert primary_top == "crowded_dataset"

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import argparse
 import ast
 import os
 import re
@@ -15,6 +16,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from butter_warehouse import cli, project
+from butter_warehouse.commands import codegen as codegen_command
 from butter_warehouse.context import Context
 from butter_warehouse.project import ProjectNotFound, find_root
 
@@ -23,7 +25,7 @@ from conftest import PROJECT_ROOT
 tomllib = pytest.importorskip("tomllib")  # Python 3.11+
 
 #: test and lint tools that `make build` must not install
-DEV_ONLY = {"playwright", "moto", "flask", "pytest", "sqlfluff", "ruff", "boto3", "sqlalchemy", "duckdb-engine"}
+DEV_ONLY = {"playwright", "moto", "flask", "pytest", "sqlfluff", "ruff", "mypy", "boto3", "sqlalchemy", "duckdb-engine"}
 
 
 def git(*args: str) -> str:
@@ -60,7 +62,8 @@ def test_build_output_is_ignored(path: str) -> None:
 
 def read_lock(path: Path) -> tuple[dict[str, str], list[str]]:
     """``{canonical name: version}`` and the ``-r`` includes of a pip lock file."""
-    pins, includes = {}, []
+    pins: dict[str, str] = {}
+    includes: list[str] = []
     for line in path.read_text().splitlines():
         line = line.strip()
         if not line or line.startswith("#"):
@@ -128,6 +131,18 @@ def test_ruff_is_pinned_and_configured() -> None:
     assert set(PYPROJECT["tool"]["ruff"]["lint"]["select"]) >= {"E", "F", "W", "I", "B", "UP"}
 
 
+def test_mypy_is_pinned_and_configured() -> None:
+    """A range in the dev extra, the exact version in requirements-dev.lock, the config in pyproject.toml;
+    modules without stubs are let off one by one, never all at once."""
+    dev = [Requirement(t) for t in PYPROJECT["project"]["optional-dependencies"]["dev"]]
+    mypy = next(r for r in dev if r.name == "mypy")
+    assert mypy.specifier.contains(DEV["mypy"]) and "==" not in str(mypy.specifier)
+    config = PYPROJECT["tool"]["mypy"]
+    assert "butter_warehouse" in config["files"] and config.get("ignore_missing_imports") is not True
+    for override in config.get("overrides", []):
+        assert "butter_warehouse" not in str(override["module"]), override
+
+
 def runtime_imports() -> dict[str, set[str]]:
     """Top-level modules imported by each module of the installed package."""
     found = {}
@@ -160,8 +175,8 @@ def test_make_targets_run_their_steps_in_order(tmp_path: Path) -> None:
     bin_dir = tmp_path / ".venv" / "bin"
     bin_dir.mkdir(parents=True)
     calls = tmp_path / "calls.log"
-    for tool in ("python", "pip", "butter", "ruff", "sqlfluff"):
-        (bin_dir / tool).write_text('#!/bin/sh\necho "$(basename "$0") $*" >> "$CALLS_LOG"\n')
+    for tool in ("python", "pip", "butter", "ruff", "mypy", "sqlfluff"):
+        (bin_dir / tool).write_text('#!/bin/sh\necho "$(basename "$0") $*" | sed "s/ $//" >> "$CALLS_LOG"\n')
         (bin_dir / tool).chmod(0o755)
 
     def make(target: str) -> list[str]:
@@ -171,19 +186,19 @@ def test_make_targets_run_their_steps_in_order(tmp_path: Path) -> None:
                        capture_output=True, text=True, check=True)
         return calls.read_text().splitlines()
 
-    lint = ["butter codegen --check", "ruff check .",
+    lint = ["butter codegen --check", "ruff check .", "mypy",
             "sqlfluff lint models macros tests analyses --disable-progress-bar"]
     assert make("build") == ["pip install --quiet -r requirements.lock", "pip install --quiet --no-deps -e .",
                              "butter build", "butter figures"]
     assert make("lint") == ["pip install --quiet -r requirements-dev.lock", *lint]
     # make test: the lint but sqlfluff, then pytest with sqlfluff (one process) beside it
     test = make("test")
-    assert test[:4] == ["pip install --quiet --no-deps -r requirements-spark.lock", "pip check", *lint[:2]]
-    assert sorted(test[4:]) == sorted([
+    assert test[:5] == ["pip install --quiet --no-deps -r requirements-spark.lock", "pip check", *lint[:3]]
+    assert sorted(test[5:]) == sorted([
         "python -m pytest -n 2 --dist loadfile --no-loadscope-reorder --durations=30",
-        f"{lint[2]} --processes 1",
+        f"{lint[3]} --processes 1",
     ])
-    assert make("test-fast") == ["butter codegen --check", "ruff check .",
+    assert make("test-fast") == ["butter codegen --check", "ruff check .", "mypy",
                                  "python -m pytest tests/python -n 2 --dist loadfile --no-loadscope-reorder -m fast or not (slow or spark)"]
 
 
@@ -327,13 +342,13 @@ def test_cli_uses_the_working_directory_not_the_package(tmp_path: Path, monkeypa
     monkeypatch.delenv(project.ENV_VAR, raising=False)
     monkeypatch.chdir(PROJECT_ROOT / "models")
     seen: list[Path | None] = []
-    run = cli.guarded
+    run = codegen_command.run
 
-    def guarded(ctx: Context, args: object) -> int:
+    def recording_run(ctx: Context, args: argparse.Namespace) -> int:
         seen.append(ctx.project_root)
-        return run(ctx, args)  # type: ignore[arg-type]
+        return run(ctx, args)
 
-    monkeypatch.setattr(cli, "guarded", guarded)
+    monkeypatch.setattr(codegen_command, "run", recording_run)
     assert cli.main(["codegen", "--check"]) == 0
     assert seen == [PROJECT_ROOT.resolve()]
     monkeypatch.chdir(tmp_path)

@@ -76,17 +76,17 @@ def test_exact_match_duckdb(
     assert want > 0, f"the demo has no experiment with {column} = {decimal}"
     sql = f"select count(*) from marts.experiment_summary where {column} = "
     got = {
-        "literal": con.execute(sql + literal).fetchone()[0],
-        "double": con.execute(sql + f"{literal}::double").fetchone()[0],
-        "parameter": con.execute(sql + "?", [decimal]).fetchone()[0],
+        "literal": con.execute(sql + literal).fetchall()[0][0],
+        "double": con.execute(sql + f"{literal}::double").fetchall()[0][0],
+        "parameter": con.execute(sql + "?", [decimal]).fetchall()[0][0],
     }
     assert got == dict.fromkeys(got, want)
     # the float32 value itself is not what is stored
     f32 = float(np.float32(decimal))
     if f32 != decimal:
-        (stale,) = con.execute(
+        [(stale,)] = con.execute(
             f"select count(*) from marts.experiment_summary where {column} = ?", [f32]
-        ).fetchone()
+        ).fetchall()
         assert stale == 0
 
 

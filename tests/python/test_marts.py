@@ -15,6 +15,7 @@ import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -99,7 +100,7 @@ def case(request, demo_root: Callable[..., Path], built_warehouse: Callable[[str
 # --- comparison helpers -------------------------------------------------------------------
 
 
-def same(actual: object, expected: object, tolerance: float | str | None) -> bool:
+def same(actual: Any, expected: Any, tolerance: float | str | None) -> bool:
     """Equal, NULL-safe; floats within a relative tolerance ('f32': equal as float32; 'decimal': exactly
     the double of the expected float32's shortest round-trip decimal, as the marts store hyperparameters)."""
     if expected is None or actual is None:
@@ -387,7 +388,8 @@ def test_experiment_learning_curves_grid(case: Case) -> None:
 # --- long per-epoch tables ----------------------------------------------------------------
 
 
-def long_table(case: Case, relation: str, keys: list[str], columns: list[str]) -> dict[str, np.ndarray]:
+def long_table(case: Case, relation: str, keys: list[str], columns: list[str]) -> dict[str, Any]:
+    """{column: its pyarrow ChunkedArray} of a long per-epoch relation in (key, epoch) order."""
     table = case.con.sql(
         f"select {', '.join(keys + ['epoch'] + columns)} from {relation} order by {', '.join(keys)}, epoch"
     ).to_arrow_table()
@@ -412,7 +414,7 @@ def test_int_run_epochs(case: Case) -> None:
     columns = case.columns("intermediate.int_run_epochs")
     assert set(columns) == {"run_id", "experiment_id", "epoch", *metrics}, "one column per run metric"
     expected_rows = sum(ref.positions(r, metrics) for r in case.data.runs.values())
-    (count,) = case.con.execute("select count(*) from intermediate.int_run_epochs").fetchone()
+    [(count,)] = case.con.execute("select count(*) from intermediate.int_run_epochs").fetchall()
     assert count == expected_rows
     actual = long_table(case, "intermediate.int_run_epochs", ["run_id"], list(metrics))
     expected = expected_long(case.data.runs, metrics)
@@ -431,7 +433,7 @@ def test_int_experiment_epochs(case: Case) -> None:
     columns = case.columns("intermediate.int_experiment_epochs")
     assert {"experiment_id", "epoch", *statistics} <= set(columns), "one column per summary statistic"
     expected_rows = sum(ref.positions(r, statistics) for r in case.data.summaries.values())
-    (count,) = case.con.execute("select count(*) from intermediate.int_experiment_epochs").fetchone()
+    [(count,)] = case.con.execute("select count(*) from intermediate.int_experiment_epochs").fetchall()
     assert count == expected_rows
     actual = long_table(case, "intermediate.int_experiment_epochs", ["experiment_id"], list(statistics))
     expected = expected_long(case.data.summaries, statistics)
@@ -453,7 +455,7 @@ def test_deduplicated_views_stream_their_arrays(case: Case, view: str, array: st
     assert "DELIM" not in plan and "COLUMN_DATA_SCAN" not in plan, plan
     (rows, _), = case.con.execute(sql).fetchall()
     key = "run_id" if view == "int_runs_deduplicated" else "experiment_id"
-    assert rows == case.con.execute(f"select count(distinct {key}) from intermediate.{view}").fetchone()[0]
+    assert rows == case.con.execute(f"select count(distinct {key}) from intermediate.{view}").fetchall()[0][0]
 
 
 # --- traps of the demo manifest -----------------------------------------------------------
@@ -606,9 +608,9 @@ def test_trap_null_partition(case: Case) -> None:
     assert any(p.is_dir() for p in (case.root / "all_runs").rglob(f"*={trap['value']}"))
     unregularized = [e for e in case.experiments.values() if e["kernel_regularizer_type"] is None]
     assert len(unregularized) == trap["num_experiments"]
-    (count,) = case.con.execute(
+    [(count,)] = case.con.execute(
         "select count(*) from marts.experiment_summary where kernel_regularizer_type is null"
-    ).fetchone()
+    ).fetchall()
     assert count == trap["num_experiments"]
     ids = ", ".join(str(i) for i in trap["experiment_ids"])
     rows = case.rows(f"select * from marts.experiment_summary where experiment_id in ({ids})")

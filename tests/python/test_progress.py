@@ -179,8 +179,8 @@ def test_watcher_follows_starts_and_ends() -> None:
 def test_heartbeat_only_for_a_long_node_and_says_how_far() -> None:
     clock = Clock()
     watcher = DbtWatcher(clock=clock)
-    for line in DBT_LINES[:3]:
-        watcher.feed(line)
+    for dbt_line in DBT_LINES[:3]:
+        watcher.feed(dbt_line)
     assert watcher.heartbeat(30) is None  # nothing has run for 30 s yet
     clock.now += 95
     line = watcher.heartbeat(30)

@@ -53,8 +53,8 @@ with open(out, "w") as log:
         started = time.time()
         try:
             with duckdb.connect(db, read_only=True) as con:
-                counts = [con.execute(f"select count(*) from {m}").fetchone()[0] for m in marts]
-                build = con.execute("select min(invocation_id) from audit.load_audit").fetchone()[0]
+                counts = [con.execute(f"select count(*) from {m}").fetchall()[0][0] for m in marts]
+                build = con.execute("select min(invocation_id) from audit.load_audit").fetchall()[0][0]
             log.write(json.dumps({"t0": started, "t1": time.time(), "seen": [build, *counts]}) + "\n")
         except Exception as exc:
             log.write(json.dumps({"t0": started, "t1": time.time(), "error": f"{type(exc).__name__}: {exc}"}) + "\n")
@@ -65,8 +65,8 @@ with open(out, "w") as log:
 
 def snapshot(db_path: Path) -> list:
     with duckdb.connect(str(db_path), read_only=True) as con:
-        counts = [con.execute(f"select count(*) from {m}").fetchone()[0] for m in MARTS]
-        build = con.execute("select min(invocation_id) from audit.load_audit").fetchone()[0]
+        counts = [con.execute(f"select count(*) from {m}").fetchall()[0][0] for m in MARTS]
+        build = con.execute("select min(invocation_id) from audit.load_audit").fetchall()[0][0]
     return [build, *counts]
 
 

@@ -36,6 +36,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -105,7 +106,7 @@ def differing_rows(a: Path, b: Path, table: str, where: str = "true", exclude: t
         select = ", ".join(f'"{c}"' for c in columns)
         return sum(con.execute(
             f"select count(*) from (select {select} from {x}.{table} where {where} "
-            f"except all select {select} from {y}.{table} where {where})").fetchone()[0]
+            f"except all select {select} from {y}.{table} where {where})").fetchall()[0][0]
             for x, y in (("a", "b"), ("b", "a")))
 
 
@@ -142,7 +143,7 @@ def nan_to_null(root: Path) -> int:
     return changed
 
 
-def set_value(path: Path, key: str, key_value: object, column: str, change: Callable[[object], object]) -> None:
+def set_value(path: Path, key: str, key_value: object, column: str, change: Callable[[Any], Any]) -> None:
     """Rewrite one row's ``column`` (the row whose ``key`` is ``key_value``)."""
     table = pq.ParquetFile(path).read()
     values = table[column].to_pylist()
@@ -155,9 +156,10 @@ def set_value(path: Path, key: str, key_value: object, column: str, change: Call
     pq.write_table(table.set_column(index, field_, pa.array(values, field_.type)), path)
 
 
-def copies(root: Path, kind: str, key: str) -> dict[object, list[tuple[str, Path]]]:
-    """Every copy (folder, file) of every key in the runs or summary folders."""
-    found: dict[object, list[tuple[str, Path]]] = {}
+def copies(root: Path, kind: str, key: str) -> dict[Any, list[tuple[str, Path]]]:
+    """Every copy (folder, file) of every key (a run_id text, an experiment_id number) in the runs or
+    summary folders."""
+    found: dict[Any, list[tuple[str, Path]]] = {}
     suffix = "_runs" if kind == "runs" else "_summary"
     folders = sorted(p.name for p in root.iterdir() if p.is_dir() and p.name.endswith(suffix))
     for folder in folders:

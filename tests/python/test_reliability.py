@@ -390,7 +390,7 @@ def test_apostrophe_in_the_data_root_is_quoted(shared_tmp: Path, small_demo: Pat
     assert result.ok, result
     with duckdb.connect(str(result.db_path), read_only=True) as con:
         for folder in ("all_runs", "complete_summary"):
-            staged = con.execute(f"select count(*) from staging.stg_butter__{folder}").fetchone()[0]
+            staged = con.execute(f"select count(*) from staging.stg_butter__{folder}").fetchall()[0][0]
             on_disk = sum(pq.ParquetFile(f).metadata.num_rows for f in parquet_files(root, folder))
             assert staged == on_disk > 0
 

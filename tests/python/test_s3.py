@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Literal
 
 import duckdb
 import pyarrow.parquet as pq
@@ -71,7 +72,7 @@ def staging_columns(db_path: Path, s3: S3Endpoint | None = None) -> dict[str, li
 def staging_counts(db_path: Path, s3: S3Endpoint | None = None, folders: Iterable[str] = FOLDERS) -> dict[str, int]:
     with connect(db_path, s3) as con:
         return {
-            folder: con.execute(f"select count(*) from staging.stg_butter__{folder}").fetchone()[0]
+            folder: con.execute(f"select count(*) from staging.stg_butter__{folder}").fetchall()[0][0]
             for folder in folders
         }
 
@@ -136,7 +137,7 @@ def test_s3_rows_come_from_the_bucket(s3_build: tuple[Path, S3Endpoint, DbtResul
             outside = con.execute(
                 f"select count(*) from staging.stg_butter__{folder} where not starts_with(source_file, ?)",
                 [f"{s3.data_root}/{folder}/"],
-            ).fetchone()[0]
+            ).fetchall()[0][0]
             assert outside == 0, f"stg_butter__{folder}: {outside} rows not read from {s3.data_root}/{folder}/"
 
 
@@ -167,7 +168,7 @@ def test_s3_staging_equals_local_build(
                      select * exclude (source_file) from staging.{model})
                 )
                 """
-            ).fetchone()[0]
+            ).fetchall()[0][0]
             assert diff == 0, f"{model}: {diff} rows differ between the S3 and the local build"
 
 
@@ -296,7 +297,7 @@ def _refuse(*args: object, **kwargs: object) -> None:
 
 
 @pytest.mark.parametrize("mode", ["silent", "refused"])
-def test_dead_endpoint_never_answers(mode: str) -> None:
+def test_dead_endpoint_never_answers(mode: Literal["silent", "refused"]) -> None:
     with dead_s3_endpoint(mode) as dead:
         assert dead.host == "127.0.0.1"
         assert dead.env["BUTTER_S3_ENDPOINT"] == dead.endpoint

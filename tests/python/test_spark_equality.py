@@ -167,11 +167,12 @@ def test_spark_marts_equal_duckdb(spelling: str, spark_build: Callable[[str], Sp
                 return {row[folder]: row[note] for row in table[1]}
 
             notes, duck_notes = notes_of(spark_rows), notes_of(duck_rows)
-            for folder, note in notes.items():
-                if duck_notes[folder] is None and note is None:
+            for source_folder, note in notes.items():
+                duck_note = duck_notes[source_folder]
+                if duck_note is None and note is None:
                     continue  # an absent folder: no copy
-                assert note.startswith(f"local copy of {root}/{folder} "), (folder, note)
-                assert duck_notes[folder] is None or duck_notes[folder] in note, (folder, duck_notes[folder], note)
+                assert note is not None and note.startswith(f"local copy of {root}/{source_folder} "), (source_folder, note)
+                assert duck_note is None or duck_note in note, (source_folder, duck_note, note)
     assert not problems, f"{len(problems)} difference(s):\n" + "\n".join(problems[:60])
 
 

@@ -73,7 +73,7 @@ def test_staging_row_counts_equal_parquet_row_counts(
     with duckdb.connect(str(built_warehouse(spelling).db_path), read_only=True) as conn:
         for folder in contract.FOLDERS:
             expected = _parquet_rows(root / folder)
-            staged = conn.sql(f'select count(*) from staging."stg_butter__{folder}"').fetchone()[0]
+            staged = conn.sql(f'select count(*) from staging."stg_butter__{folder}"').fetchall()[0][0]
             assert expected > 0, f"demo data has no rows in {folder}"
             assert staged == expected, f"{folder}: {staged} staged rows, {expected} parquet rows"
 
@@ -95,15 +95,16 @@ def test_both_spellings_give_identical_staging_columns(built_warehouse: Callable
 @pytest.mark.fast
 def test_staging_types_follow_the_contract(built_warehouse: Callable[[str], DbtResult]) -> None:
     with duckdb.connect(str(built_warehouse("published").db_path), read_only=True) as conn:
-        for kind, folder in (("runs", "all_runs"), ("summary", "complete_summary")):
+        kinds: tuple[tuple[contract.Kind, str], ...] = (("runs", "all_runs"), ("summary", "complete_summary"))
+        for kind, folder in kinds:
             types = dict(
                 conn.sql(
                     "select column_name, lower(data_type) from information_schema.columns "
                     f"where table_schema = 'staging' and table_name = 'stg_butter__{folder}'"
                 ).fetchall()
             )
-            for col in contract.columns(kind):  # type: ignore[arg-type]
-                expected = duckdb.sql(f"select typeof(cast(null as {col.sql_type}))").fetchone()[0].lower()
+            for col in contract.columns(kind):
+                expected = duckdb.sql(f"select typeof(cast(null as {col.sql_type}))").fetchall()[0][0].lower()
                 assert types[col.name] == expected, f"{folder}.{col.name}: {types[col.name]} != {expected}"
             # partition values (path text) are cast: float32 stays float
             assert types["learning_rate"] == "float"
@@ -111,7 +112,8 @@ def test_staging_types_follow_the_contract(built_warehouse: Callable[[str], DbtR
 
 
 @pytest.mark.parametrize("spelling", contract.SPELLINGS)
-def test_partition_values_round_trip(spelling: str, demo_root: Callable[..., Path], built_warehouse: Callable[[str], DbtResult]) -> None:
+def test_partition_values_round_trip(spelling: contract.Spelling, demo_root: Callable[..., Path],
+                                     built_warehouse: Callable[[str], DbtResult]) -> None:
     """The hyperparameters read back from the path equal the generator's values."""
     root = demo_root(spelling)
     parts = contract.partition_names(spelling)
@@ -129,7 +131,7 @@ def test_partition_values_round_trip(spelling: str, demo_root: Callable[..., Pat
     assert contract.HIVE_NULL in {values[parts[3]] for values in partitions}, "demo data should hold an unregularized partition"
     assert any(row[3] is None for row in staged), "the hive NULL partition must stage as NULL"
     by_path = {
-        (values["dataset"], duckdb.sql(f"select cast('{values['learning_rate']}' as float)").fetchone()[0])
+        (values["dataset"], duckdb.sql(f"select cast('{values['learning_rate']}' as float)").fetchall()[0][0])
         for values in partitions
     }
     assert {(row[0], row[1]) for row in staged} == by_path
@@ -144,5 +146,5 @@ def test_absent_folder_is_skipped_with_a_message(demo_root: Callable[..., Path],
     assert "no parquet files under" in result.output
     assert "'300_epoch_sweep_runs' is skipped" in result.output
     with duckdb.connect(str(result.db_path), read_only=True) as conn:
-        assert conn.sql('select count(*) from staging."stg_butter__300_epoch_sweep_runs"').fetchone()[0] == 0
-        assert conn.sql("select count(*) from staging.stg_butter__all_runs").fetchone()[0] == _parquet_rows(root / "all_runs")
+        assert conn.sql('select count(*) from staging."stg_butter__300_epoch_sweep_runs"').fetchall()[0][0] == 0
+        assert conn.sql("select count(*) from staging.stg_butter__all_runs").fetchall()[0][0] == _parquet_rows(root / "all_runs")
