@@ -79,7 +79,9 @@ def guarded(ctx: Context, args: argparse.Namespace) -> int:
     a ``ButterError`` its own ``exit_code``; DuckDB and OS errors 1; an interruption 130."""
     import duckdb
 
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    # SIGINT too: a process started with SIGINT ignored (a background job of a script, a CI
+    # runner) would otherwise ignore Ctrl-C and an interrupt from its caller
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     for sig in previous:
         signal.signal(sig, _term_as_interrupt)
     try:

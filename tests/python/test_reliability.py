@@ -592,12 +592,18 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-def start_build(published: Published, small_demo: Path, work: Path) -> tuple[subprocess.Popen[str], int]:
-    """`butter build` in its own session; returns it and its dbt child once dbt runs."""
+def ignore_sigint() -> None:  # pragma: no cover - runs in the child
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def start_build(published: Published, small_demo: Path, work: Path,
+                sigint_ignored: bool = False) -> tuple[subprocess.Popen[str], int]:
+    """`butter build` in its own session (``sigint_ignored``: started with SIGINT ignored, as a
+    script's background job or a CI runner starts it); returns it and its dbt child once dbt runs."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "butter_warehouse.cli", "build", "--skip-docs"], cwd=PROJECT_ROOT,
         env=butter_env(small_demo, published.path, work), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        start_new_session=True,
+        start_new_session=True, preexec_fn=ignore_sigint if sigint_ignored else None,
     )
     deadline = time.monotonic() + 120
     while not children(proc.pid):
@@ -618,8 +624,11 @@ def wait_gone(pid: int, timeout: float) -> bool:
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
-def test_ctrl_c_is_one_line_and_stops_dbt(published: Published, small_demo: Path, shared_tmp: Path) -> None:
-    proc, dbt = start_build(published, small_demo, shared_tmp)
+@pytest.mark.parametrize("sigint_ignored", [False, True], ids=["sigint-default", "sigint-ignored-by-parent"])
+def test_ctrl_c_is_one_line_and_stops_dbt(published: Published, small_demo: Path, shared_tmp: Path,
+                                          sigint_ignored: bool) -> None:
+    """Ctrl-C stops a build, also one started with SIGINT ignored (butter installs its own handler)."""
+    proc, dbt = start_build(published, small_demo, shared_tmp, sigint_ignored)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, out + err
