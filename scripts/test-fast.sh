@@ -5,7 +5,7 @@
 #   then pytest on the tests marked `fast` or not `slow`: the Python unit tests plus
 #   one dbt build of the default demo data on DuckDB. No Spark, no browser.
 # `make test` (scripts/test.sh) runs everything, as CI does.
-# Two pytest workers as in scripts/test.sh (BUTTER_TEST_WORKERS).
+# Two pytest workers (BUTTER_TEST_WORKERS; scripts/test.sh runs three).
 # Extra arguments go to pytest (e.g. `scripts/test-fast.sh -x`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,5 +18,5 @@ ruff check .
 echo "== mypy"
 mypy
 echo "== pytest (fast)"
-python -m pytest tests/python -n "${BUTTER_TEST_WORKERS:-2}" --dist loadfile --no-loadscope-reorder \
+python -m pytest tests/python -n "${BUTTER_TEST_WORKERS:-2}" --dist loadscope --no-loadscope-reorder \
     -m "fast or not (slow or spark)" "$@"

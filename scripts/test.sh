@@ -6,8 +6,9 @@
 # printed when pytest ends, followed by pytest's closing line again (so the run
 # still ends with it), and either failing fails the run. Run through
 # `make test`, which installs the dev environment (requirements-dev.lock) first.
-# pytest runs two workers (pytest-xdist; BUTTER_TEST_WORKERS, default 2: one per
-# core; 0 runs in one process), each a whole module at a time, the slowest
+# pytest runs three workers (pytest-xdist; BUTTER_TEST_WORKERS, default 3: the
+# suite waits on dbt, Spark and subprocesses about half the time, so three keep two
+# cores busy; 0 runs in one process), each a whole module (or test class) at a time, the slowest
 # modules first (tests/python/conftest.py: SLOW_MODULES_FIRST); demo data and the
 # shared builds are made once per run (conftest.shared_once). Extra arguments go
 # to pytest. docs/development.md has the time each part takes.
@@ -22,7 +23,7 @@ sql_lint=$!
 trap 'kill "$sql_lint" 2>/dev/null || true; rm -f "$sql_log" "$pytest_log"' EXIT
 echo "== pytest (sqlfluff runs beside it)"
 set +e
-python -m pytest -n "${BUTTER_TEST_WORKERS:-2}" --dist loadfile --no-loadscope-reorder --durations=30 "$@" \
+python -m pytest -n "${BUTTER_TEST_WORKERS:-3}" --dist loadscope --no-loadscope-reorder --durations=30 "$@" \
     2>&1 | tee "$pytest_log"
 pytest_status=${PIPESTATUS[0]}
 wait "$sql_lint"

@@ -85,15 +85,19 @@ def run_dbt(
 
 
 #: test modules that take minutes, started first (in this order) so that pytest-xdist's
-#: workers (``make test`` runs two, one module at a time each) finish together; the
+#: workers (``make test`` runs three, a module or test class at a time each) finish together; the
 #: rest follow in file order. Only the order changes: every test runs either way.
-SLOW_MODULES_FIRST = (
+SLOW_MODULES_FIRST = (  # by the time they took (docs/development.md has the table)
     "test_spark_equality.py",
-    "test_reliability.py",
-    "test_faults.py",
     "test_quarantine.py",
-    "test_marts.py",
+    "test_faults.py",
     "test_s3.py",
+    "test_reliability.py",
+    "test_corruptions.py",
+    "test_publish.py",
+    "test_marts.py",
+    "test_data_root.py",
+    "test_copies.py",
     "test_read_everything.py",
 )
 

@@ -195,11 +195,12 @@ def test_make_targets_run_their_steps_in_order(tmp_path: Path) -> None:
     test = make("test")
     assert test[:5] == ["pip install --quiet --no-deps -r requirements-spark.lock", "pip check", *lint[:3]]
     assert sorted(test[5:]) == sorted([
-        "python -m pytest -n 2 --dist loadfile --no-loadscope-reorder --durations=30",
+        "python -m pytest -n 3 --dist loadscope --no-loadscope-reorder --durations=30",
         f"{lint[3]} --processes 1",
     ])
     assert make("test-fast") == ["butter codegen --check", "ruff check .", "mypy",
-                                 "python -m pytest tests/python -n 2 --dist loadfile --no-loadscope-reorder -m fast or not (slow or spark)"]
+                                 "python -m pytest tests/python -n 2 --dist loadscope --no-loadscope-reorder "
+                                 "-m fast or not (slow or spark)"]
 
 
 # --- documents -----------------------------------------------------------------------------------

@@ -38,7 +38,6 @@ from conftest import PROJECT_ROOT, SparkBuild
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
 
-SPELLINGS = ("published", "framework")
 #: every table of the marts and audit schemas and the columns that key its rows;
 #: a table missing here fails the test (a new mart must be compared too)
 KEYS: dict[str, tuple[str, ...]] = {
@@ -128,12 +127,24 @@ def compare(relation: str, duck: tuple[list[str], list[tuple]], spark: tuple[lis
     return problems
 
 
-@pytest.mark.timeout(2400)  # one Spark build per spelling (conftest); ~720 s on a loaded machine
-@pytest.mark.parametrize("spelling", SPELLINGS)
-def test_spark_marts_equal_duckdb(spelling: str, spark_build: Callable[[str], SparkBuild]) -> None:
+# One class per spelling: pytest-xdist (`--dist loadscope`) runs each class on one worker,
+# so the two Spark builds can run side by side.
+class TestPublishedSpelling:
+    @pytest.mark.timeout(2400)  # one Spark build (conftest); ~720 s on a loaded machine
+    def test_spark_marts_equal_duckdb(self, spark_build: Callable[[str], SparkBuild]) -> None:
+        spark_marts_equal_duckdb(spark_build("published"))
+
+
+class TestFrameworkSpelling:
+    @pytest.mark.timeout(2400)
+    def test_spark_marts_equal_duckdb(self, spark_build: Callable[[str], SparkBuild]) -> None:
+        spark_marts_equal_duckdb(spark_build("framework"))
+
+
+def spark_marts_equal_duckdb(build: SparkBuild) -> None:
+    """Every mart and audit table of a Spark build equals the DuckDB build of the same root."""
     # NREL's encoding (Brotli): DuckDB reads it as it is; Spark's bundled Hadoop has no
     # Brotli codec, so butter build lands a zstd copy and Spark builds from that.
-    build = spark_build(spelling)
     root, warehouse, output, duck_build = build.root, build.warehouse, build.output, build.duckdb
     assert landing.first_file_compressed_with(str(root), UNREADABLE_CODECS) is not None
     landed = landing.cache_dir(str(root), PROJECT_ROOT, "zstd", Settings(s3_cache=str(build.workdir / "cache")))
