@@ -182,30 +182,18 @@ def built_warehouse(demo_root: Callable[..., Path], tmp_path_factory: pytest.Tem
     return build
 
 
-def everything_root(demo_root: Callable[..., Path], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
-    """The faults root of test_read_everything and what was planted in it (made once per run)."""
-    from test_read_everything import make_everything_root
-
-    return shared_once(tmp_path_factory, "everything-root", lambda folder: make_everything_root(demo_root, folder))
-
-
-def everything_build(demo_root: Callable[..., Path], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, DbtResult]:
-    """(root, facts, result of its ``dbt build``) of the faults root, built once per run."""
-    root, facts = everything_root(demo_root, tmp_path_factory)
-    return shared_once(tmp_path_factory, "everything",
-                       lambda folder: (root, facts, run_dbt(["build"], data_root=root, workdir=folder, timeout=600)))
-
-
 @pytest.fixture(scope="session")
 def everything(demo_root: Callable[..., Path], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, DbtResult]:
     """The faults root of test_read_everything, (root, facts, result of its ``dbt build``), once per test run."""
-    return everything_build(demo_root, tmp_path_factory)
+    from test_read_everything import make_everything
+
+    return shared_once(tmp_path_factory, "everything", lambda folder: make_everything(demo_root, folder))
 
 
-def start_spark_build(data_root: Path, workdir: Path, data_tests: bool) -> subprocess.Popen[str]:
-    """`butter build --target spark` on a data root, started (a Brotli root is landed as zstd in
-    ``workdir/cache``). Without ``data_tests`` only models and seeds are built (CI time; the
-    data and unit tests run on the other build)."""
+def build_on_spark(data_root: Path, workdir: Path, data_tests: bool) -> tuple[Path, float, str]:
+    """`butter build --target spark` on a data root (a Brotli root is landed as zstd in
+    ``workdir/cache``); (Spark warehouse dir, seconds, output). Without ``data_tests`` only
+    models, seeds and unit tests are built (CI time)."""
     warehouse = workdir / "spark"
     env = dict(os.environ)
     env.update({
@@ -218,24 +206,16 @@ def start_spark_build(data_root: Path, workdir: Path, data_tests: bool) -> subpr
         "DBT_USE_COLORS": "false",
         "BUTTER_THREADS": env.get("BUTTER_THREADS", "1"),
     })
-    excluded = [] if data_tests else ["--dbt-arg=--exclude", "--dbt-arg=resource_type:test",
-                                      "--dbt-arg=resource_type:unit_test"]
-    return subprocess.Popen(
-        [str(Path(sys.executable).with_name("butter")), "build", "--target", "spark", "--skip-docs", *excluded],
-        cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    started = time.monotonic()
+    proc = subprocess.run(
+        [str(Path(sys.executable).with_name("butter")), "build", "--target", "spark", "--skip-docs",
+         *([] if data_tests else ["--dbt-arg=--exclude", "--dbt-arg=resource_type:test"])],
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=1800,
     )
-
-
-def finish_spark_build(proc: subprocess.Popen[str], workdir: Path, started: float) -> tuple[Path, float, str]:
-    """Wait for a started Spark build; (Spark warehouse dir, seconds, output)."""
-    try:
-        output, _ = proc.communicate(timeout=1800)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        output, _ = proc.communicate()
-        raise AssertionError(f"butter build --target spark took over 1800 s:\n{output[-6000:]}") from None
+    seconds = time.monotonic() - started
+    output = proc.stdout + proc.stderr
     assert proc.returncode == 0, f"butter build --target spark failed:\n{output[-6000:]}"
-    return workdir / "spark", time.monotonic() - started, output
+    return warehouse, seconds, output
 
 
 @dataclass(frozen=True)
@@ -253,16 +233,15 @@ class SparkBuild:
 
 @pytest.fixture(scope="session")
 def spark_build(demo_root: Callable[..., Path], built_warehouse: Callable[[str], DbtResult],
+                everything: tuple[Path, dict, DbtResult],
                 tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], SparkBuild]:
     """``spark_build(spelling)`` -> the one Spark build of that spelling (cached for the session).
 
     Both roots are encoded as NREL's export (Brotli), so Spark builds each from a zstd copy.
     ``published``: the faults root of test_read_everything (``everything``: the small demo with
     every trap, odd file names, a NULL-text partition, partition values stored in files,
-    q1/q3 missing from one file), with the data and unit tests. ``framework``: the default demo,
-    models and seeds (the tests once are enough for CI's time; the unit tests' inputs are given
-    rows, the same for both spellings). Each Spark build runs while the DuckDB build it is
-    compared with is made.
+    q1/q3 missing from one file), with the data tests. ``framework``: the default demo, models,
+    seeds and unit tests (the data tests once are enough for CI's time).
     Skipped without Java or pyspark, except under CI (CI=true), where it fails.
     """
     from butter_warehouse.spark import spark_missing
@@ -276,20 +255,13 @@ def spark_build(demo_root: Callable[..., Path], built_warehouse: Callable[[str],
                 pytest.fail(f"the Spark builds must run under CI: {reason}")
             pytest.skip(reason)
         if spelling not in cache:
-            # the Spark build runs while the DuckDB build of the same root is made (or loaded)
-            root = everything_root(demo_root, tmp_path_factory)[0] if spelling == "published" else demo_root(spelling)
+            if spelling == "published":
+                root, _, duck = everything
+                assert duck.ok, duck
+            else:
+                root, duck = demo_root(spelling), built_warehouse(spelling)
             workdir = tmp_path_factory.mktemp(f"spark-{spelling}")
-            started = time.monotonic()
-            proc = start_spark_build(root, workdir, data_tests=spelling == "published")
-            try:
-                duck = everything_build(demo_root, tmp_path_factory)[2] if spelling == "published" \
-                    else built_warehouse(spelling)
-            except BaseException:
-                proc.kill()
-                proc.wait()
-                raise
-            assert duck.ok, duck
-            warehouse, seconds, output = finish_spark_build(proc, workdir, started)
+            warehouse, seconds, output = build_on_spark(root, workdir, data_tests=spelling == "published")
             print(f"butter build --target spark ({spelling}): {seconds:.1f} s")
             cache[spelling] = SparkBuild(spelling, root, workdir, warehouse, seconds, output, duck)
         return cache[spelling]

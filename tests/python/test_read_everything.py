@@ -37,7 +37,7 @@ from test_faults import SIZES, audit, copy_demo, folder_rows, parquet_files, que
 
 from butter_warehouse import inventory
 
-from conftest import DbtResult
+from conftest import DbtResult, run_dbt
 
 pytestmark = [pytest.mark.slow]
 
@@ -64,11 +64,10 @@ def partition_value(path: Path, key: str) -> str:
     return next(part.split("=", 1)[1] for part in path.parts if part.startswith(f"{key}="))
 
 
-def make_everything_root(demo_root: Callable[..., Path], base: Path) -> tuple[Path, dict]:
-    """The faults root (the module docstring's table) and what was planted in it; conftest makes
-    it once per run (``everything_root``) and builds it once (``everything``): these tests and
-    the Spark equality test (published spelling, built on Spark from a zstd copy of this root)
-    share the root and the DuckDB build."""
+def make_everything(demo_root: Callable[..., Path], base: Path) -> tuple[Path, dict, DbtResult]:
+    """The faults root (the module docstring's table) and its ``dbt build``; conftest's session
+    fixture ``everything`` calls it once: these tests and the Spark equality test (published
+    spelling, built on Spark from a zstd copy of this root) share the root and the build."""
     # NREL's encoding (Brotli) like the rest of the demo; the files rewritten below are pyarrow's
     # default (snappy). The Spark build lands a zstd copy (its bundled Hadoop has no Brotli codec).
     published = demo_root("published", **SIZES)
@@ -107,7 +106,8 @@ def make_everything_root(demo_root: Callable[..., Path], base: Path) -> tuple[Pa
     shape_dir = next(p for p in parquet_files(root, NULL_TEXT_FOLDER)[0].parents if p.name.startswith("shape="))
     facts["null_dir"] = shape_dir.rename(shape_dir.with_name("shape=NULL"))
 
-    return root, facts
+    result = run_dbt(["build"], data_root=root, workdir=base / "work", timeout=600)
+    return root, facts, result
 
 
 @pytest.mark.timeout(900)
