@@ -71,7 +71,12 @@ def _folder_description(folder: str) -> str:
     sweep = c.folder_sweep(folder)
     what = "runs (one row per run_id)" if kind == "runs" else "experiment summaries (one row per experiment_id)"
     scope = f"the {sweep.replace('_', ' ')} sweep" if sweep else "all sweeps"
-    return f"Published BUTTER folder `{folder}/`: {what} of {scope}, hive-partitioned parquet."
+    layouts = [name for name, folders in c.LAYOUT_FOLDERS.items() if folder in folders]
+    where = {"template": "the template's layout", "current": "the current release's layout"}
+    found = " and ".join(where[name] for name in layouts) or "the current release, where published"
+    extra = (" Keeps the summary's columns without the per-epoch arrays, except the test-loss quartiles."
+             if folder == c.EXECUTIVE_FOLDER else "")
+    return f"Published BUTTER folder `{folder}/`: {what} of {scope}, hive-partitioned parquet ({found}).{extra}"
 
 
 def sources_yml() -> str:
@@ -189,6 +194,7 @@ def columns_macro() -> str:
                 "transform": col.transform,
                 "partition": col.partition,
                 "required": col.required,
+                "executive": col.executive,
             }
             body = ", ".join(
                 f"'{k}': " + ("none" if v is None else ("true" if v is True else "false" if v is False else f"'{v}'"))
@@ -207,6 +213,19 @@ def columns_macro() -> str:
         "{% endmacro %}",
         "",
         "",
+        "{% macro butter_all_sweeps_folders(kind) %}",
+        "    {#- The folders holding every sweep's rows (their copies are preferred, in this order). -#}",
+        f"    {{%- set folders = {{'runs': {list(c.ALL_SWEEPS_RUN_FOLDERS)}, 'summary': {list(c.ALL_SWEEPS_SUMMARY_FOLDERS + (c.EXECUTIVE_FOLDER,))}}} -%}}",
+        "    {{- return(folders[kind]) -}}",
+        "{% endmacro %}",
+        "",
+        "",
+        "{% macro butter_executive_folder() %}",
+        "    {#- The current release's small summary copy: only the columns marked executive. -#}",
+        f"    {{{{- return({c.EXECUTIVE_FOLDER!r}) -}}}}",
+        "{% endmacro %}",
+        "",
+        "",
         "{% macro butter_read_options() %}",
         "    {#- DuckDB read_parquet options of every folder read (as in sources.yml). -#}",
         f"    {{{{- return({READ_OPTIONS!r}) -}}}}",
@@ -214,7 +233,7 @@ def columns_macro() -> str:
         "",
         "",
         "{% macro butter_sweeps() %}",
-        "    {#- The seven BUTTER sweeps. -#}",
+        "    {#- The BUTTER sweeps. -#}",
         f"    {{{{- return({list(c.SWEEPS)}) -}}}}",
         "{% endmacro %}",
         "",

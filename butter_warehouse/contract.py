@@ -13,7 +13,18 @@ it is stored under in the two spellings found in the wild:
   ``primary_sweep`` ...);
 * ``framework``: the framework's later exports (``test_loss``, ``train_loss``,
   ``kernel_regularizer_type``, extra ``_q1``/``_q3`` summary arrays and an
-  ``optimizer_sweep`` flag).
+  ``optimizer_sweep`` flag);
+* ``current``: NREL's current release as its dataset page documents it, spelled per
+  column: the run arrays keep the Keras names (``val_loss``), everything else is
+  the framework's (``kernel_regularizer_l1``, ``test_loss_q1``, ``optimizer_sweep``)
+  and its summaries add NREL's best-point distributions
+  (``test_loss_min_epoch_median`` ...).
+
+Two layouts hold these folders (``LAYOUT_FOLDERS``): the template's sixteen folders
+(``all_runs/``, ``complete_summary/``, seven sweeps' runs and summaries) and the
+current release's (``all_repetitions/``, ``complete_summary/``,
+``complete_executive_summary/`` and eight sweeps' summaries). A data root may hold
+any mix of them.
 """
 
 from __future__ import annotations
@@ -23,8 +34,10 @@ from typing import Literal
 
 import pyarrow as pa
 
-Spelling = Literal["published", "framework"]
-SPELLINGS: tuple[Spelling, ...] = ("published", "framework")
+Spelling = Literal["published", "framework", "current"]
+SPELLINGS: tuple[Spelling, ...] = ("published", "framework", "current")
+Layout = Literal["template", "current"]
+LAYOUTS: tuple[Layout, ...] = ("template", "current")
 Kind = Literal["runs", "summary"]
 
 HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
@@ -50,7 +63,7 @@ class Sweep:
     comparison_rule: str
 
 
-#: the seven sweeps, in the order the published data lists them
+#: the eight sweeps, in the order the published data lists them (the optimizer sweep: current release only)
 SWEEP_FACTS: tuple[Sweep, ...] = (
     Sweep(
         name='primary',
@@ -161,15 +174,60 @@ SWEEP_FACTS: tuple[Sweep, ...] = (
             'experiment (value none).'
         ),
     ),
+    Sweep(
+        name='optimizer',
+        swept_parameter='optimizer',
+        core_value='adam',
+        repetitions=20,
+        description=(
+            'Optimizer in {adam, RMSprop, SGD} with momentum 0 or 0.9, learning rate in {0.01, 0.001, '
+            '0.0001, 0.00001} and batch size in {32, 64, 128, 256}, for rectangle networks of depths '
+            '2..6, sizes 2^5..2^24, all 13 datasets; no regularization, no label noise, 3000 epochs held '
+            'fixed. Published in the current release only.'
+        ),
+        comparison_rule=(
+            'Optimizers (with their momentum, read from the run settings where the data carries it) '
+            'are compared within a group equal in every other hyperparameter, learning rate and batch '
+            'size included; the core value is adam.'
+        ),
+    ),
 )
 SWEEPS: tuple[str, ...] = tuple(s.name for s in SWEEP_FACTS)
 
-#: the 16 published folders and what their rows are
-RUN_FOLDERS: tuple[str, ...] = ("all_runs",) + tuple(f"{s}_sweep_runs" for s in SWEEPS)
-SUMMARY_FOLDERS: tuple[str, ...] = ("complete_summary",) + tuple(
-    f"{s}_sweep_summary" for s in SWEEPS
+#: the folders holding every sweep's rows: runs (the template's and the current
+#: release's name; copies of each other when both exist) and summaries
+ALL_SWEEPS_RUN_FOLDERS: tuple[str, ...] = ("all_runs", "all_repetitions")
+ALL_SWEEPS_SUMMARY_FOLDERS: tuple[str, ...] = ("complete_summary",)
+#: the current release's small summary copy: the summary's columns without the
+#: per-epoch arrays, except the test-loss quartiles (``Column.executive``)
+EXECUTIVE_FOLDER = "complete_executive_summary"
+
+#: every folder the warehouse reads, in the order a copy is preferred (the
+#: all-sweeps folders first, the executive summary, which lacks most arrays, last)
+RUN_FOLDERS: tuple[str, ...] = ALL_SWEEPS_RUN_FOLDERS + tuple(f"{s}_sweep_runs" for s in SWEEPS)
+SUMMARY_FOLDERS: tuple[str, ...] = (
+    ALL_SWEEPS_SUMMARY_FOLDERS + tuple(f"{s}_sweep_summary" for s in SWEEPS) + (EXECUTIVE_FOLDER,)
 )
 FOLDERS: tuple[str, ...] = RUN_FOLDERS + SUMMARY_FOLDERS
+
+#: the folders of each layout in the wild (what ``butter demo --layout`` writes)
+LAYOUT_FOLDERS: dict[Layout, tuple[str, ...]] = {
+    "template": tuple(
+        f for f in FOLDERS
+        if f not in ("all_repetitions", EXECUTIVE_FOLDER) and not f.startswith("optimizer_sweep_")
+    ),
+    "current": ("all_repetitions", "complete_summary")
+    + tuple(f"{s}_sweep_summary" for s in SWEEPS) + (EXECUTIVE_FOLDER,),
+}
+#: the spelling each layout's files use
+LAYOUT_SPELLING: dict[Layout, Spelling] = {"template": "published", "current": "current"}
+#: the sweeps each layout publishes
+LAYOUT_SWEEPS: dict[Layout, tuple[str, ...]] = {
+    "template": tuple(s for s in SWEEPS if s != "optimizer"),
+    "current": SWEEPS,
+}
+#: files beside the folders that NREL publishes as archives of some of them
+ARCHIVE_SUFFIXES: tuple[str, ...] = (".tar", ".tar.xz", ".tar.gz", ".tgz", ".zip")
 
 
 def folder_kind(folder: str) -> Kind:
@@ -182,11 +240,17 @@ def folder_kind(folder: str) -> Kind:
 
 
 def folder_sweep(folder: str) -> str | None:
-    """The sweep a per-sweep folder belongs to (None for all_runs/complete_summary)."""
+    """The sweep a per-sweep folder belongs to (None for the all-sweeps folders)."""
     for sweep in SWEEPS:
         if folder.startswith(f"{sweep}_sweep_"):
             return sweep
     return None
+
+
+def is_all_sweeps_folder(folder: str) -> bool:
+    """A folder holding the rows of every sweep (all_runs, all_repetitions,
+    complete_summary, complete_executive_summary)."""
+    return folder in ALL_SWEEPS_RUN_FOLDERS + ALL_SWEEPS_SUMMARY_FOLDERS + (EXECUTIVE_FOLDER,)
 
 
 @dataclass(frozen=True)
@@ -201,9 +265,20 @@ class Column:
     description: str
     partition: bool = False  # stored in the hive path only, not in the files
     transform: str | None = None  # name of a dbt macro applied to the source column
+    #: the current release keeps this column's published (Keras) name: the run arrays
+    keras: bool = False
+    #: a column some exports lack although two spellings name it (NULL where absent)
+    optional: bool = False
+    #: present in complete_executive_summary/ (the shared columns, num_runs, the
+    #: test-loss quartile arrays and the best-point distributions)
+    executive: bool = True
 
     def source_name(self, spelling: Spelling) -> str | None:
-        return self.published if spelling == "published" else self.framework
+        if spelling == "published":
+            return self.published
+        if spelling == "current" and self.keras:
+            return self.published
+        return self.framework
 
     def stored_name(self, spelling: Spelling) -> str:
         """``source_name`` of a column every spelling has (a partition, a required column)."""
@@ -214,8 +289,13 @@ class Column:
 
     @property
     def required(self) -> bool:
-        """A column present in both spellings must be present in every folder."""
-        return self.published is not None and self.framework is not None
+        """A column present in both spellings must be present in every folder
+        (complete_executive_summary/: only the ``executive`` ones)."""
+        return self.published is not None and self.framework is not None and not self.optional
+
+    def required_in(self, folder: str) -> bool:
+        """Whether every file of ``folder`` must store this column."""
+        return self.required and (folder != EXECUTIVE_FOLDER or self.executive)
 
 
 # --- partitions ---------------------------------------------------------------------
@@ -257,7 +337,7 @@ SHARED_COLUMNS: tuple[Column, ...] = (
             "boolean",
             f"True when the experiment belongs to the {s.replace('_', ' ')} sweep (an experiment can be in several sweeps).",
         )
-        for s in SWEEPS
+        for s in SWEEPS if s != "optimizer"
     ),
     Column(
         "is_optimizer_sweep",
@@ -265,7 +345,8 @@ SHARED_COLUMNS: tuple[Column, ...] = (
         "optimizer_sweep",
         pa.bool_(),
         "boolean",
-        "Optimizer-sweep flag, present only in the framework spelling; NULL when the source folder does not carry it.",
+        "True when the experiment belongs to the optimizer sweep (current release and framework spelling; "
+        "NULL when the source folder does not carry the flag).",
     ),
     _same("activation", pa.string(), "varchar", "Activation function of the hidden layers (relu throughout BUTTER)."),
     Column("experimental_batch", "batch", "batch", pa.string(), "varchar", "Nickname of the experimental batch the experiment was queued in (published column `batch`; not the minibatch size)."),
@@ -280,8 +361,8 @@ SHARED_COLUMNS: tuple[Column, ...] = (
     _dotted("kernel_regularizer.l2", pa.float32(), "float", "L2 penalty of the kernel regularizer (0 or NULL when not L2)."),
     _dotted("kernel_regularizer.type", pa.string(), "varchar", "Kernel regularizer type (l1, l2; NULL when unregularized).", partition=True),
     _same("label_noise", pa.float32(), "float", "Fraction of training labels replaced by noise.", partition=True),
-    _same("learning_rate", pa.float32(), "float", "Adam learning rate.", partition=True),
-    _same("optimizer", pa.string(), "varchar", "Optimizer (Adam throughout BUTTER)."),
+    _same("learning_rate", pa.float32(), "float", "Learning rate of the optimizer.", partition=True),
+    _same("optimizer", pa.string(), "varchar", "Optimizer: adam, except in the optimizer sweep (adam, RMSprop, SGD); its momentum is read from `command`."),
     _same("output_activation", pa.string(), "varchar", "Activation of the output layer (depends on the task)."),
     _same("shape", pa.string(), "varchar", "Network shape: how layer widths vary with depth.", partition=True),
     _same("size", pa.uint64(), "ubigint", "Target number of trainable parameters (a power of two).", ),
@@ -322,6 +403,7 @@ def _run_metric_columns() -> tuple[Column, ...]:
                     FLOAT_LIST,
                     "float[]",
                     f"Per-epoch {metric.replace('_', ' ')} on the {split_text}; element i is epoch i (1-based); length = epochs.",
+                    keras=True,
                 )
             )
     return tuple(cols)
@@ -355,6 +437,8 @@ SUMMARY_STATS: dict[str, tuple[str, ...]] = {
     "train_kullback_leibler_divergence": ("avg", "stddev", "median"),
 }
 QUARTILE_STATS: tuple[str, ...] = ("q1", "q3")
+#: the per-epoch arrays complete_executive_summary/ keeps
+EXECUTIVE_ARRAYS: tuple[str, ...] = ("test_loss_q1", "test_loss_median", "test_loss_q3")
 
 _STAT_TEXT = {
     "num_finite": "number of runs whose value is finite",
@@ -383,16 +467,60 @@ def _summary_stat_columns() -> tuple[Column, ...]:
                     arrow,
                     sql_type,
                     f"Per-epoch {_STAT_TEXT[stat]} of {metric.replace('_', ' ')}; element i is epoch i (1-based)."
-                    + (" Framework spelling only; NULL for published folders." if stat in QUARTILE_STATS else ""),
+                    + (" Framework and current spelling only; NULL for published folders." if stat in QUARTILE_STATS else ""),
+                    executive=name in EXECUTIVE_ARRAYS,
                 )
             )
     return tuple(cols)
 
 
+#: NREL's best-point distributions (current release summaries): for each metric,
+#: the direction of its best value; each experiment carries the distribution over
+#: its runs of the epoch of each run's best value and of that value
+BEST_POINT_METRICS: dict[str, Literal["min", "max"]] = {
+    "test_loss": "min",
+    "test_accuracy": "max",
+    "test_mean_squared_error": "min",
+    "test_kullback_leibler_divergence": "min",
+}
+BEST_POINT_PARTS: tuple[str, ...] = ("epoch", "value")
+BEST_POINT_STATS: tuple[str, ...] = ("min", "q1", "median", "q3", "max", "avg")
+_BEST_POINT_STAT_TEXT = {"min": "smallest", "q1": "first quartile", "median": "median", "q3": "third quartile",
+                         "max": "largest", "avg": "mean"}
+#: the prefix that says a best-point column is NREL's published figure, not the warehouse's own
+NREL_PREFIX = "nrel_"
+
+
+def best_point_name(metric: str, part: str, stat: str) -> str:
+    """NREL's column name of one best-point statistic (``test_loss_min_epoch_median``)."""
+    return f"{metric}_{BEST_POINT_METRICS[metric]}_{part}_{stat}"
+
+
+def _best_point_columns() -> tuple[Column, ...]:
+    cols: list[Column] = []
+    for metric, direction in BEST_POINT_METRICS.items():
+        best = "lowest" if direction == "min" else "highest"
+        for part in BEST_POINT_PARTS:
+            what = (f"the epoch of each run's {best} {metric.replace('_', ' ')}" if part == "epoch"
+                    else f"each run's {best} {metric.replace('_', ' ')}")
+            for stat in BEST_POINT_STATS:
+                name = best_point_name(metric, part, stat)
+                cols.append(Column(
+                    NREL_PREFIX + name, None, name, pa.float32(), "float",
+                    f"NREL's published {_BEST_POINT_STAT_TEXT[stat]} over the experiment's runs of {what}"
+                    + (" (its epoch base, 0 or 1, is not documented: audit.load_audit states the one detected)"
+                       if part == "epoch" else "")
+                    + ". Current release only (float32, or a one-element list); NULL where not published.",
+                    transform="butter_first_if_list",
+                ))
+    return tuple(cols)
+
+
 SUMMARY_ONLY_COLUMNS: tuple[Column, ...] = (
     _same("num_runs", pa.uint8(), "utinyint", "Number of runs aggregated into this summary, as published."),
-    Column("num_runs_at_epoch", "num", "num", pa.list_(pa.uint8()), "utinyint[]", "Per-epoch number of runs present (published column `num`)."),
-) + _summary_stat_columns()
+    Column("num_runs_at_epoch", "num", "num", pa.list_(pa.uint8()), "utinyint[]",
+           "Per-epoch number of runs present (published column `num`).", executive=False),
+) + _summary_stat_columns() + _best_point_columns()
 
 
 def columns(kind: Kind) -> tuple[Column, ...]:
@@ -402,12 +530,15 @@ def columns(kind: Kind) -> tuple[Column, ...]:
     return SHARED_COLUMNS + SUMMARY_ONLY_COLUMNS
 
 
-def arrow_schema(kind: Kind, spelling: Spelling) -> pa.Schema:
-    """The full arrow schema of a folder (what ``_common_metadata`` holds)."""
+def arrow_schema(kind: Kind, spelling: Spelling, folder: str | None = None) -> pa.Schema:
+    """The full arrow schema of a folder (what ``_common_metadata`` holds);
+    ``folder`` narrows it to what that folder stores (the executive summary)."""
     fields = [
         pa.field(col.source_name(spelling), col.arrow)
         for col in columns(kind)
         if col.source_name(spelling) is not None
+        and (spelling == "current" or not col.name.startswith(NREL_PREFIX))
+        and (folder != EXECUTIVE_FOLDER or col.executive)
     ]
     return pa.schema(fields)
 
@@ -418,8 +549,8 @@ def partition_names(spelling: Spelling) -> tuple[str, ...]:
     return tuple(by_published[p].stored_name(spelling) for p in PARTITION_ORDER)
 
 
-def file_schema(kind: Kind, spelling: Spelling) -> pa.Schema:
+def file_schema(kind: Kind, spelling: Spelling, folder: str | None = None) -> pa.Schema:
     """The schema of the parquet files themselves (partition columns live in the path)."""
     parts = set(partition_names(spelling))
-    schema = arrow_schema(kind, spelling)
+    schema = arrow_schema(kind, spelling, folder)
     return pa.schema([f for f in schema if f.name not in parts])

@@ -5,7 +5,7 @@
         'dataset', 'shape', 'depth', 'size', 'num_free_parameters',
         'learning_rate', 'batch_size', 'label_noise',
         'kernel_regularizer_type', 'kernel_regularizer_l1', 'kernel_regularizer_l2',
-        'epochs',
+        'epochs', 'optimizer',
     ]) -}}
 {%- endmacro %}
 
@@ -91,6 +91,7 @@
         'kernel_regularizer_l1': 'double',
         'kernel_regularizer_l2': 'double',
         'epochs': 'integer',
+        'optimizer': 'varchar',
         'num_runs': 'integer',
     }) -}}
 {%- endmacro %}

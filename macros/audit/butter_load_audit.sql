@@ -9,8 +9,9 @@
 
 
 {#- Every staging row (the copy models hold one row per staging row):
-    folder_kind, source_folder, source_file, entity_id, agreement_fingerprint,
-    hyperparameters_fingerprint, damage (why the row is quarantined as
+    folder_kind, source_folder, source_file, entity_id, the fingerprints
+    copies are compared by (butter_copies_agree), hyperparameters_fingerprint,
+    damage (why the row is quarantined as
     damaged, NULL for a sound row). -#}
 {% macro butter_audit_copies(run_copies, experiment_copies) -%}
     select
@@ -18,7 +19,9 @@
         source_folder,
         source_file,
         run_id as entity_id,
-        agreement_fingerprint,
+        values_fingerprint,
+        arrays_fingerprint,
+        executive_arrays_fingerprint,
         hyperparameters_fingerprint,
         damage
     from {{ run_copies }}
@@ -28,7 +31,9 @@
         source_folder,
         source_file,
         cast(experiment_id as string) as entity_id,
-        agreement_fingerprint,
+        values_fingerprint,
+        arrays_fingerprint,
+        executive_arrays_fingerprint,
         hyperparameters_fingerprint,
         damage
     from {{ experiment_copies }}

@@ -32,26 +32,37 @@
 {% macro butter_folder_relations(kind, folder_relations) -%}
     {#- The model's mapping folder -> relation (its import CTE of that folder's
         staging model), checked against the contract's folders of the kind in
-        their order (the first is the all-sweeps folder); returned as a list of
-        (folder, relation) pairs. -#}
+        their order (the all-sweeps folders first); returned as a list of
+        (folder, relation) pairs of the folders that hold parquet files (a
+        folder the layout does not have is left out of the union, so an engine
+        plans only the folders present; the first folder when none has any). -#}
     {%- set expected = butter_folders(kind) -%}
     {%- if folder_relations.keys() | list != expected -%}
         {{- exceptions.raise_compiler_error("BUTTER: the " ~ kind ~ " folders given " ~ (folder_relations.keys() | list)
             ~ " are not the contract's " ~ expected ~ " in that order: import each staging model of "
             ~ "butter_folders('" ~ kind ~ "') and map its folder to that relation.") -}}
     {%- endif -%}
-    {{- return(folder_relations.items() | list) -}}
+    {%- set present = [] -%}
+    {%- for folder, relation in folder_relations.items() if butter_inventory_folder(folder).parquet_files > 0 -%}
+        {%- do present.append((folder, relation)) -%}
+    {%- endfor -%}
+    {{- return(present or (folder_relations.items() | list)[:1]) -}}
 {%- endmacro %}
 
 
 {% macro butter_copies_unioned(kind, folder_relations) -%}
     {#- values_fingerprint: the cheap columns; arrays_fingerprint: one checksum
-        per per-epoch array (butter_array_checksum), so this pass reads the
-        arrays of every copy once; agreement_fingerprint: both, what copies
-        must share to agree. folder_relations: folder -> staging relation. -#}
+        per per-epoch array (butter_array_checksum) compared between copies, so
+        this pass reads the arrays of every copy once (NULL for the executive
+        summary, which keeps few arrays); executive_arrays_fingerprint
+        (summaries): the arrays the executive summary shares with the other
+        folders. Copies agree when these are equal where both have them
+        (butter_copies_agree). folder_relations: folder -> staging relation. -#}
     {%- set key = butter_key_column(kind) -%}
     {%- set columns = butter_agreement_columns(kind) -%}
-    {%- set arrays = butter_compared_arrays(kind) -%}
+    {%- set executive = butter_executive_folder() -%}
+    {%- set arrays = butter_compared_arrays(kind, exclude=executive) -%}
+    {%- set executive_arrays = butter_compared_arrays(kind) if kind == 'summary' else [] -%}
     {%- for folder, relation in butter_folder_relations(kind, folder_relations) %}
     select
         source_folder,
@@ -62,10 +73,10 @@
         {%- for column in columns %}
         {{ column }},
         {%- endfor %}
-        md5(concat_ws('|', values_fingerprint, arrays_fingerprint)) as agreement_fingerprint,
         hyperparameters_fingerprint,
         values_fingerprint,
         arrays_fingerprint,
+        executive_arrays_fingerprint,
         {{ butter_row_damage(kind) }} as damage,
         damage_detail
         {%- if kind == 'runs' %}
@@ -85,13 +96,26 @@
             {{ column }},
             {%- endfor %}
             {{ butter_fingerprint(columns) }} as values_fingerprint,
+            {%- if folder == executive %}
+            cast(null as string) as arrays_fingerprint,
+            {%- else %}
             md5(concat_ws('|', '<arrays>'
                 {%- for array in arrays %},
                 coalesce({{ butter_array_checksum(array) }}, '<null>')
                 {%- endfor %}
             )) as arrays_fingerprint,
+            {%- endif %}
+            {%- if kind == 'summary' %}
+            md5(concat_ws('|', '<executive arrays>'
+                {%- for array in executive_arrays %},
+                coalesce({{ butter_array_checksum(array) }}, '<null>')
+                {%- endfor %}
+            )) as executive_arrays_fingerprint,
+            {%- else %}
+            cast(null as string) as executive_arrays_fingerprint,
+            {%- endif %}
             {{ butter_fingerprint(butter_hyperparameters()) }} as hyperparameters_fingerprint,
-            {{ butter_row_damage_detail(kind) }} as damage_detail
+            {{ butter_row_damage_detail(kind, folder) }} as damage_detail
             {%- if kind == 'runs' %}
             {%- for metric in butter_accuracy_metrics() %},
             {{ butter_list_min(butter_list_finite(metric)) }} as min_finite_{{ metric }},
@@ -105,11 +129,24 @@
 {%- endmacro %}
 
 
-{% macro butter_compared_arrays(kind) -%}
+{% macro butter_copies_agree(copy, other) -%}
+    {#- Whether two copies (table aliases of copy rows, or prefixes ending in
+        `read_`) hold the same data: equal cheap columns, and equal arrays
+        where both keep them (the executive summary keeps only the test-loss
+        quartiles, compared through executive_arrays_fingerprint). -#}
+    (
+        {{ copy }}values_fingerprint = {{ other }}values_fingerprint
+        and coalesce({{ copy }}arrays_fingerprint = {{ other }}arrays_fingerprint, true)
+        and coalesce({{ copy }}executive_arrays_fingerprint = {{ other }}executive_arrays_fingerprint, true)
+    )
+{%- endmacro %}
+
+
+{% macro butter_compared_arrays(kind, exclude=none) -%}
     {#- The per-epoch arrays compared between copies: those stored by every
-        folder of the kind that holds files. A statistic one export does not
-        publish (q1/q3 in one spelling) is NULL in the other folders' copies,
-        which is not a difference between them. -#}
+        folder of the kind that holds files (but `exclude`). A statistic one
+        export does not publish (q1/q3 in one spelling) is NULL in the other
+        folders' copies, which is not a difference between them. -#}
     {%- set names = butter_run_metrics() if kind == 'runs' else butter_summary_statistics() -%}
     {%- if not execute -%}
         {{- return(names) -}}
@@ -119,7 +156,7 @@
         {%- do spellings.update({col.name: [col.name, col.framework, col.published] | reject('none') | list}) -%}
     {%- endfor -%}
     {%- set stored_by_folder = [] -%}
-    {%- for folder in butter_folders(kind) if butter_inventory_folder(folder).parquet_files > 0 -%}
+    {%- for folder in butter_folders(kind) if folder != exclude and butter_inventory_folder(folder).parquet_files > 0 -%}
         {%- do stored_by_folder.append(butter_describe(butter_source(folder)) | map(attribute='name') | list) -%}
     {%- endfor -%}
     {%- set compared = [] -%}
@@ -143,7 +180,7 @@
         of the experiment's runs; a summary copy whose hyperparameters differ from
         its runs' is read only when no copy agrees (the runs win). -#}
     {%- set key = butter_key_column(kind) -%}
-    {%- set primary_folder = butter_folders(kind)[0] -%}
+    {%- set all_sweeps_folders = butter_all_sweeps_folders(kind) -%}
     select
         {{ key }},
         {%- if kind == 'runs' %}
@@ -153,12 +190,14 @@
         {{ butter_any_value("source_file") }} filter (where copy_rank = 1) as read_from_file,
         count(*) as num_copies,
         {{ butter_string_agg('source_folder', "', '", 'source_folder', distinct=true) }} as source_folders,
-        count(distinct agreement_fingerprint) > 1 as has_disagreeing_copies,
+        bool_or(not agrees_with_read_copy) as has_disagreeing_copies,
         count(distinct values_fingerprint) > 1 as has_disagreeing_values,
-        count(distinct arrays_fingerprint) > 1 as has_disagreeing_arrays,
-        {{ butter_string_agg("case when agreement_fingerprint != read_fingerprint then source_folder || ': ' || source_file end",
+        count(distinct arrays_fingerprint) > 1 or count(distinct executive_arrays_fingerprint) > 1
+            as has_disagreeing_arrays,
+        {{ butter_string_agg("case when not agrees_with_read_copy then source_folder || ': ' || source_file end",
             "', '", 'source_folder, source_file') }} as disagreeing_copy_files,
-        count(*) filter (where source_folder = '{{ primary_folder }}') > 0 as is_in_{{ primary_folder }},
+        count(*) filter (where source_folder in ('{{ all_sweeps_folders | join("', '") }}')) > 0
+            as is_in_all_sweeps_folder,
         count(*) > count(distinct source_folder) as has_duplicate_in_folder,
         {{ butter_string_agg("case when copies_in_folder > 1 then source_folder || ': ' || source_file end",
             "', '", 'source_folder, source_file') }} as duplicate_in_folder_files
@@ -170,31 +209,50 @@
         {%- endif %}
     from (
         select
-            copies.*,
-            {%- if runs_relation is not none %}
-            runs.runs_hyperparameters_fingerprint,
-            coalesce(copies.hyperparameters_fingerprint != runs.runs_hyperparameters_fingerprint, false)
-                as disagrees_with_runs,
-            {%- endif %}
-            count(*) over (partition by copies.{{ key }}, copies.source_folder) as copies_in_folder,
-            row_number() over copy_order as copy_rank,
-            first_value(copies.agreement_fingerprint) over copy_order as read_fingerprint
-        from {{ copies_relation }} as copies
-        {%- if runs_relation is not none %}
-        left join {{ runs_relation }} as runs
-            on copies.{{ key }} = runs.experiment_id
-        {%- endif %}
-        where copies.damage is null
-        window copy_order as (
-            partition by copies.{{ key }}
-            order by
+            ordered_copies.*,
+            {{ butter_copies_agree('ordered_copies.', 'ordered_copies.read_') }} as agrees_with_read_copy
+        from (
+            select
+                copies.*,
                 {%- if runs_relation is not none %}
-                coalesce(copies.hyperparameters_fingerprint != runs.runs_hyperparameters_fingerprint, false),
+                runs.runs_hyperparameters_fingerprint,
+                coalesce(copies.hyperparameters_fingerprint != runs.runs_hyperparameters_fingerprint, false)
+                    as disagrees_with_runs,
                 {%- endif %}
-                copies.source_folder != '{{ primary_folder }}', copies.source_folder, copies.source_file
-        )
+                count(*) over (partition by copies.{{ key }}, copies.source_folder) as copies_in_folder,
+                row_number() over copy_order as copy_rank,
+                first_value(copies.values_fingerprint) over copy_order as read_values_fingerprint,
+                first_value(copies.arrays_fingerprint) over copy_order as read_arrays_fingerprint,
+                first_value(copies.executive_arrays_fingerprint) over copy_order
+                    as read_executive_arrays_fingerprint
+            from {{ copies_relation }} as copies
+            {%- if runs_relation is not none %}
+            left join {{ runs_relation }} as runs
+                on copies.{{ key }} = runs.experiment_id
+            {%- endif %}
+            where copies.damage is null
+            window copy_order as (
+                partition by copies.{{ key }}
+                order by
+                    {%- if runs_relation is not none %}
+                    coalesce(copies.hyperparameters_fingerprint != runs.runs_hyperparameters_fingerprint, false),
+                    {%- endif %}
+                    {{ butter_folder_rank('copies.source_folder', kind) }}, copies.source_file
+            )
+        ) as ordered_copies
     ) as ranked_copies
     group by {{ key }}
+{%- endmacro %}
+
+
+{% macro butter_folder_rank(folder_expr, kind) -%}
+    {#- A folder's place in the contract's order (butter_folders): the copy read
+        comes from the all-sweeps folders first, the executive summary last. -#}
+    case {{ folder_expr }}
+        {%- for folder in butter_folders(kind) %}
+        when '{{ folder }}' then {{ loop.index }}
+        {%- endfor %}
+    end
 {%- endmacro %}
 
 

@@ -10,7 +10,8 @@
     epochs is NULL, or a per-epoch array is NULL, empty or not `epochs` long.
     NULL *elements* inside an array are data ("no value at this epoch", like
     NaN), never damage. Optional arrays (q1/q3, absent from the published
-    spelling) are checked only where present.
+    spelling) are checked only where present, and so are the arrays the
+    executive summary does not keep (complete_executive_summary/).
 -#}
 
 
@@ -18,7 +19,7 @@
 {% macro butter_epoch_arrays(kind) -%}
     {%- set arrays = [] -%}
     {%- for col in butter_columns(kind) if col.sql_type.endswith('[]') and col.name != 'widths' -%}
-        {%- do arrays.append({'name': col.name, 'required': col.required}) -%}
+        {%- do arrays.append({'name': col.name, 'required': col.required, 'executive': col.executive}) -%}
     {%- endfor -%}
     {{- return(arrays) -}}
 {%- endmacro %}
@@ -45,8 +46,9 @@
 
 
 {#- Every finding of a damaged row (column and lengths), NULL for a sound
-    row: `test_loss has 9 values for 10 epochs; train_loss is NULL`. -#}
-{% macro butter_row_damage_detail(kind) -%}
+    row: `test_loss has 9 values for 10 epochs; train_loss is NULL`. `folder`:
+    the folder the rows come from (the executive summary keeps few arrays). -#}
+{% macro butter_row_damage_detail(kind, folder=none) -%}
     {%- set key = 'run_id' if kind == 'runs' else 'experiment_id' -%}
     nullif(concat_ws(
         '; ',
@@ -57,7 +59,7 @@
         case when epochs is null then 'epochs is NULL' end,
         {%- for array in butter_epoch_arrays(kind) %}
         case
-            {%- if array.required %}
+            {%- if array.required and (folder != butter_executive_folder() or array.executive) %}
             when {{ array.name }} is null then '{{ array.name }} is NULL'
             {%- endif %}
             when {{ butter_array_length(array.name) }} != epochs

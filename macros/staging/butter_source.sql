@@ -12,7 +12,7 @@
 
 {#- Whether a folder holds runs or experiment summaries. -#}
 {% macro butter_folder_kind(folder) -%}
-    {{- return('runs' if folder.endswith('_runs') else 'summary') -}}
+    {{- return('runs' if folder in butter_folders('runs') else 'summary') -}}
 {%- endmacro %}
 
 
@@ -107,8 +107,12 @@
             {%- if col.transform == 'butter_from_unix_seconds' and found[0] != col.name -%}
                 {%- set expr = butter_from_unix_seconds(expr) -%}
             {%- endif -%}
+            {%- if col.transform == 'butter_first_if_list' and (source_type.endswith('[]') or source_type.startswith('array')) -%}
+                {#- documented as [float32]: a one-element list is read as its element -#}
+                {%- set expr = butter_list_element(expr, '1') -%}
+            {%- endif -%}
             {%- do exprs.append('cast(' ~ expr ~ ' as ' ~ butter_type(col.sql_type) ~ ') as ' ~ col.name) -%}
-        {%- elif not col.required -%}
+        {%- elif not col.required or (folder == butter_executive_folder() and not col.executive) -%}
             {%- do exprs.append('cast(null as ' ~ butter_type(col.sql_type) ~ ') as ' ~ col.name) -%}
         {%- else -%}
             {{- exceptions.raise_compiler_error(

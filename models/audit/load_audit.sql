@@ -119,7 +119,9 @@ read_copies as (
     select
         copies.folder_kind,
         copies.entity_id,
-        {{ butter_any_value('copies.agreement_fingerprint') }} as read_fingerprint
+        {{ butter_any_value('copies.values_fingerprint') }} as read_values_fingerprint,
+        {{ butter_any_value('copies.arrays_fingerprint') }} as read_arrays_fingerprint,
+        {{ butter_any_value('copies.executive_arrays_fingerprint') }} as read_executive_arrays_fingerprint
     from copies
     inner join located
         on
@@ -144,7 +146,7 @@ classified as (
                 then 'published'
             when copies.source_folder = located.read_from_folder or copies.folder_copy_rank > 1 then 'quarantined'
             when copies.hyperparameters_fingerprint != located.runs_hyperparameters_fingerprint then 'quarantined'
-            when copies.agreement_fingerprint = read_copies.read_fingerprint then 'duplicate'
+            when {{ butter_copies_agree('copies.', 'read_copies.read_') }} then 'duplicate'
             else 'quarantined'
         end as outcome,
         copies.damage is not null as is_damaged,

@@ -70,7 +70,7 @@ run_differences as (
         'run_not_in_all_runs' as difference,
         'found only in: ' || source_folders as detail
     from runs_located
-    where not is_in_all_runs
+    where not is_in_all_sweeps_folder
 
     union all
 
@@ -117,7 +117,7 @@ experiment_differences as (
         'experiment_not_in_complete_summary' as difference,
         'found only in: ' || source_folders as detail
     from experiments_located
-    where not is_in_complete_summary
+    where not is_in_all_sweeps_folder
 
     union all
 

@@ -39,6 +39,14 @@ stg_regularization_sweep_summary as (
     select * from {{ ref('stg_butter__regularization_sweep_summary') }}
 ),
 
+stg_optimizer_sweep_summary as (
+    select * from {{ ref('stg_butter__optimizer_sweep_summary') }}
+),
+
+stg_complete_executive_summary as (
+    select * from {{ ref('stg_butter__complete_executive_summary') }}
+),
+
 copies as (
     {{ butter_copies_unioned('summary', {
         'complete_summary': 'stg_complete_summary',
@@ -49,6 +57,8 @@ copies as (
         'label_noise_sweep_summary': 'stg_label_noise_sweep_summary',
         'batch_size_sweep_summary': 'stg_batch_size_sweep_summary',
         'regularization_sweep_summary': 'stg_regularization_sweep_summary',
+        'optimizer_sweep_summary': 'stg_optimizer_sweep_summary',
+        'complete_executive_summary': 'stg_complete_executive_summary',
     }) }}
 ),
 

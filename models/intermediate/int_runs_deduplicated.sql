@@ -11,6 +11,10 @@ stg_all_runs as (
     select * from {{ ref('stg_butter__all_runs') }}
 ),
 
+stg_all_repetitions as (
+    select * from {{ ref('stg_butter__all_repetitions') }}
+),
+
 stg_primary_sweep_runs as (
     select * from {{ ref('stg_butter__primary_sweep_runs') }}
 ),
@@ -39,11 +43,16 @@ stg_regularization_sweep_runs as (
     select * from {{ ref('stg_butter__regularization_sweep_runs') }}
 ),
 
+stg_optimizer_sweep_runs as (
+    select * from {{ ref('stg_butter__optimizer_sweep_runs') }}
+),
+
 deduplicated as (
     {{ butter_copies_deduplicated(
         'runs',
         {
             'all_runs': 'stg_all_runs',
+            'all_repetitions': 'stg_all_repetitions',
             'primary_sweep_runs': 'stg_primary_sweep_runs',
             '300_epoch_sweep_runs': 'stg_300_epoch_sweep_runs',
             '30k_epoch_sweep_runs': 'stg_30k_epoch_sweep_runs',
@@ -51,6 +60,7 @@ deduplicated as (
             'label_noise_sweep_runs': 'stg_label_noise_sweep_runs',
             'batch_size_sweep_runs': 'stg_batch_size_sweep_runs',
             'regularization_sweep_runs': 'stg_regularization_sweep_runs',
+            'optimizer_sweep_runs': 'stg_optimizer_sweep_runs',
         },
         ref('int_runs_located'),
         ref('int_run_copies_unioned'),

@@ -33,6 +33,10 @@
         'value': 'coalesce(' ~ penalty ~ ', 0)',
         'label': "coalesce(experiments.kernel_regularizer_type || ' ' || " ~ butter_number_text('(' ~ penalty ~ ')') ~ ", 'none')",
         'core': 'experiments.kernel_regularizer_type is null'},
+    'optimizer': {'varies': ['optimizer'],
+        'value': 'experiments.optimizer', 'numeric': 'cast(null as double)',
+        'label': 'experiments.optimizer',
+        'core': 'lower(experiments.optimizer) = lower(sweeps.core_value)'},
 } -%}
 {%- set sweeps = [] -%}
 {%- for swept in butter_swept_parameters() -%}
@@ -94,7 +98,7 @@ candidates as (
             sweeps.sweep,
             sweeps.swept_parameter,
             {{ spec.get('label', butter_number_text(spec.value)) }} as swept_value,
-            cast({{ spec.value }} as double) as swept_value_numeric,
+            {{ spec.get('numeric', 'cast(' ~ spec.value ~ ' as double)') }} as swept_value_numeric,
             coalesce({{ spec.core }}, false) as is_core_value,
             coalesce(experiments.is_{{ spec.sweep }}_sweep, false) as is_sweep_member,
             {{ butter_fingerprint(group_columns) }} as comparison_group_id,
