@@ -487,7 +487,9 @@ BEST_POINT_PARTS: tuple[str, ...] = ("epoch", "value")
 BEST_POINT_STATS: tuple[str, ...] = ("min", "q1", "median", "q3", "max", "avg")
 _BEST_POINT_STAT_TEXT = {"min": "smallest", "q1": "first quartile", "median": "median", "q3": "third quartile",
                          "max": "largest", "avg": "mean"}
-#: the prefix that says a best-point column is NREL's published figure, not the warehouse's own
+#: the prefix that says a best-point column is NREL's published figure, not the warehouse's own:
+#: ``test_loss_min_epoch_median`` is staged as ``nrel_best_test_loss_epoch_median``, beside the
+#: warehouse's ``best_test_loss_epoch_median`` computed from the runs (marts.experiment_best_epochs)
 NREL_PREFIX = "nrel_"
 
 
@@ -505,8 +507,9 @@ def _best_point_columns() -> tuple[Column, ...]:
                     else f"each run's {best} {metric.replace('_', ' ')}")
             for stat in BEST_POINT_STATS:
                 name = best_point_name(metric, part, stat)
+                canonical = f"{NREL_PREFIX}best_{metric}{'_epoch' if part == 'epoch' else ''}_{stat}"
                 cols.append(Column(
-                    NREL_PREFIX + name, None, name, pa.float32(), "float",
+                    canonical, None, name, pa.float32(), "float",
                     f"NREL's published {_BEST_POINT_STAT_TEXT[stat]} over the experiment's runs of {what}"
                     + (" (its epoch base, 0 or 1, is not documented: audit.load_audit states the one detected)"
                        if part == "epoch" else "")
