@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import pytest
 
@@ -143,11 +143,12 @@ def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
     """``demo_root(spelling=None, layout=None, **sizes)`` -> a generated demo data root (once per
     test run; tests copy it before changing anything). The layout defaults to the spelling's
     (``current`` for the current spelling, else ``template``), the spelling to the layout's
-    (``published`` for the template)."""
+    (``published`` for the template). ``demo_root("mix")``: the current release's default demo
+    mixed with the template's layout (``make_mixed_root``)."""
     from butter_warehouse import demo
     from butter_warehouse.contract import LAYOUT_SPELLING, Layout
 
-    cache: dict[tuple, Path] = {}
+    cache: dict[tuple | str, Path] = {}
 
     def generate(folder: Path, spelling: Spelling, kwargs: dict[str, Any]) -> Path:
         demo.generate(folder, spelling=spelling, **kwargs)
@@ -155,7 +156,14 @@ def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
 
     defaults = {name: p.default for name, p in inspect.signature(demo.generate).parameters.items()}
 
-    def make(spelling: Spelling | None = None, layout: Layout | None = None, **kwargs: Any) -> Path:
+    def make(spelling: Spelling | Literal["mix"] | None = None, layout: Layout | None = None,
+             **kwargs: Any) -> Path:
+        if spelling == "mix":
+            assert layout is None and not kwargs, "the mixed root is made from the default current demo"
+            if "mix" not in cache:
+                current = make("current")
+                cache["mix"] = shared_once(tmp_path_factory, "demo-mix", lambda folder: make_mixed_root(current, folder))
+            return cache["mix"]
         layout = layout or ("current" if spelling == "current" else "template")
         spelling = spelling or LAYOUT_SPELLING[layout]
         kwargs["layout"] = layout
@@ -172,7 +180,8 @@ def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
 @pytest.fixture(scope="session")
 def built_warehouse(demo_root: Callable[..., Path], tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], DbtResult]:
     """``built_warehouse(spelling)`` -> result of a full ``dbt build`` on default demo data (once per
-    test run; tests only read it, or copy the file)."""
+    test run; tests only read it, or copy the file): ``published`` and ``framework`` the template's
+    layout, ``current`` the current release's, ``mix`` both (``demo_root``)."""
     cache: dict[str, DbtResult] = {}
 
     def dbt_build(workdir: Path, spelling: str) -> DbtResult:
