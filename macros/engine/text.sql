@@ -93,14 +93,23 @@
     engine, so fingerprints are too). -#}
 {% macro butter_fingerprint(columns) -%}
     {%- set types = {} -%}
+    {%- set optional_flags = [] -%}
     {%- for kind in ['runs', 'summary'] -%}
         {%- for col in butter_columns(kind) -%}
             {%- do types.update({col.name: col.sql_type}) -%}
+            {%- if col.sql_type == 'boolean' and not col.required -%}
+                {%- do optional_flags.append(col.name) -%}
+            {%- endif -%}
         {%- endfor -%}
     {%- endfor -%}
     md5(concat_ws('|'
         {%- for column in columns %},
+        {%- if column in optional_flags %}
+        {#- a flag one export does not carry (is_optimizer_sweep, NULL there) is not set: no difference -#}
+        {{ butter_value_text('coalesce(' ~ column ~ ', false)', 'boolean') }}
+        {%- else %}
         coalesce({{ butter_value_text(column, types.get(column)) }}, '<null>')
+        {%- endif %}
         {%- endfor %}
     ))
 {%- endmacro %}

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import pytest
 
@@ -143,11 +143,12 @@ def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
     """``demo_root(spelling=None, layout=None, **sizes)`` -> a generated demo data root (once per
     test run; tests copy it before changing anything). The layout defaults to the spelling's
     (``current`` for the current spelling, else ``template``), the spelling to the layout's
-    (``published`` for the template)."""
+    (``published`` for the template). ``demo_root("mix")``: the current release's default demo
+    mixed with the template's layout (``make_mixed_root``)."""
     from butter_warehouse import demo
     from butter_warehouse.contract import LAYOUT_SPELLING, Layout
 
-    cache: dict[tuple, Path] = {}
+    cache: dict[tuple | str, Path] = {}
 
     def generate(folder: Path, spelling: Spelling, kwargs: dict[str, Any]) -> Path:
         demo.generate(folder, spelling=spelling, **kwargs)
@@ -155,7 +156,14 @@ def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
 
     defaults = {name: p.default for name, p in inspect.signature(demo.generate).parameters.items()}
 
-    def make(spelling: Spelling | None = None, layout: Layout | None = None, **kwargs: Any) -> Path:
+    def make(spelling: Spelling | Literal["mix"] | None = None, layout: Layout | None = None,
+             **kwargs: Any) -> Path:
+        if spelling == "mix":
+            assert layout is None and not kwargs, "the mixed root is made from the default current demo"
+            if "mix" not in cache:
+                current = make("current")
+                cache["mix"] = shared_once(tmp_path_factory, "demo-mix", lambda folder: make_mixed_root(current, folder))
+            return cache["mix"]
         layout = layout or ("current" if spelling == "current" else "template")
         spelling = spelling or LAYOUT_SPELLING[layout]
         kwargs["layout"] = layout
@@ -172,7 +180,8 @@ def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
 @pytest.fixture(scope="session")
 def built_warehouse(demo_root: Callable[..., Path], tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], DbtResult]:
     """``built_warehouse(spelling)`` -> result of a full ``dbt build`` on default demo data (once per
-    test run; tests only read it, or copy the file)."""
+    test run; tests only read it, or copy the file): ``published`` and ``framework`` the template's
+    layout, ``current`` the current release's, ``mix`` both (``demo_root``)."""
     cache: dict[str, DbtResult] = {}
 
     def dbt_build(workdir: Path, spelling: str) -> DbtResult:
@@ -246,8 +255,10 @@ def spark_build(demo_root: Callable[..., Path], built_warehouse: Callable[[str],
     Both roots are encoded as NREL's export (Brotli), so Spark builds each from a zstd copy.
     ``published``: the faults root of test_read_everything (``everything``: the small demo with
     every trap, odd file names, a NULL-text partition, partition values stored in files,
-    q1/q3 missing from one file), with the data tests. ``framework``: the default demo, models,
-    seeds and unit tests (the data tests once are enough for CI's time).
+    q1/q3 missing from one file), with the data tests. ``current``: the default demo in the
+    current release's layout (all_repetitions/, complete_executive_summary/, the optimizer sweep,
+    NREL's best-point columns), models, seeds and unit tests (the data tests once are enough for
+    CI's time).
     Skipped without Java or pyspark, except under CI (CI=true), where it fails.
     """
     from butter_warehouse.spark import spark_missing
@@ -273,3 +284,44 @@ def spark_build(demo_root: Callable[..., Path], built_warehouse: Callable[[str],
         return cache[spelling]
 
     return build
+
+
+def make_mixed_root(current: Path, folder: Path) -> Path:
+    """A mix of the two layouts from the current release's demo root ``current``: the runs in
+    ``all_repetitions/`` (current spelling) and again in ``all_runs/`` (the template's published
+    spelling: ``val_loss``, ``kernel_regularizer.l1``, ``kernel_regularizer.type=`` folders), the
+    optimizer sweep's runs also in ``optimizer_sweep_runs/``, and one summary copy,
+    ``complete_summary/``, missing (the executive summary is then the all-sweeps summary copy)."""
+    import pyarrow.parquet as pq
+
+    from butter_warehouse import contract
+
+    root = folder / "mixed"
+    shutil.copytree(current, root)
+    shutil.rmtree(root / "complete_summary")
+    runs = root / "all_repetitions"
+    renamed = {
+        col.source_name("current"): col.published or col.source_name("current")
+        for col in contract.columns("runs") if col.source_name("current")
+    }
+    dotted = {col.stored_name("framework"): col.stored_name("published")
+              for col in contract.SHARED_COLUMNS if col.partition}
+    for path in sorted(runs.rglob("*.parquet")):
+        relative = path.relative_to(runs)
+        table = pq.read_table(path, partitioning=None)
+        published_dir = Path(*(
+            "=".join([dotted.get(part.split("=", 1)[0], part.split("=", 1)[0]), part.split("=", 1)[1]])
+            for part in relative.parent.parts
+        ))
+        target = root / "all_runs" / published_dir / relative.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(table.rename_columns([renamed.get(n, n) for n in table.column_names]), target,
+                       compression="brotli")
+        flag = contract.SHARED_COLUMNS[[c.name for c in contract.SHARED_COLUMNS].index("is_optimizer_sweep")]
+        members = table.filter(table[flag.stored_name("framework")])
+        if members.num_rows:
+            target = root / "optimizer_sweep_runs" / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            pq.write_table(members, target, compression="brotli")
+    assert (root / "optimizer_sweep_runs").exists(), "the current demo has no optimizer sweep runs"
+    return root
