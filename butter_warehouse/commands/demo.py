@@ -19,8 +19,6 @@ class DemoInputError(InputError):
 
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    from ..demo.generator import LAYOUT_SPELLINGS
-
     p = sub.add_parser("demo", help="write deterministic BUTTER-shaped demo data")
     p.add_argument("--out", default=None, metavar="DIR", help=f"default: {DEFAULT_DEMO_ROOT} in the project")
     p.add_argument("--layout", choices=list(contract.LAYOUTS), default="template",
@@ -28,9 +26,10 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                         "sweeps' runs and summaries); current: NREL's current release as its dataset page "
                         "documents it (all_repetitions/, complete_summary/, eight sweeps' summaries with the "
                         "optimizer sweep's, complete_executive_summary/, NREL's best-point columns)")
-    spellings = "; ".join(f"{layout}: {', '.join(names)}" for layout, names in LAYOUT_SPELLINGS.items())
+    defaults = ", ".join(f"{layout}: {spelling}" for layout, spelling in contract.LAYOUT_SPELLING.items())
     p.add_argument("--spelling", choices=list(contract.SPELLINGS), default=None,
-                   help=f"column spelling, by layout ({spellings}); default: the layout's first")
+                   help=f"column spelling; default: the layout's ({defaults}); the template layout can also "
+                        "be written in the framework spelling, the current layout only in its own")
     p.add_argument("--experiments", type=int, default=None, metavar="N", help="target number of experiments")
     p.add_argument("--runs", type=int, default=3, metavar="N", help="runs (seeds) per experiment")
     p.add_argument("--epochs", type=int, default=30, metavar="N", help="base epochs (the real data's 3000)")
@@ -51,7 +50,7 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
     allowed = LAYOUT_SPELLINGS[args.layout]
     if args.spelling is not None and args.spelling not in allowed:
         raise DemoInputError(f"--spelling {args.spelling} does not go with --layout {args.layout} "
-                             f"(its spelling: {', '.join(allowed)})")
+                             f"(the {args.layout} layout is written in the {' or '.join(allowed)} spelling)")
     spelling = args.spelling or contract.LAYOUT_SPELLING[args.layout]
     sizes = {"experiments": args.experiments} if args.experiments is not None else {}
     out = Path(args.out) if args.out else ctx.demo_root

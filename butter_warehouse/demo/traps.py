@@ -1,7 +1,9 @@
 """The deliberate oddities of the demo data, planned up front and applied per experiment.
 
 Each trap is recorded in the manifest with the experiments and runs it touches;
-epochs in the manifest are 1-based (the warehouse convention). A non-finite run
+epochs in the manifest are 1-based (the warehouse convention), except the
+published best-point epochs of ``best_point_disagreements`` (the current layout's
+planted disagreements), which count from 0 as the demo writes them. A non-finite run
 value is written as NaN, +/-inf or a NULL element (NREL's export has all three);
 the summaries then have NULL elements where a statistic has no value (see
 ``summary``).
