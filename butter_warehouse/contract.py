@@ -293,6 +293,13 @@ class Column:
         (complete_executive_summary/: only the ``executive`` ones)."""
         return self.published is not None and self.framework is not None and not self.optional
 
+    def arrow_in(self, folder: str | None) -> pa.DataType:
+        """The arrow type ``folder`` stores: the executive summary writes NREL's best-point
+        statistics as the page documents them, one-element lists (``[float32]``)."""
+        if folder == EXECUTIVE_FOLDER and self.transform == "butter_first_if_list":
+            return pa.list_(self.arrow)
+        return self.arrow
+
     def required_in(self, folder: str) -> bool:
         """Whether every file of ``folder`` must store this column."""
         return self.required and (folder != EXECUTIVE_FOLDER or self.executive)
@@ -537,7 +544,7 @@ def arrow_schema(kind: Kind, spelling: Spelling, folder: str | None = None) -> p
     """The full arrow schema of a folder (what ``_common_metadata`` holds);
     ``folder`` narrows it to what that folder stores (the executive summary)."""
     fields = [
-        pa.field(col.source_name(spelling), col.arrow)
+        pa.field(col.source_name(spelling), col.arrow_in(folder))
         for col in columns(kind)
         if col.source_name(spelling) is not None
         and (spelling == "current" or not col.name.startswith(NREL_PREFIX))

@@ -168,21 +168,11 @@ class PartitionFolder:
             self._current = None
 
 
-def best_point_names() -> frozenset[str]:
-    """Stored names of NREL's best-point statistics (current spelling)."""
-    return frozenset(contract.best_point_name(m, p, s) for m in contract.BEST_POINT_METRICS
-                     for p in contract.BEST_POINT_PARTS for s in contract.BEST_POINT_STATS)
-
-
 @cache
 def arrow_schema(kind: contract.Kind, spelling: contract.Spelling, folder: str | None = None) -> pa.Schema:
-    """The contract's schema of a folder, best-point statistics as one-element lists in the
-    executive summary (what its ``_common_metadata`` holds)."""
-    schema = contract.arrow_schema(kind, spelling, folder)
-    if folder != contract.EXECUTIVE_FOLDER:
-        return schema
-    as_list = best_point_names()
-    return pa.schema([pa.field(f.name, pa.list_(f.type)) if f.name in as_list else f for f in schema])
+    """The contract's schema of a folder (what its ``_common_metadata`` holds; the executive
+    summary's best-point statistics are one-element lists: ``contract.Column.arrow_in``)."""
+    return contract.arrow_schema(kind, spelling, folder)
 
 
 @cache
