@@ -32,11 +32,12 @@ def name_spellings(col: contract.Column, name: str) -> tuple[contract.Spelling, 
     )
 
 
-def folder_spelling(kind: contract.Kind, files: list[FileEntry]) -> str | None:
+def folder_spelling(kind: contract.Kind, files: list[FileEntry], limit: int | None = None) -> str | None:
     """Which spelling a folder's files use, from the names of their columns and partition keys:
     ``published``, ``framework``, ``current``, ``framework or current`` when no stored name tells
     them apart (a summary without NREL's best-point columns), or ``mixed: published (a, b);
-    framework (c)`` naming the columns that only some spellings use. None without data files."""
+    framework (c)`` naming the columns that only some spellings use (``limit``: at most that many
+    names per spelling, then how many more). None without data files."""
     if not files:
         return None
     by_name = by_spelling(kind)
@@ -50,7 +51,13 @@ def folder_spelling(kind: contract.Kind, files: list[FileEntry]) -> str | None:
     for name, spellings in telling.items():
         groups.setdefault(spellings, []).append(name)
     ordered = sorted(groups.items(), key=lambda g: (len(g[0]), [contract.SPELLINGS.index(s) for s in g[0]]))
-    return "mixed: " + "; ".join(f"{' or '.join(sp)} ({', '.join(ns)})" for sp, ns in ordered)
+
+    def named(names: list[str]) -> str:
+        if limit is None or len(names) <= limit:
+            return ", ".join(names)
+        return ", ".join(names[:limit]) + f" and {len(names) - limit} more"
+
+    return "mixed: " + "; ".join(f"{' or '.join(sp)} ({named(ns)})" for sp, ns in ordered)
 
 
 def is_one_element_list_of(column: contract.Column, type_: str) -> bool:

@@ -165,7 +165,7 @@ def root_entry(name: str, path: str, is_folder: bool, folders_here: set[str]) ->
     stem = None if is_folder else archive_stem(name)
     if stem is not None:
         of = stem if stem in contract.FOLDERS or stem in folders_here else None
-        return RootEntry(name, ARCHIVE, path, is_folder, archive_of=of)
+        return RootEntry(name, ARCHIVE, path, is_folder, archive_of=of, folder_beside=stem in folders_here)
     return RootEntry(name, UNKNOWN, path, is_folder)
 
 

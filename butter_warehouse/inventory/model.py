@@ -63,6 +63,8 @@ class RootEntry:
     bytes: int = 0
     #: the folder an archive packs (the name without its archive suffix), None when none is known
     archive_of: str | None = None
+    #: whether that folder is at the root beside the archive
+    folder_beside: bool = False
     #: where it was listed when that is not the data root itself (a landed copy's source)
     listed_at: str | None = None
 
@@ -71,7 +73,9 @@ class RootEntry:
         """``extra_folder/ (12 files, 3 parquet)``, ``all_runs.tar.xz (archive of all_runs/)``."""
         name = self.name + ("/" if self.is_folder else "")
         if self.kind == ARCHIVE:
-            return f"{name} (archive of {self.archive_of}/)" if self.archive_of else f"{name} (archive)"
+            if self.archive_of is None:
+                return f"{name} (archive)"
+            return f"{name} (archive of {self.archive_of}/{'' if self.folder_beside else ', which is absent'})"
         if self.is_folder:
             return f"{name} ({self.files} files, {self.parquet_files} parquet)"
         return f"{name} ({'parquet' if self.parquet_files else 'file'}, {self.bytes} bytes)"
@@ -82,8 +86,10 @@ class RootEntry:
         where = f" (listed at {self.listed_at}, not copied)" if self.listed_at else ""
         if self.kind == ARCHIVE:
             what = (f"an archive of {self.archive_of}/" if self.archive_of else "an archive")
+            absent = (f"; {self.archive_of}/ is not beside it: unpack the archive into the data root to read it"
+                      if self.archive_of in contract.FOLDERS and not self.folder_beside else "")
             return (f"not read: {what}{where} ({self.bytes} bytes); archives are never unpacked or read, "
-                    "the build reads the published folders themselves")
+                    f"the build reads the published folders themselves{absent}")
         what = (f"a folder with {self.files} file(s), {self.parquet_files} of them parquet, {self.bytes} bytes"
                 if self.is_folder else f"a file of {self.bytes} bytes")
         return (f"not read: {what}{where}; it is not a published BUTTER folder, so the build does not know its "

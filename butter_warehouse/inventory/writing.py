@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .. import contract
+from .checks import folder_spelling
 from .model import FILES, FOLDERS, PARTITION_CONFLICTS, PROBLEMS, FolderState, Inventory, Problem, ScanError
 from .scanning import scan
 
@@ -124,7 +125,10 @@ def summary_lines(inv: Inventory) -> list[str]:
     ]
     for s in present:
         if s.parquet_files:
-            lines.append(f"  {s.folder}/: {s.parquet_files} parquet files, {s.rows} rows, spelling {s.spelling}")
+            spelling = s.spelling
+            if spelling is not None and spelling.startswith("mixed"):  # the table names every column
+                spelling = folder_spelling(s.kind, [f for f in inv.files if f.folder == s.folder], limit=4)
+            lines.append(f"  {s.folder}/: {s.parquet_files} parquet files, {s.rows} rows, spelling {spelling}")
         else:
             lines.append(f"  {s.folder}/: no parquet data file ({s.other_files} other file(s)): skipped")
     absent = [s.folder for s in inv.folders.values() if not s.present]
