@@ -70,8 +70,9 @@ class RootEntry:
 
     @property
     def label(self) -> str:
-        """``extra_folder/ (12 files, 3 parquet)``, ``all_runs.tar.xz (archive of all_runs/)``."""
-        name = self.name + ("/" if self.is_folder else "")
+        """``extra_folder/ (12 files, 3 parquet)``, ``all_runs.tar.xz (archive of all_runs/)``; an
+        entry of a landed copy's source is named with it (``extra_folder/ in s3://... (...)``)."""
+        name = self.name + ("/" if self.is_folder else "") + (f" in {self.listed_at}" if self.listed_at else "")
         if self.kind == ARCHIVE:
             if self.archive_of is None:
                 return f"{name} (archive)"
