@@ -1,6 +1,6 @@
 """``butter download``: copy the published folders (or a selection) to a local data root.
 
-    butter download --out data/butter                                  # all 16 folders (~2 TB)
+    butter download --out data/butter                                  # every folder (~2 TB)
     butter download --out data/butter --folders all_runs,complete_summary --datasets mnist
     butter download --out data/butter --sweeps learning_rate --where depth=2,3 --where shape=rectangle
     butter download --out data/zstd --compression zstd                  # re-encoded for Spark
@@ -8,8 +8,16 @@
 Source: ``--source`` (default: ``BUTTER_DATA_ROOT`` when it is ``s3://``, else
 ``s3://oedi-data-lake/butter``), read with the S3 settings the scan uses
 (``BUTTER_S3_*``, ``BUTTER_HTTP_*``, ``AWS_*``: ``storage.s3_filesystem``); a
-local folder works too. Selection: folders (``--folders``, ``--sweeps``; default
-all 16), then hive partition filters (``--datasets mnist`` is ``--where
+local folder works too. The source's root is listed once: the selected folders it
+does not have are named in the summary line ("not in the source: ..."), and its
+entries that are not published folders (an unknown folder, a tarball) are recorded
+for the scan of the copy, which names them as not read. Selection: folders
+(``--folders``, ``--sweeps``; default every published folder the source has; a
+sweep selects its runs and summary folders, and where the source has no folder of
+the sweep's own, e.g. ``--sweeps optimizer`` on the current release, which has no
+``optimizer_sweep_runs/``, the all-sweeps folder of that kind it has:
+``all_runs/`` or ``all_repetitions/``, ``complete_summary/`` or
+``complete_executive_summary/``, said in one line), then hive partition filters (``--datasets mnist`` is ``--where
 dataset=mnist``; ``--where key=v1,v2`` keeps files under ``key=v1`` or ``key=v2``;
 several ``--where`` must all hold; numbers match by value, ``learning_rate=1e-4``
 = ``learning_rate=0.0001``). Files under no folder of a key (a folder's
