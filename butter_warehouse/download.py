@@ -66,6 +66,9 @@ MANIFEST = "_butter_download.jsonl"
 SELECTIONS = "_butter_download.json"
 PART_SUFFIX = ".butter-part"
 CHUNK = 1 << 20
+#: the files butter itself writes at a data root, never reported as unknown by the scan:
+#: ``butter demo``'s manifest (demo.MANIFEST_NAME) and this module's records
+KNOWN_ROOT_FILES = frozenset({"_demo_manifest.json", MANIFEST, SELECTIONS, f".{SELECTIONS}.tmp"})
 ENCODINGS = ("copy", "zstd")
 
 
@@ -245,11 +248,10 @@ class Source:
         from pyarrow import fs
 
         from .inventory.listing import root_entries
-        from .inventory.scanning import known_root_files
 
         try:
             infos = self.filesystem.get_file_info(fs.FileSelector(self.base, recursive=False, allow_not_found=True))
-            entries = root_entries(self.root, self.filesystem if self.prefix else None, known_root_files())
+            entries = root_entries(self.root, self.filesystem if self.prefix else None, KNOWN_ROOT_FILES)
         except OSError as exc:
             raise DownloadError(f"{self.root} could not be listed ({exc}). Check the source, BUTTER_S3_ENDPOINT "
                                 "and the network.") from exc

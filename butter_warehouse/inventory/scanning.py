@@ -33,12 +33,10 @@ from .model import FileEntry, FolderState, Inventory, RootEntry, ScanError
 
 
 def known_root_files() -> frozenset[str]:
-    """The files butter itself writes at a data root (not reported as unknown): the demo's
-    manifest, butter download's records (and the temporary name they are written under)."""
-    from ..demo.generator import MANIFEST_NAME
-    from ..download import MANIFEST, SELECTIONS
+    """The files butter itself writes at a data root (``download.KNOWN_ROOT_FILES``)."""
+    from ..download import KNOWN_ROOT_FILES
 
-    return frozenset({MANIFEST_NAME, MANIFEST, SELECTIONS, f".{SELECTIONS}.tmp"})
+    return KNOWN_ROOT_FILES
 
 
 def landed_root_entries(root: str) -> list[RootEntry]:

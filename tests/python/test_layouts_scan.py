@@ -195,6 +195,7 @@ def test_tarball_beside_its_folder_and_an_unknown_folder_are_recorded(demo_root:
     archive = folders["all_runs.tar.xz"]
     assert archive["folder_kind"] == "archive" and archive["num_bytes"] == (root / "all_runs.tar.xz").stat().st_size
     assert "unpack the archive" not in archive["not_read_reason"]  # its folder is beside it
+    assert MANIFEST_NAME in download.KNOWN_ROOT_FILES  # the demo states the name; the scan must know it
     for name in (MANIFEST_NAME, download.MANIFEST, download.SELECTIONS):
         assert name not in folders
     assert folders["all_runs"]["spelling"] == "published" and folders["all_runs"]["not_read_reason"] is None
