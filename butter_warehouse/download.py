@@ -1,6 +1,6 @@
 """``butter download``: copy the published folders (or a selection) to a local data root.
 
-    butter download --out data/butter                                  # all 16 folders (~2 TB)
+    butter download --out data/butter                                  # every folder (~2 TB)
     butter download --out data/butter --folders all_runs,complete_summary --datasets mnist
     butter download --out data/butter --sweeps learning_rate --where depth=2,3 --where shape=rectangle
     butter download --out data/zstd --compression zstd                  # re-encoded for Spark
@@ -8,8 +8,16 @@
 Source: ``--source`` (default: ``BUTTER_DATA_ROOT`` when it is ``s3://``, else
 ``s3://oedi-data-lake/butter``), read with the S3 settings the scan uses
 (``BUTTER_S3_*``, ``BUTTER_HTTP_*``, ``AWS_*``: ``storage.s3_filesystem``); a
-local folder works too. Selection: folders (``--folders``, ``--sweeps``; default
-all 16), then hive partition filters (``--datasets mnist`` is ``--where
+local folder works too. The source's root is listed once: the selected folders it
+does not have are named in the summary line ("not in the source: ..."), and its
+entries that are not published folders (an unknown folder, a tarball) are recorded
+for the scan of the copy, which names them as not read. Selection: folders
+(``--folders``, ``--sweeps``; default every published folder the source has; a
+sweep selects its runs and summary folders, and where the source has no folder of
+the sweep's own, e.g. ``--sweeps optimizer`` on the current release, which has no
+``optimizer_sweep_runs/``, the all-sweeps folder of that kind it has:
+``all_runs/`` or ``all_repetitions/``, ``complete_summary/`` or
+``complete_executive_summary/``, said in one line), then hive partition filters (``--datasets mnist`` is ``--where
 dataset=mnist``; ``--where key=v1,v2`` keeps files under ``key=v1`` or ``key=v2``;
 several ``--where`` must all hold; numbers match by value, ``learning_rate=1e-4``
 = ``learning_rate=0.0001``). Files under no folder of a key (a folder's
@@ -38,9 +46,9 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +66,9 @@ MANIFEST = "_butter_download.jsonl"
 SELECTIONS = "_butter_download.json"
 PART_SUFFIX = ".butter-part"
 CHUNK = 1 << 20
+#: the files butter itself writes at a data root, never reported as unknown by the scan:
+#: ``butter demo``'s manifest (demo.MANIFEST_NAME) and this module's records
+KNOWN_ROOT_FILES = frozenset({"_demo_manifest.json", MANIFEST, SELECTIONS, f".{SELECTIONS}.tmp"})
 ENCODINGS = ("copy", "zstd")
 
 
@@ -84,11 +95,17 @@ class Selection:
 
     folders: list[str]
     where: dict[str, list[str]] = field(default_factory=dict)
+    #: the sweeps asked for (``--sweeps``): their folders are in ``folders``; ``resolve`` adds
+    #: the all-sweeps folders where the source has no folder of the sweep's own
+    sweeps: list[str] = field(default_factory=list)
+    #: no folder or sweep was named: every published folder the source has
+    all_folders: bool = False
 
     @classmethod
     def parse(cls, folders: Iterable[str] = (), sweeps: Iterable[str] = (), datasets: Iterable[str] = (),
               where: Iterable[str] = ()) -> Selection:
         chosen: list[str] = []
+        sweep_names: list[str] = []
         for folder in _split(folders):
             if folder not in contract.FOLDERS:
                 raise DownloadError(f"unknown folder {folder!r}; the published folders are {', '.join(contract.FOLDERS)}")
@@ -97,6 +114,8 @@ class Selection:
             if sweep not in contract.SWEEPS:
                 raise DownloadError(f"unknown sweep {sweep!r}; the sweeps are {', '.join(contract.SWEEPS)}")
             chosen += [f"{sweep}_sweep_runs", f"{sweep}_sweep_summary"]
+            sweep_names.append(sweep)
+        everything = not chosen
         chosen = [f for f in contract.FOLDERS if f in chosen] or list(contract.FOLDERS)
         filters: dict[str, list[str]] = {}
         if _split(datasets):
@@ -111,11 +130,39 @@ class Selection:
                 raise DownloadError(f"--where {item!r}: {key!r} is not a partition key; the keys are "
                                     f"{', '.join(sorted(keys))}")
             filters.setdefault(key, []).extend(_split([values]))
-        return cls(chosen, filters)
+        return cls(chosen, filters, list(dict.fromkeys(sweep_names)), everything)
+
+    def resolve(self, existing: set[str]) -> tuple[Selection, list[str], list[str]]:
+        """The selection narrowed to the folders the source has (``existing``: the names of the
+        folders at its root); (that selection, the selected folders it lacks, one line per sweep
+        whose own folder is missing saying which all-sweeps folder stands in for it). A sweep
+        whose runs (summary) folder the source lacks takes its rows from the first all-sweeps
+        runs (summary) folder the source has (all_runs/ or all_repetitions/, which are copies of
+        each other; complete_summary/, else complete_executive_summary/)."""
+        chosen = [f for f in self.folders if f in existing]
+        missing = [f for f in self.folders if f not in existing]
+        stand_ins: list[str] = []
+        for sweep in self.sweeps:
+            for own, candidates in (
+                (f"{sweep}_sweep_runs", contract.ALL_SWEEPS_RUN_FOLDERS),
+                (f"{sweep}_sweep_summary", contract.ALL_SWEEPS_SUMMARY_FOLDERS + (contract.EXECUTIVE_FOLDER,)),
+            ):
+                if own in existing:
+                    continue
+                have = [f for f in candidates if f in existing]
+                if have:
+                    chosen.append(have[0])
+                    stand_ins.append(f"{own}/ is not in the source: the {sweep} sweep's rows are taken from {have[0]}/, "
+                                     "which holds every sweep's (narrow it with --where)")
+                else:
+                    missing += [f for f in candidates if f not in missing]
+        folders = [f for f in contract.FOLDERS if f in chosen]
+        missing = [f for f in contract.FOLDERS if f in missing]
+        return Selection(folders, dict(self.where), list(self.sweeps), self.all_folders), missing, stand_ins
 
     @property
     def complete(self) -> bool:
-        return not self.where and list(self.folders) == list(contract.FOLDERS)
+        return not self.where and (self.all_folders or list(self.folders) == list(contract.FOLDERS))
 
     def keeps(self, relative: str) -> bool:
         """Whether a path relative to its folder passes every partition filter."""
@@ -128,7 +175,8 @@ class Selection:
         return True
 
     def describe(self) -> str:
-        folders = "all folders" if list(self.folders) == list(contract.FOLDERS) else ", ".join(self.folders)
+        folders = ("all folders" if self.all_folders or list(self.folders) == list(contract.FOLDERS)
+                   else ", ".join(self.folders))
         where = " and ".join(f"{k}={'|'.join(v)}" for k, v in self.where.items())
         return folders + (f" where {where}" if where else "")
 
@@ -194,6 +242,21 @@ class Source:
             files.append(RemoteFile(folder, relative, self.prefix + info.path, size, f"{size}:{mtime}"))
         return files
 
+    def root_listing(self) -> tuple[set[str], Sequence[Any]]:
+        """The source's root, listed once: (the names of its folders, the entries that are not
+        published folders, as ``inventory.RootEntry``: recorded for the scan of the copy)."""
+        from pyarrow import fs
+
+        from .inventory.listing import root_entries
+
+        try:
+            infos = self.filesystem.get_file_info(fs.FileSelector(self.base, recursive=False, allow_not_found=True))
+            entries = root_entries(self.root, self.filesystem if self.prefix else None, KNOWN_ROOT_FILES)
+        except OSError as exc:
+            raise DownloadError(f"{self.root} could not be listed ({exc}). Check the source, BUTTER_S3_ENDPOINT "
+                                "and the network.") from exc
+        return {i.base_name for i in infos if i.type == fs.FileType.Directory}, entries
+
     def open(self, remote: RemoteFile) -> Any:
         """A stream of the whole file (pyarrow's S3 client: a HEAD, then one GET for the body)."""
         return self.filesystem.open_input_stream(remote.source[len(self.prefix):])
@@ -226,6 +289,22 @@ def read_selections(root: str | Path) -> dict[str, Any] | None:
         return json.loads(path.read_text())
     except ValueError:
         return None
+
+
+def source_root_entries(root: str) -> list[Any]:
+    """The entries at the root of the source ``root`` was downloaded from that are not published
+    folders (recorded by ``download``; never copied), as ``inventory.RootEntry`` naming the source."""
+    from .inventory.model import RootEntry
+
+    recorded = read_selections(root) or {}
+    source = recorded.get("source", "?")
+    entries = []
+    for item in recorded.get("source_root_entries", []):
+        try:
+            entries.append(RootEntry(**{**item, "listed_at": source}))
+        except TypeError:  # a record written by another version: not this one's to report
+            continue
+    return entries
 
 
 def partial_notes(root: str) -> dict[str, str]:
@@ -388,12 +467,16 @@ class Result:
     failed: list[str] = field(default_factory=list)
     seconds: float = 0.0
     pruned: int = 0
+    #: selected published folders the source does not have
+    missing: list[str] = field(default_factory=list)
 
     def summary(self, out: Path) -> str:
         rate = self.transferred_bytes / self.seconds if self.seconds > 0 else 0.0
         text = (f"downloaded {self.transferred:,} file(s), {format_bytes(self.transferred_bytes)} in "
                 f"{self.seconds:.1f} s ({format_bytes(rate)}/s) to {out}; {self.skipped:,} already there "
                 f"({format_bytes(self.skipped_bytes)}) of {self.listed:,} selected")
+        if self.missing:
+            text += f"; not in the source: {', '.join(f + '/' for f in self.missing)}"
         if self.failed:
             text += f"; {len(self.failed)} FAILED (listed above; run again to retry them)"
         return text
@@ -413,12 +496,17 @@ def download(source_root: str, out: Path, selection: Selection, *, concurrency: 
         raise DownloadError(f"the source and the out folder are the same ({out})")
     out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
+    existing, entries = source.root_listing()
+    requested = list(selection.folders)
+    selection, missing, stand_ins = selection.resolve(existing)
+    for line in stand_ins:
+        log(line)
     listing = [f for folder in selection.folders for f in source.list(folder)
                if selection.keeps(f.relative[len(folder) + 1:])]
     records = read_manifest(out)
-    result = Result(listed=len(listing), listed_bytes=sum(f.size for f in listing))
-    if prune:
-        result.pruned = _prune(out, selection, records, {f.relative for f in listing})
+    result = Result(listed=len(listing), listed_bytes=sum(f.size for f in listing), missing=missing)
+    if prune:  # a folder the source no longer has at all is pruned too
+        result.pruned = _prune(out, set(requested) | set(selection.folders), records, {f.relative for f in listing})
     todo = []
     for remote in listing:
         if is_done(remote, out, records.get(remote.relative), encoding):
@@ -426,7 +514,7 @@ def download(source_root: str, out: Path, selection: Selection, *, concurrency: 
             result.skipped_bytes += remote.size
         else:
             todo.append(remote)
-    _record_selection(out, source.root, selection)
+    _record_selection(out, source.root, selection, entries)
     stop = threading.Event()
     manifest_lock = threading.Lock()
     bar = ByteProgress("download", len(todo), sum(f.size for f in todo), enabled=progress)
@@ -468,10 +556,10 @@ def download(source_root: str, out: Path, selection: Selection, *, concurrency: 
     return result
 
 
-def _prune(out: Path, selection: Selection, records: dict[str, dict[str, Any]], listed: set[str]) -> int:
+def _prune(out: Path, folders: set[str], records: dict[str, dict[str, Any]], listed: set[str]) -> int:
     """Delete the files this command wrote earlier (in the manifest) that the source no longer holds."""
     gone = [rel for rel, record in records.items() if not record.get("deleted") and rel not in listed
-            and rel.split("/", 1)[0] in selection.folders]
+            and rel.split("/", 1)[0] in folders]
     with open(out / MANIFEST, "a") as manifest:
         for rel in gone:
             path = out / rel
@@ -485,14 +573,15 @@ def _prune(out: Path, selection: Selection, records: dict[str, dict[str, Any]], 
     return len(gone)
 
 
-def _record_selection(out: Path, source: str, selection: Selection) -> None:
+def _record_selection(out: Path, source: str, selection: Selection, entries: Sequence[Any]) -> None:
     recorded = read_selections(out) or {}
     if recorded.get("source") not in (None, source):
         recorded = {}
     selections = [s for s in recorded.get("selections", []) if s != selection.as_json()]
     selections.append(selection.as_json())
     complete = bool(recorded.get("complete")) or selection.complete
-    data = {"source": source, "complete": complete, "selections": selections}
+    data = {"source": source, "complete": complete, "selections": selections,
+            "source_root_entries": [{k: v for k, v in asdict(e).items() if k != "listed_at"} for e in entries]}
     write_selections(out, data)
 
 

@@ -88,7 +88,9 @@ def land(root: str, project_root: Path, *, encoding: str = "copy",
                             f"{result.failed[0]} (see the errors above); nothing was built")
     recorded = None if is_s3(root) else read_selections(root)
     if recorded is not None:  # the copy holds what the root holds, as the root's own record says
-        write_selections(dest, recorded)
+        # (and the entries at the root it did not copy, as this landing listed them)
+        landed = read_selections(dest) or {}
+        write_selections(dest, {**recorded, "source_root_entries": landed.get("source_root_entries", [])})
     return dest
 
 

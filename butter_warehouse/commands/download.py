@@ -17,9 +17,11 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="DIR", help="local folder to copy into (then BUTTER_DATA_ROOT=that folder)")
     p.add_argument("--source", default=None, metavar="ROOT",
                    help=f"data root to copy from (default: BUTTER_DATA_ROOT if s3://, else {PUBLIC_ROOT})")
-    p.add_argument("--folders", action="append", default=[], metavar="F,..", help="published folders, comma-separated")
+    p.add_argument("--folders", action="append", default=[], metavar="F,..",
+                   help="published folders, comma-separated (default: every one the source has)")
     p.add_argument("--sweeps", action="append", default=[], metavar="S,..",
-                   help=f"sweeps (both their folders), comma-separated: {', '.join(contract.SWEEPS)}")
+                   help=f"sweeps (their runs and summary folders; where the source has none of the sweep's own, "
+                        f"the all-sweeps folder it has), comma-separated: {', '.join(contract.SWEEPS)}")
     p.add_argument("--datasets", action="append", default=[], metavar="D,..", help="datasets, comma-separated (= --where dataset=...)")
     p.add_argument("--where", action="append", default=[], metavar="KEY=VALUE[,VALUE]",
                    help="keep files under these hive partition values (repeat: all must hold)")

@@ -10,14 +10,38 @@ stored arrow types. It checks that against the contract
 folder, which dbt reads (``BUTTER_INVENTORY``):
 
 ``files.parquet``     one row per parquet data file
-``folders.parquet``   one row per published folder (present, files, rows)
+``folders.parquet``   one row per published folder (present, files, rows, bytes, the
+                      ``spelling`` its column names use), then one per other entry
+                      at the data root (``unknown`` / ``archive``, never read: files,
+                      bytes, ``not_read_reason``)
 ``problems.parquet``  one row per finding: ``error`` stops the build, ``warning``
                       is reported (and shown in ``audit.load_audit``)
 
+No folder is skipped in silence. Every folder or file at the data root that is
+not a published folder is recorded: ``archive`` when its name ends in
+``contract.ARCHIVE_SUFFIXES`` (``all_runs.tar.xz``: an archive of ``all_runs/``,
+never unpacked), ``unknown`` otherwise, with its file and parquet counts (parquet
+by name) and bytes; one warning line names them all ("not read: extra_folder/
+(12 files, 3 parquet), all_runs.tar.xz (archive of all_runs/)") and
+``audit.load_audit`` has a row for each. The files butter writes at a root
+(``_demo_manifest.json``, ``butter download``'s ``_butter_download.json[l]``) are
+not reported. A local copy made by ``butter download`` (or the landing of an
+``s3://`` build) names the entries of its source's root it did not copy.
+
+A root with summaries and no runs folder (the dataset page's recommended start,
+``complete_executive_summary/`` alone included) is built: one warning line says
+the run-level marts are empty because no runs folder was found.
+
+The spelling of each folder (``checks.folder_spelling``) is read from the names
+of its columns and partition keys, column by column: ``published``,
+``framework``, ``current``, ``framework or current`` (no stored name tells them
+apart) or ``mixed: published (a, b); framework (c)``; ``butter scan`` prints one
+line per folder with it.
+
 Errors (the build refuses to start):
 
-* the data root is missing, not a folder, or holds none of the published
-  folders / no runs folder and no ``complete_summary``;
+* the data root is missing, not a folder, or none of its published folders holds
+  a parquet data file (the entries it does hold are named);
 * a folder or file the build user cannot read, a folder linked by a symbolic
   link (DuckDB's ``**`` glob does not follow it, so its files would silently
   not be read), a parquet file whose footer cannot be read;
@@ -69,22 +93,25 @@ from __future__ import annotations
 from .checks import is_null_partition, partition_problem, type_text
 from .listing import list_folder, local_identity
 from .model import (
+    ARCHIVE,
     FILES,
     FOLDERS,
     PARTITION_CONFLICTS,
     PROBLEMS,
+    UNKNOWN,
     FileEntry,
     FolderState,
     Inventory,
     PartitionConflict,
     Problem,
+    RootEntry,
     ScanError,
 )
 from .scanning import scan
 from .writing import scan_for_dbt, summary_lines, write
 
 __all__ = [
-    "FILES", "FOLDERS", "PARTITION_CONFLICTS", "PROBLEMS", "FileEntry", "FolderState", "Inventory",
-    "PartitionConflict", "Problem", "ScanError", "is_null_partition", "list_folder", "local_identity",
+    "ARCHIVE", "FILES", "FOLDERS", "PARTITION_CONFLICTS", "PROBLEMS", "FileEntry", "FolderState", "Inventory",
+    "PartitionConflict", "Problem", "RootEntry", "ScanError", "UNKNOWN", "is_null_partition", "list_folder", "local_identity",
     "partition_problem", "scan", "scan_for_dbt", "summary_lines", "type_text", "write",
 ]

@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from .. import contract
 from .listing import read_columns
-from .model import FolderState, Inventory, PartitionConflict
+from .model import FileEntry, FolderState, Inventory, PartitionConflict
 
 
 def by_spelling(kind: contract.Kind) -> dict[str, contract.Column]:
@@ -22,6 +22,48 @@ def by_spelling(kind: contract.Kind) -> dict[str, contract.Column]:
             if name is not None:
                 names[name] = col
     return names
+
+
+def name_spellings(col: contract.Column, name: str) -> tuple[contract.Spelling, ...]:
+    """The spellings that store ``col`` under ``name`` (NREL's best-point columns: current only)."""
+    return tuple(
+        spelling for spelling in contract.SPELLINGS
+        if col.source_name(spelling) == name and (spelling == "current" or not col.name.startswith(contract.NREL_PREFIX))
+    )
+
+
+def folder_spelling(kind: contract.Kind, files: list[FileEntry], limit: int | None = None) -> str | None:
+    """Which spelling a folder's files use, from the names of their columns and partition keys:
+    ``published``, ``framework``, ``current``, ``framework or current`` when no stored name tells
+    them apart (a summary without NREL's best-point columns), or ``mixed: published (a, b);
+    framework (c)`` naming the columns that only some spellings use (``limit``: at most that many
+    names per spelling, then how many more). None without data files."""
+    if not files:
+        return None
+    by_name = by_spelling(kind)
+    names = sorted({n for f in files for n in (*f.column_names, *f.partition_values)} & set(by_name))
+    telling = {n: name_spellings(by_name[n], n) for n in names}
+    telling = {n: sp for n, sp in telling.items() if sp and len(sp) < len(contract.SPELLINGS)}
+    common = [sp for sp in contract.SPELLINGS if all(sp in s for s in telling.values())]
+    if common:
+        return " or ".join(common)
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for name, spellings in telling.items():
+        groups.setdefault(spellings, []).append(name)
+    ordered = sorted(groups.items(), key=lambda g: (len(g[0]), [contract.SPELLINGS.index(s) for s in g[0]]))
+
+    def named(names: list[str]) -> str:
+        if limit is None or len(names) <= limit:
+            return ", ".join(names)
+        return ", ".join(names[:limit]) + f" and {len(names) - limit} more"
+
+    return "mixed: " + "; ".join(f"{' or '.join(sp)} ({named(ns)})" for sp, ns in ordered)
+
+
+def is_one_element_list_of(column: contract.Column, type_: str) -> bool:
+    """A best-point column stored as a one-element list of its type (read as its element:
+    transform butter_first_if_list), as NREL's page documents it (``[float32]``)."""
+    return column.transform == "butter_first_if_list" and type_ == f"list<{type_text(column.arrow)}>"
 
 
 def type_text(arrow_type: pa.DataType) -> str:
@@ -154,7 +196,7 @@ def check_types(inv: Inventory) -> None:
                 continue
             lacking = [f.path for f in files if col.published not in f.column_names
                        and col.framework not in f.column_names]
-            if not col.required:
+            if not col.required_in(folder):
                 if lacking and len(lacking) < len(files):
                     optional_lacking.setdefault(tuple(lacking), []).append(col.name)
                 continue
@@ -184,7 +226,8 @@ def check_types(inv: Inventory) -> None:
                     f"column {name} is outside the BUTTER schema and not staged ({len(paths)} file(s), e.g. {paths[0]})",
                     folder, paths[0],
                 )
-            elif len(by_type) == 1 and next(iter(by_type)) != type_text(column.arrow):
+            elif (len(by_type) == 1 and next(iter(by_type)) != type_text(column.arrow)
+                  and not is_one_element_list_of(column, next(iter(by_type)))):
                 inv.warning(
                     f"column {name} is stored as {next(iter(by_type))}, expected {type_text(column.arrow)}: values are "
                     f"cast on read ({len(paths)} file(s), e.g. {paths[0]})",

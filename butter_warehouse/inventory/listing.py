@@ -11,8 +11,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .. import contract
 from ..storage import is_parquet_file
-from .model import FolderState, Inventory, ScanError
+from .model import ARCHIVE, UNKNOWN, FolderState, Inventory, RootEntry, ScanError
 
 #: characters DuckDB's reader takes as a glob (and dbt ``{`` as a format field)
 GLOB_CHARACTERS = "{}[]*?"
@@ -147,3 +148,96 @@ def read_columns(path: str, filesystem: Any | None, columns: list[str]) -> pa.Ta
         return pq.ParquetFile(path).read(columns=columns)
     with filesystem.open_input_file(path[len("s3://"):]) as handle:
         return pq.ParquetFile(handle).read(columns=columns)
+
+
+# --- entries at the data root that are not published folders -------------------------------------
+
+
+def archive_stem(name: str) -> str | None:
+    """The name without its archive suffix (``all_runs.tar.xz`` -> ``all_runs``), or None."""
+    suffixes = sorted((s for s in contract.ARCHIVE_SUFFIXES if name.lower().endswith(s)), key=len)
+    return name[: -len(suffixes[-1])] if suffixes else None
+
+
+def root_entry(name: str, path: str, is_folder: bool, folders_here: set[str]) -> RootEntry:
+    """An entry at the root that is not a published folder: an archive (by its suffix; of the
+    folder its name names, when that is a published folder or a folder beside it) or unknown."""
+    stem = None if is_folder else archive_stem(name)
+    if stem is not None:
+        of = stem if stem in contract.FOLDERS or stem in folders_here else None
+        return RootEntry(name, ARCHIVE, path, is_folder, archive_of=of, folder_beside=stem in folders_here)
+    return RootEntry(name, UNKNOWN, path, is_folder)
+
+
+def _count(entry: RootEntry, files: Iterable[tuple[str, int]]) -> RootEntry:
+    for name, size in files:
+        entry.files += 1
+        entry.bytes += size
+        entry.parquet_files += name.lower().endswith(".parquet")
+    return entry
+
+
+def _local_root_entries(root: str, known: frozenset[str]) -> list[RootEntry]:
+    try:
+        listed = sorted(os.scandir(root), key=lambda e: e.name)
+    except OSError:
+        return []  # the root itself was checked readable; nothing more to say
+    folders_here = {e.name for e in listed if e.is_dir()}
+    entries = []
+    for item in listed:
+        if item.name in contract.FOLDERS or item.name in known:
+            continue
+        entry = root_entry(item.name, item.path, item.is_dir(), folders_here)
+        if entry.is_folder:
+            sizes = []
+            for dirpath, _dirs, names in os.walk(item.path, followlinks=True):
+                for name in names:
+                    try:
+                        sizes.append((name, os.stat(os.path.join(dirpath, name)).st_size))
+                    except OSError:
+                        sizes.append((name, 0))
+            _count(entry, sizes)
+        else:
+            try:
+                _count(entry, [(item.name, item.stat().st_size)])
+            except OSError:
+                _count(entry, [(item.name, 0)])
+        entries.append(entry)
+    return entries
+
+
+def _s3_root_entries(root: str, filesystem: Any, known: frozenset[str]) -> list[RootEntry]:
+    from pyarrow import fs
+
+    base = root[len("s3://"):]
+    try:
+        listed = filesystem.get_file_info(fs.FileSelector(base, recursive=False, allow_not_found=True))
+    except OSError as exc:
+        raise ScanError(
+            f"the data root '{root}' could not be listed ({exc}). Check BUTTER_DATA_ROOT, BUTTER_S3_ENDPOINT "
+            "and the network; BUTTER_HTTP_TIMEOUT / BUTTER_HTTP_RETRIES bound how long each request waits."
+        ) from exc
+    listed = sorted(listed, key=lambda i: i.path)
+    folders_here = {i.base_name for i in listed if i.type == fs.FileType.Directory}
+    entries = []
+    for info in listed:
+        name = info.base_name
+        if name in contract.FOLDERS or name in known or info.type not in (fs.FileType.File, fs.FileType.Directory):
+            continue
+        entry = root_entry(name, "s3://" + info.path, info.type == fs.FileType.Directory, folders_here)
+        if entry.is_folder:
+            below = filesystem.get_file_info(fs.FileSelector(info.path, recursive=True, allow_not_found=True))
+            _count(entry, [(i.base_name, int(i.size or 0)) for i in below if i.type == fs.FileType.File])
+        else:
+            _count(entry, [(name, int(info.size or 0))])
+        entries.append(entry)
+    return entries
+
+
+def root_entries(root: str, filesystem: Any | None, known: frozenset[str]) -> list[RootEntry]:
+    """Every folder or file at the data root that is not a published folder, nor one of
+    ``known`` (the files butter itself writes there), with its file count and bytes
+    (parquet counted by name); archives are recognised by ``contract.ARCHIVE_SUFFIXES``."""
+    if filesystem is None:
+        return _local_root_entries(root, known)
+    return _s3_root_entries(root, filesystem, known)

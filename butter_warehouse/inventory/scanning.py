@@ -15,13 +15,36 @@ from .checks import (
     by_spelling,
     check_partition_values,
     check_types,
+    folder_spelling,
     is_null_partition,
     partition_problem,
     report_partition_conflicts,
     type_text,
 )
-from .listing import check_root_characters, has_parquet_magic, list_folder, partitions, read_footer
-from .model import FileEntry, FolderState, Inventory, ScanError
+from .listing import (
+    check_root_characters,
+    has_parquet_magic,
+    list_folder,
+    partitions,
+    read_footer,
+    root_entries,
+)
+from .model import FileEntry, FolderState, Inventory, RootEntry, ScanError
+
+
+def known_root_files() -> frozenset[str]:
+    """The files butter itself writes at a data root (``download.KNOWN_ROOT_FILES``)."""
+    from ..download import KNOWN_ROOT_FILES
+
+    return KNOWN_ROOT_FILES
+
+
+def landed_root_entries(root: str) -> list[RootEntry]:
+    """The entries at the root of the source a local copy was downloaded from (butter download
+    and the landing of an s3:// build record them): not copied, so reported as not read."""
+    from ..download import source_root_entries
+
+    return source_root_entries(root)
 
 
 def scan(root: str, env: settings.Settings | Mapping[str, str] | None = None) -> Inventory:
@@ -67,23 +90,35 @@ def scan(root: str, env: settings.Settings | Mapping[str, str] | None = None) ->
         else:
             listing = list_folder(inv, state, filesystem)
         _scan_folder(inv, state, listing, filesystem, concurrency)
+        state.spelling = folder_spelling(state.kind, [f for f in inv.files if f.folder == folder])
         if state.present and state.folder in partial:
             note = partial[state.folder]
             # one terminal line for a whole copy's notes, which differ only by folder name
             inv.warning(note, folder, group=note.replace(f"/{folder} ", "/<folder> ", 1))
 
-    present = [f for f, s in inv.folders.items() if s.present]
-    if not present:
+    inv.root_entries = root_entries(root, filesystem, known_root_files()) + landed_root_entries(root)
+    if inv.root_entries:
+        inv.warning("not read: " + ", ".join(e.label for e in inv.root_entries), None, root)
+    with_data = [f for f, s in inv.folders.items() if s.parquet_files > 0]
+    if not with_data:
+        present = [f"{f}/" for f, s in inv.folders.items() if s.present]
+        other = [e.label for e in inv.root_entries]
         raise ScanError(
-            f"data root '{root}' holds none of the published BUTTER folders ({', '.join(contract.FOLDERS[:2])}, "
-            "..._sweep_runs/, ..._sweep_summary/). Check BUTTER_DATA_ROOT (a misspelt or empty folder would "
-            "publish an empty warehouse)."
+            f"data root '{root}' "
+            + (f"has no parquet files in any published folder (found: {', '.join(present)})" if present
+               else "holds none of the published BUTTER folders (all_runs/ or all_repetitions/, complete_summary/, "
+               "complete_executive_summary/, ..._sweep_runs/, ..._sweep_summary/)")
+            + (f"; not read: {', '.join(other)}" if other else "")
+            + ". Check BUTTER_DATA_ROOT (a misspelt or empty folder would publish an empty warehouse), or download "
+            "a runs or summary folder first (butter download)."
         )
-    with_data = [f for f in present if inv.folders[f].parquet_files > 0]
-    if "complete_summary" not in with_data and not any(f in contract.RUN_FOLDERS for f in with_data):
-        raise ScanError(
-            f"data root '{root}' has no parquet files in all_runs/, complete_summary/ or any *_sweep_runs/ "
-            f"(found: {', '.join(present)}). Download the runs or the complete summary first."
+    if not any(contract.folder_kind(f) == "runs" for f in with_data):
+        summaries = ", ".join(f"{f}/" for f in with_data)
+        inv.warning(
+            "no runs folder found (no parquet data in all_runs/, all_repetitions/ or any *_sweep_runs/): the "
+            "run-level marts are empty (run_best_epochs, and the run parts of experiment_best_epochs and "
+            f"experiment_learning_curves); the summary marts are built from {summaries}",
+            None, root,
         )
     check_types(inv)
     return inv

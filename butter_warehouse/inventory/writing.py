@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .. import contract
+from .checks import folder_spelling
 from .model import FILES, FOLDERS, PARTITION_CONFLICTS, PROBLEMS, FolderState, Inventory, Problem, ScanError
 from .scanning import scan
 
@@ -37,14 +38,24 @@ def write(inv: Inventory, out_dir: Path) -> Path:
         "file_identity": pa.array([f.identity for f in inv.files], pa.string()),
     })
     states = list(inv.folders.values())
+    entries = inv.root_entries
+    data_bytes: dict[str, int] = {}
+    for f in inv.files:
+        data_bytes[f.folder] = data_bytes.get(f.folder, 0) + f.bytes
+    # the published folders, then every other entry at the root (kind unknown / archive: not read)
     folders = pa.table({
-        "folder": pa.array([s.folder for s in states], pa.string()),
-        "folder_kind": pa.array([s.kind for s in states], pa.string()),
-        "folder_path": pa.array([s.folder_path for s in states], pa.string()),
-        "is_present": pa.array([s.present for s in states], pa.bool_()),
-        "parquet_files": pa.array([s.parquet_files for s in states], pa.int64()),
-        "other_files": pa.array([s.other_files for s in states], pa.int64()),
-        "num_rows": pa.array([s.rows for s in states], pa.int64()),
+        "folder": pa.array([s.folder for s in states] + [e.name for e in entries], pa.string()),
+        "folder_kind": pa.array([s.kind for s in states] + [e.kind for e in entries], pa.string()),
+        "folder_path": pa.array([s.folder_path for s in states] + [e.path for e in entries], pa.string()),
+        "is_present": pa.array([s.present for s in states] + [True for _ in entries], pa.bool_()),
+        "parquet_files": pa.array([s.parquet_files for s in states] + [e.parquet_files for e in entries], pa.int64()),
+        "other_files": pa.array([s.other_files for s in states] + [e.files - e.parquet_files for e in entries],
+                                pa.int64()),
+        "num_rows": pa.array([s.rows for s in states] + [0 for _ in entries], pa.int64()),
+        "num_bytes": pa.array([data_bytes.get(s.folder, 0) for s in states] + [e.bytes for e in entries],
+                              pa.int64()),
+        "spelling": pa.array([s.spelling for s in states] + [None for _ in entries], pa.string()),
+        "not_read_reason": pa.array([None for _ in states] + [e.reason for e in entries], pa.string()),
     })
     problems = pa.table({
         "severity": pa.array([p.severity for p in inv.problems], pa.string()),
@@ -104,12 +115,22 @@ def scan_for_dbt(root: str) -> str:
 
 
 def summary_lines(inv: Inventory) -> list[str]:
-    """What the scan found, for the terminal."""
+    """What the scan found, for the terminal: the totals, one line per present folder (its
+    files, rows and spelling), the absent folders, then the problems (the entries at the root
+    that are not read, a root without runs: one line each)."""
     present = [s for s in inv.folders.values() if s.present]
     lines = [
         f"scanned {inv.root}: {len(inv.files)} parquet files, {sum(s.rows for s in present)} rows in "
         f"{len(present)} of {len(inv.folders)} published folders"
     ]
+    for s in present:
+        if s.parquet_files:
+            spelling = s.spelling
+            if spelling is not None and spelling.startswith("mixed"):  # the table names every column
+                spelling = folder_spelling(s.kind, [f for f in inv.files if f.folder == s.folder], limit=4)
+            lines.append(f"  {s.folder}/: {s.parquet_files} parquet files, {s.rows} rows, spelling {spelling}")
+        else:
+            lines.append(f"  {s.folder}/: no parquet data file ({s.other_files} other file(s)): skipped")
     absent = [s.folder for s in inv.folders.values() if not s.present]
     if absent:
         lines.append(f"absent (skipped): {', '.join(absent)}")

@@ -1,5 +1,7 @@
 {#- What each build read and where every row went: one row per published
-    folder. Files, rows, partition values and column findings come from the
+    folder, and one per other folder or file at the data root (folder_kind
+    unknown or archive: recorded by the scan, never read; the note says what it
+    is and why). Files, rows, partition values and column findings come from the
     file inventory (butter_warehouse/inventory/: the folders listed
     independently of the SQL reader, each parquet footer read once); the rows
     of each staging view are then followed to the marts: published from this
@@ -241,7 +243,9 @@ final as (
         cast(coalesce(unread_files.files_unread, 0) as bigint) as files_unread,
         nullif(concat_ws(
             '; ',
+            inventory_folders.not_read_reason,
             case
+                when inventory_folders.folder_kind not in ('runs', 'summary') then null
                 when not inventory_folders.is_present
                     then
                         'folder absent: no file under ' || inventory_folders.folder_path

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -337,3 +338,48 @@ def test_command_prints_one_summary_line_and_names_bad_settings(small: Path, tmp
     monkeypatch.setenv("BUTTER_S3_CONCURRENCY", "many")
     assert cli.main(args) == 1
     assert "BUTTER_S3_CONCURRENCY must be a whole number >= 1 (e.g. 32), got 'many'" in capsys.readouterr().err
+
+
+# --- the current release's folders: the source's root listed once (issue 25) -------------------------
+
+
+def test_sweeps_optimizer_takes_the_runs_from_the_all_sweeps_folder_the_source_has(demo_root: Callable[..., Path],
+                                                                                   tmp_path: Path) -> None:
+    current = demo_root(layout="current")
+    result = run(current, tmp_path / "out", Selection.parse(sweeps=["optimizer"]))
+    assert not result.failed
+    assert sorted(p.name for p in (tmp_path / "out").iterdir() if p.is_dir()) == \
+        ["all_repetitions", "optimizer_sweep_summary"]
+    assert result.missing == ["optimizer_sweep_runs"]
+    assert result.log == ["optimizer_sweep_runs/ is not in the source: the optimizer sweep's rows are taken from "
+                          "all_repetitions/, which holds every sweep's (narrow it with --where)"]
+    assert "; not in the source: optimizer_sweep_runs/" in result.summary(tmp_path / "out")
+    # a source with its own runs folder for the sweep (the template) gives that folder only
+    template = run(demo_root("published"), tmp_path / "template", Selection.parse(sweeps=["learning_rate"]))
+    assert sorted(p.name for p in (tmp_path / "template").iterdir() if p.is_dir()) == \
+        ["learning_rate_sweep_runs", "learning_rate_sweep_summary"] and not template.missing and not template.log
+
+
+def test_s3_root_listed_once_names_missing_folders_and_entries_it_does_not_copy(
+        demo_root: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = tmp_path / "source"
+    source.mkdir()
+    current = demo_root(layout="current")
+    shutil.copytree(current / "complete_executive_summary", source / "complete_executive_summary")
+    (source / "extra_folder").mkdir()
+    (source / "extra_folder" / "a.parquet").write_bytes(b"PAR1")
+    (source / "complete_summary.tar").write_bytes(bytes(10))
+    with s3_emulator(source, bucket="butter-layouts", prefix="butter") as s3:
+        for key, value in s3.env.items():
+            monkeypatch.setenv(key, value)
+        remote = inventory.scan(s3.data_root)
+        result = run(s3.data_root, tmp_path / "copy", Selection.parse())
+    assert result.missing == [f for f in contract.FOLDERS if f != "complete_executive_summary"]
+    assert [p.name for p in (tmp_path / "copy").iterdir() if p.is_dir()] == ["complete_executive_summary"]
+    labels = "complete_summary.tar (archive of complete_summary/, which is absent), extra_folder/ (1 files, 1 parquet)"
+    assert [p.problem for p in remote.warnings if p.folder is None and "not read" in p.problem] == \
+        [f"not read: {labels}"]
+    local = inventory.scan(str(tmp_path / "copy"))  # the copy names what its source holds and it does not
+    named = [p.problem for p in local.warnings if p.folder is None and "not read" in p.problem]
+    assert named == [f"not read: complete_summary.tar in {s3.data_root} (archive of complete_summary/, which is "
+                     f"absent), extra_folder/ in {s3.data_root} (1 files, 1 parquet)"]

@@ -11,7 +11,7 @@ fault                                   outcome asserted
 data root misspelt / missing            refused before dbt: "data root '<abs path>' does not exist"
 data root is a file                     refused: "is not a folder"
 data root empty                         refused: "holds none of the published BUTTER folders"
-only sweep summary folders              refused: "has no parquet files in all_runs/, complete_summary/ ..."
+only sweep summary folders              scanned: "no runs folder found ... built from primary_sweep_summary/"
 relative data root                      resolved against the caller's directory (scan and build)
 symlinked partition folder              refused, naming the folder and its target
 unreadable partition folder             refused, naming the folder (run as an unprivileged user)
@@ -255,17 +255,16 @@ def test_empty_data_root_is_refused(published: Published, shared_tmp: Path) -> N
     assert_refused(proc, f"BUTTER scan error: data root '{root}' holds none of the published BUTTER folders", published)
 
 
-def test_root_with_only_sweep_summaries_is_refused(published: Published, shared_tmp: Path, small_demo: Path) -> None:
+def test_root_with_only_sweep_summaries_is_scanned(shared_tmp: Path, small_demo: Path) -> None:
+    """A root with summaries and no runs folder is built (test_layouts_scan builds one); the scan says
+    in one line that the run-level marts are empty."""
     root = shared_tmp / "data"
     root.mkdir()
     shutil.copytree(small_demo / "primary_sweep_summary", root / "primary_sweep_summary")
-    proc = butter("build", "--skip-docs", env=butter_env(root, published.path, shared_tmp))
-    assert_refused(
-        proc,
-        f"data root '{root}' has no parquet files in all_runs/, complete_summary/ or any *_sweep_runs/ "
-        "(found: primary_sweep_summary).",
-        published,
-    )
+    proc = butter("scan", "--out", str(shared_tmp / "inv"), env=butter_env(root, shared_tmp / "w.duckdb", shared_tmp))
+    assert proc.returncode == 0, output(proc)
+    lines = [line for line in proc.stdout.splitlines() if "no runs folder found" in line]
+    assert len(lines) == 1 and lines[0].endswith("the summary marts are built from primary_sweep_summary/"), output(proc)
 
 
 def test_relative_data_root_is_resolved_where_it_was_typed(shared_tmp: Path, small_demo: Path,
