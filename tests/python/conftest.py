@@ -99,6 +99,7 @@ SLOW_MODULES_FIRST = (  # by the time they took (docs/development.md has the tab
     "test_data_root.py",
     "test_copies.py",
     "test_read_everything.py",
+    "test_layouts_scan.py",
 )
 
 
