@@ -316,8 +316,8 @@ def double_descent(con: duckdb.DuckDBPyConnection, choice: Choice, rise: float) 
 
 #: why a sweep may be absent beyond "not downloaded": the sweeps only one layout publishes
 ABSENT_SWEEP_HINTS = {
-    "optimizer": "only the current release publishes it (optimizer_sweep_summary/); the template layout "
-                 "has no optimizer sweep",
+    "optimizer": "only the current release publishes it, in optimizer_sweep_summary/; the template layout "
+                 "has none",
 }
 
 
@@ -483,14 +483,13 @@ def optimizer_sweep(con: duckdb.DuckDBPyConnection, choice: Choice) -> Figure:
     xscale = _axis_scale([x for s in series for x in s.x])
     yscale = _axis_scale([v for s in series for v in s.y])
     panel = Panel(
-        title=f"{where['dataset']}: complete comparison groups only (every optimizer present), "
-              "all depths, sizes and batch sizes",
+        title=f"{where['dataset']}: complete comparison groups only, all depths, sizes and batch sizes",
         xlabel=f"learning rate{_scale_note(xscale)}",
         ylabel=f"median curve's best test loss ({_loss_label(con, where['dataset'])}){_scale_note(yscale)}",
         xscale=xscale, yscale=yscale, legend_title="optimizer", series=series,
     )
     return Figure("optimizer_sweep",
-                  "Optimizer sweep: median over experiments of the median curve's best test loss, per optimizer",
+                  "Optimizer sweep: median over experiments of the median curve's best test loss",
                   [panel], where)
 
 
