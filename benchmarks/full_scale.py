@@ -206,8 +206,8 @@ def section(samples: list[dict], points_per_curve: int, latest: Path | None = No
         "|---|---|---|---|---|",
     ]
     for r in sorted(found, key=lambda r: -r["bytes"]):
-        lines.append(f"| `{r['table']}` | {r['grain']} | {r['bytes_per_row']:.1f} | {r['rows']:,} | "
-                     f"{_gb(r['bytes'])} |")
+        per_row = "-" if r["grain"] == "fixed" else f"{r['bytes_per_row']:.1f}"
+        lines.append(f"| `{r['table']}` | {r['grain']} | {per_row} | {r['rows']:,} | {_gb(r['bytes'])} |")
     lines += ["", f"**Warehouse file: ~{total / 1e9:.0f} GB** (the tables above; views take no space)."]
     times = time_rows(latest) if latest is not None and latest.exists() else []
     if times:
