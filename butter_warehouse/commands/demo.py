@@ -1,18 +1,36 @@
-"""``butter demo``: deterministic BUTTER-shaped demo data."""
+"""``butter demo``: deterministic BUTTER-shaped demo data, in either layout."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import ClassVar
 
+from .. import contract
 from ..context import Context
+from ..errors import InputError
 from ..settings import DEFAULT_DEMO_ROOT
 
 
+class DemoInputError(InputError):
+    """Arguments the demo cannot be written from (exit code 2), named in one line."""
+
+    names_command: ClassVar[bool] = True
+
+
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    from ..demo.generator import LAYOUT_SPELLINGS
+
     p = sub.add_parser("demo", help="write deterministic BUTTER-shaped demo data")
     p.add_argument("--out", default=None, metavar="DIR", help=f"default: {DEFAULT_DEMO_ROOT} in the project")
-    p.add_argument("--spelling", choices=["published", "framework"], default="published")
+    p.add_argument("--layout", choices=list(contract.LAYOUTS), default="template",
+                   help="template (default): the template's 16 folders (all_runs/, complete_summary/, seven "
+                        "sweeps' runs and summaries); current: NREL's current release as its dataset page "
+                        "documents it (all_repetitions/, complete_summary/, eight sweeps' summaries with the "
+                        "optimizer sweep's, complete_executive_summary/, NREL's best-point columns)")
+    spellings = "; ".join(f"{layout}: {', '.join(names)}" for layout, names in LAYOUT_SPELLINGS.items())
+    p.add_argument("--spelling", choices=list(contract.SPELLINGS), default=None,
+                   help=f"column spelling, by layout ({spellings}); default: the layout's first")
     p.add_argument("--experiments", type=int, default=None, metavar="N", help="target number of experiments")
     p.add_argument("--runs", type=int, default=3, metavar="N", help="runs (seeds) per experiment")
     p.add_argument("--epochs", type=int, default=30, metavar="N", help="base epochs (the real data's 3000)")
@@ -28,20 +46,31 @@ def needs_project(args: argparse.Namespace) -> bool:
 
 def run(ctx: Context, args: argparse.Namespace) -> int:
     from .. import demo
+    from ..demo.generator import LAYOUT_SPELLINGS
 
+    allowed = LAYOUT_SPELLINGS[args.layout]
+    if args.spelling is not None and args.spelling not in allowed:
+        raise DemoInputError(f"--spelling {args.spelling} does not go with --layout {args.layout} "
+                             f"(its spelling: {', '.join(allowed)})")
+    spelling = args.spelling or contract.LAYOUT_SPELLING[args.layout]
     sizes = {"experiments": args.experiments} if args.experiments is not None else {}
     out = Path(args.out) if args.out else ctx.demo_root
-    manifest = demo.generate(
-        out,
-        spelling=args.spelling,
-        runs_per_experiment=args.runs,
-        epochs=args.epochs,
-        seed=args.seed,
-        compression=args.compression,
-        progress=None,
-        **sizes,
-    )
+    try:
+        manifest = demo.generate(
+            out,
+            layout=args.layout,
+            spelling=spelling,
+            runs_per_experiment=args.runs,
+            epochs=args.epochs,
+            seed=args.seed,
+            compression=args.compression,
+            progress=None,
+            **sizes,
+        )
+    except ValueError as exc:  # sizes the demo cannot be written with (runs, epochs, experiments)
+        raise DemoInputError(str(exc)) from exc
     counts = manifest.get("counts", {})
     total_rows = sum(v.get("rows", 0) for v in counts.values()) if isinstance(counts, dict) else "?"
-    print(f"demo data ({args.spelling} spelling) written to {out}: {total_rows} rows in {len(counts)} folders")
+    print(f"demo data ({args.layout} layout, {spelling} spelling) written to {out}: "
+          f"{total_rows} rows in {len(counts)} folders")
     return 0

@@ -178,7 +178,25 @@ PENALTIES: tuple[float, ...] = tuple(0.32 / 2**k for k in range(13))
 #: order in which the demo adds penalties (indexes into PENALTIES)
 PENALTY_ORDER: tuple[int, ...] = (5, 0, 9, 2, 7, 12, 3, 10, 1, 6, 11, 4, 8)
 
+#: the optimizer sweep's grid (current release only): optimizers as the ``optimizer`` column names
+#: them with their momentum (None: adam has none), learning rates and batch sizes
+CORE_OPTIMIZER = _CORE_VALUES["optimizer"]
+OPTIMIZER_VARIANTS: tuple[tuple[str, float | None], ...] = (
+    (CORE_OPTIMIZER, None), ("RMSprop", 0.0), ("RMSprop", 0.9), ("SGD", 0.0), ("SGD", 0.9),
+)
+OPTIMIZER_LEARNING_RATES: tuple[float, ...] = LEARNING_RATES
+OPTIMIZER_BATCH_SIZES: tuple[int, ...] = (32, 64, 128, 256)
+OPTIMIZER_DEPTHS: tuple[int, int] = (2, 6)  # smallest and largest depth
+#: the (learning rate, batch size) pairs of the grid the demo trains every optimizer variant at
+OPTIMIZER_GROUPS: tuple[tuple[float, int], ...] = tuple(
+    (lr, batch) for lr, batch in ((0.0001, 256), (0.001, 256), (0.0001, 32))
+    if lr in OPTIMIZER_LEARNING_RATES and batch in OPTIMIZER_BATCH_SIZES
+)
+#: Keras's class name of each optimizer (the ``class_name`` of a run's ``command``)
+KERAS_OPTIMIZER_CLASSES: dict[str, str] = {CORE_OPTIMIZER: "Adam", "RMSprop": "RMSprop", "SGD": "SGD"}
+
 # run metadata constants
+#: the template layout's ``optimizer`` column (every experiment trained with Adam)
 OPTIMIZER = "Adam"
 ACTIVATION = "relu"
 TASK = "AspectTestTask"

@@ -8,6 +8,9 @@ matrices and stored as float32. The model, in units of the base training length
   the floor falls with network size and rises with label noise, regularization and
   a too-high learning rate; the rate rises with learning rate and size and falls
   with batch size and depth;
+* the optimizer sweep's variants train at their own speed: RMSprop a little slower
+  than adam, faster and noisier with momentum 0.9; SGD much slower without
+  momentum, slower than adam with it;
 * the test loss drifts up slightly late in training for large networks on small
   datasets, and some experiments show an epoch-wise double-descent bump;
 * loss = data loss + a regularization term; accuracies follow the data loss and are
@@ -95,6 +98,15 @@ def _regularization_strength(kind: str | None, penalty: float) -> float:
     return penalty / (penalty + half)
 
 
+#: (convergence speed, extra per-epoch noise) of each optimizer variant relative to adam (demo knobs)
+OPTIMIZER_KNOBS: dict[tuple[str, float | None], tuple[float, float]] = {
+    ("RMSprop", 0.0): (0.8, 0.0),
+    ("RMSprop", 0.9): (1.15, 0.02),
+    ("SGD", 0.0): (0.08, 0.0),
+    ("SGD", 0.9): (0.45, 0.01),
+}
+
+
 @dataclass(frozen=True)
 class _CurveParams:
     start: float  # loss at epoch 0
@@ -120,6 +132,10 @@ def _curve_params(experiment: Experiment, info: cat.DatasetInfo, num_free_parame
     train_floor = floor * (1 - 0.6 * min(cap, 1.0)) * 0.85 + chance * 0.5 * s.label_noise
     rate = 5.0 * lr_ratio**0.6 * (cat.CORE_BATCH_SIZE / s.batch_size) ** 0.35 * (0.6 + 0.8 * cap)
     rate /= 1 + 0.03 * (s.depth - 2)
+    noise = 0.02 + (0.05 if unstable else 0.0) + (0.03 if info.observations < 1000 else 0.0)
+    if s.optimizer != cat.CORE_OPTIMIZER:
+        speed, extra_noise = OPTIMIZER_KNOBS[(s.optimizer, s.momentum)]
+        rate, noise = rate * speed, noise + extra_noise
     small_data = info.observations < 10_000
     return _CurveParams(
         start=chance * 1.1,
@@ -128,7 +144,7 @@ def _curve_params(experiment: Experiment, info: cat.DatasetInfo, num_free_parame
         rate=rate,
         overfit=floor * 0.3 * cap * (1.0 if small_data else 0.4),
         bump=0.35 * (chance * 1.1 - floor) if has_double_descent(experiment) else 0.0,
-        noise=0.02 + (0.05 if unstable else 0.0) + (0.03 if info.observations < 1000 else 0.0),
+        noise=noise,
         train_noise=0.01 + (0.03 if unstable else 0.0),
         unstable=unstable,
     )

@@ -32,6 +32,10 @@ class Setting:
     penalty: float  # 0.0 when unregularized
     label_noise: float
     epochs: int
+    #: the optimizer as the ``optimizer`` column names it (adam, RMSprop, SGD) and its momentum
+    #: (None for adam, which has none); only the optimizer sweep varies them
+    optimizer: str = cat.CORE_OPTIMIZER
+    momentum: float | None = None
 
     @property
     def size(self) -> int:
@@ -42,6 +46,7 @@ class Setting:
         return (
             self.dataset, self.shape, self.depth, self.size_exponent, self.learning_rate,
             self.batch_size, self.regularizer or "", self.penalty, self.label_noise, self.epochs,
+            self.optimizer, -1.0 if self.momentum is None else self.momentum,
         )
 
 
@@ -86,6 +91,7 @@ EXPERIMENTAL_BATCHES: dict[str, str] = {
     "label_noise": "label_noise_1",
     "batch_size": "batch_size_1",
     "regularization": "regularization_1",
+    "optimizer": "optimizer_1",
 }
 #: experimental batch of the learning-rate group that has no lr=0.0001 member
 NO_CORE_BATCH = "lr_sweep_2"
@@ -121,6 +127,7 @@ class Design:
     epochs: int  # base training length
     experiments: tuple[Experiment, ...]
     no_core_group_ids: tuple[int, ...]  # the learning-rate group without lr=0.0001
+    layout: contract.Layout = "template"
 
 
 def short_epochs(epochs: int) -> int:
@@ -257,11 +264,41 @@ def choose_scale(target: int, epochs: int, traps: bool = True) -> Scale:
     return scale
 
 
-def build_design(target: int, epochs: int, traps: bool = True) -> Design:
-    """The experiments for a target count, with ids in first-seen order (1, 2, ...)."""
+def optimizer_settings(axes: Axes, epochs: int) -> list[Setting]:
+    """The optimizer sweep's settings (the current release's layout only).
+
+    Rectangles of a few of the design's datasets and of its depths in 2..6 at one
+    size, at some (learning rate, batch size) pairs of the sweep's grid; each pair
+    is a complete comparison group: every optimizer variant (adam, RMSprop and SGD
+    with momentum 0 and 0.9) with the other settings equal.
+    """
+    sub = _sub_sweep_axes(axes)
+    depths = _half([p for p in axes.depths if cat.OPTIMIZER_DEPTHS[0] <= p <= cat.OPTIMIZER_DEPTHS[1]]
+                   or [cat.OPTIMIZER_DEPTHS[0]], minimum=2)
+    grid = _grid(_half(axes.datasets, minimum=2), ("rectangle",), depths, sub["lr_sizes"][:1], epochs)
+    return [
+        replace(s, learning_rate=lr, batch_size=batch, optimizer=optimizer, momentum=momentum)
+        for s in grid
+        for lr, batch in cat.OPTIMIZER_GROUPS
+        for optimizer, momentum in cat.OPTIMIZER_VARIANTS
+    ]
+
+
+def build_design(target: int, epochs: int, traps: bool = True, layout: contract.Layout = "template") -> Design:
+    """The experiments for a target count, with ids in first-seen order (1, 2, ...).
+
+    The current release's layout adds the optimizer sweep to the same design: an
+    optimizer setting equal to an experiment's (adam at another sweep's setting) flags
+    that experiment, the others follow with the next ids (the template's experiments
+    and ids are the same in both layouts; ``target`` counts the template's).
+    """
     scale = choose_scale(target, epochs, traps)
     axes = Axes.of(scale)
     found = _collect(axes, epochs, traps)
+    if layout == "current":
+        for setting in optimizer_settings(axes, epochs):
+            sweeps = found.setdefault(setting, [])
+            sweeps.append("optimizer")
     no_core = set(no_core_group(axes, epochs)) if traps else set()
     experiments = []
     for index, (setting, sweeps) in enumerate(found.items(), start=1):
@@ -269,5 +306,4 @@ def build_design(target: int, epochs: int, traps: bool = True) -> Design:
         batch = NO_CORE_BATCH if setting in no_core else EXPERIMENTAL_BATCHES[sweeps[0]]
         experiments.append(Experiment(index, setting, ordered, batch))
     ids = tuple(e.experiment_id for e in experiments if e.setting in no_core)
-    return Design(scale, axes, epochs, tuple(experiments), ids)
-
+    return Design(scale, axes, epochs, tuple(experiments), ids, layout)

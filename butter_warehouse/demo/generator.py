@@ -1,4 +1,4 @@
-"""Write a complete demo copy of the published BUTTER layout (see ``generate``)."""
+"""Write a complete demo copy of a BUTTER layout (the template's or the current release's; see ``generate``)."""
 
 from __future__ import annotations
 
@@ -14,12 +14,20 @@ from . import curves, design as design_mod, summary, tables, traps as traps_mod,
 from .design import Design, Experiment
 
 MANIFEST_NAME = "_demo_manifest.json"
-MANIFEST_VERSION = 2
+MANIFEST_VERSION = 3
+#: the spellings each layout is written in (the first is the layout's, ``contract.LAYOUT_SPELLING``)
+LAYOUT_SPELLINGS: dict[contract.Layout, tuple[contract.Spelling, ...]] = {
+    "template": ("published", "framework"),
+    "current": ("current",),
+}
 
 
-def _validate(spelling: str, experiments: int, runs: int, epochs: int, traps: bool) -> None:
-    if spelling not in contract.SPELLINGS:
-        raise ValueError(f"spelling must be one of {contract.SPELLINGS}, not {spelling!r}")
+def _validate(layout: str, spelling: str, experiments: int, runs: int, epochs: int, traps: bool) -> None:
+    if layout not in contract.LAYOUTS:
+        raise ValueError(f"layout must be one of {contract.LAYOUTS}, not {layout!r}")
+    allowed = LAYOUT_SPELLINGS[layout]  # type: ignore[index]  # checked just above
+    if spelling not in allowed:
+        raise ValueError(f"the {layout} layout is written in the {' or '.join(allowed)} spelling, not {spelling!r}")
     if experiments < 1:
         raise ValueError("experiments must be >= 1")
     if not 1 <= runs <= 255:
@@ -49,8 +57,12 @@ def _leaves(design: Design, spelling: contract.Spelling) -> dict[str, list[Exper
     return {leaf: leaves[leaf] for leaf in sorted(leaves)}
 
 
-def _folders(experiment: Experiment, kind: contract.Kind) -> list[str]:
-    """The folders an experiment's rows go to: the complete one and one per sweep."""
+def _folders(experiment: Experiment, kind: contract.Kind, layout: contract.Layout) -> list[str]:
+    """The folders an experiment's rows go to: the complete one and one per sweep (the
+    template); the current release's runs only in all_repetitions/, its summaries also
+    in complete_executive_summary/ (written apart: its own schema)."""
+    if layout == "current" and kind == "runs":
+        return ["all_repetitions"]
     first = "all_runs" if kind == "runs" else "complete_summary"
     suffix = "runs" if kind == "runs" else "summary"
     return [first] + [f"{sweep}_sweep_{suffix}" for sweep in experiment.sweeps]
@@ -67,7 +79,7 @@ class _Leaf:
         if folder not in self.folders:
             path = self.root / folder / self.leaf
             self.folders[folder] = writer.PartitionFolder(path, contract.folder_kind(folder), self.spelling,
-                                                          self.compression)
+                                                          self.compression, folder)
         self.folders[folder].write(table)
 
     def close(self, counts: dict[str, dict[str, int]]) -> None:
@@ -78,10 +90,10 @@ class _Leaf:
 
 
 def _write_experiment(leaf: _Leaf, experiment: Experiment, plan: traps_mod.TrapPlan, runs: int,
-                      base_epochs: int, seed: int) -> None:
+                      base_epochs: int, seed: int, layout: contract.Layout) -> None:
     """Simulate an experiment's runs and write its run rows and summary row."""
     spelling = leaf.spelling
-    shared = tables.shared_values(experiment)
+    shared = tables.shared_values(experiment, layout)
     trained = plan.trained_runs(experiment.experiment_id, runs)
     _, num_free_parameters = tables.experiment_network(experiment)
     batch = curves.simulate(experiment, num_free_parameters, trained, base_epochs, seed)
@@ -89,20 +101,49 @@ def _write_experiment(leaf: _Leaf, experiment: Experiment, plan: traps_mod.TrapP
     exported = plan.exported_runs(experiment.experiment_id, trained)
     if exported:
         schema = writer.file_schema("runs", spelling)
-        values = tables.run_values(experiment, batch, exported)
+        values = tables.run_values(experiment, batch, exported, layout)
         table = tables.build_table(schema, "runs", spelling, shared, values, len(exported))
-        for folder in _folders(experiment, "runs"):
+        for folder in _folders(experiment, "runs", layout):
             leaf.write(folder, table)
     if plan.has_summary(experiment.experiment_id):
         schema = writer.file_schema("summary", spelling)
-        row = tables.summary_row(schema, spelling, shared, summary.summarize(batch.metrics))
-        for folder in _folders(experiment, "summary"):
+        stats = summary.summarize(batch.metrics)
+        if layout == "current":
+            best = summary.best_points(batch.metrics)
+            traps_mod.plant(plan, experiment, best, experiment.setting.epochs)
+            stats.update(best)
+        row = tables.summary_row(schema, spelling, shared, stats)
+        for folder in _folders(experiment, "summary", layout):
             leaf.write(folder, row)
+        if layout == "current":
+            executive = writer.file_schema("summary", spelling, contract.EXECUTIVE_FOLDER)
+            as_lists = {name: [value] for name, value in best.items()}  # [float32], as the page writes it
+            leaf.write(contract.EXECUTIVE_FOLDER, tables.summary_row(executive, spelling, shared,
+                                                                      {**stats, **as_lists}))
+
+
+def _optimizer_design(design: Design) -> dict | None:
+    """The optimizer sweep's values in the manifest (None in the template layout)."""
+    members = [e.setting for e in design.experiments if "optimizer" in e.sweeps]
+    if not members:
+        return None
+    return {
+        "datasets": sorted({s.dataset for s in members}),
+        "depths": sorted({s.depth for s in members}),
+        "size_exponents": sorted({s.size_exponent for s in members}),
+        "learning_rate_batch_size_pairs": [list(pair) for pair in sorted({(s.learning_rate, s.batch_size)
+                                                                           for s in members})],
+        "optimizers": [{"optimizer": o, "momentum": m} for o, m in
+                       sorted({(s.optimizer, s.momentum) for s in members}, key=lambda v: (v[0], v[1] or 0.0))],
+    }
 
 
 def _manifest(design: Design, plan: traps_mod.TrapPlan, counts: dict[str, dict[str, int]],
               parameters: dict, traps: bool) -> dict:
     runs = parameters["runs_per_experiment"]
+    layout = parameters["layout"]
+    folders = contract.LAYOUT_FOLDERS[layout]
+    runs_folder = next(f for f in folders if contract.folder_kind(f) == "runs")
     trained = {e.experiment_id: plan.trained_runs(e.experiment_id, runs) for e in design.experiments}
     runs_exported = sum(len(plan.exported_runs(eid, n)) for eid, n in trained.items())
     return {
@@ -122,14 +163,18 @@ def _manifest(design: Design, plan: traps_mod.TrapPlan, counts: dict[str, dict[s
             "double_descent_experiment_ids": [
                 e.experiment_id for e in design.experiments if curves.has_double_descent(e)
             ],
+            "optimizer_sweep": _optimizer_design(design),
         },
+        "folders": list(folders),
+        "runs_folder": runs_folder,
+        "best_point_epoch_base": summary.BEST_POINT_EPOCH_BASE if layout == "current" else None,
         "files": {
             "compression": parameters["compression"],
             "compression_levels": dict(encoding.CODEC_LEVELS[parameters["compression"]]),
             "max_rows_per_file": dict(writer.MAX_FILE_ROWS),
             "data_page_version": encoding.page_version(parameters["compression"]),
         },
-        "counts": {folder: dict(counts[folder]) for folder in contract.FOLDERS},
+        "counts": {folder: dict(counts[folder]) for folder in folders},
         "totals": {
             "experiments": len(design.experiments),
             "runs_trained": sum(trained.values()),
@@ -142,7 +187,8 @@ def _manifest(design: Design, plan: traps_mod.TrapPlan, counts: dict[str, dict[s
 def generate(
     root: Path | str,
     *,
-    spelling: contract.Spelling = "published",
+    layout: contract.Layout = "template",
+    spelling: contract.Spelling | None = None,
     experiments: int = 100,
     runs_per_experiment: int = 3,
     epochs: int = 30,
@@ -153,6 +199,18 @@ def generate(
 ) -> dict:
     """Write a deterministic demo copy of the BUTTER data under ``root``; return the manifest.
 
+    ``layout`` is the template's (the default: ``all_runs/``, ``complete_summary/`` and
+    seven sweeps' runs and summary folders, in the ``published`` or ``framework``
+    spelling) or the current release's as NREL's dataset page documents it (``current``:
+    every run in ``all_repetitions/``, ``complete_summary/``, eight sweeps' summaries
+    with the optimizer sweep's and ``complete_executive_summary/``, in the ``current``
+    spelling, with NREL's best-point distributions in every summary). The folders are
+    ``contract.LAYOUT_FOLDERS[layout]``; ``spelling`` None is the layout's
+    (``contract.LAYOUT_SPELLING``). The current layout's best-point epochs count from
+    0 (``summary.BEST_POINT_EPOCH_BASE``, the manifest's ``best_point_epoch_base``);
+    it holds the template's experiments (same ids and runs) plus the optimizer
+    sweep's, whose ids follow.
+
     ``experiments`` is a target: the design grows its datasets, shapes, depths,
     sizes and penalties until it is as close as it gets without exceeding it (the
     smallest design with every sweep is ~90 experiments). ``epochs`` is the base
@@ -162,32 +220,37 @@ def generate(
     ``writer``): a leaf folder holds part-0.parquet, part-1.parquet, ... of at
     most 64 runs or 128 experiments each. The same arguments give
     byte-identical files. ``compression`` is NREL's ``brotli`` unless an engine
-    cannot read it (``zstd`` for Spark, whose Hadoop has no Brotli codec). The 16 BUTTER folders and the manifest under ``root``
+    cannot read it (``zstd`` for Spark, whose Hadoop has no Brotli codec). Every BUTTER
+    folder (``contract.FOLDERS``, either layout's) and the manifest under ``root``
     are replaced; nothing else there is touched. ``progress`` shows runs written
     of total, rate and time left on stderr (None: when stderr is a terminal and
     CI is not set; see ``butter_warehouse.progress``).
     """
-    _validate(spelling, experiments, runs_per_experiment, epochs, traps)
+    if spelling is None and layout in contract.LAYOUTS:
+        spelling = contract.LAYOUT_SPELLING[layout]
+    _validate(layout, str(spelling), experiments, runs_per_experiment, epochs, traps)
+    assert spelling is not None
     if compression not in encoding.CODEC_LEVELS:
         raise ValueError(f"compression must be one of {sorted(encoding.CODEC_LEVELS)}, not {compression!r}")
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     _clear(root)
-    the_design = design_mod.build_design(experiments, epochs, traps)
+    the_design = design_mod.build_design(experiments, epochs, traps, layout)
     plan = traps_mod.plan(the_design) if traps else traps_mod.TrapPlan()
-    counts = {folder: {"files": 0, "rows": 0} for folder in contract.FOLDERS}
+    folders = contract.LAYOUT_FOLDERS[layout]
+    counts = {folder: {"files": 0, "rows": 0} for folder in folders}
     total_runs = sum(plan.trained_runs(e.experiment_id, runs_per_experiment) for e in the_design.experiments)
     with Progress(f"demo data in {root}", total=total_runs, unit="run", enabled=progress) as bar:
         for leaf_dir, members in _leaves(the_design, spelling).items():
             leaf = _Leaf(root, leaf_dir, spelling, compression)
             for experiment in members:
-                _write_experiment(leaf, experiment, plan, runs_per_experiment, epochs, seed)
+                _write_experiment(leaf, experiment, plan, runs_per_experiment, epochs, seed, layout)
                 bar.update(plan.trained_runs(experiment.experiment_id, runs_per_experiment))
             leaf.close(counts)
-    for folder in contract.FOLDERS:
+    for folder in folders:
         writer.write_common_metadata(root / folder, contract.folder_kind(folder), spelling)
     parameters = {
-        "spelling": spelling, "seed": seed, "experiments_target": experiments,
+        "layout": layout, "spelling": spelling, "seed": seed, "experiments_target": experiments,
         "runs_per_experiment": runs_per_experiment, "epochs": epochs,
         "epochs_300_epoch_sweep": design_mod.short_epochs(epochs),
         "epochs_30k_epoch_sweep": design_mod.long_epochs(epochs), "traps": traps,

@@ -9,9 +9,19 @@ element (never NaN) in every statistic, and the sample standard deviation is
 NULL below two finite values (at every epoch of a one-run experiment).
 Computed in float64 from the float32 run values, stored as float32; the
 statistics are masked arrays whose masked elements are written as NULL.
+
+The current release's summaries add NREL's best-point distributions
+(``best_points``): per metric of ``contract.BEST_POINT_METRICS``, each run's best
+epoch (the first epoch of its lowest loss or highest accuracy over its finite
+values; a run without a finite value is left out) and best value, and over the
+runs their min, q1, median, q3, max and avg (quantiles as percentile_cont),
+stored as float32. **The demo counts these epochs from 0** (``BEST_POINT_EPOCH_BASE``;
+NREL's page does not say, and the warehouse detects the base from the data).
 """
 
 from __future__ import annotations
+
+from functools import cache
 
 import numpy as np
 
@@ -19,6 +29,8 @@ from .. import contract
 
 #: PostgreSQL's stddev_samp: degrees of freedom removed from the count
 STDDEV_DDOF = 1
+#: the demo's best-point epochs count from 0 (stated in the manifest as best_point_epoch_base)
+BEST_POINT_EPOCH_BASE = 0
 
 
 def _quantile(ordered: np.ndarray, count: np.ndarray, q: float) -> np.ndarray:
@@ -89,4 +101,49 @@ def summarize(metrics: dict[str, np.ndarray]) -> dict[str, object]:
         computed = metric_statistics(metrics[metric])
         for stat in stats + contract.QUARTILE_STATS:
             out[f"{metric}_{stat}"] = computed[stat]
+    return out
+
+
+@cache
+def best_point_columns() -> dict[tuple[str, str, str], str]:
+    """(metric, part, stat) -> canonical column name of NREL's best-point statistic."""
+    canonical = {c.source_name("current"): c.name for c in contract.SUMMARY_ONLY_COLUMNS}
+    return {
+        (metric, part, stat): canonical[contract.best_point_name(metric, part, stat)]
+        for metric in contract.BEST_POINT_METRICS
+        for part in contract.BEST_POINT_PARTS
+        for stat in contract.BEST_POINT_STATS
+    }
+
+
+def _distribution(sample: np.ndarray) -> dict[str, float | None]:
+    """min, q1, median, q3, max and avg of a sample as float32 values (None: an empty sample)."""
+    if sample.size == 0:
+        return dict.fromkeys(contract.BEST_POINT_STATS)
+    q1, median, q3 = np.quantile(sample, [0.25, 0.5, 0.75])  # linear: percentile_cont
+    stats = {"min": sample.min(), "q1": q1, "median": median, "q3": q3, "max": sample.max(), "avg": sample.mean()}
+    return {stat: float(np.float32(stats[stat])) for stat in contract.BEST_POINT_STATS}
+
+
+def best_points(metrics: dict[str, np.ndarray]) -> dict[str, float | None]:
+    """NREL's best-point distributions of one experiment, by canonical column name.
+
+    ``metrics`` as in ``summarize`` (every trained run, NULL elements as NaN or masked).
+    """
+    out: dict[str, float | None] = {}
+    names = best_point_columns()
+    for metric, direction in contract.BEST_POINT_METRICS.items():
+        values = metrics[metric]
+        data = np.ma.getdata(values).astype(np.float64)
+        finite = np.isfinite(data) & ~np.ma.getmaskarray(values)
+        kept = finite.any(axis=1)  # runs with a finite value
+        filled = np.where(finite, data, np.inf if direction == "min" else -np.inf)[kept]
+        best = filled.argmin(axis=1) if direction == "min" else filled.argmax(axis=1)  # first of ties
+        samples = {
+            "epoch": (best + BEST_POINT_EPOCH_BASE).astype(np.float64),
+            "value": filled[np.arange(len(best)), best],
+        }
+        for part, sample in samples.items():
+            for stat, value in _distribution(sample).items():
+                out[names[(metric, part, stat)]] = value
     return out

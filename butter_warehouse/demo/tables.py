@@ -32,7 +32,24 @@ def experiment_network(experiment: Experiment) -> tuple[tuple[int, ...], int]:
     return widths, network.count_parameters(widths, info.inputs)
 
 
-def shared_values(experiment: Experiment) -> dict[str, object]:
+def optimizer_value(experiment: Experiment, layout: contract.Layout) -> str:
+    """The ``optimizer`` column: the template's ``Adam``; the current release's adam, RMSprop or SGD."""
+    return cat.OPTIMIZER if layout == "template" else experiment.setting.optimizer
+
+
+def optimizer_command(experiment: Experiment, layout: contract.Layout) -> dict[str, object]:
+    """The optimizer of a run's ``command`` as Keras serialises it: class name and config
+    (learning rate; momentum for RMSprop and SGD, which adam has not)."""
+    s = experiment.setting
+    if layout == "template":
+        return {"class_name": cat.OPTIMIZER, "config": {"learning_rate": s.learning_rate}}
+    config: dict[str, object] = {"learning_rate": s.learning_rate}
+    if s.momentum is not None:
+        config["momentum"] = s.momentum
+    return {"class_name": cat.KERAS_OPTIMIZER_CLASSES[s.optimizer], "config": config}
+
+
+def shared_values(experiment: Experiment, layout: contract.Layout = "template") -> dict[str, object]:
     """Values of the columns shared by runs and summaries (canonical names)."""
     s = experiment.setting
     info = cat.DATASETS[s.dataset]
@@ -40,7 +57,7 @@ def shared_values(experiment: Experiment) -> dict[str, object]:
     values: dict[str, object] = {f"is_{sweep}_sweep": sweep in experiment.sweeps for sweep in contract.SWEEPS}
     values.update(
         experiment_id=experiment.experiment_id,
-        is_optimizer_sweep=False,
+        is_optimizer_sweep="optimizer" in experiment.sweeps,
         activation=cat.ACTIVATION,
         experimental_batch=experiment.experimental_batch,
         batch_size=s.batch_size,
@@ -55,7 +72,7 @@ def shared_values(experiment: Experiment) -> dict[str, object]:
         kernel_regularizer_type=s.regularizer,
         label_noise=s.label_noise,
         learning_rate=s.learning_rate,
-        optimizer=cat.OPTIMIZER,
+        optimizer=optimizer_value(experiment, layout),
         output_activation=info.output_activation,
         shape=s.shape,
         size=s.size,
@@ -69,7 +86,7 @@ def shared_values(experiment: Experiment) -> dict[str, object]:
     return values
 
 
-def run_command(experiment: Experiment, seed: int) -> str:
+def run_command(experiment: Experiment, seed: int, layout: contract.Layout = "template") -> str:
     """The JSON text of a run's settings."""
     s = experiment.setting
     info = cat.DATASETS[s.dataset]
@@ -83,7 +100,7 @@ def run_command(experiment: Experiment, seed: int) -> str:
         "kernel_regularizer": None if s.regularizer is None else {"type": s.regularizer, s.regularizer: s.penalty},
         "label_noise": s.label_noise,
         "loss": info.loss_name,
-        "optimizer": {"class_name": cat.OPTIMIZER, "config": {"learning_rate": s.learning_rate}},
+        "optimizer": optimizer_command(experiment, layout),
         "output_activation": info.output_activation,
         "seed": seed,
         "shape": s.shape,
@@ -94,7 +111,8 @@ def run_command(experiment: Experiment, seed: int) -> str:
     })
 
 
-def run_values(experiment: Experiment, batch: RunBatch, rows: Sequence[int]) -> dict[str, object]:
+def run_values(experiment: Experiment, batch: RunBatch, rows: Sequence[int],
+               layout: contract.Layout = "template") -> dict[str, object]:
     """Per-row values of the run-only columns for the selected run indexes."""
     index = np.asarray(rows, dtype=np.intp)
     values: dict[str, object] = {
@@ -108,7 +126,7 @@ def run_values(experiment: Experiment, batch: RunBatch, rows: Sequence[int]) -> 
         "seed": batch.seeds[index],
         "started_at": batch.start_times[index],
         "updated_at": batch.update_times[index],
-        "command": [run_command(experiment, int(batch.seeds[i])) for i in rows],
+        "command": [run_command(experiment, int(batch.seeds[i]), layout) for i in rows],
     }
     values.update({name: batch.masked(name, index) for name in batch.metrics})
     return values

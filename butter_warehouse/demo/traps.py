@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import contract
-from . import catalog as cat
+from . import catalog as cat, summary
 from .curves import RunBatch
 from .design import Design, Experiment
 
@@ -47,7 +47,32 @@ DESCRIPTIONS: dict[str, str] = {
     "default partition.",
     "regression_and_classification": "Regression and classification datasets side by side; regression runs "
     "still carry (meaningless) accuracy arrays.",
+    "best_point_disagreements": "Current layout only: experiments (every run exported, no other trap) whose "
+    "published best-point statistic `column` (NREL's name; staged as `staged_as`) is `published_value` in every "
+    "summary copy of the experiment while its runs give `value_from_runs`; every other best-point statistic of "
+    "every experiment whose runs are all exported equals the one computed from its runs. Epochs in these "
+    "columns count from 0 (best_point_epoch_base), unlike the 1-based epochs of the other traps.",
 }
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    """One planted best-point statistic that differs from the runs."""
+
+    experiment_id: int
+    column: str  # NREL's column name
+    change: str  # "shift" (an epoch moved by ``amount``, kept within the epochs), "add" or "scale"
+    amount: float
+
+
+#: the planted disagreements: which experiment (a predicate), which statistic, how it changes
+DISAGREEMENTS: tuple[tuple[str, str, str, float], ...] = (
+    ("sgd_with_momentum", contract.best_point_name("test_loss", "epoch", "median"), "shift", 3),
+    ("regularized_classification", contract.best_point_name("test_accuracy", "value", "max"), "add", -0.1),
+    ("higher_learning_rate", contract.best_point_name("test_loss", "value", "q1"), "scale", 1.5),
+    ("rmsprop_without_momentum", contract.best_point_name("test_kullback_leibler_divergence", "epoch", "avg"),
+     "shift", 2),
+)
 
 
 @dataclass
@@ -63,6 +88,7 @@ class TrapPlan:
     one_run: tuple[int, ...] = ()
     all_diverged: int | None = None
     null_elements: int | None = None
+    disagreements: tuple[Disagreement, ...] = ()
     details: dict[str, dict] = field(default_factory=dict)  # filled while generating
     one_run_ids: dict[int, str] = field(default_factory=dict)  # experiment_id -> run_id, filled likewise
 
@@ -91,8 +117,25 @@ def _pick(design: Design, taken: set[int], predicate: Callable[[Experiment], boo
     raise RuntimeError("the demo design has no experiment for a trap")
 
 
+def _disagreements(design: Design, taken: set[int]) -> tuple[Disagreement, ...]:
+    """Experiments no other trap touches (structural traps included) for the planted best points."""
+    for entry in structural(design).values():
+        taken.update(entry.get("experiment_ids", ()))
+    predicates: dict[str, Callable[[Experiment], bool]] = {
+        "sgd_with_momentum": lambda e: e.setting.optimizer == "SGD" and e.setting.momentum == 0.9,
+        "regularized_classification": lambda e: e.setting.regularizer is not None
+        and not cat.DATASETS[e.setting.dataset].is_regression,
+        "higher_learning_rate": lambda e: "learning_rate" in e.sweeps and e.setting.learning_rate == cat.HIGHER_NOISE_RATE
+        and e.setting.epochs == design.epochs,
+        "rmsprop_without_momentum": lambda e: e.setting.optimizer == "RMSprop" and e.setting.momentum == 0.0,
+    }
+    return tuple(Disagreement(_pick(design, taken, predicates[which]), column, change, amount)
+                 for which, column, change, amount in DISAGREEMENTS)
+
+
 def plan(design: Design) -> TrapPlan:
-    """Choose distinct experiments for the traps that touch single experiments."""
+    """Choose distinct experiments for the traps that touch single experiments (the same in
+    both layouts; the current layout adds the best-point disagreements)."""
     taken = set(design.no_core_group_ids)
     base = design.epochs
 
@@ -102,7 +145,7 @@ def plan(design: Design) -> TrapPlan:
     def primary_of(task: Callable[[cat.DatasetInfo], bool]) -> Callable[[Experiment], bool]:
         return lambda e: "primary" in e.sweeps and task(cat.DATASETS[e.setting.dataset])
 
-    return TrapPlan(
+    trap_plan = TrapPlan(
         nonfinite=_pick(design, taken, unstable),
         diverged=_pick(design, taken, unstable),
         ties=_pick(design, taken, primary_of(lambda d: not d.is_regression)),
@@ -118,6 +161,38 @@ def plan(design: Design) -> TrapPlan:
         null_elements=_pick(design, taken, lambda e: "learning_rate" in e.sweeps
                             and e.setting.learning_rate == cat.HIGHER_NOISE_RATE and e.setting.epochs == base),
     )
+    if design.layout == "current":
+        trap_plan.disagreements = _disagreements(design, taken)
+    return trap_plan
+
+
+def _changed(value: float, change: str, amount: float, last_epoch: int) -> float:
+    """A published statistic changed from the runs' value (an epoch stays within 0..last_epoch)."""
+    if change == "shift":
+        return value + amount if value + amount <= last_epoch else value - amount
+    if change == "add":
+        return value + amount
+    return value * amount
+
+
+def plant(trap_plan: TrapPlan, experiment: Experiment, best: dict[str, float | None], epochs: int) -> None:
+    """Change an experiment's planted best-point statistics in place (canonical names); record them."""
+    names = {contract.best_point_name(m, p, s): (m, p, s) for m in contract.BEST_POINT_METRICS
+             for p in contract.BEST_POINT_PARTS for s in contract.BEST_POINT_STATS}
+    canonical = summary.best_point_columns()
+    for planted in trap_plan.disagreements:
+        if planted.experiment_id != experiment.experiment_id:
+            continue
+        staged = canonical[names[planted.column]]
+        value = best[staged]
+        if value is None:
+            raise RuntimeError(f"experiment {experiment.experiment_id} has no {planted.column} to change")
+        last = epochs - 1 + summary.BEST_POINT_EPOCH_BASE
+        best[staged] = float(np.float32(_changed(value, planted.change, planted.amount, last)))
+        trap_plan.details.setdefault("best_point_disagreements", {"disagreements": []})["disagreements"].append({
+            "experiment_id": experiment.experiment_id, "column": planted.column, "staged_as": staged,
+            "published_value": best[staged], "value_from_runs": value,
+        })
 
 
 def _epochs(indexes: Iterable[int] | np.ndarray) -> list[int]:
@@ -302,4 +377,6 @@ def structural(design: Design) -> dict[str, dict]:
 def manifest_entries(trap_plan: TrapPlan, design: Design) -> dict[str, dict]:
     """Every trap with its description, in a fixed order."""
     entries = {**trap_plan.details, "one_run_experiments": _one_run_entry(trap_plan), **structural(design)}
-    return {name: {"description": DESCRIPTIONS[name], **entries[name]} for name in DESCRIPTIONS}
+    if "best_point_disagreements" in entries:  # in experiment id order, whatever the writing order
+        entries["best_point_disagreements"]["disagreements"].sort(key=lambda d: (d["experiment_id"], d["column"]))
+    return {name: {"description": DESCRIPTIONS[name], **entries[name]} for name in DESCRIPTIONS if name in entries}

@@ -6,6 +6,11 @@ hyperparameter columns and files of up to 64 runs or 128 experiments per leaf
 partition folder (``part-0.parquet``, ``part-1.parquet``, ... in row order; an
 experiment's runs may straddle two files). Codecs, levels and dictionary columns:
 ``butter_warehouse.encoding`` (shared with ``butter download --compression``).
+
+A folder's files have the contract's schema for that folder; the current
+release's ``complete_executive_summary/`` stores NREL's best-point statistics as
+one-element lists (``[float32]`` as the dataset page writes it), the other
+summary folders as float32 scalars.
 """
 
 from __future__ import annotations
@@ -38,12 +43,13 @@ def _is_float(type_: pa.DataType) -> bool:
 
 
 @cache
-def byte_stream_split_columns(kind: contract.Kind, spelling: contract.Spelling) -> tuple[str, ...]:
+def byte_stream_split_columns(kind: contract.Kind, spelling: contract.Spelling,
+                              folder: str | None = None) -> tuple[str, ...]:
     """Parquet leaf paths of the float columns that are not dictionary-encoded (all per-epoch arrays)."""
     dictionary = set(dictionary_columns(kind, spelling))
     return tuple(
         f"{f.name}.list.element" if pa.types.is_list(f.type) else f.name
-        for f in file_schema(kind, spelling)
+        for f in file_schema(kind, spelling, folder)
         if _is_float(f.type) and f.name not in dictionary
     )
 
@@ -77,6 +83,7 @@ class PartitionFile:
     kind: contract.Kind
     spelling: contract.Spelling
     compression: str = COMPRESSION
+    folder: str | None = None  # the BUTTER folder (its schema); None: any but the executive summary
     rows: int = 0
     _pending: list[pa.Table] = field(default_factory=list)
     _pending_bytes: int = 0
@@ -95,11 +102,13 @@ class PartitionFile:
 
     def _open(self) -> pq.ParquetWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        schema = file_schema(self.kind, self.spelling, self.folder)
+        split = list(byte_stream_split_columns(self.kind, self.spelling, self.folder)) if self.as_nrel else False
         return pq.ParquetWriter(
             self.path,
-            file_schema(self.kind, self.spelling),
-            use_dictionary=list(dictionary_columns(self.kind, self.spelling)),
-            use_byte_stream_split=list(byte_stream_split_columns(self.kind, self.spelling)) if self.as_nrel else False,
+            schema,
+            use_dictionary=[c for c in dictionary_columns(self.kind, self.spelling) if c in schema.names],
+            use_byte_stream_split=split,
             **encoding_options(self.compression, self.kind),
         )
 
@@ -127,6 +136,7 @@ class PartitionFolder:
     kind: contract.Kind
     spelling: contract.Spelling
     compression: str = COMPRESSION
+    folder: str | None = None  # the BUTTER folder (its schema), as PartitionFile's
     files: int = 0
     rows: int = 0
     _current: PartitionFile | None = None
@@ -134,7 +144,8 @@ class PartitionFolder:
     def _next_file(self) -> PartitionFile:
         if self._current is not None:
             self._current.close()
-        self._current = PartitionFile(self.path / file_name(self.files), self.kind, self.spelling, self.compression)
+        self._current = PartitionFile(self.path / file_name(self.files), self.kind, self.spelling, self.compression,
+                                      self.folder)
         self.files += 1
         return self._current
 
@@ -157,13 +168,32 @@ class PartitionFolder:
             self._current = None
 
 
+def best_point_names() -> frozenset[str]:
+    """Stored names of NREL's best-point statistics (current spelling)."""
+    return frozenset(contract.best_point_name(m, p, s) for m in contract.BEST_POINT_METRICS
+                     for p in contract.BEST_POINT_PARTS for s in contract.BEST_POINT_STATS)
+
+
 @cache
-def file_schema(kind: contract.Kind, spelling: contract.Spelling) -> pa.Schema:
-    """The contract's file schema (cached: it is asked for once per file)."""
-    return contract.file_schema(kind, spelling)
+def arrow_schema(kind: contract.Kind, spelling: contract.Spelling, folder: str | None = None) -> pa.Schema:
+    """The contract's schema of a folder, best-point statistics as one-element lists in the
+    executive summary (what its ``_common_metadata`` holds)."""
+    schema = contract.arrow_schema(kind, spelling, folder)
+    if folder != contract.EXECUTIVE_FOLDER:
+        return schema
+    as_list = best_point_names()
+    return pa.schema([pa.field(f.name, pa.list_(f.type)) if f.name in as_list else f for f in schema])
+
+
+@cache
+def file_schema(kind: contract.Kind, spelling: contract.Spelling, folder: str | None = None) -> pa.Schema:
+    """The schema of a folder's files: ``arrow_schema`` without the partition columns
+    (cached: it is asked for once per file)."""
+    parts = set(contract.partition_names(spelling))
+    return pa.schema([f for f in arrow_schema(kind, spelling, folder) if f.name not in parts])
 
 
 def write_common_metadata(folder: Path, kind: contract.Kind, spelling: contract.Spelling) -> None:
     """The ``_common_metadata`` file: the folder's full arrow schema, partitions included."""
     folder.mkdir(parents=True, exist_ok=True)
-    pq.write_metadata(contract.arrow_schema(kind, spelling), folder / "_common_metadata")
+    pq.write_metadata(arrow_schema(kind, spelling, folder.name), folder / "_common_metadata")

@@ -140,9 +140,12 @@ def shared_once(tmp_path_factory: pytest.TempPathFactory, key: str, make: Callab
 
 @pytest.fixture(scope="session")
 def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
-    """``demo_root(spelling="published", **sizes)`` -> a generated demo data root (once per test
-    run; tests copy it before changing anything)."""
+    """``demo_root(spelling=None, layout=None, **sizes)`` -> a generated demo data root (once per
+    test run; tests copy it before changing anything). The layout defaults to the spelling's
+    (``current`` for the current spelling, else ``template``), the spelling to the layout's
+    (``published`` for the template)."""
     from butter_warehouse import demo
+    from butter_warehouse.contract import LAYOUT_SPELLING, Layout
 
     cache: dict[tuple, Path] = {}
 
@@ -152,7 +155,10 @@ def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
 
     defaults = {name: p.default for name, p in inspect.signature(demo.generate).parameters.items()}
 
-    def make(spelling: Spelling = "published", **kwargs: Any) -> Path:
+    def make(spelling: Spelling | None = None, layout: Layout | None = None, **kwargs: Any) -> Path:
+        layout = layout or ("current" if spelling == "current" else "template")
+        spelling = spelling or LAYOUT_SPELLING[layout]
+        kwargs["layout"] = layout
         kwargs = {k: v for k, v in kwargs.items() if k not in defaults or defaults[k] != v}  # one key per data
         key = (spelling, tuple(sorted(kwargs.items())))
         if key not in cache:
