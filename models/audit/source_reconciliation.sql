@@ -273,7 +273,7 @@ best_point_differences as (
         || case
             when best_point_checks.part = 'epoch' and best_point_epoch_base.epoch_base = 0
                 then ' (counted from 0: '
-                || {{ butter_number_text('best_point_checks.nrel_value + 1') }} || ')'
+                || {{ butter_number_text('cast(best_point_checks.nrel_value + 1 as float)') }} || ')'
             else ''
         end
         || ' vs '
