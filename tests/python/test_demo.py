@@ -22,6 +22,7 @@ import pytest
 
 from butter_warehouse import contract
 from butter_warehouse.demo import MANIFEST_NAME, catalog, design, generate, writer
+from butter_warehouse.demo.generator import LAYOUT_SPELLINGS
 
 import reference as ref
 
@@ -30,15 +31,20 @@ EPOCHS = 30
 RUNS = 3
 #: canonical names of the 20 per-epoch run arrays
 RUN_ARRAYS = [c.name for c in contract.columns("runs") if c.arrow == pa.list_(pa.float32())]
+#: the template layout's folders and sweeps (the ``demo`` fixture's data)
+TEMPLATE_FOLDERS = contract.LAYOUT_FOLDERS["template"]
+TEMPLATE_RUN_FOLDERS = tuple(f for f in TEMPLATE_FOLDERS if contract.folder_kind(f) == "runs")
+TEMPLATE_SUMMARY_FOLDERS = tuple(f for f in TEMPLATE_FOLDERS if contract.folder_kind(f) == "summary")
+TEMPLATE_SWEEPS = contract.LAYOUT_SWEEPS["template"]
 
 
 # --- fixtures and readers ---------------------------------------------------------------
 
 
-@pytest.fixture(scope="module", params=contract.SPELLINGS)
+@pytest.fixture(scope="module", params=LAYOUT_SPELLINGS["template"])
 def demo(request, demo_root) -> tuple[Path, str, dict]:
-    """A default-size demo dataset in each spelling: (root, spelling, manifest), the one the
-    other tests build (conftest's ``demo_root``, generated once per test run)."""
+    """A default-size demo dataset of the template layout in each of its spellings: (root, spelling,
+    manifest), the one the other tests build (conftest's ``demo_root``, generated once per test run)."""
     spelling = request.param
     root = demo_root(spelling, runs_per_experiment=RUNS, epochs=EPOCHS, seed=0)
     return root, spelling, json.loads((root / MANIFEST_NAME).read_text())
@@ -60,7 +66,7 @@ def partition_values(path: Path, folder: Path) -> list[tuple[str, str]]:
 
 def read_folder(root: Path, folder: str, spelling: contract.Spelling) -> pa.Table:
     """A whole folder with its partition columns cast from the path text, in contract order."""
-    schema = contract.arrow_schema(contract.folder_kind(folder), spelling)
+    schema = contract.arrow_schema(contract.folder_kind(folder), spelling, folder)
     tables = []
     for path in data_files(root / folder):
         table = pq.read_table(path)
@@ -88,7 +94,7 @@ def loaded(demo) -> dict:
     """Runs and summaries of the demo, as canonical-name rows, by folder."""
     root, spelling, manifest = demo
     data = {folder: rows(read_folder(root, folder, spelling), contract.folder_kind(folder), spelling)
-            for folder in contract.FOLDERS}
+            for folder in TEMPLATE_FOLDERS}
     return {"root": root, "spelling": spelling, "manifest": manifest, **data}
 
 
@@ -122,7 +128,8 @@ def f32(value: float | str) -> np.float32:
 
 def test_every_folder_has_common_metadata_with_the_contract_schema(demo):
     root, spelling, _ = demo
-    for folder in contract.FOLDERS:
+    assert sorted(p.name for p in root.iterdir() if p.is_dir()) == sorted(TEMPLATE_FOLDERS)
+    for folder in TEMPLATE_FOLDERS:
         kind = contract.folder_kind(folder)
         schema = pq.read_schema(root / folder / "_common_metadata")
         expected = contract.arrow_schema(kind, spelling)
@@ -134,7 +141,7 @@ def test_every_folder_has_common_metadata_with_the_contract_schema(demo):
 def test_data_files_have_the_file_schema_and_hive_paths_in_published_order(demo):
     root, spelling, _ = demo
     names = list(contract.partition_names(spelling))
-    for folder in contract.FOLDERS:
+    for folder in TEMPLATE_FOLDERS:
         expected = contract.file_schema(contract.folder_kind(folder), spelling)
         for path in data_files(root / folder):
             assert pq.read_schema(path).equals(expected, check_metadata=False), path
@@ -407,7 +414,7 @@ def test_manifest_counts_match_the_files(demo):
     root, _, manifest = demo
     on_disk = json.loads((root / MANIFEST_NAME).read_text())
     assert on_disk == manifest
-    for folder in contract.FOLDERS:
+    for folder in TEMPLATE_FOLDERS:
         files = data_files(root / folder)
         counted = manifest["counts"][folder]
         assert counted["files"] == len(files)
@@ -416,14 +423,15 @@ def test_manifest_counts_match_the_files(demo):
     one_run = manifest["traps"]["one_run_experiments"]["experiment_ids"]
     trained = RUNS * (manifest["totals"]["experiments"] - len(one_run)) + len(one_run)
     assert manifest["totals"]["runs_trained"] == trained
-    assert list(manifest["counts"]) == list(contract.FOLDERS)
+    assert list(manifest["counts"]) == manifest["folders"] == list(TEMPLATE_FOLDERS)
+    assert manifest["parameters"]["layout"] == "template" and manifest["best_point_epoch_base"] is None
 
 
 def test_leaf_folders_with_more_runs_than_a_file_holds_get_several_files(tmp_path):
     """With the real 30 runs per experiment, leaves of several experiments hold more than 64 runs."""
     manifest = generate(tmp_path, experiments=90, runs_per_experiment=30, epochs=10)
     split = 0
-    for folder in contract.RUN_FOLDERS:
+    for folder in TEMPLATE_RUN_FOLDERS:
         rows_by_leaf = assert_files_split_at_the_row_limit(tmp_path / folder)
         split += sum(len(rows) > 1 for rows in rows_by_leaf.values())
         assert sum(map(sum, rows_by_leaf.values())) == manifest["counts"][folder]["rows"]
@@ -451,7 +459,7 @@ def test_sweep_folders_are_exact_copies_of_the_flagged_rows(loaded):
     assert len(runs) == len(loaded["all_runs"]), "a run appears once in all_runs"
     summaries = {r["experiment_id"]: r for r in loaded["complete_summary"]}
     assert len(summaries) == len(loaded["complete_summary"])
-    for sweep in contract.SWEEPS:
+    for sweep in TEMPLATE_SWEEPS:
         flag = f"is_{sweep}_sweep"
         sweep_runs = loaded[f"{sweep}_sweep_runs"]
         assert {r["run_id"] for r in sweep_runs} == {k for k, r in runs.items() if r[flag]}, sweep
@@ -714,7 +722,7 @@ def test_trap_tied_best_epochs(loaded):
 
 def test_trap_missing_run(loaded):
     trap = loaded["manifest"]["traps"]["missing_run"]
-    for folder in contract.RUN_FOLDERS:
+    for folder in TEMPLATE_RUN_FOLDERS:
         assert trap["run_id"] not in {r["run_id"] for r in loaded[folder]}, folder
     summary = summary_of(loaded, trap["experiment_id"])
     found = [r for r in loaded["all_runs"] if r["experiment_id"] == trap["experiment_id"]]
@@ -729,11 +737,11 @@ def test_trap_summary_only_and_run_only_experiments(loaded):
     traps = loaded["manifest"]["traps"]
     only_summary = traps["summary_only_experiment"]["experiment_id"]
     only_runs = traps["run_only_experiment"]["experiment_id"]
-    for folder in contract.RUN_FOLDERS:
+    for folder in TEMPLATE_RUN_FOLDERS:
         ids = {r["experiment_id"] for r in loaded[folder]}
         assert only_summary not in ids
         assert (only_runs in ids) == (folder == "all_runs" or summary_flag(loaded, only_runs, folder))
-    for folder in contract.SUMMARY_FOLDERS:
+    for folder in TEMPLATE_SUMMARY_FOLDERS:
         assert only_runs not in {r["experiment_id"] for r in loaded[folder]}
     assert only_summary in {r["experiment_id"] for r in loaded["complete_summary"]}
     assert len(traps["run_only_experiment"]["run_ids"]) == RUNS
@@ -931,7 +939,7 @@ def test_epoch_sweeps_and_their_primary_counterparts(loaded):
 
 def test_experiments_belong_to_several_sweeps(loaded):
     experiments = experiments_of(loaded).values()
-    flags = [sum(e[f"is_{s}_sweep"] for s in contract.SWEEPS) for e in experiments]
+    flags = [sum(e[f"is_{s}_sweep"] for s in TEMPLATE_SWEEPS) for e in experiments]
     assert max(flags) >= 3 and sum(f >= 2 for f in flags) >= 4
     if loaded["spelling"] == "framework":
         assert all(e["is_optimizer_sweep"] is False for e in experiments)
@@ -942,10 +950,20 @@ def test_design_scales_to_the_target_with_every_sweep():
         built = design.build_design(target, 3000)
         count = len(built.experiments)
         assert 0.85 * target <= count <= target, (target, count)
-        for sweep in contract.SWEEPS:
+        for sweep in TEMPLATE_SWEEPS:
             assert any(sweep in e.sweeps for e in built.experiments), (target, sweep)
+        assert not any("optimizer" in e.sweeps for e in built.experiments)
+        # the current layout: the same experiments (ids, settings), some also in the optimizer sweep, then its own
+        current = design.build_design(target, 3000, layout="current")
+        for template, same in zip(built.experiments, current.experiments, strict=False):
+            assert (same.experiment_id, same.setting, same.experimental_batch) == (
+                template.experiment_id, template.setting, template.experimental_batch)
+            assert tuple(s for s in same.sweeps if s != "optimizer") == template.sweeps
+        added = current.experiments[count:]
+        assert added and all(e.sweeps == ("optimizer",) for e in added)
+        assert [e.experiment_id for e in added] == list(range(count + 1, count + 1 + len(added)))
     smallest = design.build_design(1, 3000)
-    assert all(any(s in e.sweeps for e in smallest.experiments) for s in contract.SWEEPS)
+    assert all(any(s in e.sweeps for e in smallest.experiments) for s in TEMPLATE_SWEEPS)
 
 
 # --- plausibility -------------------------------------------------------------------------
@@ -1029,3 +1047,274 @@ def test_invalid_arguments_are_refused(tmp_path):
         generate(tmp_path, runs_per_experiment=1)
     with pytest.raises(ValueError):
         generate(tmp_path, runs_per_experiment=300, traps=False)
+
+
+# --- the current release's layout -------------------------------------------------------------
+
+CURRENT_FOLDERS = contract.LAYOUT_FOLDERS["current"]
+
+
+@pytest.fixture(scope="module")
+def current(demo_root) -> dict:
+    """The default-size demo in the current release's layout (conftest's ``demo_root``): its root,
+    manifest and every folder as canonical-name rows."""
+    root = demo_root(layout="current")
+    data = {folder: rows(read_folder(root, folder, "current"), contract.folder_kind(folder), "current")
+            for folder in CURRENT_FOLDERS}
+    return {"root": root, "manifest": json.loads((root / MANIFEST_NAME).read_text()), **data}
+
+
+def test_current_layout_has_exactly_its_folders(current):
+    root, manifest = current["root"], current["manifest"]
+    assert sorted(p.name for p in root.iterdir() if p.is_dir()) == sorted(CURRENT_FOLDERS)
+    assert manifest["folders"] == list(manifest["counts"]) == list(CURRENT_FOLDERS)
+    assert manifest["parameters"]["layout"] == "current" and manifest["parameters"]["spelling"] == "current"
+    for folder in CURRENT_FOLDERS:
+        files = data_files(root / folder)
+        assert files, folder
+        assert manifest["counts"][folder] == {
+            "files": len(files), "rows": sum(pq.ParquetFile(p).metadata.num_rows for p in files)}, folder
+        assert_files_split_at_the_row_limit(root / folder)
+        expected = contract.arrow_schema(contract.folder_kind(folder), "current", folder)
+        metadata = pq.read_schema(root / folder / "_common_metadata")
+        assert metadata.names == expected.names, folder
+        for path in files:
+            schema = pq.read_schema(path)
+            assert [n for n, _ in partition_values(path, root / folder)] == list(contract.partition_names("current"))
+            assert schema.names == [n for n in expected.names if n not in contract.partition_names("current")], path
+            assert all(metadata.field(n).type == schema.field(n).type for n in schema.names), path
+    assert manifest["totals"]["runs_exported"] == manifest["counts"]["all_repetitions"]["rows"]
+    per_sweep = manifest["design"]["experiments_per_sweep"]
+    assert per_sweep["optimizer"] == len(current["optimizer_sweep_summary"]) > 0
+
+
+def test_current_runs_are_spelled_per_column(current):
+    """all_repetitions/: the Keras run arrays, underscore hyperparameters and partition folders, the
+    optimizer_sweep flag; each stored as the contract types it."""
+    root = current["root"]
+    schema = pq.read_schema(data_files(root / "all_repetitions")[0])
+    names = set(schema.names)
+    assert {"val_loss", "loss", "val_accuracy", "accuracy"} <= names
+    assert not names & {"test_loss", "train_loss", "test_accuracy"}
+    assert {"kernel_regularizer_l1", "kernel_regularizer_l2", "optimizer_sweep", "batch"} <= names
+    assert not {n for n in names if "." in n}
+    assert schema.field("val_loss").type == pa.list_(pa.float32())
+    assert schema.field("optimizer_sweep").type == pa.bool_()
+    reg_dirs = {p.name.split("=")[0] for p in (root / "all_repetitions").rglob("kernel_regularizer*") if p.is_dir()}
+    assert reg_dirs == {"kernel_regularizer_type"}
+    summary = pq.read_schema(data_files(root / "complete_summary")[0])
+    assert {"test_loss_q1", "test_loss_median", "train_loss_q3", "test_loss_min_epoch_median"} <= set(summary.names)
+    assert summary.field("test_loss_min_epoch_median").type == pa.float32()
+
+
+def test_current_executive_summary_keeps_only_the_executive_columns(current):
+    executive = pq.read_schema(data_files(current["root"] / contract.EXECUTIVE_FOLDER)[0])
+    parts = set(contract.partition_names("current"))
+    kept = [stored for c in contract.columns("summary") if c.executive
+            and (stored := c.source_name("current")) is not None and stored not in parts]
+    assert executive.names == kept
+    best = {contract.best_point_name(m, p, s) for m in contract.BEST_POINT_METRICS
+            for p in contract.BEST_POINT_PARTS for s in contract.BEST_POINT_STATS}
+    assert best <= set(executive.names)
+    assert all(executive.field(n).type == pa.list_(pa.float32()) for n in best)  # [float32], as the page writes it
+    # no per-epoch array but the test-loss quartiles (widths: the layer widths, not per epoch)
+    lists = {f.name for f in executive if pa.types.is_list(f.type)} - best - {"widths"}
+    assert lists == set(contract.EXECUTIVE_ARRAYS)
+    assert "num_runs" in executive.names and "num" not in executive.names and "train_loss_median" not in executive.names
+    # the same rows as complete_summary, best points as one-element lists
+    complete = {r["experiment_id"]: r for r in current["complete_summary"]}
+    assert len(current[contract.EXECUTIVE_FOLDER]) == len(complete)
+    for row in current[contract.EXECUTIVE_FOLDER]:
+        full = complete[row["experiment_id"]]
+        for name, value in row.items():
+            if name.startswith(contract.NREL_PREFIX):
+                assert isinstance(value, list) and len(value) == 1 and same({"v": value[0]}, {"v": full[name]}), name
+            else:
+                assert same({"v": value}, {"v": full[name]}), name
+
+
+def test_current_sweep_summaries_are_copies_of_complete_summary(current):
+    complete = {r["experiment_id"]: r for r in current["complete_summary"]}
+    for sweep in contract.LAYOUT_SWEEPS["current"]:
+        rows_ = current[f"{sweep}_sweep_summary"]
+        assert rows_, sweep
+        flagged = {k for k, r in complete.items() if r[f"is_{sweep}_sweep"]}
+        assert {r["experiment_id"] for r in rows_} == flagged, sweep
+        assert all(same(r, complete[r["experiment_id"]]) for r in rows_), sweep
+    assert all(r["is_optimizer_sweep"] is not None for r in current["complete_summary"] + current["all_repetitions"])
+
+
+def best_point(values: list, direction: str) -> tuple[int, float] | None:
+    """(0-based index of the first best finite value, that value) of one run's array; None: no finite value."""
+    array = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+    finite = np.flatnonzero(np.isfinite(array))
+    if finite.size == 0:
+        return None
+    best = array[finite].min() if direction == "min" else array[finite].max()
+    first = finite[array[finite] == best][0]
+    return int(first), float(best)
+
+
+def recomputed_best_points(runs: list[dict], base: int) -> dict[str, float | None]:
+    """NREL's best-point statistics of one experiment's runs, by NREL's column name (numpy, float32)."""
+    out: dict[str, float | None] = {}
+    for metric, direction in contract.BEST_POINT_METRICS.items():
+        points = [p for r in runs if (p := best_point(r[metric], direction)) is not None]
+        samples = {"epoch": np.array([e + base for e, _ in points], dtype=np.float64),
+                   "value": np.array([v for _, v in points], dtype=np.float64)}
+        for part, sample in samples.items():
+            stats = ({} if not sample.size else
+                     {"min": sample.min(), "q1": np.percentile(sample, 25), "median": np.median(sample),
+                      "q3": np.percentile(sample, 75), "max": sample.max(), "avg": sample.mean()})
+            for stat in contract.BEST_POINT_STATS:
+                value = stats.get(stat)
+                out[contract.best_point_name(metric, part, stat)] = None if value is None else float(np.float32(value))
+    return out
+
+
+def test_current_best_points_are_those_of_the_runs_except_the_planted_ones(current):
+    """Every best-point statistic of every experiment whose runs are all exported, recomputed with numpy from
+    all_repetitions at the manifest's epoch base, equals the published one, except exactly the planted ones."""
+    manifest = current["manifest"]
+    base = manifest["best_point_epoch_base"]
+    assert base in (0, 1)
+    staged = {c.source_name("current"): c.name for c in contract.SUMMARY_ONLY_COLUMNS}
+    runs = runs_by_experiment(current["all_repetitions"])
+    found, checked = [], 0
+    for summary in current["complete_summary"]:
+        members = runs.get(summary["experiment_id"], [])
+        if len(members) != summary["num_runs"]:
+            continue
+        for column, expected in recomputed_best_points(members, base).items():
+            published = summary[staged[column]]
+            checked += 1
+            if published != expected:
+                found.append({"experiment_id": summary["experiment_id"], "column": column,
+                              "published_value": published, "value_from_runs": expected})
+    planted = manifest["traps"]["best_point_disagreements"]["disagreements"]
+    found.sort(key=lambda d: (d["experiment_id"], d["column"]))
+    assert found == [{k: d[k] for k in ("experiment_id", "column", "published_value", "value_from_runs")}
+                     for d in planted]
+    assert 3 <= len(planted) and all(d["staged_as"] == staged[d["column"]] for d in planted)
+    assert checked > 100 * len(planted)
+    # the planted experiments: no other trap; every summary copy publishes the same value
+    traps = manifest["traps"]
+    others = {entry["experiment_id"] for name, entry in traps.items() if "experiment_id" in entry}
+    others |= {i for entry in traps.values() for i in entry.get("experiment_ids", [])}
+    for d in planted:
+        assert d["experiment_id"] not in others, d
+        copies = [r[d["staged_as"]] for folder in CURRENT_FOLDERS if contract.folder_kind(folder) == "summary"
+                  for r in current[folder] if r["experiment_id"] == d["experiment_id"]]
+        assert len(copies) >= 3
+        assert {c[0] if isinstance(c, list) else c for c in copies} == {d["published_value"]}
+
+
+def test_current_best_points_skip_runs_without_a_finite_value(current):
+    """The diverged run of its trap has no finite test loss: the statistics are those of the other runs."""
+    trap = current["manifest"]["traps"]["diverged_run"]
+    members = [r for r in current["all_repetitions"] if r["experiment_id"] == trap["experiment_id"]]
+    summary = next(r for r in current["complete_summary"] if r["experiment_id"] == trap["experiment_id"])
+    others = [r for r in members if r["run_id"] != trap["run_id"]]
+    assert len(others) == len(members) - 1 >= 1
+    best_values = [best_point(r["test_loss"], "min") for r in others]
+    assert summary["nrel_best_test_loss_max"] == float(np.float32(max(v for _, v in best_values)))
+
+
+def test_current_optimizer_sweep(current):
+    """adam, RMSprop and SGD (momentum 0 or 0.9 in the run command, as Keras writes it), complete comparison
+    groups, rectangles of depths 2..6, the sweep's learning rates and batch sizes; ids after the template's."""
+    summaries = current["complete_summary"]
+    members = [r for r in summaries if r["is_optimizer_sweep"]]
+    assert {r["optimizer"] for r in members} == {"adam", "RMSprop", "SGD"}
+    assert {r["optimizer"] for r in summaries if not r["is_optimizer_sweep"]} == {"adam"}
+    assert {r["shape"] for r in members} == {"rectangle"} and all(2 <= r["depth"] <= 6 for r in members)
+    assert {f32(r["learning_rate"]) for r in members} <= {f32(v) for v in catalog.LEARNING_RATES}
+    assert {r["batch_size"] for r in members} <= {32, 64, 128, 256}
+    keras = {"adam": "Adam", "RMSprop": "RMSprop", "SGD": "SGD"}
+    variant: dict[int, tuple] = {}
+    for run in current["all_repetitions"]:
+        optimizer = json.loads(run["command"])["optimizer"]
+        assert optimizer["class_name"] == keras[run["optimizer"]]
+        assert f32(optimizer["config"]["learning_rate"]) == f32(run["learning_rate"])
+        momentum = optimizer["config"].get("momentum")
+        assert (momentum is None) == (run["optimizer"] == "adam") and momentum in (None, 0.0, 0.9)
+        assert variant.setdefault(run["experiment_id"], (run["optimizer"], momentum)) == (run["optimizer"], momentum)
+    groups: dict[tuple, set] = defaultdict(set)
+    for row in members:
+        if row["experiment_id"] in variant:
+            groups[hyperparameters(row, without="")].add(variant[row["experiment_id"]])
+    every = {("adam", None), ("RMSprop", 0.0), ("RMSprop", 0.9), ("SGD", 0.0), ("SGD", 0.9)}
+    assert sum(found == every for found in groups.values()) >= 3
+    only_optimizer = [r for r in members if sum(r[f"is_{s}_sweep"] for s in contract.SWEEPS) == 1]
+    shared_with_others = [r for r in members if r not in only_optimizer]
+    assert only_optimizer and shared_with_others  # adam cores that other sweeps also hold
+    assert min(r["experiment_id"] for r in only_optimizer) > max(r["experiment_id"] for r in summaries
+                                                                   if not r["is_optimizer_sweep"])
+
+
+def test_current_optimizers_learn_at_their_own_speed(current):
+    """Over the training (the mean of the median test-loss curve) SGD without momentum is the slowest
+    optimizer of every group; with momentum it still lags adam on average."""
+    by_group: dict[tuple, dict] = defaultdict(dict)
+    commands = {r["experiment_id"]: json.loads(r["command"])["optimizer"] for r in current["all_repetitions"]}
+    for row in current["complete_summary"]:
+        if row["is_optimizer_sweep"] and row["experiment_id"] in commands:
+            key = (row["optimizer"], commands[row["experiment_id"]]["config"].get("momentum"))
+            curve = np.array(row["test_loss_median"], dtype=np.float64)  # None -> NaN
+            by_group[hyperparameters(row, without="")][key] = float(np.nanmean(curve))
+    complete = [g for g in by_group.values() if {("adam", None), ("SGD", 0.0), ("SGD", 0.9)} <= set(g)]
+    assert len(complete) >= 3
+    for group in complete:
+        assert group[("SGD", 0.0)] == max(group.values()), group
+    momentum, adam = (np.mean([g[k] for g in complete]) for k in (("SGD", 0.9), ("adam", None)))
+    assert momentum > adam
+
+
+def test_current_layout_keeps_the_template_experiments_and_runs(current, demo_root):
+    template = pq.read_table(demo_root("published") / "all_runs", columns=["experiment_id", "run_id", "val_loss"])
+    ours = pq.read_table(current["root"] / "all_repetitions", columns=["experiment_id", "run_id", "val_loss"])
+    theirs = {r["run_id"]: r for r in template.to_pylist()}
+    kept = [r for r in ours.to_pylist() if r["run_id"] in theirs]
+    assert len(kept) == len(theirs)
+    assert all(same(r, theirs[r["run_id"]]) for r in kept)
+
+
+def test_current_summaries_are_the_aggregates_of_the_runs(current):
+    runs = runs_by_experiment(current["all_repetitions"])
+    checked = 0
+    for summary in current["complete_summary"]:
+        members = runs.get(summary["experiment_id"], [])
+        if len(members) != summary["num_runs"]:
+            continue
+        expected = expected_statistics(np.array([r["test_loss"] for r in members], dtype=np.float64))
+        for stat in ("avg", "median", "q1", "q3"):
+            stored = np.array(summary[f"test_loss_{stat}"], dtype=np.float64)
+            np.testing.assert_allclose(stored, expected[stat], rtol=1e-6, atol=1e-6, equal_nan=True)
+        checked += 1
+    assert checked >= 0.9 * len(current["complete_summary"])
+
+
+def test_current_layout_is_deterministic(current, tmp_path):
+    generate(tmp_path, layout="current")
+    assert tree_digest(tmp_path) == tree_digest(current["root"])
+
+
+def test_layouts_refuse_the_other_spellings(tmp_path):
+    for layout, spellings in LAYOUT_SPELLINGS.items():
+        assert contract.LAYOUT_SPELLING[layout] == spellings[0]
+        for spelling in contract.SPELLINGS:
+            if spelling not in spellings:
+                with pytest.raises(ValueError, match=layout):
+                    generate(tmp_path, layout=layout, spelling=spelling)
+    with pytest.raises(ValueError):
+        generate(tmp_path, layout="other")  # type: ignore[arg-type]  # not a Layout, on purpose
+    assert not any(tmp_path.iterdir())
+
+
+def test_the_demo_command_refuses_a_spelling_of_the_other_layout(tmp_path, capsys):
+    from butter_warehouse import cli, errors
+
+    code = cli.main(["demo", "--out", str(tmp_path), "--layout", "current", "--spelling", "published"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == errors.INPUT and len(err) == 1 and err[0].startswith("butter demo: --spelling published")
+    assert not any(tmp_path.iterdir())
