@@ -342,7 +342,8 @@ def test_optimizer_saved_query_equals_sql_on_the_current_layout(
 ) -> None:
     """The saved query behind figure 7, on the demo of the current release's layout (the template
     layout has no optimizer sweep): every optimizer, adam (the core) among them, as the SQL."""
-    warehouse = tmp_path / "current.duckdb"
+    warehouse = tmp_path / "current" / "butter.duckdb"  # the catalog the manifest names: butter
+    warehouse.parent.mkdir()
     shutil.copy(built_warehouse("current").db_path, warehouse)
     current = dataclasses.replace(project, warehouse=warehouse)
     keys, sql = OPTIMIZER_SWEEP_SQL
