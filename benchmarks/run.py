@@ -38,10 +38,12 @@ import sys
 import time
 from pathlib import Path
 
+import full_scale  # benchmarks/, the script's folder, is on sys.path
+
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
 WORKERS = HERE / "_workers.py"
-RUNS_PER_EXPERIMENT = 20  # the published ratio: 3.55M runs / 178k experiments
+RUNS_PER_EXPERIMENT = 20  # the template's release; the current release has 24 (full_scale.py)
 
 
 # --------------------------------------------------------------------------- measuring
@@ -279,6 +281,9 @@ def bench_size(label: str, runs: int, args: argparse.Namespace, projects: list[P
         work = work_root / names[project]
         db = work / "butter.duckdb"
         res["checks"][f"mart[{names[project]}]"] = mart_check(db, work / "martcheck.log")
+        if project == projects[0]:  # the tables' sizes, for the full-scale estimate (full_scale.py)
+            res["table_sizes"] = last_json(measure([py, str(HERE / "full_scale.py"), "sizes", "--db", str(db)],
+                                                   log=work / "sizes.log")["stdout"])
         if runs <= args.test_max_runs:
             tests = []
             for rep in range(args.test_reps):
@@ -535,6 +540,15 @@ def main() -> None:
                           f"finished {report['finished']})\n\n{text}\n"
                           + (f"\n{S3_HEADING}{kept[2]}" if kept[1] and args.no_s3 else ""))
         print(f"wrote {latest}")
+        # the full-scale estimate from this run's tables and timings (docs/performance.md)
+        samples = [{"experiments": s["table_sizes"]["marts.experiment_summary"]["rows"],
+                    "runs": s["table_sizes"]["marts.run_best_epochs"]["rows"], "tables": s["table_sizes"]}
+                   for s in report["sizes"] if "table_sizes" in s]
+        if len(samples) >= 2:
+            estimate = full_scale.section(samples, full_scale.curve_points(Path(args.project)), latest)
+            print(estimate)
+            body, s3, rest = latest.read_text().partition(S3_HEADING)
+            latest.write_text(f"{body.rstrip()}\n\n{estimate}" + (f"\n{s3}{rest}" if s3 else ""))
     if not args.no_s3:
         s3_section(args)
 

@@ -63,12 +63,15 @@
 
 
 {#- The hyperparameters a sweep comparison group may hold equal: every
-    hyperparameter except num_free_parameters, which follows from size and shape. -#}
+    hyperparameter except num_free_parameters, which follows from size and shape,
+    and the momentum (not a published column: marts.experiment_summary reads it
+    from the runs' command). -#}
 {% macro butter_comparison_hyperparameters() -%}
     {%- set columns = [] -%}
     {%- for column in butter_hyperparameters() if column != 'num_free_parameters' -%}
         {%- do columns.append(column) -%}
     {%- endfor -%}
+    {%- do columns.append('momentum') -%}
     {{- return(columns) -}}
 {%- endmacro %}
 
@@ -108,4 +111,46 @@
     {%- else -%}
         cast({{ expression }} as {{ butter_type(data_type) }})
     {%- endif -%}
+{%- endmacro %}
+
+
+{#- The metrics whose best point each run gets in marts.run_best_epochs and
+    whose distribution over the runs marts.experiment_best_epochs publishes
+    (`best_<metric>` and `best_<metric>_epoch`), with the direction of "best";
+    the same four NREL's current summaries publish (`nrel_best_...`). -#}
+{% macro butter_best_point_metrics() -%}
+    {{- return([
+        {'metric': 'test_loss', 'best': 'min'},
+        {'metric': 'test_accuracy', 'best': 'max'},
+        {'metric': 'test_mean_squared_error', 'best': 'min'},
+        {'metric': 'test_kullback_leibler_divergence', 'best': 'min'},
+    ]) -}}
+{%- endmacro %}
+
+
+{#- The statistics of a distribution over an experiment's runs, in column order. -#}
+{% macro butter_distribution_statistics() -%}
+    {{- return(['min', 'q1', 'median', 'q3', 'max', 'avg']) -}}
+{%- endmacro %}
+
+
+{#- NREL's published best-point statistics, read off the contract's summary
+    columns named `nrel_best_...` (butter_columns): one dict each with `nrel`
+    (the staged name, `nrel_best_test_loss_epoch_median`), `nrel_source`
+    (NREL's own name, `test_loss_min_epoch_median`), `metric`, `part`
+    (`epoch` or `value`), `stat` and `warehouse` (the warehouse's own figure
+    from the runs it is compared with, `best_test_loss_epoch_median`). -#}
+{% macro butter_best_point_statistics() -%}
+    {%- set prefix = 'nrel_best_' -%}
+    {%- set statistics = [] -%}
+    {%- for col in butter_columns('summary') if col.name.startswith(prefix) -%}
+        {%- set figure, stat = col.name[prefix | length:].rsplit('_', 1) -%}
+        {%- set part = 'epoch' if figure.endswith('_epoch') else 'value' -%}
+        {%- set metric = figure[:-('_epoch' | length)] if part == 'epoch' else figure -%}
+        {%- do statistics.append({
+            'nrel': col.name, 'nrel_source': col.framework, 'metric': metric, 'part': part, 'stat': stat,
+            'warehouse': 'best_' ~ figure ~ '_' ~ stat,
+        }) -%}
+    {%- endfor -%}
+    {{- return(statistics) -}}
 {%- endmacro %}

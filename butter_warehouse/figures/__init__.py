@@ -4,7 +4,7 @@
 
 Reads the published DuckDB file read-only (its ``marts``; ``seeds`` for tie order and
 ``audit.load_audit`` for where the data came from), and
-writes six figures as PNG and SVG, each with a sidecar ``<name>.json`` holding
+writes seven figures as PNG and SVG, each with a sidecar ``<name>.json`` holding
 exactly the data points plotted (tests compare them with their own SQL):
 
 1. ``learning_curves``: median test loss vs epoch, q1-q3 band where published,
@@ -16,7 +16,9 @@ exactly the data points plotted (tests compare them with their own SQL):
    complete comparison groups, one line per shape;
 5. ``label_noise``: median-curve best loss and the epoch where the median curve
    is lowest vs label noise, one line per learning rate;
-6. ``regularization``: L1 and L2 penalties vs the unregularized core.
+6. ``regularization``: L1 and L2 penalties vs the unregularized core;
+7. ``optimizer_sweep``: median-curve best test loss per learning rate over complete
+   comparison groups, one line per optimizer (with its momentum).
 
 Each figure picks its own slice: where its sweep has the most experiments (ties:
 the study's core datasets, shapes and small-sweep depths, from ``seeds``), within
@@ -32,7 +34,7 @@ numbers. Figures from ``butter demo`` data (its ``_demo_manifest.json`` beside t
 folders ``audit.load_audit`` read) say "synthetic demo data" on the image.
 Output is deterministic: same warehouse, same bytes.
 
-Modules: ``queries`` (the SQL reading the marts, each figure's slice, the six
+Modules: ``queries`` (the SQL reading the marts, each figure's slice, the
 builders), ``drawing`` (matplotlib: images and sidecars), ``model`` (what a figure
 is, between the two); this module renders them all (``butter figures``).
 """

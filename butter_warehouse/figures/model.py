@@ -16,6 +16,7 @@ FIGURES = (
     "learning_rate_sweep",
     "label_noise",
     "regularization",
+    "optimizer_sweep",
 )
 
 class FigureSkipped(Exception):
@@ -41,6 +42,7 @@ USES: dict[str, tuple[str, ...]] = {
     "learning_rate_sweep": ("dataset",),
     "label_noise": ("dataset", "shape"),
     "regularization": ("dataset", "shape"),
+    "optimizer_sweep": ("dataset",),
 }
 
 

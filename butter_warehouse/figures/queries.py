@@ -201,7 +201,7 @@ def _group(rows: list[tuple]) -> dict[Any, list[tuple]]:
     return grouped
 
 
-# --- the six figures ----------------------------------------------------------------------
+# --- the figures -------------------------------------------------------------------------
 
 CURVES_SQL = """
 select
@@ -314,16 +314,28 @@ def double_descent(con: duckdb.DuckDBPyConnection, choice: Choice, rise: float) 
                   [panel], where)
 
 
+#: why a sweep may be absent beyond "not downloaded": the sweeps only one layout publishes
+ABSENT_SWEEP_HINTS = {
+    "optimizer": "only the current release publishes it, in optimizer_sweep_summary/; the template layout "
+                 "has none",
+}
+
+
 def _sweep_present(con: duckdb.DuckDBPyConnection, sweep: str) -> None:
     _require(con, "sweep_comparisons")
     if not _rows(con, "select 1 from marts.sweep_comparisons where sweep = ? limit 1", [sweep]):
-        raise FigureSkipped(f"the {sweep} sweep is not in the warehouse (its folders were not downloaded?)")
+        raise FigureSkipped(f"the {sweep} sweep is not in the warehouse ("
+                            + ABSENT_SWEEP_HINTS.get(sweep, "its folders were not downloaded?") + ")")
+
+
+def _require_complete_groups(con: duckdb.DuckDBPyConnection) -> None:
+    if "group_is_complete" not in _columns(con, "sweep_comparisons"):
+        raise FigureSkipped("marts.sweep_comparisons has no group_is_complete (rebuild it with `make build`)")
 
 
 def learning_rate_sweep(con: duckdb.DuckDBPyConnection, choice: Choice) -> Figure:
     _sweep_present(con, "learning_rate")
-    if "group_is_complete" not in _columns(con, "sweep_comparisons"):
-        raise FigureSkipped("marts.sweep_comparisons has no group_is_complete (rebuild it with `make build`)")
+    _require_complete_groups(con)
     where = _slice_or_skip(con, "select dataset from marts.sweep_comparisons "
                                 "where sweep = 'learning_rate' and group_is_complete",
                            ("dataset",), choice, "complete comparison groups in the learning-rate sweep")
@@ -448,6 +460,39 @@ def regularization(con: duckdb.DuckDBPyConnection, choice: Choice) -> Figure:
     return Figure("regularization", "Regularization: L1 and L2 penalties vs the unregularized core", panels, where)
 
 
+def optimizer_sweep(con: duckdb.DuckDBPyConnection, choice: Choice) -> Figure:
+    """The median curve's best test loss per learning rate, one line per optimizer (``swept_value``:
+    the optimizer with its momentum, e.g. ``SGD momentum 0.9``), over the optimizer sweep's complete
+    comparison groups of one dataset (every optimizer present with a loss: the saved query
+    ``optimizer_sweep``)."""
+    _sweep_present(con, "optimizer")
+    _require_complete_groups(con)
+    where = _slice_or_skip(con, "select dataset from marts.sweep_comparisons "
+                                "where sweep = 'optimizer' and group_is_complete",
+                           ("dataset",), choice, "complete comparison groups in the optimizer sweep")
+    rows = _rows(con, """
+        select swept_value, learning_rate, median(median_curve_best_test_loss) as loss, count(*) as num_experiments
+        from marts.sweep_comparisons
+        where sweep = 'optimizer' and group_is_complete and dataset = ?
+        group by swept_value, learning_rate
+        order by swept_value, learning_rate
+    """, [where["dataset"]])
+    series = [Series(label=str(optimizer), x=[float(p[0]) for p in pts], y=[p[1] for p in pts],
+                     n=[int(p[2]) for p in pts])
+              for optimizer, pts in _group(rows).items()]
+    xscale = _axis_scale([x for s in series for x in s.x])
+    yscale = _axis_scale([v for s in series for v in s.y])
+    panel = Panel(
+        title=f"{where['dataset']}: complete comparison groups only, all depths, sizes and batch sizes",
+        xlabel=f"learning rate{_scale_note(xscale)}",
+        ylabel=f"median curve's best test loss ({_loss_label(con, where['dataset'])}){_scale_note(yscale)}",
+        xscale=xscale, yscale=yscale, legend_title="optimizer", series=series,
+    )
+    return Figure("optimizer_sweep",
+                  "Optimizer sweep: median over experiments of the median curve's best test loss",
+                  [panel], where)
+
+
 def builders(double_descent_rise: float) -> dict[str, Callable[[duckdb.DuckDBPyConnection, Choice], Figure]]:
     """Each figure's builder, in drawing order (the double-descent rule with its rise tolerance)."""
     return {
@@ -457,4 +502,5 @@ def builders(double_descent_rise: float) -> dict[str, Callable[[duckdb.DuckDBPyC
         "learning_rate_sweep": learning_rate_sweep,
         "label_noise": label_noise,
         "regularization": regularization,
+        "optimizer_sweep": optimizer_sweep,
     }

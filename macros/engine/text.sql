@@ -130,3 +130,23 @@
 {% macro duckdb__butter_array_checksum(expr) -%}
     case when {{ expr }} is not null then cast(hash({{ expr }}) as varchar) end
 {%- endmacro %}
+
+
+{#- A number read from a JSON text at a JSONPath (`$.optimizer.config.momentum`),
+    as DOUBLE: NULL when the text is NULL or not valid JSON, the path is absent,
+    or its value is not a number (a numeric string is read as its number). Used
+    for the runs' `command` (the run's settings, Keras style). -#}
+{% macro butter_json_number(expr, path) -%}
+    {{ return(adapter.dispatch('butter_json_number', 'butter')(expr, path)) }}
+{%- endmacro %}
+
+{#- get_json_object gives NULL for invalid JSON or an absent path; with ANSI
+    off (dbt-spark) a failed cast gives NULL. -#}
+{% macro default__butter_json_number(expr, path) -%}
+    cast(get_json_object({{ expr }}, '{{ path }}') as double)
+{%- endmacro %}
+
+{#- json_extract_string raises on invalid JSON, hence json_valid first. -#}
+{% macro duckdb__butter_json_number(expr, path) -%}
+    try_cast(json_extract_string(case when json_valid({{ expr }}) then {{ expr }} end, '{{ path }}') as double)
+{%- endmacro %}

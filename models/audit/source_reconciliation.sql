@@ -28,6 +28,14 @@ run_hyperparameters as (
     select * from {{ ref('int_run_hyperparameters') }}
 ),
 
+best_point_checks as (
+    select * from {{ ref('int_best_point_checks') }}
+),
+
+best_point_epoch_base as (
+    select epoch_base from {{ ref('int_best_point_epoch_base') }}
+),
+
 {# One experiment's runs hold different hyperparameters: the experiment's
     are those of most runs (then the summary's, then the first file's); a file
     of each side is named, the others' runs are not aggregated. #}
@@ -247,6 +255,58 @@ run_count_differences as (
         or runs_found != num_runs
 ),
 
+{# NREL's published best-point statistics against the warehouse's own from
+    the runs, on the experiments whose runs are all present and agree with it
+    (int_best_point_checks): values within a relative 1e-5 (float32), epochs,
+    converted by the detected base, within 1e-3; epochs are not checked while
+    the base is unknown. A statistic NREL publishes but the runs do not give
+    (no finite value) disagrees too. -#}
+best_point_differences as (
+    select
+        'experiment' as entity,
+        cast(best_point_checks.experiment_id as string) as entity_id,
+        cast(best_point_checks.experiment_id as {{ butter_type('uinteger') }}) as experiment_id,
+        'experiment_best_point_disagrees_with_runs' as difference,
+        {#- NREL's values are float32 (shown as such); the runs' epochs double #}
+        best_point_checks.nrel_column || ': NREL '
+        || {{ butter_number_text('cast(best_point_checks.nrel_value as float)') }}
+        || case
+            when best_point_checks.part = 'epoch' and best_point_epoch_base.epoch_base = 0
+                then ' (counted from 0: '
+                || {{ butter_number_text('cast(best_point_checks.nrel_value + 1 as float)') }} || ')'
+            else ''
+        end
+        || ' vs '
+        || coalesce(
+            case
+                when best_point_checks.part = 'value'
+                    then {{ butter_number_text('cast(best_point_checks.runs_value as float)') }}
+                else {{ butter_number_text('best_point_checks.runs_value') }}
+            end,
+            'none'
+        )
+        || ' from the runs' as detail
+    from best_point_checks
+    left join best_point_epoch_base
+        on true
+    where
+        case
+            when best_point_checks.part = 'epoch' then
+                best_point_epoch_base.epoch_base is not null
+                and coalesce(
+                    abs(best_point_checks.nrel_value + 1 - best_point_epoch_base.epoch_base
+                        - best_point_checks.runs_value) > 1e-3,
+                    true
+                )
+            else
+                coalesce(
+                    abs(best_point_checks.nrel_value - best_point_checks.runs_value)
+                    > 1e-5 * greatest(abs(best_point_checks.nrel_value), abs(best_point_checks.runs_value)),
+                    true
+                )
+        end
+),
+
 final as (
     select * from run_differences
     union all
@@ -259,6 +319,8 @@ final as (
     select * from run_count_differences
     union all
     select * from partition_differences
+    union all
+    select * from best_point_differences
 )
 
 select * from final

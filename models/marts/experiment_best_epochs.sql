@@ -1,57 +1,57 @@
-{#- Distributions over an experiment's runs (naming rule: suffixed with the
-    statistic): `best_test_loss_median` is the median over runs of each run's
-    best test loss, not a figure of the published median curve. -#}
-{%- set run_figures = [
-    'best_test_loss_epoch', 'best_test_loss',
-    'best_test_accuracy_epoch', 'best_test_accuracy',
-    'final_train_loss',
-] -%}
+{#- Distributions over an experiment's runs of each run's best points, two
+    sources side by side (naming rule: suffixed with the statistic; the prefix
+    says whose): `best_...` the warehouse's own, from the runs present
+    (`best_test_loss_median` is the median over runs of each run's best test
+    loss, not a figure of the published median curve); `nrel_best_...` NREL's
+    published distribution, its epochs converted to 1-based by the detected
+    base (audit.best_point_epoch_base), or as stored when the base is unknown
+    (`nrel_epoch_base` NULL). -#}
+{%- set run_figures = [] -%}
+{%- for best in butter_best_point_metrics() -%}
+    {%- do run_figures.extend(['best_' ~ best.metric ~ '_epoch', 'best_' ~ best.metric]) -%}
+{%- endfor -%}
+{%- do run_figures.append('final_train_loss') -%}
 
 with
 
-run_best_epochs as (
-    select * from {{ ref('run_best_epochs') }}
+best_points as (
+    select * from {{ ref('int_experiment_best_points') }}
 ),
 
-{# Runs whose hyperparameters differ from their experiment's: not aggregated into it. #}
-other_runs as (
-    select * from {{ ref('int_runs_disagreeing_with_experiment') }}
-),
-
-experiment_runs as (
-    select * from run_best_epochs
-    where
-        run_id is null
-        or run_id not in (
-            select other_runs.run_id from other_runs
-        )
-),
-
-distribution as (
-    select
-        experiment_id,
-        {{ butter_any_value('dataset') }} as dataset,
-        {{ butter_any_value('task_type') }} as task_type,
-        {%- for column in run_figures %}
-            {#- the type DuckDB's quantile_cont gives (float stays float; Spark's percentile is double) #}
-            {%- set quantile_type = 'double' if column.endswith('_epoch') else 'float' %}
-            min({{ column }}) as {{ column }}_min,
-            cast({{ butter_quantile_cont(column, 0.25) }} as {{ quantile_type }}) as {{ column }}_q1,
-            cast({{ butter_quantile_cont(column, 0.5) }} as {{ quantile_type }}) as {{ column }}_median,
-            cast({{ butter_quantile_cont(column, 0.75) }} as {{ quantile_type }}) as {{ column }}_q3,
-            max({{ column }}) as {{ column }}_max,
-            avg({{ column }}) as {{ column }}_avg,
-        {%- endfor %}
-        count(*) as runs_found,
-        count(best_test_loss) as runs_with_finite_test_loss,
-        count(best_test_accuracy) as runs_with_finite_test_accuracy,
-        count(final_train_loss) as runs_with_final_train_loss
-    from experiment_runs
-    group by experiment_id
+epoch_base as (
+    select epoch_base from {{ ref('int_best_point_epoch_base') }}
 ),
 
 final as (
-    select * from distribution
+    select
+        best_points.experiment_id,
+        best_points.dataset,
+        best_points.task_type,
+        {%- for column in run_figures %}
+            {%- for stat in butter_distribution_statistics() %}
+                best_points.{{ column }}_{{ stat }},
+            {%- endfor %}
+        {%- endfor %}
+        best_points.runs_found,
+        {%- for best in butter_best_point_metrics() %}
+            best_points.runs_with_finite_{{ best.metric }},
+        {%- endfor %}
+        best_points.runs_with_final_train_loss,
+        best_points.has_published_summary,
+        best_points.has_nrel_best_points,
+        epoch_base.epoch_base as nrel_epoch_base,
+        {%- for statistic in butter_best_point_statistics() %}
+            {%- set stored = butter_finite_or_null('best_points.' ~ statistic.nrel) %}
+            {%- if statistic.part == 'epoch' %}
+                cast({{ stored }} as double) + coalesce(1 - epoch_base.epoch_base, 0)
+                    as {{ statistic.nrel }}{{ ',' if not loop.last }}
+            {%- else %}
+                {{ stored }} as {{ statistic.nrel }}{{ ',' if not loop.last }}
+            {%- endif %}
+        {%- endfor %}
+    from best_points
+    left join epoch_base
+        on true
 )
 
 select * from final

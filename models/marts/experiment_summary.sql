@@ -49,9 +49,53 @@ datasets as (
     from {{ ref('butter_datasets') }}
 ),
 
+run_best_epochs as (
+    select
+        run_id,
+        experiment_id,
+        momentum
+    from {{ ref('run_best_epochs') }}
+),
+
 {# Runs whose hyperparameters differ from their experiment's: not counted in runs_found. #}
 other_runs as (
     select * from {{ ref('int_runs_disagreeing_with_experiment') }}
+),
+
+{# The experiment's momentum: the value most of its runs' commands hold (the
+    smaller on a tie), over the runs aggregated into it; NULL when no run
+    carries one (adam, a command without it, or no runs). -#}
+run_momenta as (
+    select
+        experiment_id,
+        momentum,
+        count(*) as runs_with_momentum
+    from run_best_epochs
+    where
+        momentum is not null
+        and run_id not in (
+            select other_runs.run_id from other_runs
+        )
+    group by experiment_id, momentum
+),
+
+ranked_momenta as (
+    select
+        experiment_id,
+        momentum,
+        row_number() over (
+            partition by experiment_id
+            order by runs_with_momentum desc, momentum asc
+        ) as momentum_rank
+    from run_momenta
+),
+
+experiment_momenta as (
+    select
+        experiment_id,
+        momentum
+    from ranked_momenta
+    where momentum_rank = 1
 ),
 
 run_counts as (
@@ -136,10 +180,13 @@ final as (
         all_experiments.*,
         datasets.task_type,
         coalesce(run_counts.runs_found, 0) as runs_found,
-        all_experiments.num_runs - coalesce(run_counts.runs_found, 0) as runs_missing
+        all_experiments.num_runs - coalesce(run_counts.runs_found, 0) as runs_missing,
+        experiment_momenta.momentum
     from all_experiments
     left join run_counts
         on all_experiments.experiment_id = run_counts.experiment_id
+    left join experiment_momenta
+        on all_experiments.experiment_id = experiment_momenta.experiment_id
     left join datasets
         on all_experiments.dataset = datasets.dataset
 )

@@ -1,3 +1,10 @@
+{#- Each run's best and final points, in one pass over its arrays: for each
+    metric of best_metrics, the best finite value (the minimum of a loss or
+    error, the maximum of an accuracy) and its earliest 1-based epoch; the
+    final losses; and the run's momentum, read from its `command`
+    (butter_json_number). -#}
+{%- set best_metrics = butter_best_point_metrics() -%}
+
 with
 
 runs as (
@@ -6,9 +13,11 @@ runs as (
         experiment_id,
         dataset,
         epochs,
-        test_loss,
-        train_loss,
-        test_accuracy
+        command,
+        {%- for best in best_metrics %}
+            {{ best.metric }},
+        {%- endfor %}
+        train_loss
     from {{ ref('int_runs_deduplicated') }}
 ),
 
@@ -25,10 +34,11 @@ finite_values as (
         experiment_id,
         dataset,
         epochs,
-        test_loss,
-        test_accuracy,
-        {{ butter_list_finite('test_loss') }} as finite_test_loss,
-        {{ butter_list_finite('test_accuracy') }} as finite_test_accuracy,
+        {{ butter_json_number('command', '$.optimizer.config.momentum') }} as momentum,
+        {%- for best in best_metrics %}
+            {{ best.metric }},
+            {{ butter_list_finite(best.metric) }} as finite_{{ best.metric }},
+        {%- endfor %}
         {{ butter_array_length('test_loss') }} as num_epochs,
         {{ butter_list_element('test_loss', butter_array_length('test_loss')) }} as last_test_loss,
         {{ butter_list_element('train_loss', butter_array_length('train_loss')) }} as last_train_loss
@@ -38,8 +48,11 @@ finite_values as (
 best_values as (
     select
         *,
-        {{ butter_list_min('finite_test_loss') }} as best_test_loss,
-        {{ butter_list_max('finite_test_accuracy') }} as best_test_accuracy,
+        {%- for best in best_metrics %}
+            {%- set finite = 'finite_' ~ best.metric %}
+            {{ butter_list_min(finite) if best.best == 'min' else butter_list_max(finite) }}
+                as best_{{ best.metric }},
+        {%- endfor %}
         {{ butter_array_length('finite_test_loss') }} as num_finite_test_loss
     from finite_values
 ),
@@ -47,8 +60,10 @@ best_values as (
 best_epochs as (
     select
         *,
-        {{ butter_list_position('test_loss', 'best_test_loss') }} as best_test_loss_epoch,
-        {{ butter_list_position('test_accuracy', 'best_test_accuracy') }} as best_test_accuracy_epoch
+        {%- for best in best_metrics %}
+            {{ butter_list_position(best.metric, 'best_' ~ best.metric) }} as best_{{ best.metric }}_epoch
+            {{- ',' if not loop.last }}
+        {%- endfor %}
     from best_values
 ),
 
@@ -67,7 +82,13 @@ final as (
         cast(best_epochs.num_epochs as integer) as num_epochs,
         cast(best_epochs.num_finite_test_loss as integer) as num_finite_test_loss,
         best_epochs.num_finite_test_loss < best_epochs.num_epochs as is_diverged,
-        {{ butter_mart_value('epochs', 'best_epochs.epochs') }} as configured_epochs
+        {{ butter_mart_value('epochs', 'best_epochs.epochs') }} as configured_epochs,
+        best_epochs.best_test_mean_squared_error,
+        cast(best_epochs.best_test_mean_squared_error_epoch as integer) as best_test_mean_squared_error_epoch,
+        best_epochs.best_test_kullback_leibler_divergence,
+        cast(best_epochs.best_test_kullback_leibler_divergence_epoch as integer)
+            as best_test_kullback_leibler_divergence_epoch,
+        best_epochs.momentum
     from best_epochs
     left join datasets
         on best_epochs.dataset = datasets.dataset

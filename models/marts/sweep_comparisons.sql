@@ -1,9 +1,12 @@
 {#- Each sweep: what it varies (left out of the comparison group), how its
     swept value is shown, and which experiment is the core value of a group.
     Groups are every other hyperparameter, compared NULL-safely (a fingerprint
-    that spells NULL), so unregularized experiments group together. The
-    regularizer enters a group as (type, penalty of that type): exports write
-    the unused penalty as 0 or NULL, which must not split a group. -#}
+    that spells NULL), so unregularized experiments group together, and a
+    momentum NULL everywhere (adam, or no command carrying one) never splits a
+    group. The regularizer enters a group as (type, penalty of that type):
+    exports write the unused penalty as 0 or NULL, which must not split a group.
+    The optimizer sweep varies optimizer and momentum together: its swept value
+    is the optimizer, with ` momentum <m>` when the momentum is above 0. -#}
 {%- set group_candidates = butter_comparison_hyperparameters() -%}
 {%- set penalty = "case experiments.kernel_regularizer_type"
     ~ " when 'l1' then experiments.kernel_regularizer_l1"
@@ -33,10 +36,11 @@
         'value': 'coalesce(' ~ penalty ~ ', 0)',
         'label': "coalesce(experiments.kernel_regularizer_type || ' ' || " ~ butter_number_text('(' ~ penalty ~ ')') ~ ", 'none')",
         'core': 'experiments.kernel_regularizer_type is null'},
-    'optimizer': {'varies': ['optimizer'],
+    'optimizer': {'varies': ['optimizer', 'momentum'],
         'value': 'experiments.optimizer', 'numeric': 'cast(null as double)',
-        'label': 'experiments.optimizer',
-        'core': 'lower(experiments.optimizer) = lower(sweeps.core_value)'},
+        'label': "experiments.optimizer || case when experiments.momentum > 0 then ' momentum ' || "
+            ~ butter_number_text('experiments.momentum') ~ " else '' end",
+        'core': 'lower(experiments.optimizer) = lower(sweeps.core_value) and coalesce(experiments.momentum, 0) = 0'},
 } -%}
 {%- set sweeps = [] -%}
 {%- for swept in butter_swept_parameters() -%}

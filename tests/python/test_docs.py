@@ -10,7 +10,7 @@
   on 127.0.0.1 and opened in headless Chromium (Debian's /usr/bin/chromium, driven
   by playwright): the overview renders, a mart's page shows its description and
   columns, and its full-screen lineage graph holds the source folders it is built
-  from, and the overview's six figures (drawn by `butter figures` from the same
+  from, and the overview's seven figures (drawn by `butter figures` from the same
   warehouse) load. Screenshots go to test-artifacts/docs/ (git-ignored). Without Chromium
   the browser test is skipped, except under CI (env CI set), where it fails.
 """
@@ -48,7 +48,7 @@ CURVES_MART = "experiment_learning_curves"
 LINEAGE_SOURCES = ("complete_summary", "all_runs")
 #: the figures of `butter figures` that the overview shows
 FIGURES = ("learning_curves", "loss_vs_parameters", "double_descent",
-           "learning_rate_sweep", "label_noise", "regularization")
+           "learning_rate_sweep", "label_noise", "regularization", "optimizer_sweep")
 #: browser waits (the docs bundle is ~2 MB of JS; the machine may be busy)
 WAIT_MS = 60_000
 

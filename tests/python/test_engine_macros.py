@@ -36,6 +36,7 @@ CASES: dict[str, list[tuple[tuple, str]]] = {
     "butter_number_text": [(("f",), EXPR)],
     "butter_value_text": [(("f", "float"), EXPR), (("ts", "timestamp with time zone"), EXPR)],
     "butter_array_checksum": [(("xs",), EXPR)],
+    "butter_json_number": [(("command", "$.optimizer.config.momentum"), EXPR)],
     "butter_any_value": [(("f",), EXPR)],
     "butter_quantile_cont": [(("f", 0.5), EXPR)],
     "butter_string_agg": [(("name", "', '", "k1, k2"), EXPR), (("name", "', '", "name", True), EXPR)],

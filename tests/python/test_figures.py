@@ -1,6 +1,7 @@
-"""`butter figures`: the six figures, drawn from the current warehouse.
+"""`butter figures`: the seven figures, drawn from the current warehouse.
 
-On a copy of the built demo warehouse: every figure is written as PNG and SVG
+On a copy of the built demo warehouse (the template layout, which has no optimizer sweep: that
+figure is a note saying why; the current release's layout draws it): every figure is written as PNG and SVG
 (non-empty, loadable, titled and labelled), its JSON sidecar holds exactly the
 points an independent SQL query on the marts gives, the output is byte-identical
 from run to run, and a figure whose data is absent is skipped with a reason
@@ -28,7 +29,9 @@ from conftest import PROJECT_ROOT, DbtResult
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 FIGURES = ("learning_curves", "loss_vs_parameters", "double_descent",
-           "learning_rate_sweep", "label_noise", "regularization")
+           "learning_rate_sweep", "label_noise", "regularization", "optimizer_sweep")
+#: the figures a template-layout warehouse draws: it has no optimizer sweep
+TEMPLATE_FIGURES = tuple(name for name in FIGURES if name != "optimizer_sweep")
 
 
 @pytest.fixture(scope="module")
@@ -59,12 +62,49 @@ def _sidecar(out: Path, name: str) -> dict[str, Any]:
     return json.loads((out / f"{name}.json").read_text())
 
 
+@pytest.fixture(scope="module")
+def current_warehouse(built_warehouse: Callable[[str], DbtResult], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A private copy of the demo warehouse built from the current release's layout (`butter demo
+    --layout current`: all_repetitions/, the optimizer sweep, complete_executive_summary/)."""
+    path = tmp_path_factory.mktemp("figures-current-wh") / "butter.duckdb"
+    shutil.copy(built_warehouse("current").db_path, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def current_figures(current_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("figures-current")
+    proc = _cli(["--out", str(out)], current_warehouse)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return out
+
+
 def test_every_figure_is_written(figures_dir: Path) -> None:
+    status = json.loads((figures_dir / "figures.json").read_text())
+    assert status == {**{name: "written" for name in TEMPLATE_FIGURES}, "optimizer_sweep": status["optimizer_sweep"]}
+    _check_drawn(figures_dir, TEMPLATE_FIGURES)
+    _check_no_optimizer_sweep(figures_dir, status)
+
+
+def _check_no_optimizer_sweep(out: Path, status: dict[str, str]) -> None:
+    """The template layout has no optimizer sweep: in place of its figure a small image saying why."""
+    reason = status["optimizer_sweep"].removeprefix("skipped: ")
+    assert reason.startswith("the optimizer sweep is not in the warehouse") and "template layout" in reason, status
+    assert 100 < (out / "optimizer_sweep.png").stat().st_size < 20_000
+    assert "not drawn" in (out / "optimizer_sweep.svg").read_text()
+    assert _sidecar(out, "optimizer_sweep") == {"figure": "optimizer_sweep", "skipped": reason}
+
+
+def test_every_figure_is_written_from_the_current_layout(current_figures: Path) -> None:
+    status = json.loads((current_figures / "figures.json").read_text())
+    assert status == {name: "written" for name in FIGURES}, status
+    _check_drawn(current_figures, FIGURES)
+
+
+def _check_drawn(figures_dir: Path, names: tuple[str, ...]) -> None:
     from matplotlib import image
 
-    status = json.loads((figures_dir / "figures.json").read_text())
-    assert status == {name: "written" for name in FIGURES}, status
-    for name in FIGURES:
+    for name in names:
         png, svg = figures_dir / f"{name}.png", figures_dir / f"{name}.svg"
         assert png.stat().st_size > 5_000 and svg.stat().st_size > 5_000, name
         pixels = image.imread(png)
@@ -94,7 +134,7 @@ def _expected_scale(values: list[float | None]) -> str:
 
 def test_log_scales_only_where_the_data_spans_decades(figures_dir: Path) -> None:
     checked = 0
-    for name in FIGURES:
+    for name in TEMPLATE_FIGURES:
         for panel in _sidecar(figures_dir, name)["panels"]:
             xs = [x for s in panel["series"] for x in s["x"]]
             ys = [y for s in panel["series"] for y in s["y"]]
@@ -111,19 +151,19 @@ def test_log_scales_only_where_the_data_spans_decades(figures_dir: Path) -> None
 
 
 def test_ticks_are_plain_numbers(figures_dir: Path) -> None:
-    for name in FIGURES:
+    for name in TEMPLATE_FIGURES:
         text = (figures_dir / f"{name}.svg").read_text()
         assert "\\times" not in text and "\u00d7" not in text and "10^{" not in text, name
 
 
 def test_demo_data_says_so_on_the_image(figures_dir: Path) -> None:
-    for name in FIGURES:
+    for name in TEMPLATE_FIGURES:
         assert _sidecar(figures_dir, name)["synthetic_demo_data"] is True, name
         assert "synthetic demo data" in (figures_dir / f"{name}.svg").read_text(), name
 
 
 def test_n_is_shown(figures_dir: Path) -> None:
-    for name in FIGURES:
+    for name in TEMPLATE_FIGURES:
         data = _sidecar(figures_dir, name)
         text = (figures_dir / f"{name}.svg").read_text()
         for panel in data["panels"]:
@@ -279,6 +319,29 @@ def test_label_noise_matches_the_marts(figures_dir: Path, warehouse: Path) -> No
     _compare(_points({"panels": [epoch]}), {(epoch["title"], f"{r[0]:g}", float(r[1])): r[3] for r in rows})
 
 
+def test_optimizer_sweep_matches_the_marts(current_figures: Path, current_warehouse: Path) -> None:
+    """Figure 7 on the current release's layout: one line per optimizer (with its momentum), its
+    points the median over complete comparison groups, as the saved query optimizer_sweep."""
+    data = _sidecar(current_figures, "optimizer_sweep")
+    rows = _query(current_warehouse, """
+        select swept_value, learning_rate, quantile_cont(median_curve_best_test_loss, 0.5)
+        from marts.sweep_comparisons
+        where sweep = 'optimizer' and group_is_complete and dataset = ?
+        group by 1, 2
+    """, [_choice(data)["dataset"]])
+    title = data["panels"][0]["title"]
+    _compare(_points(data), {(title, r[0], float(r[1])): r[2] for r in rows})
+    optimizers = _query(current_warehouse, """
+        select distinct swept_value from marts.sweep_comparisons where sweep = 'optimizer' and group_is_complete
+    """, [])
+    # every optimizer of the sweep is a line, adam (the core) among them
+    assert sorted(s["label"] for s in data["panels"][0]["series"]) == sorted(r[0] for r in optimizers)
+    assert "adam" in {r[0] for r in optimizers} and len(optimizers) >= 3, optimizers
+    svg = (current_figures / "optimizer_sweep.svg").read_text()
+    for series in data["panels"][0]["series"]:
+        assert _svg_escape(series["label"]) in svg, series["label"]
+
+
 def test_regularization_matches_the_marts(figures_dir: Path, warehouse: Path) -> None:
     data = _sidecar(figures_dir, "regularization")
     choice = _choice(data)
@@ -423,11 +486,16 @@ SWEEP_ROWS = {
     "regularization": ("""select dataset, shape from marts.sweep_comparisons
                           where sweep = 'regularization' and not is_core_value and kernel_regularizer_type in ('l1', 'l2')
                           and median_curve_best_test_loss is not null""", ("dataset", "shape")),
+    "optimizer_sweep": ("""select dataset from marts.sweep_comparisons
+                           where sweep = 'optimizer' and group_is_complete""", ("dataset",)),
 }
 
 
 def _check_default_slices(out: Path, warehouse: Path) -> None:
     for name, (sql, keys) in SWEEP_ROWS.items():
+        if "skipped" in _sidecar(out, name):  # a sweep its layout does not publish (the optimizer's)
+            assert name == "optimizer_sweep", _sidecar(out, name)
+            continue
         choice = _sidecar(out, name)["choice"]
         counts = {row[:-1]: row[-1] for row in _query(
             warehouse, f"select {', '.join(keys)}, count(*) from ({sql}) group by all", [])}
@@ -437,6 +505,13 @@ def _check_default_slices(out: Path, warehouse: Path) -> None:
 
 def test_each_figure_defaults_to_where_its_sweep_has_the_most_experiments(figures_dir: Path, warehouse: Path) -> None:
     _check_default_slices(figures_dir, warehouse)
+
+
+def test_the_optimizer_figure_defaults_to_where_its_sweep_has_the_most_experiments(
+    current_figures: Path, current_warehouse: Path,
+) -> None:
+    assert "skipped" not in _sidecar(current_figures, "optimizer_sweep")
+    _check_default_slices(current_figures, current_warehouse)
 
 
 def test_double_descent_default_shows_it(figures_dir: Path, warehouse: Path) -> None:
@@ -466,11 +541,11 @@ def test_an_option_a_figure_does_not_use_is_said_so(warehouse: Path, tmp_path: P
         assert status[name] == "written" and _sidecar(tmp_path, name)["choice"]["depth"] == depth, status[name]
 
 
-def test_six_figures_where_the_primary_sweep_is_largest_outside_the_other_sweeps(
+def test_every_figure_where_the_primary_sweep_is_largest_outside_the_other_sweeps(
     warehouse: Path, tmp_path: Path,
 ) -> None:
     """Data holding every sweep whose most common primary-sweep slice is in no other sweep
-    (as the real data's is): every figure still finds its own slice, all six are drawn."""
+    (as the real data's is): every figure still finds its own slice, all the layout's sweeps are drawn."""
     crowded = tmp_path / "crowded.duckdb"
     shutil.copy(warehouse, crowded)
     con = duckdb.connect(str(crowded))
@@ -503,7 +578,8 @@ def test_six_figures_where_the_primary_sweep_is_largest_outside_the_other_sweeps
     proc = _cli(["--out", str(out)], crowded)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     status = json.loads((out / "figures.json").read_text())
-    assert status == {name: "written" for name in FIGURES}, status
+    assert status == {**{name: "written" for name in TEMPLATE_FIGURES}, "optimizer_sweep": status["optimizer_sweep"]}
+    _check_no_optimizer_sweep(out, status)
     assert _sidecar(out, "learning_curves")["choice"]["dataset"] == "crowded_dataset"
     for name in ("learning_rate_sweep", "label_noise", "regularization"):
         assert _sidecar(out, name)["choice"]["dataset"] != "crowded_dataset", name

@@ -282,10 +282,16 @@ def test_reference_text_names_no_issue_numbers(document: str) -> None:
 #: facts stated once: a phrase that states the fact -> the one document (of README.md and docs/)
 #: that may hold it; the others link there
 ONE_HOME = {
-    r"4-5 h\b": "docs/performance.md",  # the full-scale estimate
+    r"11-14 h\b": "docs/performance.md",  # the full-scale estimate
     r"\bper M(illion)? epochs\b": "docs/performance.md",
     r"\b500 MB/s\b": "docs/performance.md",
-    r"\b0\.3 GB\b": "docs/performance.md",  # the warehouse file at full scale
+    r"~12 GB\b": "docs/performance.md",  # the warehouse file at full scale
+    r"483 thousand": "README.md",  # the release's size, licence and citation (the dataset page)
+    r"40 billion": "README.md",
+    r"1\.7 TB": "README.md",
+    r"CC BY-SA": "README.md",
+    r"2207\.12547": "README.md",
+    r"10\.25984/1872441": "README.md",
     r"data/s3-cache": "docs/architecture.md",  # BUTTER_S3_CACHE's default (the settings table)
     r"partial_parse": "docs/reliability.md",
     r"2020-2030": "docs/warehouse-interface.md",  # the MetricFlow time spine

@@ -16,6 +16,7 @@ demo warehouse. Then:
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import math
 import os
@@ -102,7 +103,7 @@ def test_semantic_manifest_has_the_models_metrics_and_saved_queries(project: MfP
                           "sweep_best_test_loss"}, metrics
     saved = {q["name"] for q in project.manifest["saved_queries"]}
     assert {"learning_curves", "loss_vs_parameters", "learning_rate_sweep", "label_noise", "regularization",
-            "sweep_deltas"} <= saved, saved
+            "optimizer_sweep", "sweep_deltas"} <= saved, saved
     assert project.manifest["project_configuration"]["time_spines"], "MetricFlow needs a time spine"
 
 
@@ -317,6 +318,40 @@ def test_saved_query_equals_sql(project: MfProject, tmp_path: Path, name: str) -
     expected = sql_rows(project, sql)
     print(f"\n{name}: {len(got)} rows, e.g. {got[:2]}")
     assert_same_rows(columns, got, expected, keys)
+
+
+#: the optimizer sweep's saved query in SQL: the current release's layout publishes the sweep
+OPTIMIZER_SWEEP_SQL = (
+    ["experiment__dataset", "sweep_comparison__swept_value", "experiment__learning_rate"],
+    """
+    select e.dataset as experiment__dataset, c.swept_value as sweep_comparison__swept_value,
+           e.learning_rate as experiment__learning_rate,
+           quantile_cont(c.median_curve_best_test_loss, 0.5) as sweep_median_curve_best_test_loss_median,
+           count(c.median_curve_best_test_loss) as sweep_experiments_with_median_curve,
+           avg(c.rank_in_group) as sweep_rank_in_group_avg
+    from marts.sweep_comparisons as c
+    join marts.experiment_summary as e on c.experiment_id = e.experiment_id
+    where c.sweep = 'optimizer' and c.group_is_complete
+    group by 1, 2, 3
+    """,
+)
+
+
+def test_optimizer_saved_query_equals_sql_on_the_current_layout(
+    project: MfProject, built_warehouse: Callable[[str], DbtResult], tmp_path: Path,
+) -> None:
+    """The saved query behind figure 7, on the demo of the current release's layout (the template
+    layout has no optimizer sweep): every optimizer, adam (the core) among them, as the SQL."""
+    warehouse = tmp_path / "current" / "butter.duckdb"  # the catalog the manifest names: butter
+    warehouse.parent.mkdir()
+    shutil.copy(built_warehouse("current").db_path, warehouse)
+    current = dataclasses.replace(project, warehouse=warehouse)
+    keys, sql = OPTIMIZER_SWEEP_SQL
+    columns, got = mf_rows(current, tmp_path, "--saved-query", "optimizer_sweep")
+    expected = sql_rows(current, sql)
+    assert_same_rows(columns, got, expected, keys)
+    optimizers = {row["sweep_comparison__swept_value"] for row in got}
+    assert "adam" in optimizers and len(optimizers) >= 3, optimizers
 
 
 def test_experiment_metrics_by_dimension_equal_sql(project: MfProject, tmp_path: Path) -> None:
