@@ -8,6 +8,16 @@ warehouse's own code: column names are mapped with the renaming rules of the
 data contract (``val_X`` -> ``test_X``, ``X`` -> ``train_X``, dots ->
 underscores, ``<sweep>_sweep`` -> ``is_<sweep>_sweep``).
 
+Both layouts are read: the template's (``all_runs/``, ``complete_summary/``, sweep runs
+and summary folders) and NREL's current release (``all_repetitions/`` with the Keras
+array names, underscore hyperparameters, ``optimizer_sweep_summary/``,
+``complete_executive_summary/`` with few columns and NREL's best-point columns as
+one-element lists), or any mix: a run (experiment) held in several folders is read
+from the first folder in the contract's order (the all-sweeps folders first, the
+executive summary last). NREL's best-point columns
+``<metric>_<min|max>_<epoch|value>_<stat>`` are read as ``nrel_best_<metric>[_epoch]_<stat>``
+(a one-element list as its element).
+
 A NULL element of a per-epoch array means "no value at this epoch", exactly like
 NaN or +/-inf (the data contract: NREL stored non-finite values as NULL): arrays
 are read with their NULL elements as NaN, so every rule below (best and final
@@ -19,7 +29,9 @@ PostgreSQL did: statistics over the finite values, sample standard deviation
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -34,13 +46,35 @@ import pyarrow.parquet as pq
 # --- facts of the data contract -----------------------------------------------------------
 
 SWEEPS: tuple[str, ...] = (
-    "primary", "300_epoch", "30k_epoch", "learning_rate", "label_noise", "batch_size", "regularization",
+    "primary", "300_epoch", "30k_epoch", "learning_rate", "label_noise", "batch_size", "regularization", "optimizer",
 )
-COMPLETE_RUNS = "all_runs"
+#: the folders holding every sweep's runs (copies of each other when both exist), then the per-sweep ones
+COMPLETE_RUN_FOLDERS: tuple[str, ...] = ("all_runs", "all_repetitions")
 COMPLETE_SUMMARY = "complete_summary"
-RUN_FOLDERS: tuple[str, ...] = (COMPLETE_RUNS,) + tuple(f"{s}_sweep_runs" for s in SWEEPS)
-SUMMARY_FOLDERS: tuple[str, ...] = (COMPLETE_SUMMARY,) + tuple(f"{s}_sweep_summary" for s in SWEEPS)
+EXECUTIVE_SUMMARY = "complete_executive_summary"
+#: folders in the order a copy is preferred (the data contract's order: all-sweeps folders first, the
+#: executive summary, which keeps few columns, last)
+RUN_FOLDERS: tuple[str, ...] = COMPLETE_RUN_FOLDERS + tuple(f"{s}_sweep_runs" for s in SWEEPS)
+SUMMARY_FOLDERS: tuple[str, ...] = (
+    (COMPLETE_SUMMARY,) + tuple(f"{s}_sweep_summary" for s in SWEEPS) + (EXECUTIVE_SUMMARY,)
+)
 HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
+
+#: the metrics each run's best point is taken of (True: the best is the maximum), the warehouse's
+#: ``best_<metric>[_epoch]`` and NREL's published distributions of them
+BEST_POINT_METRICS: dict[str, bool] = {
+    "test_loss": False, "test_accuracy": True, "test_mean_squared_error": False,
+    "test_kullback_leibler_divergence": False,
+}
+DISTRIBUTION_STATS: tuple[str, ...] = ("min", "q1", "median", "q3", "max", "avg")
+#: NREL's column name of a best-point statistic
+NREL_BEST_POINT = re.compile(
+    r"^(?P<metric>" + "|".join(BEST_POINT_METRICS) + r")_(?P<direction>min|max)_(?P<part>epoch|value)_"
+    r"(?P<stat>" + "|".join(DISTRIBUTION_STATS) + r")$"
+)
+#: tolerances of the reconciliation of NREL's best points with the runs
+VALUE_TOLERANCE = 1e-5  # relative (float32)
+EPOCH_TOLERANCE = 1e-3  # absolute, after the base conversion
 
 
 def _f32(value: Any) -> float:  # a number (or its text) read from parquet or the warehouse
@@ -62,6 +96,7 @@ PARTITION_TYPES: dict[str, Callable[[str], object]] = {
 HYPERPARAMETERS: tuple[str, ...] = (
     "dataset", "shape", "depth", "size", "num_free_parameters", "learning_rate", "batch_size",
     "label_noise", "kernel_regularizer_type", "kernel_regularizer_l1", "kernel_regularizer_l2", "epochs",
+    "optimizer",
 )
 FLOAT_HYPERPARAMETERS = frozenset({"learning_rate", "label_noise", "kernel_regularizer_l1", "kernel_regularizer_l2"})
 SWEEP_FLAGS: tuple[str, ...] = tuple(f"is_{s}_sweep" for s in SWEEPS)
@@ -69,7 +104,7 @@ SWEEP_FLAGS: tuple[str, ...] = tuple(f"is_{s}_sweep" for s in SWEEPS)
 #: sweep comparisons: the hyperparameters a group may share ...
 GROUP_CANDIDATES: tuple[str, ...] = (
     "dataset", "shape", "depth", "size", "learning_rate", "batch_size", "label_noise",
-    "kernel_regularizer_type", "kernel_regularizer_l1", "kernel_regularizer_l2", "epochs",
+    "kernel_regularizer_type", "kernel_regularizer_l1", "kernel_regularizer_l2", "epochs", "optimizer", "momentum",
 )
 #: ... minus what each sweep varies
 SWEEP_VARIES: dict[str, tuple[str, ...]] = {
@@ -80,10 +115,12 @@ SWEEP_VARIES: dict[str, tuple[str, ...]] = {
     "label_noise": ("label_noise",),
     "batch_size": ("batch_size",),
     "regularization": ("kernel_regularizer_type", "kernel_regularizer_l1", "kernel_regularizer_l2"),
+    "optimizer": ("optimizer", "momentum"),
 }
 CORE_LEARNING_RATE = 0.0001
 CORE_BATCH_SIZE = 256
 CORE_LABEL_NOISE = 0.0
+CORE_OPTIMIZER = "adam"
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -92,6 +129,10 @@ CORE_LABEL_NOISE = 0.0
 def canonical_name(name: str, arrow_type: pa.DataType, kind: str, published_metrics: bool) -> str:
     """The warehouse (test/train) spelling of a stored column name."""
     name = name.replace(".", "_")
+    best_point = NREL_BEST_POINT.match(name) if kind == "summary" else None
+    if best_point:
+        epoch = "_epoch" if best_point["part"] == "epoch" else ""
+        return f"nrel_best_{best_point['metric']}{epoch}_{best_point['stat']}"
     if name.endswith("_sweep"):
         return f"is_{name}"
     if name == "batch":
@@ -155,10 +196,23 @@ def read_file(path: Path, folder: Path, kind: str) -> list[dict]:
         key = key.replace(".", "_")
         assert key not in columns, f"partition column {key} is also stored in {path}"
         partitions[key] = None if text == HIVE_NULL else PARTITION_TYPES[key](text)
+    for name in columns:
+        if name.startswith("nrel_best_"):
+            columns[name] = [_scalar(value) for value in columns[name]]
     return [
         {**{name: values[i] for name, values in columns.items()}, **partitions}
         for i in range(table.num_rows)
     ]
+
+
+def _scalar(value: object) -> float | None:
+    """A best-point value: float32, or a one-element list read as its element; NULL, NaN, +/-inf as None."""
+    if isinstance(value, np.ndarray):
+        assert len(value) <= 1, f"a best-point column holds a list of {len(value)} elements"
+        value = value[0] if len(value) else None
+    if value is None or not np.isfinite(value):
+        return None
+    return _f32(value)
 
 
 def read_folder(root: Path, folder: str, kind: str) -> list[dict]:
@@ -170,9 +224,6 @@ def read_folder(root: Path, folder: str, kind: str) -> list[dict]:
     return rows
 
 
-def _preference(folders: Iterable[str], complete: str) -> list[str]:
-    """The complete folder first, then the sweep folders by name."""
-    return sorted(folders, key=lambda f: (f != complete, f))
 
 
 @dataclass
@@ -202,11 +253,11 @@ def load(root: Path | str) -> Data:
     """Read every runs and summary folder under ``root`` and resolve the copies."""
     root = Path(root)
     data = Data()
-    for kind, folders, complete, key, target, where in (
-        ("runs", RUN_FOLDERS, COMPLETE_RUNS, "run_id", data.runs, data.run_folders),
-        ("summary", SUMMARY_FOLDERS, COMPLETE_SUMMARY, "experiment_id", data.summaries, data.summary_folders),
+    for kind, folders, key, target, where in (
+        ("runs", RUN_FOLDERS, "run_id", data.runs, data.run_folders),
+        ("summary", SUMMARY_FOLDERS, "experiment_id", data.summaries, data.summary_folders),
     ):
-        for folder in _preference(folders, complete):
+        for folder in folders:
             for row in read_folder(root, folder, kind):
                 where[row[key]].append(folder)
                 target.setdefault(row[key], row)  # the preferred copy is read first
@@ -246,27 +297,53 @@ def final(values: np.ndarray | None) -> float | None:
     return float(values[-1])
 
 
+def momentum(command: object) -> float | None:
+    """The momentum in a run's command (JSON, Keras style: ``$.optimizer.config.momentum``); None when the
+    command is absent or not JSON, the key is absent, or its value is not a number (a numeric string is read)."""
+    if not isinstance(command, str):
+        return None
+    try:
+        settings = json.loads(command)
+    except ValueError:
+        return None
+    for key in ("optimizer", "config", "momentum"):
+        if not isinstance(settings, dict):
+            return None
+        settings = settings.get(key)
+    if isinstance(settings, bool) or settings is None:
+        return None
+    try:
+        return float(settings)
+    except (TypeError, ValueError):
+        return None
+
+
 def run_best_epochs(data: Data) -> dict[str, dict]:
     """Expected marts.run_best_epochs, by run_id."""
     out = {}
     for run_id, run in data.runs.items():
         test_loss = run["test_loss"]
-        best_loss, best_loss_epoch = best(test_loss)
-        best_accuracy, best_accuracy_epoch = best(run["test_accuracy"], maximize=True)
+        row: dict[str, object] = {"run_id": run_id, "experiment_id": run["experiment_id"]}
+        for metric, maximize in BEST_POINT_METRICS.items():
+            row[f"best_{metric}"], row[f"best_{metric}_epoch"] = best(run.get(metric), maximize=maximize)
         out[run_id] = {
-            "run_id": run_id,
-            "experiment_id": run["experiment_id"],
-            "best_test_loss": best_loss,
-            "best_test_loss_epoch": best_loss_epoch,
-            "best_test_accuracy": best_accuracy,
-            "best_test_accuracy_epoch": best_accuracy_epoch,
+            **row,
             "final_test_loss": final(test_loss),
             "final_train_loss": final(run["train_loss"]),
             "num_epochs": len(test_loss),
             "num_finite_test_loss": int(np.isfinite(test_loss).sum()),
             "is_diverged": bool((~np.isfinite(test_loss)).any()),
+            "momentum": momentum(run.get("command")),
         }
     return out
+
+
+def experiment_momentum(runs: Iterable[dict]) -> float | None:
+    """The momentum most of an experiment's runs hold (the smaller on a tie); None when no run has one."""
+    counts = Counter(m for m in (momentum(r.get("command")) for r in runs) if m is not None)
+    if not counts:
+        return None
+    return min(counts, key=lambda m: (-counts[m], m))
 
 
 def _attributes(row: dict) -> dict:
@@ -306,7 +383,11 @@ def experiment_summary(data: Data) -> dict[int, dict]:
                 f"runs of run-only experiment {experiment_id} disagree on their hyperparameters"
             )
             row = {**attributes[0], "num_runs": None, **median_curve_figures(None)}
-        row.update(experiment_id=experiment_id, runs_found=runs_found.get(experiment_id, 0))
+        row.update(
+            experiment_id=experiment_id,
+            runs_found=runs_found.get(experiment_id, 0),
+            momentum=experiment_momentum(data.runs_of(experiment_id)),
+        )
         out[experiment_id] = row
     return out
 
@@ -322,14 +403,40 @@ def _key_value(value: object, column: str) -> object:
     return _f32(value) if column in FLOAT_HYPERPARAMETERS else value
 
 
-#: run figures experiment_best_epochs summarises over an experiment's runs
-DISTRIBUTION_FIGURES: tuple[str, ...] = (
-    "best_test_loss_epoch", "best_test_loss", "best_test_accuracy_epoch", "best_test_accuracy", "final_train_loss",
+#: run figures experiment_best_epochs summarises over an experiment's runs (the warehouse's own)
+DISTRIBUTION_FIGURES: tuple[str, ...] = tuple(
+    figure for metric in BEST_POINT_METRICS for figure in (f"best_{metric}_epoch", f"best_{metric}")
+) + ("final_train_loss",)
+#: NREL's published best-point statistics: (staged name, NREL's column, the warehouse's own column, is an epoch)
+NREL_STATISTICS: tuple[tuple[str, str, str, bool], ...] = tuple(
+    (
+        f"nrel_best_{metric}{'_epoch' if part == 'epoch' else ''}_{stat}",
+        f"{metric}_{'max' if maximize else 'min'}_{part}_{stat}",
+        f"best_{metric}{'_epoch' if part == 'epoch' else ''}_{stat}",
+        part == "epoch",
+    )
+    for metric, maximize in BEST_POINT_METRICS.items()
+    for part in ("epoch", "value")
+    for stat in DISTRIBUTION_STATS
 )
 
 
+def _distribution(values: list[float | None]) -> dict[str, float | None]:
+    """min, q1, median, q3 (continuous), max, avg over the values that are not None (all None without one)."""
+    finite = np.asarray([v for v in values if v is not None], dtype=np.float64)
+    if finite.size == 0:
+        return dict.fromkeys(DISTRIBUTION_STATS)
+    return {
+        "min": float(finite.min()), "q1": float(np.quantile(finite, 0.25)),
+        "median": float(np.quantile(finite, 0.5)), "q3": float(np.quantile(finite, 0.75)),
+        "max": float(finite.max()), "avg": float(finite.mean()),
+    }
+
+
 def experiment_best_epochs(run_best: dict[str, dict]) -> dict[int, dict]:
-    """Expected marts.experiment_best_epochs (experiments with runs), by experiment_id."""
+    """The warehouse's own distributions over each experiment's runs (experiments with runs), by
+    experiment_id: ``<figure>_<stat>`` for DISTRIBUTION_FIGURES, runs_found and the
+    ``runs_with_finite_<metric>`` / ``runs_with_final_train_loss`` counts."""
     by_experiment: dict[int, list[dict]] = defaultdict(list)
     for run in run_best.values():
         by_experiment[run["experiment_id"]].append(run)
@@ -337,15 +444,129 @@ def experiment_best_epochs(run_best: dict[str, dict]) -> dict[int, dict]:
     for experiment_id, rows in by_experiment.items():
         row: dict[str, object] = {"experiment_id": experiment_id, "runs_found": len(rows)}
         for column in DISTRIBUTION_FIGURES:
-            values = np.asarray([r[column] for r in rows if r[column] is not None], dtype=np.float64)
-            empty = values.size == 0
-            row[f"{column}_min"] = None if empty else float(values.min())
-            row[f"{column}_q1"] = None if empty else float(np.quantile(values, 0.25))
-            row[f"{column}_median"] = None if empty else float(np.quantile(values, 0.5))
-            row[f"{column}_q3"] = None if empty else float(np.quantile(values, 0.75))
-            row[f"{column}_max"] = None if empty else float(values.max())
-            row[f"{column}_avg"] = None if empty else float(values.mean())
+            for stat, value in _distribution([r[column] for r in rows]).items():
+                row[f"{column}_{stat}"] = value
+        for metric in BEST_POINT_METRICS:
+            row[f"runs_with_finite_{metric}"] = sum(r[f"best_{metric}"] is not None for r in rows)
+        row["runs_with_final_train_loss"] = sum(r["final_train_loss"] is not None for r in rows)
         out[experiment_id] = row
+    return out
+
+
+def _comparable(data: Data, run_best: dict[int, dict]) -> dict[int, dict]:
+    """The warehouse's own distributions of the experiments on which NREL's can be checked: a published
+    summary, every run present (runs_found = num_runs > 0). (The warehouse also leaves out experiments with
+    a run holding other hyperparameters than the experiment; the demo has none.)"""
+    return {
+        experiment_id: own
+        for experiment_id, own in run_best.items()
+        if experiment_id in data.summaries and own["runs_found"] == data.summaries[experiment_id]["num_runs"]
+    }
+
+
+def epoch_base(data: Data) -> dict[str, int | None]:
+    """Expected audit.best_point_epoch_base: whether NREL's best-point epochs count from 0 or 1, detected
+    from the data. Over the comparable experiments, each metric's smallest and largest best epoch that
+    both NREL and the runs give (NREL's ``<metric>_<min|max>_epoch_min`` / ``_max``) is compared at base
+    0 (NREL's + 1) and at base 1 (as stored); an experiment agrees at a base when all its compared epochs
+    do. Returns {epoch_base (0, 1 or None: no comparable experiment, or a tie), experiments_compared,
+    experiments_agreeing_at_base_0, experiments_agreeing_at_base_1, experiments_agreeing_at_neither}."""
+    own_by_experiment = _comparable(data, experiment_best_epochs(run_best_epochs(data)))
+    agree = Counter()
+    compared = 0
+    for experiment_id, own in own_by_experiment.items():
+        summary = data.summaries[experiment_id]
+        pairs = [
+            (summary.get(staged), own[column])
+            for staged, _, column, is_epoch in NREL_STATISTICS
+            if is_epoch and staged.rsplit("_", 1)[1] in ("min", "max")
+            and summary.get(staged) is not None and own[column] is not None
+        ]
+        if not pairs:
+            continue
+        compared += 1
+        for base in (0, 1):
+            if all(abs(nrel + 1 - base - runs) <= EPOCH_TOLERANCE for nrel, runs in pairs):
+                agree[base] += 1
+    base = 0 if agree[0] > agree[1] else 1 if agree[1] > agree[0] else None
+    return {
+        "epoch_base": base,
+        "experiments_compared": compared,
+        "experiments_agreeing_at_base_0": agree[0],
+        "experiments_agreeing_at_base_1": agree[1],
+        "experiments_agreeing_at_neither": compared - agree[0] - agree[1],
+    }
+
+
+def best_point_distributions(data: Data) -> dict[int, dict]:
+    """Expected marts.experiment_best_epochs, by experiment_id: one row per experiment with runs or a
+    published summary, with the warehouse's own distributions (``best_..._<stat>``, all None without runs;
+    runs_found 0), ``runs_with_*``, has_published_summary, has_nrel_best_points, nrel_epoch_base and NREL's
+    published ones (``nrel_best_..._<stat>``, None where not published or not finite), NREL's epochs
+    converted to 1-based by the detected base (as stored when it is unknown)."""
+    own = experiment_best_epochs(run_best_epochs(data))
+    base = epoch_base(data)["epoch_base"]
+    shift = 0 if base is None else 1 - base
+    empty = {
+        "runs_found": 0,
+        **{f"{column}_{stat}": None for column in DISTRIBUTION_FIGURES for stat in DISTRIBUTION_STATS},
+        **{f"runs_with_finite_{metric}": 0 for metric in BEST_POINT_METRICS},
+        "runs_with_final_train_loss": 0,
+    }
+    out = {}
+    for experiment_id in data.experiment_ids:
+        summary = data.summaries.get(experiment_id) or {}
+        row = {**empty, **own.get(experiment_id, {}), "experiment_id": experiment_id}
+        row["has_published_summary"] = experiment_id in data.summaries
+        row["nrel_epoch_base"] = base
+        for staged, _, _, is_epoch in NREL_STATISTICS:
+            value = summary.get(staged)
+            row[staged] = None if value is None else value + shift if is_epoch else value
+        row["has_nrel_best_points"] = any(row[staged] is not None for staged, *_ in NREL_STATISTICS)
+        out[experiment_id] = row
+    return out
+
+
+def _text(value: float, float32: bool) -> str:
+    """A number as the warehouse writes it in a detail: the shortest round-trip decimal of the float32
+    (NREL's values, the runs' best values) or of the double (the runs' epoch statistics)."""
+    return str(np.float32(value)) if float32 else repr(float(value))
+
+
+def best_point_disagreements(data: Data) -> dict[tuple[int, str], dict]:
+    """Expected rows of audit.source_reconciliation with difference experiment_best_point_disagrees_with_runs,
+    by (experiment_id, NREL's column): over the comparable experiments (see epoch_base), each NREL
+    statistic published (not None) that differs from the warehouse's own from the runs (None counts as
+    different): values beyond a relative 1e-5, epochs (converted by the detected base) beyond 1e-3; epochs
+    are not checked while the base is unknown. Each row: experiment_id, nrel_column, nrel_value (as
+    stored), nrel_value_converted (epochs: 1-based; None while the base is unknown), runs_value, detail
+    (the warehouse's text)."""
+    own_by_experiment = _comparable(data, experiment_best_epochs(run_best_epochs(data)))
+    base = epoch_base(data)["epoch_base"]
+    out: dict[tuple[int, str], dict] = {}
+    for experiment_id, own in own_by_experiment.items():
+        summary = data.summaries[experiment_id]
+        for staged, column, own_column, is_epoch in NREL_STATISTICS:
+            nrel, runs = summary.get(staged), own[own_column]
+            if nrel is None or (is_epoch and base is None):
+                continue
+            converted = nrel + 1 - base if is_epoch and base is not None else nrel
+            if is_epoch:
+                agrees = runs is not None and abs(converted - runs) <= EPOCH_TOLERANCE
+            else:
+                agrees = runs is not None and abs(nrel - runs) <= VALUE_TOLERANCE * max(abs(nrel), abs(runs))
+            if agrees:
+                continue
+            shown = f" (counted from 0: {_text(nrel + 1, True)})" if is_epoch and base == 0 else ""
+            runs_text = "none" if runs is None else _text(runs, not is_epoch)
+            out[(experiment_id, column)] = {
+                "experiment_id": experiment_id,
+                "nrel_column": column,
+                "nrel_value": nrel,
+                "nrel_value_converted": converted if is_epoch else nrel,
+                "runs_value": runs,
+                "detail": f"{column}: NREL {_text(nrel, True)}{shown} vs {runs_text} from the runs",
+            }
     return out
 
 
@@ -370,6 +591,8 @@ def core_rule(sweep: str, base_epochs: int) -> Callable[[dict], bool]:
         "label_noise": lambda e: e["label_noise"] is not None and _f32(e["label_noise"]) == _f32(CORE_LABEL_NOISE),
         "batch_size": lambda e: e["batch_size"] == CORE_BATCH_SIZE,
         "regularization": lambda e: e["kernel_regularizer_type"] is None,
+        "optimizer": lambda e: e["optimizer"] is not None and e["optimizer"].lower() == CORE_OPTIMIZER
+        and not e["momentum"],
     }
     return rules[sweep]
 
@@ -387,7 +610,17 @@ def swept_key(experiment: dict, sweep: str) -> tuple:
         kind = experiment["kernel_regularizer_type"]
         size = experiment.get(f"kernel_regularizer_{kind}") if kind in ("l1", "l2") else None
         return ("none",) if kind is None or size is None else (kind, _key_value(size, f"kernel_regularizer_{kind}"))
+    if sweep == "optimizer":
+        return (optimizer_label(experiment),)
     return tuple(_key_value(experiment[c], c) for c in SWEEP_VARIES[sweep])
+
+
+def optimizer_label(experiment: dict) -> str | None:
+    """The optimizer sweep's swept value: the optimizer as published, with ``momentum <m>`` when above 0."""
+    optimizer, m = experiment["optimizer"], experiment["momentum"]
+    if optimizer is None:
+        return None
+    return f"{optimizer} momentum {m!r}" if m is not None and m > 0 else optimizer
 
 
 def sql_rank(values: list[float | None]) -> list[int]:

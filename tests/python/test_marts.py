@@ -1,9 +1,10 @@
 """Correctness of the marts (and the long intermediate tables) against an independent reference.
 
-For each source spelling the default demo data is built with ``dbt build``; the
-same parquet folders are read back with pyarrow and every mart is recomputed
-with numpy in ``reference.py`` from the warehouse interface
-(docs/warehouse-interface.md), then compared row by row (float32
+For each source spelling the default demo data is built with ``dbt build`` (the
+template layout in the published and framework spellings, NREL's current release
+in the current spelling); the same parquet folders are read back with pyarrow and
+every mart is recomputed with numpy in ``reference.py`` from the warehouse
+interface (docs/warehouse-interface.md), then compared row by row (float32
 tolerance for floats). Every trap of the demo manifest is checked by name.
 """
 
@@ -26,7 +27,9 @@ from conftest import PROJECT_ROOT, DbtResult
 
 pytestmark = pytest.mark.slow
 
-SPELLINGS = ("published", "framework")
+#: the demo builds compared (``current``: the current release's layout, built once per session and
+#: shared with the other modules that build it through ``built_warehouse("current")``)
+SPELLINGS = ("published", "framework", "current")
 MANIFEST = "_demo_manifest.json"
 #: relative tolerance of a float32 value (a few ulps) and of a double
 F32 = 1e-6
@@ -35,8 +38,10 @@ F64 = 1e-9
 CHECKED_TRAPS = {
     "nonfinite_losses", "diverged_run", "tied_best_epochs", "missing_run", "summary_only_experiment",
     "run_only_experiment", "sweep_group_without_core", "null_partition", "regression_and_classification",
-    "one_run_experiments", "all_runs_diverged_epochs", "null_element_runs",
+    "one_run_experiments", "all_runs_diverged_epochs", "null_element_runs", "best_point_disagreements",
 }
+#: the traps of the current layout only
+CURRENT_LAYOUT_TRAPS = {"best_point_disagreements"}
 
 
 # --- fixtures -----------------------------------------------------------------------------
@@ -54,6 +59,8 @@ class Case:
     run_best: dict[str, dict]
     experiments: dict[int, dict]
     experiment_best: dict[int, dict]
+    epoch_base: dict[str, int | None]
+    disagreements: dict[tuple[int, str], dict]
     comparisons: dict[tuple[str, int], dict]
     curves: dict[tuple[int, int], dict]
 
@@ -64,6 +71,14 @@ class Case:
 
     def columns(self, relation: str) -> list[str]:
         return [row[0] for row in self.con.execute(f"describe {relation}").fetchall()]
+
+    @property
+    def is_current_layout(self) -> bool:
+        return self.manifest["parameters"].get("layout", "template") == "current"
+
+    @property
+    def runs_folder(self) -> str:
+        return self.manifest.get("runs_folder", "all_runs")
 
     def trap(self, name: str) -> dict:
         traps = self.manifest["traps"]
@@ -89,7 +104,9 @@ def case(request, demo_root: Callable[..., Path], built_warehouse: Callable[[str
             manifest=json.loads((root / MANIFEST).read_text()),
             run_best=run_best,
             experiments=experiments,
-            experiment_best=ref.experiment_best_epochs(run_best),
+            experiment_best=ref.best_point_distributions(data),
+            epoch_base=ref.epoch_base(data),
+            disagreements=ref.best_point_disagreements(data),
             comparisons=ref.sweep_comparisons(experiments),
             curves=ref.learning_curves(data),
         )
@@ -139,7 +156,8 @@ def keyed(rows: list[dict], *key: str) -> dict:
 
 
 HYPERPARAMETER_TOLERANCE: dict[str, float | str | None] = {
-    c: ("decimal" if c in ref.FLOAT_HYPERPARAMETERS else None) for c in ref.HYPERPARAMETERS
+    **{c: ("decimal" if c in ref.FLOAT_HYPERPARAMETERS else None) for c in ref.HYPERPARAMETERS},
+    "momentum": None,  # the double read from the runs' command JSON
 }
 
 
@@ -157,10 +175,9 @@ def test_self_check_comparison_helper() -> None:
 
 RUN_BEST_COLUMNS: dict[str, float | str | None] = {
     "experiment_id": None,
-    "best_test_loss": F32,
-    "best_test_loss_epoch": None,
-    "best_test_accuracy": F32,
-    "best_test_accuracy_epoch": None,
+    **{c: F32 for metric in ref.BEST_POINT_METRICS for c in (f"best_{metric}",)},
+    **{c: None for metric in ref.BEST_POINT_METRICS for c in (f"best_{metric}_epoch",)},
+    "momentum": None,
     "final_test_loss": F32,
     "final_train_loss": F32,
     "num_epochs": None,
@@ -174,14 +191,20 @@ def test_run_best_epochs_one_row_per_run(case: Case) -> None:
     run_ids = [r["run_id"] for r in rows]
     assert len(run_ids) == len(set(run_ids)), "run_best_epochs repeats a run_id"
     assert set(run_ids) == set(case.data.runs), "run_best_epochs must hold exactly the runs of the run folders"
-    # the runs folders hold copies: the reconciliation is with distinct run_ids, not rows
+    # the template's runs folders hold copies: the reconciliation is with distinct run_ids, not rows
     copies = sum(len(f) for f in case.data.run_folders.values())
-    assert copies > len(case.data.runs), "the demo should hold runs in several folders"
+    if case.is_current_layout:
+        assert copies == len(case.data.runs), "the current layout holds each run once, in all_repetitions"
+    else:
+        assert copies > len(case.data.runs), "the demo should hold runs in several folders"
 
 
 def test_run_best_epochs_values(case: Case) -> None:
     actual = keyed(case.rows("select * from marts.run_best_epochs"), "run_id")
     compare(actual, case.run_best, RUN_BEST_COLUMNS, f"[{case.spelling}] run_best_epochs")
+    # the momentum is read where the commands carry it (the current layout's SGD and RMSprop runs)
+    momenta = {r["momentum"] for r in case.run_best.values()}
+    assert (momenta - {None} != set()) == case.is_current_layout, momenta
 
 
 # --- experiment_summary -------------------------------------------------------------------
@@ -192,6 +215,7 @@ SUMMARY_COLUMNS: dict[str, float | str | None] = {
     **{flag: None for flag in ref.SWEEP_FLAGS},
     "num_runs": None,
     "runs_found": None,
+    "momentum": None,
     **{
         column: (None if column.endswith("_epoch") else F32)
         for column in ref.median_curve_figures(None)
@@ -217,16 +241,30 @@ def test_experiment_summary_values(case: Case) -> None:
 
 
 DISTRIBUTION_COLUMNS: dict[str, float | str | None] = {
-    f"{figure}_{s}": (F64 if figure.endswith("_epoch") else F32)
-    for figure in ref.DISTRIBUTION_FIGURES
-    for s in ("min", "q1", "median", "q3", "max", "avg")
+    **{
+        f"{figure}_{s}": (F64 if figure.endswith("_epoch") else F32)
+        for figure in ref.DISTRIBUTION_FIGURES
+        for s in ref.DISTRIBUTION_STATS
+    },
+    "runs_found": None,
+    **{f"runs_with_finite_{metric}": None for metric in ref.BEST_POINT_METRICS},
+    "runs_with_final_train_loss": None,
+    "has_published_summary": None,
+    "has_nrel_best_points": None,
+    "nrel_epoch_base": None,
+    # NREL's epochs: float32 plus the base shift, in double; its values: float32
+    **{staged: (F64 if is_epoch else F32) for staged, _, _, is_epoch in ref.NREL_STATISTICS},
 }
 
 
 def test_experiment_best_epochs_values(case: Case) -> None:
     actual = keyed(case.rows("select * from marts.experiment_best_epochs"), "experiment_id")
-    assert set(actual) == case.data.run_experiment_ids, "one row per experiment that has runs"
+    assert set(actual) == case.data.experiment_ids, "one row per experiment with runs or a published summary"
     compare(actual, case.experiment_best, DISTRIBUTION_COLUMNS, f"[{case.spelling}] experiment_best_epochs")
+    # NREL's distributions are published in the current layout only, beside the warehouse's own
+    published = [e for e in case.experiment_best.values() if e["has_nrel_best_points"]]
+    assert bool(published) == case.is_current_layout
+    assert all(e["nrel_epoch_base"] is None for e in case.experiment_best.values()) != case.is_current_layout
     # the quantiles are interpolated, not picked: some experiment must have a non-integer epoch quantile
     interpolated = [
         e for e in case.experiment_best.values()
@@ -234,6 +272,75 @@ def test_experiment_best_epochs_values(case: Case) -> None:
                for s in ("q1", "median", "q3"))
     ]
     assert interpolated, "the demo should exercise linear interpolation of the epoch quantiles"
+
+
+# --- NREL's best points: epoch base and reconciliation -------------------------------------
+
+
+def test_best_point_epoch_base(case: Case) -> None:
+    """The base is detected from the data as the reference detects it; in the current layout it is the
+    demo's (the manifest's best_point_epoch_base), in the template layout unknown (nothing to compare)."""
+    row = one(case, "select * from audit.best_point_epoch_base")
+    assert {k: row[k] for k in case.epoch_base} == case.epoch_base
+    assert row["note"]
+    if case.is_current_layout:
+        assert row["epoch_base"] == case.manifest["best_point_epoch_base"]
+        assert row["experiments_compared"] > 0
+    else:
+        assert row["epoch_base"] is None and row["experiments_compared"] == 0
+
+
+def test_best_point_disagreements(case: Case) -> None:
+    """Exactly the reference's rows, one per experiment and NREL statistic, each naming both values."""
+    rows = case.rows(
+        "select experiment_id, detail from audit.source_reconciliation "
+        "where difference = 'experiment_best_point_disagrees_with_runs'"
+    )
+    actual = keyed([{**r, "nrel_column": r["detail"].split(":", 1)[0]} for r in rows], "experiment_id", "nrel_column")
+    assert set(actual) == set(case.disagreements)
+    problems = [
+        f"{key}: {actual[key]['detail']!r}, expected {expected['detail']!r}"
+        for key, expected in case.disagreements.items()
+        if actual[key]["detail"] != expected["detail"]
+    ]
+    assert not problems, "\n".join(problems)
+
+
+def test_trap_best_point_disagreements(case: Case) -> None:
+    """Each planted disagreement is reported, and no other statistic of an experiment whose runs are all
+    present; in the template layout (no NREL best points) nothing is."""
+    if not case.is_current_layout:
+        assert not case.disagreements
+        assert not case.rows("select * from audit.source_reconciliation "
+                             "where difference = 'experiment_best_point_disagrees_with_runs'")
+        return
+    trap = case.trap("best_point_disagreements")
+    planted = {(d["experiment_id"], d["column"]): d for d in trap["disagreements"]}
+    assert set(case.disagreements) == set(planted), "the reference must find exactly the planted ones"
+    base = case.manifest["best_point_epoch_base"]
+    for key, d in planted.items():
+        row = one(case, f"select * from marts.experiment_best_epochs where experiment_id = {key[0]}")
+        is_epoch = "_epoch_" in d["column"]
+        published = row[d["staged_as"]]
+        # NREL's value is published beside the warehouse's own, the epoch converted to 1-based
+        assert same(published, d["published_value"] + (1 - base if is_epoch else 0), F32), (key, published)
+        detail = case.disagreements[key]["detail"]
+        assert detail.startswith(f"{d['column']}: NREL ") and " from the runs" in detail
+
+
+def test_optimizer_sweep_values(case: Case) -> None:
+    """The current layout's optimizer sweep: every optimizer and momentum of the demo's design, adam (momentum
+    NULL) as the core of each group."""
+    rows = case.rows("select * from marts.sweep_comparisons where sweep = 'optimizer'")
+    if not case.is_current_layout:
+        assert not rows
+        return
+    design = case.manifest["design"]["optimizer_sweep"]["optimizers"]
+    expected = {ref.optimizer_label(o) for o in design}
+    assert {r["swept_value"] for r in rows} == expected
+    cores = {r["swept_value"] for r in rows if r["is_core_value"]}
+    assert cores and all(v.lower() == ref.CORE_OPTIMIZER for v in cores)
+    assert any(r["group_is_complete"] for r in rows)
 
 
 # --- sweep_comparisons --------------------------------------------------------------------
@@ -256,7 +363,9 @@ def read_sweeps_seed() -> dict[str, dict]:
 def test_sweep_comparisons_rows(case: Case) -> None:
     """One row per (sweep, experiment): the flagged experiments plus the core of each of their groups."""
     actual = keyed(case.rows("select * from marts.sweep_comparisons"), "sweep", "experiment_id")
-    assert {s for s, _ in actual} == set(ref.SWEEPS)
+    assert {s for s, _ in actual} == {s for s, _ in case.comparisons}
+    # the optimizer sweep is the current release's: the template layout has none
+    assert ("optimizer" in {s for s, _ in actual}) == case.is_current_layout
     compare(actual, case.comparisons, {}, f"[{case.spelling}] sweep_comparisons rows")
     # non-member core rows exist (the epoch sweeps' 3000-epoch experiments)
     assert any(not r["is_sweep_member"] for r in case.comparisons.values())
@@ -309,7 +418,9 @@ def test_sweep_comparisons_swept_values(case: Case) -> None:
         if row["swept_parameter"] != seed[sweep]["swept_parameter"]:
             problems.append(f"{sweep}: swept_parameter {row['swept_parameter']!r}")
         value = row["swept_value"]
-        if sweep == "regularization":
+        if sweep == "optimizer":
+            ok = value == ref.optimizer_label(row) and row["swept_value_numeric"] is None
+        elif sweep == "regularization":
             kind = row["kernel_regularizer_type"]
             penalty = {"l1": row["kernel_regularizer_l1"], "l2": row["kernel_regularizer_l2"]}.get(kind)
             ok = value == "none" if kind is None else (
@@ -358,7 +469,9 @@ def test_experiment_learning_curves_values(case: Case) -> None:
     assert from_runs, "no experiment with runs but no summary"
     assert any(r["test_loss_median"] is None for r in published.values()), "no non-finite median in the demo"
     quartiles = [r["test_loss_q1"] for r in published.values()]
-    assert (case.spelling == "framework") == any(q is not None for q in quartiles), "q1 only in the framework spelling"
+    assert (case.spelling in ("framework", "current")) == any(q is not None for q in quartiles), (
+        "q1 only in the framework and current spellings"
+    )
 
 
 def test_experiment_learning_curves_grid(case: Case) -> None:
@@ -462,7 +575,8 @@ def test_deduplicated_views_stream_their_arrays(case: Case, view: str, array: st
 
 
 def test_every_trap_is_checked(case: Case) -> None:
-    assert set(case.manifest["traps"]) == CHECKED_TRAPS
+    expected = CHECKED_TRAPS if case.is_current_layout else CHECKED_TRAPS - CURRENT_LAYOUT_TRAPS
+    assert set(case.manifest["traps"]) == expected
 
 
 def one(case: Case, sql: str) -> dict:
@@ -553,7 +667,10 @@ def test_trap_summary_only_experiment(case: Case) -> None:
     assert row["runs_found"] == 0
     assert row["num_runs"] == case.data.summaries[eid]["num_runs"] and row["num_runs"] > 0
     assert row["median_curve_best_test_loss"] is not None
-    assert not case.rows(f"select * from marts.experiment_best_epochs where experiment_id = {eid}")
+    # experiment_best_epochs has its row: none of the warehouse's own figures, NREL's where published
+    best = one(case, f"select * from marts.experiment_best_epochs where experiment_id = {eid}")
+    assert best["runs_found"] == 0 and best["best_test_loss_median"] is None and best["has_published_summary"]
+    assert best["has_nrel_best_points"] == case.is_current_layout
     ids = ", ".join(f"'{r}'" for r in trap["run_ids"])
     assert not case.rows(f"select * from marts.run_best_epochs where run_id in ({ids})")
     assert case.rows(f"select * from audit.source_reconciliation where experiment_id = {eid}")
@@ -605,7 +722,7 @@ def test_trap_sweep_group_without_core(case: Case) -> None:
 
 def test_trap_null_partition(case: Case) -> None:
     trap = case.trap("null_partition")
-    assert any(p.is_dir() for p in (case.root / "all_runs").rglob(f"*={trap['value']}"))
+    assert any(p.is_dir() for p in (case.root / case.runs_folder).rglob(f"*={trap['value']}"))
     unregularized = [e for e in case.experiments.values() if e["kernel_regularizer_type"] is None]
     assert len(unregularized) == trap["num_experiments"]
     [(count,)] = case.con.execute(

@@ -51,6 +51,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "marts.metricflow_time_spine": ("date_day",),
     "audit.load_audit": ("source_folder",),
     "audit.source_reconciliation": ("entity", "entity_id", "experiment_id", "difference", "detail"),
+    "audit.best_point_epoch_base": ("experiments_compared",),  # one row
 }
 REL_TOL = 1e-6
 #: columns that describe the build itself (when, which dbt invocation): present on both, not compared
