@@ -518,7 +518,7 @@ def _best_point_columns() -> tuple[Column, ...]:
                 cols.append(Column(
                     canonical, None, name, pa.float32(), "float",
                     f"NREL's published {_BEST_POINT_STAT_TEXT[stat]} over the experiment's runs of {what}"
-                    + (" (its epoch base, 0 or 1, is not documented: audit.load_audit states the one detected)"
+                    + (" (its epoch base, 0 or 1, is not documented: audit.best_point_epoch_base states the one detected)"
                        if part == "epoch" else "")
                     + ". Current release only (float32, or a one-element list); NULL where not published.",
                     transform="butter_first_if_list",
