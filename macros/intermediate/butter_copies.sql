@@ -1,6 +1,7 @@
 {#-
-    The same run (experiment) can be published in all_runs (complete_summary)
-    and in several per-sweep folders. These macros hold the three steps that
+    The same run (experiment) can be published in all_runs and all_repetitions
+    (complete_summary and complete_executive_summary) and in several per-sweep
+    folders. These macros hold the three steps that
     make each appear once downstream, shared by the run and experiment models:
 
     1. butter_copies_unioned: key + cheap columns of every copy in every folder,
@@ -11,11 +12,11 @@
        check reads them here instead of decoding the arrays again);
     2. butter_copies_located: one row per key, over the copies that are not
        damaged: which folder and file it is read from (for summaries a copy
-       agreeing with the experiment's runs
-       first; then the all-sweeps folder, else the first sweep folder by
-       name; then the first file), how many copies there are, whether they
-       disagree (in the cheap columns or in any array: the copies that differ
-       from the one read are named) and whether one folder holds it twice;
+       agreeing with the experiment's runs first; then by the contract's
+       folder order: the all-sweeps folders, the sweep folders, the executive
+       summary last; then the first file), how many copies there are, whether
+       they disagree (in the cheap columns or in any array both keep: the
+       copies that differ from the one read are named) and whether one folder holds it twice;
     3. butter_copies_deduplicated: the full rows, each read from its one
        folder, so the arrays are scanned once.
 
