@@ -36,7 +36,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pyarrow as pa
@@ -210,9 +210,10 @@ def _scalar(value: object) -> float | None:
     if isinstance(value, np.ndarray):
         assert len(value) <= 1, f"a best-point column holds a list of {len(value)} elements"
         value = value[0] if len(value) else None
-    if value is None or not np.isfinite(value):
+    if value is None:
         return None
-    return _f32(value)
+    number = float(cast(float, value))
+    return _f32(number) if math.isfinite(number) else None
 
 
 def read_folder(root: Path, folder: str, kind: str) -> list[dict]:
@@ -472,12 +473,12 @@ def epoch_base(data: Data) -> dict[str, int | None]:
     do. Returns {epoch_base (0, 1 or None: no comparable experiment, or a tie), experiments_compared,
     experiments_agreeing_at_base_0, experiments_agreeing_at_base_1, experiments_agreeing_at_neither}."""
     own_by_experiment = _comparable(data, experiment_best_epochs(run_best_epochs(data)))
-    agree = Counter()
+    agree: Counter[int] = Counter()
     compared = 0
     for experiment_id, own in own_by_experiment.items():
         summary = data.summaries[experiment_id]
         pairs = [
-            (summary.get(staged), own[column])
+            (float(summary[staged]), float(own[column]))
             for staged, _, column, is_epoch in NREL_STATISTICS
             if is_epoch and staged.rsplit("_", 1)[1] in ("min", "max")
             and summary.get(staged) is not None and own[column] is not None
@@ -488,9 +489,9 @@ def epoch_base(data: Data) -> dict[str, int | None]:
         for base in (0, 1):
             if all(abs(nrel + 1 - base - runs) <= EPOCH_TOLERANCE for nrel, runs in pairs):
                 agree[base] += 1
-    base = 0 if agree[0] > agree[1] else 1 if agree[1] > agree[0] else None
+    detected = 0 if agree[0] > agree[1] else 1 if agree[1] > agree[0] else None
     return {
-        "epoch_base": base,
+        "epoch_base": detected,
         "experiments_compared": compared,
         "experiments_agreeing_at_base_0": agree[0],
         "experiments_agreeing_at_base_1": agree[1],
