@@ -23,7 +23,7 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from butter_warehouse.contract import FOLDERS, SPELLINGS
+from butter_warehouse.contract import FOLDERS, LAYOUT_FOLDERS
 from butter_warehouse.duckdb_plugin import configure
 
 from conftest import PROJECT_ROOT, DbtResult, run_dbt
@@ -77,7 +77,17 @@ def staging_counts(db_path: Path, s3: S3Endpoint | None = None, folders: Iterabl
         }
 
 
-@pytest.fixture(scope="module", params=SPELLINGS)
+#: the template's published spelling and the current release (its summaries and hyperparameters are
+#: spelled as the framework's, its run arrays as the published ones): both spellings' names over S3
+S3_SPELLINGS = ("published", "current")
+
+
+def layout_folders(spelling: str) -> tuple[str, ...]:
+    """The folders the demo root of ``spelling`` holds."""
+    return LAYOUT_FOLDERS["current" if spelling == "current" else "template"]
+
+
+@pytest.fixture(scope="module", params=S3_SPELLINGS)
 def spelling(request: pytest.FixtureRequest) -> str:
     return request.param
 
@@ -113,27 +123,30 @@ def s3_build(
 
 
 @slow
-def test_s3_staging_build_succeeds(s3_build: tuple[Path, S3Endpoint, DbtResult]) -> None:
+def test_s3_staging_build_succeeds(spelling: str, s3_build: tuple[Path, S3Endpoint, DbtResult]) -> None:
     _, s3, result = s3_build
     assert result.ok, result
-    assert "BUTTER: no parquet files" not in result.output, result
+    for folder in layout_folders(spelling):
+        assert f"BUTTER: no parquet files under '{s3.data_root}/{folder}/'" not in result.output, result
+    absent = set(FOLDERS) - set(layout_folders(spelling))
+    assert {f for f in absent if f"no parquet files under '{s3.data_root}/{f}/'" in result.output} == absent, result
 
 
 @slow
-def test_s3_row_counts_equal_local_parquet(s3_build: tuple[Path, S3Endpoint, DbtResult]) -> None:
+def test_s3_row_counts_equal_local_parquet(spelling: str, s3_build: tuple[Path, S3Endpoint, DbtResult]) -> None:
     root, s3, result = s3_build
     assert result.ok, result
-    expected = {folder: parquet_rows(root, folder) for folder in FOLDERS}
+    expected = {folder: parquet_rows(root, folder) for folder in layout_folders(spelling)}
     assert all(expected.values()), f"demo data has an empty folder: {expected}"
-    assert staging_counts(result.db_path, s3) == expected
+    assert staging_counts(result.db_path, s3, layout_folders(spelling)) == expected
 
 
 @slow
-def test_s3_rows_come_from_the_bucket(s3_build: tuple[Path, S3Endpoint, DbtResult]) -> None:
+def test_s3_rows_come_from_the_bucket(spelling: str, s3_build: tuple[Path, S3Endpoint, DbtResult]) -> None:
     _, s3, result = s3_build
     assert result.ok, result
     with connect(result.db_path, s3) as con:
-        for folder in FOLDERS:
+        for folder in layout_folders(spelling):
             outside = con.execute(
                 f"select count(*) from staging.stg_butter__{folder} where not starts_with(source_file, ?)",
                 [f"{s3.data_root}/{folder}/"],
