@@ -272,8 +272,9 @@ best_point_differences as (
         || {{ butter_number_text('cast(best_point_checks.nrel_value as float)') }}
         || case
             when best_point_checks.part = 'epoch' and best_point_epoch_base.epoch_base = 0
-                then ' (counted from 0: '
-                || {{ butter_number_text('cast(best_point_checks.nrel_value + 1 as float)') }} || ')'
+                then
+                    ' (counted from 0: '
+                    || {{ butter_number_text('cast(best_point_checks.nrel_value + 1 as float)') }} || ')'
             else ''
         end
         || ' vs '
@@ -291,13 +292,16 @@ best_point_differences as (
         on true
     where
         case
-            when best_point_checks.part = 'epoch' then
-                best_point_epoch_base.epoch_base is not null
-                and coalesce(
-                    abs(best_point_checks.nrel_value + 1 - best_point_epoch_base.epoch_base
-                        - best_point_checks.runs_value) > 1e-3,
-                    true
-                )
+            when best_point_checks.part = 'epoch'
+                then
+                    best_point_epoch_base.epoch_base is not null
+                    and coalesce(
+                        abs(
+                            best_point_checks.nrel_value + 1 - best_point_epoch_base.epoch_base
+                            - best_point_checks.runs_value
+                        ) > 1e-3,
+                        true
+                    )
             else
                 coalesce(
                     abs(best_point_checks.nrel_value - best_point_checks.runs_value)

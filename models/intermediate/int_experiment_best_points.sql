@@ -115,7 +115,7 @@ final as (
             {%- endfor %}
         ) is not null as has_nrel_best_points,
         {%- for statistic in butter_best_point_statistics() %}
-            published.{{ statistic.nrel }}{{ ',' if not loop.last }}
+            published.{{ statistic.nrel }}{% if not loop.last %},{% endif %}
         {%- endfor %}
     from experiments
     left join distribution

@@ -44,9 +44,9 @@ final as (
             {%- set stored = butter_finite_or_null('best_points.' ~ statistic.nrel) %}
             {%- if statistic.part == 'epoch' %}
                 cast({{ stored }} as double) + coalesce(1 - epoch_base.epoch_base, 0)
-                    as {{ statistic.nrel }}{{ ',' if not loop.last }}
+                    as {{ statistic.nrel }}{% if not loop.last %},{% endif %}
             {%- else %}
-                {{ stored }} as {{ statistic.nrel }}{{ ',' if not loop.last }}
+                {{ stored }} as {{ statistic.nrel }}{% if not loop.last %},{% endif %}
             {%- endif %}
         {%- endfor %}
     from best_points

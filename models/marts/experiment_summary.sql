@@ -176,7 +176,7 @@ all_experiments as (
 ),
 
 final as (
-    select
+    select  -- noqa: ST06
         all_experiments.*,
         datasets.task_type,
         coalesce(run_counts.runs_found, 0) as runs_found,

@@ -62,7 +62,7 @@ best_epochs as (
         *,
         {%- for best in best_metrics %}
             {{ butter_list_position(best.metric, 'best_' ~ best.metric) }} as best_{{ best.metric }}_epoch
-            {{- ',' if not loop.last }}
+            {%- if not loop.last %},{% endif %}
         {%- endfor %}
     from best_values
 ),
