@@ -1,6 +1,6 @@
 """``butter download``: copy the published folders (or a selection) to a local data root.
 
-    butter download --out data/butter                                  # every folder (~2 TB)
+    butter download --out data/butter                                  # every folder (the whole release: README, size)
     butter download --out data/butter --folders all_runs,complete_summary --datasets mnist
     butter download --out data/butter --sweeps learning_rate --where depth=2,3 --where shape=rectangle
     butter download --out data/zstd --compression zstd                  # re-encoded for Spark
