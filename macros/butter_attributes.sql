@@ -114,23 +114,17 @@
 {%- endmacro %}
 
 
-{#- The metrics whose best point each run gets in marts.run_best_epochs and
-    whose distribution over the runs marts.experiment_best_epochs publishes
-    (`best_<metric>` and `best_<metric>_epoch`), with the direction of "best";
-    the same four NREL's current summaries publish (`nrel_best_...`). -#}
-{% macro butter_best_point_metrics() -%}
-    {{- return([
-        {'metric': 'test_loss', 'best': 'min'},
-        {'metric': 'test_accuracy', 'best': 'max'},
-        {'metric': 'test_mean_squared_error', 'best': 'min'},
-        {'metric': 'test_kullback_leibler_divergence', 'best': 'min'},
-    ]) -}}
-{%- endmacro %}
-
-
-{#- The statistics of a distribution over an experiment's runs, in column order. -#}
-{% macro butter_distribution_statistics() -%}
-    {{- return(['min', 'q1', 'median', 'q3', 'max', 'avg']) -}}
+{#- The per-run figures whose distribution over an experiment's runs the
+    warehouse publishes: each best-point metric's best epoch and best value
+    (butter_best_point_metrics, generated from the contract), then the final
+    train loss. -#}
+{% macro butter_run_best_point_figures() -%}
+    {%- set figures = [] -%}
+    {%- for best in butter_best_point_metrics() -%}
+        {%- do figures.extend(['best_' ~ best.metric ~ '_epoch', 'best_' ~ best.metric]) -%}
+    {%- endfor -%}
+    {%- do figures.append('final_train_loss') -%}
+    {{- return(figures) -}}
 {%- endmacro %}
 
 

@@ -239,6 +239,25 @@
 {% endmacro %}
 
 
+{% macro butter_best_point_metrics() %}
+    {#- The metrics whose best point each run gets (marts.run_best_epochs) and whose
+        distribution over the runs the marts publish (`best_<metric>`, `best_<metric>_epoch`),
+        with the direction of best: the four NREL's current summaries publish (`nrel_best_...`). -#}
+    {{- return([
+        {'metric': 'test_loss', 'best': 'min'},
+        {'metric': 'test_accuracy', 'best': 'max'},
+        {'metric': 'test_mean_squared_error', 'best': 'min'},
+        {'metric': 'test_kullback_leibler_divergence', 'best': 'min'},
+    ]) -}}
+{% endmacro %}
+
+
+{% macro butter_distribution_statistics() %}
+    {#- The statistics of a distribution over an experiment's runs, in column order. -#}
+    {{- return(['min', 'q1', 'median', 'q3', 'max', 'avg']) -}}
+{% endmacro %}
+
+
 {% macro butter_swept_parameters() %}
     {#- Each sweep and the hyperparameter it varies, in sweep order. -#}
     {{- return([

@@ -7,11 +7,7 @@
     experiments on which NREL's figures can be checked). A table: the epoch
     base, the mart and the reconciliation read it. -#}
 {{ config(materialized='table') }}
-{%- set run_figures = [] -%}
-{%- for best in butter_best_point_metrics() -%}
-    {%- do run_figures.extend(['best_' ~ best.metric ~ '_epoch', 'best_' ~ best.metric]) -%}
-{%- endfor -%}
-{%- do run_figures.append('final_train_loss') -%}
+{%- set run_figures = butter_run_best_point_figures() -%}
 
 with
 

@@ -6,11 +6,7 @@
     published distribution, its epochs converted to 1-based by the detected
     base (audit.best_point_epoch_base), or as stored when the base is unknown
     (`nrel_epoch_base` NULL). -#}
-{%- set run_figures = [] -%}
-{%- for best in butter_best_point_metrics() -%}
-    {%- do run_figures.extend(['best_' ~ best.metric ~ '_epoch', 'best_' ~ best.metric]) -%}
-{%- endfor -%}
-{%- do run_figures.append('final_train_loss') -%}
+{%- set run_figures = butter_run_best_point_figures() -%}
 
 with
 
