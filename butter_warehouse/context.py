@@ -79,6 +79,10 @@ class Context:
         """dbt's target folder, where ``dbt docs generate`` writes the docs site."""
         return Path(os.environ.get("DBT_TARGET_PATH") or self.root / "target")
 
+    def process_env(self) -> dict[str, str]:
+        """The environment a child process that is not dbt inherits (the local Spark cluster's JVMs)."""
+        return dict(os.environ)
+
     def dbt_env(self) -> dict[str, str]:
         """The environment dbt runs with: this process's, the project's folders, the data root and
         every profile setting resolved by ``settings`` (profiles.yml never falls back to its own)."""

@@ -20,8 +20,11 @@ the rest. The engine is chosen by the ``type`` of the dbt target in profiles.yml
   data root did not change during the build (``drift``) and publishes with an
   atomic swap (``publish.new_build`` / ``publish.publish``).
 - ``SparkEngine``: registers the published folders as partitioned source tables
-  (``dbt run-operation butter_register_sources``) and builds in place under
-  ``BUTTER_SPARK_WAREHOUSE`` (dbt-spark replaces each table; no swap).
+  (``dbt run-operation butter_register_sources``) and builds in place (dbt-spark
+  replaces each table; no swap): under ``BUTTER_SPARK_WAREHOUSE`` in this process
+  (dbt-spark's ``session`` method), or on a cluster through its Thrift server
+  (``thrift``), whose executors read the data root and the inventory in
+  ``BUTTER_SPARK_WAREHOUSE/inventory`` at the same paths.
 """
 
 from __future__ import annotations
@@ -103,13 +106,19 @@ class Engine(ABC):
     #: re-encoded as ``landing_encoding``
     unreadable_codecs: ClassVar[frozenset[str]] = frozenset()
 
-    def __init__(self, target: str, default_target: bool) -> None:
+    def __init__(self, target: str, default_target: bool, output: dict[str, Any] | None = None) -> None:
         self.target = target
+        #: the target's profiles.yml entry (unrendered)
+        self.output: dict[str, Any] = dict(output or {})
         #: dbt's --target argument: none for the profile's default target
         self.target_args: tuple[str, ...] = () if default_target else ("--target", target)
 
     def missing(self) -> str | None:
         """Why this engine cannot build here (a missing install), or None."""
+        return None
+
+    def unreachable(self, ctx: Context) -> str | None:
+        """Why the engine's server cannot be reached (checked before anything is read), or None."""
         return None
 
     @abstractmethod
@@ -177,8 +186,18 @@ class SparkEngine(Engine):
     landing_encoding = "zstd"
     unreadable_codecs = spark.UNREADABLE_CODECS
 
+    @property
+    def method(self) -> str:
+        """dbt-spark's connection method: ``session`` (Spark in this process) or ``thrift`` (a cluster's endpoint)."""
+        return str(self.output.get("method", "session"))
+
     def missing(self) -> str | None:
-        return spark.spark_missing()
+        return spark.spark_missing(self.method)
+
+    def unreachable(self, ctx: Context) -> str | None:
+        if self.method != "thrift":
+            return None
+        return spark.thrift_unreachable(ctx.cfg.spark_host, ctx.cfg.spark_port)
 
     @contextmanager
     def workspace(self, ctx: Context, request: BuildRequest) -> Iterator[Workspace]:
@@ -195,8 +214,11 @@ class SparkEngine(Engine):
         return dbt_runner.run_dbt(ctx, "run-operation", "butter_register_sources", *ws.target_args, env=ws.env)
 
     def finish(self, ctx: Context, request: BuildRequest, ws: Workspace, code: int) -> int:
-        if code == 0:
+        if code == 0 and self.method == "session":
             print(f"Spark warehouse: {ws.notes['warehouse']} (tables as parquet in <schema>.db/<table>/)")
+        elif code == 0:
+            print(f"Spark cluster ({ctx.cfg.spark_host}:{ctx.cfg.spark_port}): tables in its metastore's schemas "
+                  f"(marts, audit, ...), as parquet under its spark.sql.warehouse.dir; inventory in {ws.inventory_dir}")
         return code
 
 
@@ -224,7 +246,7 @@ def engine_for(ctx: Context, target: str) -> Engine:
     kind = str(outputs[target].get("type", ""))
     if kind not in ENGINES:
         raise TargetError(f"target {target!r} is of type {kind!r}; butter builds {' or '.join(ENGINES)}")
-    return ENGINES[kind](target, default_target=target == default)
+    return ENGINES[kind](target, default_target=target == default, output=outputs[target])
 
 
 def build(ctx: Context, request: BuildRequest) -> int:
@@ -236,7 +258,7 @@ def build(ctx: Context, request: BuildRequest) -> int:
     else:
         limit, limit_args = quarantine.default_limit(ctx.project_config), ()
     engine = engine_for(ctx, request.target)
-    missing = engine.missing()
+    missing = engine.missing() or engine.unreachable(ctx)
     if missing:
         raise TargetError(f"--target {request.target}: {missing}")
     if not cfg.data_root and not (ctx.demo_root / "all_runs").exists():

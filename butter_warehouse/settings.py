@@ -75,6 +75,19 @@ def _whole(default: int, minimum: int, example: int) -> Callable[[str, str | Non
     return parse
 
 
+#: the Thrift server's authentication modes dbt-spark's ``thrift`` method speaks
+SPARK_AUTHS = ("NONE", "NOSASL", "LDAP", "KERBEROS", "CUSTOM")
+
+
+def _choice(default: str, choices: tuple[str, ...]) -> Callable[[str, str | None], str]:
+    def parse(name: str, raw: str | None) -> str:
+        text = (raw or default).strip().upper()
+        if text not in choices:
+            raise SettingError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+        return text
+    return parse
+
+
 def _timeout(name: str, raw: str | None) -> int:
     text = (raw or "30").strip()
     try:
@@ -168,11 +181,21 @@ VARIABLES: tuple[Variable, ...] = (
              dbt=True),
     Variable("BUTTER_SPARK_SHUFFLE_PARTITIONS", "spark_shuffle_partitions", "4", "spark.sql.shuffle.partitions",
              _whole(4, 1, 4), dbt=True),
+    Variable("BUTTER_SPARK_HOST", "spark_host", "127.0.0.1", "the Spark Thrift server's host (`--target "
+             "spark_cluster`)", _text("127.0.0.1"), dbt=True),
+    Variable("BUTTER_SPARK_PORT", "spark_port", "10000", "the Spark Thrift server's port", _whole(10000, 1, 10000),
+             dbt=True),
+    Variable("BUTTER_SPARK_USER", "spark_user", "butter", "the user name given to the Thrift server",
+             _text("butter"), dbt=True),
+    Variable("BUTTER_SPARK_AUTH", "spark_auth", "NONE", "the Thrift server's authentication: `NONE`, `NOSASL`, "
+             "`LDAP`, `KERBEROS` or `CUSTOM` (`hive.server2.authentication`)", _choice("NONE", SPARK_AUTHS),
+             dbt=True),
 )
 
 #: the variables profiles.yml reads with a default of its own: butter always passes them resolved
 PROFILE_VARIABLES = ("BUTTER_THREADS", "BUTTER_DUCKDB_THREADS", "BUTTER_MEMORY_LIMIT", "BUTTER_SPARK_MASTER",
-                     "BUTTER_SPARK_DRIVER_MEMORY", "BUTTER_SPARK_SHUFFLE_PARTITIONS")
+                     "BUTTER_SPARK_DRIVER_MEMORY", "BUTTER_SPARK_SHUFFLE_PARTITIONS", "BUTTER_SPARK_HOST",
+                     "BUTTER_SPARK_PORT", "BUTTER_SPARK_USER", "BUTTER_SPARK_AUTH")
 
 
 @dataclass(frozen=True)
@@ -205,6 +228,10 @@ class Settings:
     spark_master: str = "local[*]"
     spark_driver_memory: str = "2g"
     spark_shuffle_partitions: int = 4
+    spark_host: str = "127.0.0.1"
+    spark_port: int = 10000
+    spark_user: str = "butter"
+    spark_auth: str = "NONE"
 
     # --- derived values -----------------------------------------------------------------
 

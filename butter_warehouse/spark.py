@@ -16,19 +16,27 @@ from __future__ import annotations
 import os
 import shutil
 
-ENV_VAR = "BUTTER_SPARK_WAREHOUSE"
+ENV_VAR = "BUTTER_SPARK_WAREHOUSE"  # with a cluster (target spark_cluster) only the inventory goes there
 #: parquet codecs Spark's bundled Hadoop cannot decompress (NREL's export is Brotli): a data
 #: root using one is built from a zstd copy (``landing.land_for_build``, docs/engines.md)
 UNREADABLE_CODECS = frozenset({"BROTLI", "LZO"})
 
 
-def spark_missing() -> str | None:
-    """Why a Spark build cannot run here (no Java, no pyspark/dbt-spark), or None."""
+#: the Python modules each dbt-spark connection method needs on this machine
+METHOD_MODULES = {"session": ("pyspark", "dbt.adapters.spark"),
+                  "thrift": ("dbt.adapters.spark", "pyhive", "thrift", "thrift_sasl")}
+
+
+def spark_missing(method: str = "session") -> str | None:
+    """Why a Spark build cannot run from here (no Java, no pyspark/dbt-spark; for ``thrift``, which
+    runs Spark elsewhere, no PyHive), or None."""
     import importlib.util
 
-    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+    if method not in METHOD_MODULES:
+        return f"dbt-spark method {method!r} is not one butter builds with ({', '.join(METHOD_MODULES)})"
+    if method == "session" and shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         return "Java is not installed (Spark needs a JRE 17+, e.g. apt-get install openjdk-17-jre-headless)"
-    for module in ("pyspark", "dbt.adapters.spark"):
+    for module in METHOD_MODULES[method]:
         try:
             found = importlib.util.find_spec(module) is not None
         except ModuleNotFoundError:
@@ -36,3 +44,15 @@ def spark_missing() -> str | None:
         if not found:
             return f"{module} is not installed: run `make install-spark` (requirements-spark.lock)"
     return None
+
+
+def thrift_unreachable(host: str, port: int, timeout: float = 10.0) -> str | None:
+    """Why no Thrift server answers at host:port (checked before a cluster build reads anything), or None."""
+    import socket
+
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return None
+    except OSError as exc:
+        return (f"no Spark Thrift server answers at {host}:{port} ({exc.strerror or exc}): start one "
+                f"(`butter spark-cluster` for a local cluster) or set BUTTER_SPARK_HOST / BUTTER_SPARK_PORT")

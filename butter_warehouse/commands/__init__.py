@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import build, codegen, compile, demo, download, export, figures, scan
+from . import build, codegen, compile, demo, download, export, figures, scan, spark_cluster
 
-COMMANDS: tuple[ModuleType, ...] = (demo, codegen, scan, build, compile, export, download, figures)
+COMMANDS: tuple[ModuleType, ...] = (demo, codegen, scan, build, compile, export, download, figures,
+                                     spark_cluster)
 
 
 def register_all(subparsers: object) -> None:

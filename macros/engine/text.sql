@@ -17,22 +17,34 @@
     off Java's text and laid out as Python does (scientific below 1e-4 and
     from 1e16). Integers and other text pass unchanged. -#}
 {% macro default__butter_number_text(expr) -%}
-    {%- set text = 'cast(' ~ expr ~ ' as string)' -%}
+    {#- Each step is one lambda over the previous one's struct, so `expr` and
+        every regexp appear once: Spark's optimizer time grows with the
+        expression's size, and a fingerprint holds this once per column. -#}
     {%- set pattern = "'^(-?)([0-9]+)[.]([0-9]+)(E(-?[0-9]+))?$'" -%}
-    {%- set integer_part = 'regexp_extract(' ~ text ~ ', ' ~ pattern ~ ', 2)' -%}
-    {%- set fraction_part = 'regexp_extract(' ~ text ~ ', ' ~ pattern ~ ', 3)' -%}
-    {%- set exponent_part = 'regexp_extract(' ~ text ~ ', ' ~ pattern ~ ', 5)' -%}
-    {%- set fraction_digits = "regexp_replace(" ~ fraction_part ~ ", '^0+', '')" -%}
-    {%- set digits = "regexp_replace(case when " ~ integer_part ~ " = '0' then " ~ fraction_digits
-        ~ " else " ~ integer_part ~ " || " ~ fraction_part ~ " end, '0+$', '')" -%}
-    {%- set exponent = "case when " ~ exponent_part ~ " != '' then cast(" ~ exponent_part ~ " as int) when "
-        ~ integer_part ~ " != '0' then length(" ~ integer_part ~ ") - 1 else length("
-        ~ fraction_digits ~ ") - length(" ~ fraction_part ~ ") - 1 end" -%}
+    transform(array(cast({{ expr }} as string)), t ->
     transform(array(named_struct(
-        'text', {{ text }},
-        'sign', regexp_extract({{ text }}, {{ pattern }}, 1),
-        'digits', {{ digits }},
-        'exponent', {{ exponent }}
+        'text', t,
+        'sign', regexp_extract(t, {{ pattern }}, 1),
+        'integer_part', regexp_extract(t, {{ pattern }}, 2),
+        'fraction_part', regexp_extract(t, {{ pattern }}, 3),
+        'exponent_part', regexp_extract(t, {{ pattern }}, 5)
+    )), p ->
+    transform(array(named_struct(
+        'text', p.text,
+        'sign', p.sign,
+        'integer_part', p.integer_part,
+        'fraction_part', p.fraction_part,
+        'exponent_part', p.exponent_part,
+        'fraction_digits', regexp_replace(p.fraction_part, '^0+', '')
+    )), q ->
+    transform(array(named_struct(
+        'text', q.text,
+        'sign', q.sign,
+        'digits', regexp_replace(case when q.integer_part = '0' then q.fraction_digits
+            else q.integer_part || q.fraction_part end, '0+$', ''),
+        'exponent', case when q.exponent_part != '' then cast(q.exponent_part as int)
+            when q.integer_part != '0' then length(q.integer_part) - 1
+            else length(q.fraction_digits) - length(q.fraction_part) - 1 end
     )), n ->
         case
             when n.text is null then null
@@ -50,7 +62,7 @@
             when length(n.digits) <= n.exponent + 1 then n.sign || rpad(n.digits, n.exponent + 1, '0') || '.0'
             else n.sign || substr(n.digits, 1, n.exponent + 1) || '.' || substr(n.digits, n.exponent + 2)
         end
-    )[0]
+    )[0])[0])[0])[0]
 {%- endmacro %}
 
 {% macro duckdb__butter_number_text(expr) -%}
@@ -68,15 +80,26 @@
 
 {#- A value as text for a fingerprint, the same on both engines: numbers
     through butter_number_text, timestamps as epoch microseconds (no time
-    zone in the text), the rest as cast to text. Spark picks by the value's
-    type (typeof is folded at planning time). -#}
+    zone in the text), the rest as cast to text. Spark picks by the contract
+    type when it is given, else by the value's type (typeof is folded at
+    planning time). -#}
 {% macro default__butter_value_text(expr, sql_type=none) -%}
-    case typeof({{ expr }})
-        when 'float' then {{ default__butter_number_text(expr) }}
-        when 'double' then {{ default__butter_number_text(expr) }}
-        when 'timestamp' then cast(unix_micros(cast({{ expr }} as timestamp)) as string)
+    {%- set known = (sql_type or '') | lower -%}
+    {%- if known in ('float', 'double', 'real') -%}
+        {{ default__butter_number_text(expr) }}
+    {%- elif known.startswith('timestamp') -%}
+        cast(unix_micros(cast({{ expr }} as timestamp)) as string)
+    {%- elif known in ('varchar', 'text', 'string', 'boolean', 'integer', 'bigint', 'smallint', 'tinyint',
+                       'utinyint', 'usmallint', 'uinteger', 'ubigint') -%}
+        cast({{ expr }} as string)
+    {%- else -%}
+    {#- the type unknown here: read off the value (folded at planning time) -#}
+    case
+        when typeof({{ expr }}) in ('float', 'double') then {{ default__butter_number_text(expr) }}
+        when typeof({{ expr }}) = 'timestamp' then cast(unix_micros(cast({{ expr }} as timestamp)) as string)
         else cast({{ expr }} as string)
     end
+    {%- endif -%}
 {%- endmacro %}
 
 {% macro duckdb__butter_value_text(expr, sql_type=none) -%}
@@ -108,7 +131,7 @@
         {#- a flag one export does not carry (is_optimizer_sweep, NULL there) is not set: no difference -#}
         {{ butter_value_text('coalesce(' ~ column ~ ', false)', 'boolean') }}
         {%- else %}
-        coalesce({{ butter_value_text(column, types.get(column)) }}, '<null>')
+        coalesce({{ butter_value_text(column, types.get(column.split('.')[-1])) }}, '<null>')
         {%- endif %}
         {%- endfor %}
     ))

@@ -223,51 +223,144 @@ def unit_test_models() -> set[str]:
     return models
 
 
-def build_on_spark(data_root: Path, workdir: Path, tests: bool) -> tuple[Path, float, str]:
-    """`butter build --target spark` on a data root (a Brotli root is landed as zstd in
-    ``workdir/cache``); (Spark warehouse dir, seconds, output). With ``tests`` the data tests
-    and the unit tests but those of SPARK_SPLIT_UNIT_TESTS; without, models, seeds and those
-    unit tests only (CI time: the two builds share the unit tests)."""
+def build_on_spark(data_root: Path, workdir: Path, tests: bool, target: str = "spark",
+                   env_extra: dict[str, str] | None = None) -> tuple[float, str]:
+    """`butter build --target <target>` on a data root (a Brotli root is landed as zstd in
+    ``workdir/cache``); (seconds, output). With ``tests`` the data tests and the unit tests but
+    those of SPARK_SPLIT_UNIT_TESTS; without, models, seeds and those unit tests only (CI time:
+    the two builds share the unit tests). BUTTER_SPARK_WAREHOUSE is ``workdir/spark`` unless
+    ``env_extra`` (a cluster's settings) says otherwise."""
     if tests:
         selection = ["--exclude", f"{SPARK_SPLIT_UNIT_TESTS},resource_type:unit_test"]
     else:
         others = sorted(unit_test_models() - {SPARK_SPLIT_UNIT_TESTS})
         selection = ["--exclude", "resource_type:test", *(f"{model},resource_type:unit_test" for model in others)]
-    warehouse = workdir / "spark"
     env = dict(os.environ)
     env.update({
         "BUTTER_DATA_ROOT": str(data_root),
-        "BUTTER_SPARK_WAREHOUSE": str(warehouse),
+        "BUTTER_SPARK_WAREHOUSE": str(workdir / "spark"),
         "BUTTER_S3_CACHE": str(workdir / "cache"),
         "DBT_TARGET_PATH": str(workdir / "target"),
         "DBT_LOG_PATH": str(workdir / "logs"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DBT_USE_COLORS": "false",
         "BUTTER_THREADS": env.get("BUTTER_THREADS", "1"),
+        **(env_extra or {}),
     })
     started = time.monotonic()
     proc = subprocess.run(
-        [str(Path(sys.executable).with_name("butter")), "build", "--target", "spark", "--skip-docs",
+        [str(Path(sys.executable).with_name("butter")), "build", "--target", target, "--skip-docs",
          *(f"--dbt-arg={arg}" for arg in selection)],
         cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=1800,
     )
     seconds = time.monotonic() - started
     output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, f"butter build --target spark failed:\n{output[-6000:]}"
-    return warehouse, seconds, output
+    assert proc.returncode == 0, f"butter build --target {target} failed:\n{output[-6000:]}"
+    return seconds, output
 
 
 @dataclass(frozen=True)
 class SparkBuild:
-    """One ``butter build --target spark`` and the DuckDB build of the same data root."""
+    """One Spark build (``butter build --target spark``, or ``spark_cluster`` against the
+    project's local cluster) and the DuckDB build of the same data root."""
 
     spelling: str
     root: Path  # the data root both engines built
     workdir: Path  # BUTTER_S3_CACHE is workdir/cache
-    warehouse: Path  # BUTTER_SPARK_WAREHOUSE: <schema>.db/<table>/*.parquet
+    warehouse: Path  # where Spark wrote the tables: <schema>.db/<table>/*.parquet
     seconds: float
     output: str
     duckdb: DbtResult
+    #: the cluster build only: what `butter spark-cluster` printed and what was read through its endpoint
+    cluster: ClusterRun | None = None
+
+
+@dataclass(frozen=True)
+class ClusterRun:
+    """``butter spark-cluster`` as a user runs it: started, used by one build, stopped with Ctrl-C."""
+
+    directory: Path
+    output: str  # everything it printed, the stop included
+    exit_code: int
+    #: processes still running from the cluster's folder after it exited (must be none)
+    left_running: list[str]
+    #: ``count(*)`` of each relation (schema.table) read through the Thrift endpoint
+    endpoint_counts: dict[str, int]
+    #: (columns, rows) of marts.experiment_summary read through the Thrift endpoint
+    endpoint_summary: tuple[list[str], list[tuple]]
+
+
+def processes_under(directory: Path) -> list[str]:
+    """``pid command`` of every process whose working directory or command line is in ``directory``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cwd = os.readlink(entry / "cwd")
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if cwd.startswith(str(directory)) or str(directory) in cmdline:
+            found.append(f"{entry.name} {cmdline[:200]}")
+    return found
+
+
+def build_on_cluster(data_root: Path, workdir: Path, relations: list[str]) -> tuple[float, str, Path, ClusterRun]:
+    """Start ``butter spark-cluster`` (a master, a worker, the Thrift server), build the data root
+    with ``--target spark_cluster`` (models, seeds and SPARK_SPLIT_UNIT_TESTS' unit tests), read
+    ``relations`` through the endpoint, stop the cluster with Ctrl-C (SIGINT);
+    (seconds, build output, the cluster's Spark warehouse, the ClusterRun)."""
+    import re
+    import signal
+
+    from pyhive import hive
+
+    directory = workdir / "cluster"
+    butter = str(Path(sys.executable).with_name("butter"))
+    log = workdir / "spark-cluster.out"
+    with open(log, "wb") as out:
+        cluster = subprocess.Popen([butter, "spark-cluster", "--dir", str(directory)], cwd=PROJECT_ROOT,
+                                   stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   start_new_session=True)
+    try:
+        deadline = time.monotonic() + 600
+        exports: dict[str, str] = {}
+        while not exports:
+            text = log.read_text()
+            found = re.search(r"^  export (.*)$", text, re.MULTILINE)
+            if found:
+                exports = dict(pair.split("=", 1) for pair in found.group(1).split())
+            elif cluster.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"butter spark-cluster did not start:\n{text[-4000:]}")
+            else:
+                time.sleep(1)
+        seconds, output = build_on_spark(data_root, workdir, tests=False, target="spark_cluster", env_extra=exports)
+        connection = hive.connect(host=exports["BUTTER_SPARK_HOST"], port=int(exports["BUTTER_SPARK_PORT"]),
+                                  username="analyst")
+        try:
+            cursor = connection.cursor()
+            counts = {}
+            for relation in relations:
+                cursor.execute(f"select count(*) from {relation}")
+                counts[relation] = int(cursor.fetchone()[0])
+            cursor.execute("select * from marts.experiment_summary")
+            summary = ([d[0].split(".")[-1] for d in cursor.description], [tuple(r) for r in cursor.fetchall()])
+        finally:
+            connection.close()
+    finally:
+        if cluster.poll() is None:
+            cluster.send_signal(signal.SIGINT)  # Ctrl-C, as a user stops it
+        try:
+            exit_code = cluster.wait(timeout=180)
+        except subprocess.TimeoutExpired:
+            os.killpg(cluster.pid, signal.SIGKILL)
+            exit_code = cluster.wait()
+    left = processes_under(directory)
+    for line in left:  # never leave a JVM behind, even when the test is about to fail
+        os.kill(int(line.split()[0]), signal.SIGKILL)
+    run = ClusterRun(directory, log.read_text(), exit_code, left, counts, summary)
+    return seconds, output, Path(exports["BUTTER_SPARK_WAREHOUSE"]), run
 
 
 @pytest.fixture(scope="session")
@@ -279,15 +372,18 @@ def spark_build(demo_root: Callable[..., Path], built_warehouse: Callable[[str],
     Both roots are encoded as NREL's export (Brotli), so Spark builds each from a zstd copy.
     ``published``: the faults root of test_read_everything (``everything``: the small demo with
     every trap, odd file names, a NULL-text partition, partition values stored in files,
-    q1/q3 missing from one file), with the data tests. ``current``: the default demo in the
-    current release's layout (all_repetitions/, complete_executive_summary/, the optimizer sweep,
-    NREL's best-point columns), models, seeds and the unit tests the published build leaves
-    (``build_on_spark``: the data and unit tests once are enough for CI's time).
+    q1/q3 missing from one file), in this process (``--target spark``), with the data tests.
+    ``current``: the default demo in the current release's layout (all_repetitions/,
+    complete_executive_summary/, the optimizer sweep, NREL's best-point columns) on the project's
+    local standalone cluster through its Thrift server (``butter spark-cluster``, ``--target
+    spark_cluster``), models, seeds and the unit tests the published build leaves
+    (``build_on_spark``: the data and unit tests once are enough for CI's time); the cluster
+    is stopped when the build and the endpoint reads are done.
     Skipped without Java or pyspark, except under CI (CI=true), where it fails.
     """
     from butter_warehouse.spark import spark_missing
 
-    reason = spark_missing()
+    reason = spark_missing() or spark_missing("thrift")
     cache: dict[str, SparkBuild] = {}
 
     def build(spelling: str) -> SparkBuild:
@@ -296,18 +392,35 @@ def spark_build(demo_root: Callable[..., Path], built_warehouse: Callable[[str],
                 pytest.fail(f"the Spark builds must run under CI: {reason}")
             pytest.skip(reason)
         if spelling not in cache:
+            workdir = tmp_path_factory.mktemp(f"spark-{spelling}")
+            cluster: ClusterRun | None = None
             if spelling == "published":
                 root, _, duck = everything
                 assert duck.ok, duck
+                seconds, output = build_on_spark(root, workdir, tests=True)
+                warehouse = workdir / "spark"
             else:
                 root, duck = demo_root(spelling), built_warehouse(spelling)
-            workdir = tmp_path_factory.mktemp(f"spark-{spelling}")
-            warehouse, seconds, output = build_on_spark(root, workdir, tests=spelling == "published")
-            print(f"butter build --target spark ({spelling}): {seconds:.1f} s")
-            cache[spelling] = SparkBuild(spelling, root, workdir, warehouse, seconds, output, duck)
+                seconds, output, warehouse, cluster = build_on_cluster(root, workdir, spark_relations(duck))
+            print(f"butter build --target {'spark' if cluster is None else 'spark_cluster'} ({spelling}): "
+                  f"{seconds:.1f} s")
+            cache[spelling] = SparkBuild(spelling, root, workdir, warehouse, seconds, output, duck, cluster)
         return cache[spelling]
 
     return build
+
+
+def spark_relations(duck: DbtResult) -> list[str]:
+    """The marts and audit tables of a DuckDB build (schema.table): what a Spark build is compared on."""
+    import duckdb
+
+    con = duckdb.connect(str(duck.db_path), read_only=True)
+    try:
+        return [f"{schema}.{name}" for schema, name in con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_schema in ('marts', 'audit') and table_type = 'BASE TABLE' order by all").fetchall()]
+    finally:
+        con.close()
 
 
 def make_mixed_root(current: Path, folder: Path) -> Path:

@@ -16,7 +16,7 @@ LAYERS = {
     "errors": 0, "settings": 0, "contract": 0, "progress": 0,
     "project": 1, "storage": 1, "encoding": 1, "ownership": 1, "dbt_progress": 1, "demo": 1,
     "context": 2, "codegen": 2, "inventory": 2, "download": 2, "landing": 2, "drift": 2, "duckdb_plugin": 2,
-    "quarantine": 2, "publish": 2, "export": 2, "figures": 2, "spark": 2,
+    "quarantine": 2, "publish": 2, "export": 2, "figures": 2, "spark": 2, "spark_cluster": 2,
     "dbt_runner": 3,
     "pipeline": 4,
     "commands": 5,

@@ -47,6 +47,16 @@ def assert_profile_is(profile: dict[str, Any], cfg: settings.Settings, duckdb_pa
     assert params["spark.master"] == cfg.spark_master
     assert params["spark.driver.memory"] == cfg.spark_driver_memory
     assert params["spark.sql.shuffle.partitions"] == str(cfg.spark_shuffle_partitions)
+    cluster = profile["spark_cluster"]
+    assert (cluster["host"], cluster["port"], cluster["user"], cluster["auth"], cluster["threads"]) == \
+        (cfg.spark_host, cfg.spark_port, cfg.spark_user, cfg.spark_auth, cfg.threads)
+    # the cluster's session gets the spark target's SQL settings (a Thrift server applies a key
+    # only as set:hiveconf:<key>), plus ANSI off, which dbt-spark adds only for the session method
+    session_sql = {k: v for k, v in params.items() if k.startswith("spark.sql.") and k != "spark.sql.warehouse.dir"}
+    prefix = "set:hiveconf:"
+    assert all(k.startswith(prefix) for k in cluster["server_side_parameters"])
+    assert {k.removeprefix(prefix): v for k, v in cluster["server_side_parameters"].items()} == \
+        {**session_sql, "spark.sql.ansi.enabled": "false"}
 
 
 def test_profile_and_settings_agree() -> None:
@@ -59,7 +69,8 @@ def test_profile_and_settings_agree() -> None:
 
     custom = load({"BUTTER_THREADS": "3", "BUTTER_DUCKDB_THREADS": "1", "BUTTER_MEMORY_LIMIT": "700MB",
                    "BUTTER_SPARK_MASTER": "local[1]", "BUTTER_SPARK_DRIVER_MEMORY": "1g",
-                   "BUTTER_SPARK_SHUFFLE_PARTITIONS": "2"})
+                   "BUTTER_SPARK_SHUFFLE_PARTITIONS": "2", "BUTTER_SPARK_HOST": "spark.example.org",
+                   "BUTTER_SPARK_PORT": "10001", "BUTTER_SPARK_USER": "analyst", "BUTTER_SPARK_AUTH": "ldap"})
     env = plain({**custom.profile_env(), "BUTTER_DUCKDB_PATH": "w.duckdb"})
     assert_profile_is(render_profile(env), custom, "w.duckdb")
     # what butter hands dbt: the resolved values, even when nothing is set
@@ -87,6 +98,9 @@ def test_profile_and_settings_agree() -> None:
     ("BUTTER_S3_CONCURRENCY", "0", "BUTTER_S3_CONCURRENCY must be a whole number >= 1 (e.g. 32), got '0'"),
     ("BUTTER_THREADS", "two", "BUTTER_THREADS must be a whole number >= 1 (e.g. 2), got 'two'"),
     ("BUTTER_DUCKDB_THREADS", "0", "BUTTER_DUCKDB_THREADS must be a whole number >= 1 (e.g. 2), got '0'"),
+    ("BUTTER_SPARK_AUTH", "password", "BUTTER_SPARK_AUTH must be one of NONE, NOSASL, LDAP, KERBEROS, CUSTOM, "
+                                      "got 'password'"),
+    ("BUTTER_SPARK_PORT", "port", "BUTTER_SPARK_PORT must be a whole number >= 1 (e.g. 10000), got 'port'"),
     ("BUTTER_HEARTBEAT_SECONDS", "soon", "BUTTER_HEARTBEAT_SECONDS must be a number of seconds, not 'soon'"),
 ])
 def test_an_unusable_value_is_named(name: str, value: str, message: str) -> None:

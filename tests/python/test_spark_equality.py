@@ -1,18 +1,24 @@
-"""The same warehouse on Spark: `butter build --target spark` equals the DuckDB build.
+"""The same warehouse on Spark: `butter build --target spark` and `--target spark_cluster`
+equal the DuckDB build.
 
 Two Spark builds (conftest's ``spark_build``), each compared with
 the DuckDB build of the same data root, both encoded as NREL's export (Brotli, data
-page v2, byte-stream-split), which Spark builds from the zstd copy ``butter build
---target spark`` lands in its cache first (Spark's Hadoop has no Brotli codec):
+page v2, byte-stream-split), which Spark builds from the zstd copy ``butter build``
+lands in its cache first (Spark's Hadoop has no Brotli codec):
 
-- published: the faults root of test_read_everything (the small demo with every trap
-  of the demo manifest, plus parquet files with other names, a text file in a
-  partition folder, a partition folder spelled NULL, partition values stored in
-  files, q1/q3 missing from one file of a framework-spelled folder); models, seeds,
-  unit tests and the data tests;
-- current: the demo in the current release's layout (runs only in all_repetitions/
-  with the Keras array names, complete_executive_summary/, the optimizer sweep,
-  NREL's best-point columns); models and seeds.
+- published, in this process (``--target spark``, dbt-spark's session method): the
+  faults root of test_read_everything (the small demo with every trap of the demo
+  manifest, plus parquet files with other names, a text file in a partition folder,
+  a partition folder spelled NULL, partition values stored in files, q1/q3 missing
+  from one file of a framework-spelled folder); models, seeds, unit tests and the
+  data tests;
+- current, on a standalone cluster through its Thrift server (``butter
+  spark-cluster``, then ``--target spark_cluster``, dbt-spark's thrift method): the
+  demo in the current release's layout (runs only in all_repetitions/ with the Keras
+  array names, complete_executive_summary/, the optimizer sweep, NREL's best-point
+  columns); models, seeds and the unit tests the other build leaves. Its marts are
+  also read through the endpoint, as a BI tool would, and the cluster is stopped
+  with Ctrl-C, leaving no process behind.
 
 Spark writes each table as parquet under ``<BUTTER_SPARK_WAREHOUSE>/<schema>.db/<table>/``;
 those files are read back with DuckDB and every mart and audit table is compared
@@ -138,10 +144,44 @@ class TestPublishedSpelling:
         spark_marts_equal_duckdb(spark_build("published"))
 
 
-class TestCurrentLayout:
+class TestClusterCurrentLayout:
     @pytest.mark.timeout(2400)
     def test_spark_marts_equal_duckdb(self, spark_build: Callable[[str], SparkBuild]) -> None:
         spark_marts_equal_duckdb(spark_build("current"))
+
+    def test_the_endpoint_serves_the_marts(self, spark_build: Callable[[str], SparkBuild]) -> None:
+        """A reader of the Thrift endpoint (BI, beeline, PyHive) sees every mart and audit table
+        with DuckDB's row counts, and experiment_summary's rows equal DuckDB's."""
+        build = spark_build("current")
+        assert build.cluster is not None
+        con = duckdb.connect(str(build.duckdb.db_path), read_only=True)
+        try:
+            duck_counts = {relation: con.execute(f"select count(*) from {relation}").fetchall()[0][0]
+                           for relation in KEYS}
+            duck_summary = read_table(con, "marts.experiment_summary")
+        finally:
+            con.close()
+        assert build.cluster.endpoint_counts == duck_counts
+        columns, rows = build.cluster.endpoint_summary
+        assert rows, "no experiment_summary rows came through the endpoint"
+        assert compare("marts.experiment_summary", duck_summary, (columns, rows)) == []
+
+    def test_the_cluster_stops_with_ctrl_c_leaving_nothing(self, spark_build: Callable[[str], SparkBuild]) -> None:
+        """`butter spark-cluster` stops master, worker, executors and Thrift server on Ctrl-C and
+        says so; no process runs from its folder afterwards (conftest.processes_under, /proc)."""
+        cluster = spark_build("current").cluster
+        assert cluster is not None
+        assert cluster.exit_code == 0, cluster.output[-3000:]
+        assert "Spark cluster ready: master spark://127.0.0.1:" in cluster.output
+        assert "nothing is left running" in cluster.output, cluster.output[-3000:]
+        assert cluster.left_running == []
+        logs = {path.name for path in (cluster.directory / "logs").iterdir()}
+        assert logs == {"master.log", "worker.log", "thrift-server.log"}
+        # the build ran on the cluster: the worker started an executor for the Thrift server,
+        # and that executor (its log in the worker's work folder) ran the build's tasks
+        assert "launch executor" in (cluster.directory / "logs" / "worker.log").read_text()
+        executor_logs = list((cluster.directory / "work").glob("app-*/*/stderr"))
+        assert executor_logs and any("Finished task" in log.read_text() for log in executor_logs)
 
 
 def spark_marts_equal_duckdb(build: SparkBuild) -> None:
