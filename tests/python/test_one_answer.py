@@ -228,7 +228,7 @@ def test_label_noise_question_has_one_answer(paths: dict[str, Any], tmp_path: Pa
 def test_analyses_return_ids_of_the_marts_type(paths: dict[str, Any]) -> None:
     """An analysis returning experiment_id / run_id gives it the type the marts give it (BIGINT /
     the marts' run_id type), so its rows join to the marts without a cast."""
-    con = duckdb.connect(str(paths["renamed"]), read_only=True)
+    con = duckdb.connect(str(paths["warehouse"]), read_only=True)  # its per-epoch views name the catalog
     try:
         mart_types = dict(con.execute("""
             select column_name, any_value(data_type) from information_schema.columns
