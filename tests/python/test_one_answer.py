@@ -243,3 +243,17 @@ def test_analyses_return_ids_of_the_marts_type(paths: dict[str, Any]) -> None:
     finally:
         con.close()
     assert checked, "epochwise_double_descent returns experiment_id"
+
+
+# --- what a new user meets: the demo build's warnings, as the README names them ---------------
+
+
+@pytest.mark.parametrize("spelling", ["published", "current"])
+def test_readme_names_the_demo_builds_warnings(built_warehouse: Callable[[str], DbtResult], spelling: str) -> None:
+    """The README gives the demo build's warning count (the planted traps), for the default demo
+    and for `--layout current`: it is the count the build prints."""
+    readme = " ".join((PROJECT_ROOT / "README.md").read_text().split())
+    built = re.findall(r"Done\. PASS=\d+ WARN=(\d+) ERROR=0", built_warehouse(spelling).output)
+    assert built, built_warehouse(spelling).output[-2000:]
+    said = re.findall(r"`WARN=(\d+)`" + (r" with `--layout current`" if spelling == "current" else ";"), readme)
+    assert said == [built[-1]], (spelling, said, built[-1])
