@@ -31,8 +31,9 @@ the docs overview shows no broken image. Values are medians over the experiments
 that share a plotted point; ``n`` (in the sidecar and the legend) counts them.
 Axes (and the heat map's colour scale) are logarithmic only where the values span two
 decades; a logarithmic axis is ticked at powers of ten, labelled 10^k, a linear one in plain
-numbers. PNGs are 300 dpi, beside the SVG. Figures from ``butter demo`` data (its ``_demo_manifest.json`` beside the
-folders ``audit.load_audit`` read) say "synthetic demo data" on the image.
+numbers. PNGs are 300 dpi, beside the SVG. Figures from ``butter demo`` data (its
+``_demo_manifest.json`` beside the folders ``audit.load_audit`` read) say "synthetic demo
+data" on the image, the placeholders too.
 Output is deterministic: same warehouse, same bytes.
 
 Modules: ``queries`` (the SQL reading the marts, each figure's slice, the
