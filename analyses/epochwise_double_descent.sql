@@ -79,9 +79,17 @@ second_descent as (
         minimum_before_rise.rise_epoch
 ),
 
+{# experiment_id from the mart (BIGINT, as every mart has it), not from the
+    per-epoch view -#}
 final as (
     select
-        second_descent.*,
+        experiments.experiment_id,
+        second_descent.first_descent_epoch,
+        second_descent.first_descent_minimum,
+        second_descent.rise_epoch,
+        second_descent.peak_after_rise,
+        second_descent.second_descent_minimum,
+        second_descent.second_descent_epoch,
         experiments.dataset,
         experiments.shape,
         experiments.depth,

@@ -1,4 +1,5 @@
-"""``butter compile [DBT_ARG ...]``: dbt compile without opening the published warehouse."""
+"""``butter compile [DBT_ARG ...]``: dbt compile without opening the published warehouse: the compiled
+SQL goes to ``target/compiled/butter/`` and, for one selected node, to the terminal too (dbt's preview)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ PASS_THROUGH = True
 
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    p = sub.add_parser("compile", help="dbt compile (e.g. the analyses) without opening the warehouse")
+    p = sub.add_parser("compile", help="dbt compile (e.g. the analyses) without opening the warehouse: writes the "
+                                       "SQL to target/compiled/butter/ and prints one selected node's")
     p.add_argument("dbt_args", nargs=argparse.REMAINDER, help="arguments for dbt compile")
     return p
 

@@ -29,9 +29,11 @@ is absent (a sweep not downloaded, a dataset outside a sweep) is skipped with on
 line saying why; in its place (any stale copy removed) a small image says why, so
 the docs overview shows no broken image. Values are medians over the experiments
 that share a plotted point; ``n`` (in the sidecar and the legend) counts them.
-Axes are logarithmic only where the values span two decades; ticks are plain
-numbers. Figures from ``butter demo`` data (its ``_demo_manifest.json`` beside the
-folders ``audit.load_audit`` read) say "synthetic demo data" on the image.
+Axes (and the heat map's colour scale) are logarithmic only where the values span two
+decades; a logarithmic axis is ticked at powers of ten, labelled 10^k, a linear one in plain
+numbers. PNGs are 300 dpi, beside the SVG. Figures from ``butter demo`` data (its
+``_demo_manifest.json`` beside the folders ``audit.load_audit`` read) say "synthetic demo
+data" on the image, the placeholders too.
 Output is deterministic: same warehouse, same bytes.
 
 Modules: ``queries`` (the SQL reading the marts, each figure's slice, the
@@ -86,7 +88,7 @@ def render(warehouse: Path, out: Path, dataset: str | None = None, shape: str | 
             try:
                 figure = build(con, choice)
             except FigureSkipped as why:
-                write_skipped(name, str(why), out)
+                write_skipped(name, str(why), out, synthetic=synthetic)
                 status[name] = f"skipped: {why}"
                 log(f"skipped {name}: {why}")
                 continue

@@ -17,7 +17,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 - after the backend is chosen
 from matplotlib import ticker  # noqa: E402
-from matplotlib.colors import LogNorm  # noqa: E402
+from matplotlib.colors import LogNorm, Normalize  # noqa: E402
+from matplotlib.patches import Rectangle  # noqa: E402
 
 from .model import Figure, Panel, fmt as _fmt, size_label as _size_label  # noqa: E402
 
@@ -30,7 +31,7 @@ STYLE: dict[RcKeyType, Any] = {
     "svg.hashsalt": "butter-figures",
     "svg.fonttype": "none",  # text stays text (searchable, smaller); fonts by name
     "figure.dpi": 100,
-    "savefig.dpi": 100,
+    "savefig.dpi": 300,  # PNG fit to print; the SVG is vector
     "font.family": "DejaVu Sans",
     "axes.grid": True,
     "grid.alpha": 0.3,
@@ -56,32 +57,64 @@ def _n_text(n: list[int] | None) -> str:
     return f" (n={low})" if low == high else f" (n={low}-{high})"
 
 
+#: an axis (or colour scale) is logarithmic only when its values span at least this ratio
+LOG_SPAN = 100.0
+
+
+def tick_text(value: float, log: bool) -> str:
+    """One tick style per axis: on a logarithmic axis powers of ten as 10^k (mathtext) and other
+    values as m x 10^k; on a linear axis plain numbers (``0.5``, ``64``)."""
+    if not log or value == 0:
+        return _fmt(value)
+    exponent = math.floor(math.log10(abs(value)) + 1e-9)
+    mantissa = value / 10**exponent
+    if math.isclose(abs(mantissa), 1.0, rel_tol=1e-6):
+        return f"$\\mathdefault{{{'-' if mantissa < 0 else ''}10^{{{exponent}}}}}$"
+    return f"$\\mathdefault{{{mantissa:.3g}\\times10^{{{exponent}}}}}$"
+
+
 def _readable_ticks(axis: Any, scale: str, integer: bool = False) -> None:
-    """Plain numbers on every axis (1, 10, 100, 0.001: never 3x10^1); whole numbers on epoch axes."""
+    """Log axes: major ticks at powers of ten, labelled 10^k, no minor labels; linear axes: plain
+    numbers (whole numbers on epoch axes)."""
     if scale in ("log", "symlog"):
-        axis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        axis.set_major_formatter(ticker.FuncFormatter(lambda v, _: tick_text(v, log=True)))
         axis.set_minor_formatter(ticker.NullFormatter())
-    elif integer:
-        axis.set_major_locator(ticker.MaxNLocator(integer=True))
+    else:
+        if integer:
+            axis.set_major_locator(ticker.MaxNLocator(integer=True))
+        axis.set_major_formatter(ticker.FuncFormatter(lambda v, _: _fmt(round(v, 12))))
+
+
+def colour_scale(values: list[float]) -> str:
+    """The colour scale by the axes' rule: logarithmic only when the values span two decades."""
+    return "log" if values and min(values) > 0 and max(values) / min(values) >= LOG_SPAN else "linear"
 
 
 def _draw_heatmap(fig: plt.Figure, ax: plt.Axes, panel: Panel) -> None:
     values = [v for s in panel.series for v in s.y if v is not None and v > 0]
-    norm = LogNorm(vmin=min(values), vmax=max(values)) if values else None
+    log = colour_scale(values) == "log"
+    norm = (LogNorm if log else Normalize)(vmin=min(values), vmax=max(values)) if values else None
     mesh = None
     log_x = panel.xscale == "log"
     for row, s in enumerate(panel.series):  # one row per size, each on its own epoch grid
         x_edges = _edges(s.x, log=log_x)
         mesh = ax.pcolormesh(x_edges, [row - 0.5, row + 0.5], [s.y], norm=norm, cmap="viridis", shading="flat")
+    marked = set(panel.marked or [])
     ax.set_yticks(range(len(panel.series)),
-                  [_size_label(float(s.label)) + _n_text(s.n) for s in panel.series])
+                  [_size_label(float(s.label)) + _n_text(s.n) + (" *" if s.label in marked else "")
+                   for s in panel.series])
+    for row, s in enumerate(panel.series):  # outline the rows where double descent was found
+        if s.label in marked:
+            ax.add_patch(Rectangle((0, row - 0.5), 1, 1, transform=ax.get_yaxis_transform(), fill=False,
+                                   edgecolor="red", linewidth=2, clip_on=False))
     ax.grid(False)
     if mesh is not None and values:
         bar = fig.colorbar(mesh, ax=ax, label=panel.legend_title)
-        low, high = min(values), max(values)
-        ticks = [low * (high / low) ** (i / 4) for i in range(5)] if high > low else [low]
-        bar.set_ticks(ticks, labels=[f"{t:.3g}" for t in ticks])  # plain numbers, never 2x10^-1
-        bar.ax.minorticks_off()
+        if log:
+            bar.ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: tick_text(v, log=True)))
+            bar.ax.yaxis.set_minor_formatter(ticker.NullFormatter())
+        else:
+            bar.ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: _fmt(round(v, 12))))
 
 
 def _draw_lines(ax: plt.Axes, panel: Panel) -> None:
@@ -93,7 +126,9 @@ def _draw_lines(ax: plt.Axes, panel: Panel) -> None:
         if s.band_low is not None and s.band_high is not None:
             ax.fill_between(s.x, s.band_low, s.band_high, color=color, alpha=0.2, linewidth=0)
     if panel.reference is not None:
-        ax.axhline(panel.reference, color="black", linestyle="--", linewidth=1, label=panel.reference_label)
+        reference_n = None if panel.reference_n is None else [panel.reference_n]
+        ax.axhline(panel.reference, color="black", linestyle="--", linewidth=1,
+                   label=panel.reference_label + _n_text(reference_n))
     ax.legend(title=f"{panel.legend_title} (n: experiments per point)", fontsize="small", title_fontsize="small")
 
 
@@ -120,7 +155,7 @@ def draw(figure: Figure) -> plt.Figure:
             _readable_ticks(ax.yaxis, panel.yscale, integer="epoch" in panel.ylabel)
             xs = sorted({x for s in panel.series for x in s.x})
             if 0 < len(xs) <= 4:  # a few settings: tick exactly those (no 0.0096 around one penalty)
-                ax.set_xticks(xs, [_fmt(x) for x in xs])
+                ax.set_xticks(xs, [tick_text(x, log=panel.xscale != "linear") for x in xs])
                 ax.xaxis.set_minor_formatter(ticker.NullFormatter())
         ax.set_title(panel.title, fontsize="medium")
         ax.set_xlabel(panel.xlabel)
@@ -170,16 +205,19 @@ def _remove_stale(out: Path, name: str) -> None:
         (out / f"{name}.{suffix}").unlink(missing_ok=True)
 
 
-def write_skipped(name: str, why: str, out: Path) -> list[Path]:
+def write_skipped(name: str, why: str, out: Path, synthetic: bool = False) -> list[Path]:
     """In place of a figure that could not be drawn: a small image saying why (the docs
-    overview shows it instead of a broken image) and a sidecar with the reason."""
+    overview shows it instead of a broken image; from demo data, with the synthetic mark) and a
+    sidecar with the reason."""
     _remove_stale(out, name)
 
     def note() -> Any:
-        fig = plt.figure(figsize=(6.4, 1.2))
-        fig.text(0.5, 0.5, f"{name.replace('_', ' ')}: not drawn\n{why}", ha="center", va="center",
-                 wrap=True, color="0.35")
+        fig = plt.figure(figsize=(6.4, 1.6 if synthetic else 1.2))
+        fig.text(0.5, 0.6 if synthetic else 0.5, f"{name.replace('_', ' ')}: not drawn\n{why}", ha="center",
+                 va="center", wrap=True, color="0.35")
+        if synthetic:
+            fig.text(0.5, 0.15, SYNTHETIC_NOTE, ha="center", va="center", color="black")
         return fig
 
-    return _save(name, note, {"figure": name, "skipped": why}, out)
+    return _save(name, note, {"figure": name, "skipped": why, "synthetic_demo_data": synthetic}, out)
 

@@ -77,6 +77,8 @@ class Panel:
     series: list[Series] = field(default_factory=list)
     reference: float | None = None  # a horizontal reference line (regularization: the core)
     reference_label: str = ""
+    marked: list[str] | None = None  # heat map: labels of the rows where the finding was made (outlined)
+    reference_n: int | None = None  # experiments behind the reference line (None: a constant, such as 0)
 
 
 @dataclass

@@ -189,10 +189,6 @@ def _x_scale(values: list[float]) -> str:
     return "symlog" if positive and max(positive) / min(positive) >= LOG_SPAN else "linear"
 
 
-def _scale_note(scale: str) -> str:
-    return " (log scale)" if scale in ("log", "symlog") else ""
-
-
 def _group(rows: list[tuple]) -> dict[Any, list[tuple]]:
     """Rows (key, ...) grouped by their first element, order kept."""
     grouped: dict[Any, list[tuple]] = {}
@@ -253,8 +249,8 @@ def learning_curves(con: duckdb.DuckDBPyConnection, choice: Choice) -> Figure:
     panel = Panel(
         title=f"{where['dataset']}, {where['shape']}, depth {where['depth']}"
               + (" (band: q1-q3 over runs)" if quartiles else " (no band: quartiles not published)"),
-        xlabel=f"epoch{_scale_note(xscale)}",
-        ylabel=f"median test loss ({_loss_label(con, where['dataset'])}){_scale_note(yscale)}",
+        xlabel="epoch",
+        ylabel=f"median test loss ({_loss_label(con, where['dataset'])})",
         xscale=xscale, yscale=yscale, legend_title="size (parameters)", series=series,
     )
     return Figure("learning_curves", "Learning curves: median test loss per epoch, by network size",
@@ -282,8 +278,8 @@ def loss_vs_parameters(con: duckdb.DuckDBPyConnection, choice: Choice) -> Figure
         xscale = _axis_scale([x for s in series for x in s.x])
         yscale = _axis_scale([v for s in series for v in s.y])
         panels.append(Panel(
-            title=dataset, xlabel=f"trainable parameters (count){_scale_note(xscale)}",
-            ylabel=f"median curve's best test loss ({_loss_label(con, dataset)}){_scale_note(yscale)}",
+            title=dataset, xlabel="trainable parameters",
+            ylabel=f"median curve's best test loss ({_loss_label(con, dataset)})",
             xscale=xscale, yscale=yscale, legend_title="depth (layers)", series=series,
         ))
     return Figure("loss_vs_parameters",
@@ -302,13 +298,21 @@ def double_descent(con: duckdb.DuckDBPyConnection, choice: Choice, rise: float) 
     series = [Series(label=str(size), x=[float(p[0]) for p in points], y=[p[1] for p in points],
                      n=[int(p[4]) for p in points])
               for size, points in _group(rows).items()]
+    marked = sorted({str(r[0]) for r in _rows(con, f"""
+        select e.size from ({double_descent_sql(rise)}) as found
+        inner join marts.experiment_summary as e on found.experiment_id = e.experiment_id
+        where found.dataset = ? and found.shape = ? and found.depth = ?
+    """, [where["dataset"], where["shape"], where["depth"]])})
     xscale = _axis_scale([x for s in series for x in s.x])
+    colours = _axis_scale([v for s in series for v in s.y if v is not None and v > 0])
     panel = Panel(
         title=f"{where['dataset']}, {where['shape']}, depth {where['depth']} (primary sweep)\n"
-              + (f"{found} experiment{'s' if found != 1 else ''} with epoch-wise double descent" if found
-                 else "no epoch-wise double descent found in the data"),
-        xlabel=f"epoch{_scale_note(xscale)}", ylabel="size (trainable parameters)", xscale=xscale, kind="heatmap",
-        legend_title=f"median test loss ({_loss_label(con, where['dataset'])}, log colour scale)", series=series,
+              + (f"{found} experiment{'s' if found != 1 else ''} with epoch-wise double descent "
+                 "(rows outlined, *)" if found else "no epoch-wise double descent found in the data"),
+        xlabel="epoch", ylabel="size (trainable parameters)", xscale=xscale, kind="heatmap",
+        legend_title=f"median test loss ({_loss_label(con, where['dataset'])}"
+                     + (", log colour scale)" if colours == "log" else ")"),
+        series=series, marked=marked,
     )
     return Figure("double_descent", "Epoch-wise double descent: median test loss over size and epoch",
                   [panel], where)
@@ -353,8 +357,8 @@ def learning_rate_sweep(con: duckdb.DuckDBPyConnection, choice: Choice) -> Figur
     panel = Panel(
         title=f"{where['dataset']}: complete comparison groups only (every learning rate present), "
               "all depths and sizes",
-        xlabel=f"learning rate{_scale_note(xscale)}",
-        ylabel=f"median curve's best test loss ({_loss_label(con, where['dataset'])}){_scale_note(yscale)}",
+        xlabel="learning rate",
+        ylabel=f"median curve's best test loss ({_loss_label(con, where['dataset'])})",
         xscale=xscale, yscale=yscale, legend_title="shape", series=series,
     )
     return Figure("learning_rate_sweep",
@@ -390,12 +394,13 @@ def label_noise(con: duckdb.DuckDBPyConnection, choice: Choice) -> Figure:
     loss_scale = _axis_scale([v for s in loss for v in s.y])
     epoch_scale = _axis_scale([v for s in epoch for v in s.y])
     panels = [
-        Panel(title=f"{at}: best loss of the median curve", xlabel="label noise (share of training labels replaced)",
-              ylabel=f"median curve's best test loss ({_loss_label(con, where['dataset'])}){_scale_note(loss_scale)}",
-              yscale=loss_scale, legend_title="learning rate", series=loss),
-        Panel(title=f"{at}: epoch where the median curve is lowest",
+        Panel(title=f"{at}: best loss of the median curve\n(pooled over depths and sizes)",
               xlabel="label noise (share of training labels replaced)",
-              ylabel=f"epoch of the median curve's best test loss{_scale_note(epoch_scale)}", yscale=epoch_scale,
+              ylabel=f"median curve's best test loss ({_loss_label(con, where['dataset'])})",
+              yscale=loss_scale, legend_title="learning rate", series=loss),
+        Panel(title=f"{at}: epoch where the median curve is lowest\n(pooled over depths and sizes)",
+              xlabel="label noise (share of training labels replaced)",
+              ylabel="epoch of the median curve's best test loss", yscale=epoch_scale,
               legend_title="learning rate", series=epoch),
     ]
     return Figure("label_noise",
@@ -404,11 +409,13 @@ def label_noise(con: duckdb.DuckDBPyConnection, choice: Choice) -> Figure:
 
 def regularization(con: duckdb.DuckDBPyConnection, choice: Choice) -> Figure:
     _sweep_present(con, "regularization")
+    _require_complete_groups(con)
     where = _slice_or_skip(con, "select dataset, shape from marts.sweep_comparisons "
-                                "where sweep = 'regularization' and not is_core_value "
+                                "where sweep = 'regularization' and group_is_complete and not is_core_value "
                                 "and kernel_regularizer_type in ('l1', 'l2') "
                                 "and median_curve_best_test_loss is not null",
-                           ("dataset", "shape"), choice, "L1/L2 experiments in the regularization sweep")
+                           ("dataset", "shape"), choice,
+                           "L1/L2 experiments in complete comparison groups of the regularization sweep")
     params = [where["dataset"], where["shape"]]
     rows = _rows(con, """
         select
@@ -419,18 +426,18 @@ def regularization(con: duckdb.DuckDBPyConnection, choice: Choice) -> Figure:
             count(*) as num_experiments,
             count(delta_vs_core) as num_with_core
         from marts.sweep_comparisons
-        where sweep = 'regularization' and dataset = ? and shape = ? and not is_core_value
+        where sweep = 'regularization' and group_is_complete and dataset = ? and shape = ? and not is_core_value
             and kernel_regularizer_type in ('l1', 'l2') and median_curve_best_test_loss is not null
             and case kernel_regularizer_type when 'l1' then kernel_regularizer_l1 else kernel_regularizer_l2 end
             is not null
         group by all
         order by kernel_regularizer_type, penalty
     """, params)
-    core = _rows(con, """
-        select median(median_curve_best_test_loss)
+    core, core_n = _rows(con, """
+        select median(median_curve_best_test_loss), count(median_curve_best_test_loss)
         from marts.sweep_comparisons
-        where sweep = 'regularization' and dataset = ? and shape = ? and is_core_value
-    """, params)[0][0]
+        where sweep = 'regularization' and group_is_complete and dataset = ? and shape = ? and is_core_value
+    """, params)[0]
     if not rows:
         raise FigureSkipped(f"dataset {where['dataset']} with shape {where['shape']} has no L1/L2 experiments "
                             "in the regularization sweep")
@@ -448,12 +455,13 @@ def regularization(con: duckdb.DuckDBPyConnection, choice: Choice) -> Figure:
     xscale = _x_scale([x for s in loss for x in s.x])
     yscale = _axis_scale([v for s in loss for v in s.y] + ([core] if core is not None else []))
     panels = [
-        Panel(title=f"{at}: best loss of the median curve (dashed: unregularized core)",
-              xlabel=f"penalty{_scale_note(xscale)}",
-              ylabel=f"median curve's best test loss ({unit}){_scale_note(yscale)}", xscale=xscale,
+        Panel(title=f"{at}: best loss of the median curve (dashed: unregularized core)\n"
+                    "(complete comparison groups, pooled over depths and sizes)",
+              xlabel="penalty",
+              ylabel=f"median curve's best test loss ({unit})", xscale=xscale,
               yscale=yscale, legend_title="penalty", series=loss, reference=core,
-              reference_label="no penalty (core)"),
-        Panel(title=f"{at}: loss minus the unregularized core's", xlabel=f"penalty{_scale_note(xscale)}",
+              reference_label="no penalty (core)", reference_n=int(core_n)),
+        Panel(title=f"{at}: loss minus the unregularized core's\n(same groups)", xlabel="penalty",
               ylabel=f"median delta vs core ({unit})", xscale=xscale, legend_title="penalty", series=delta,
               reference=0.0, reference_label="core"),
     ]
@@ -484,8 +492,8 @@ def optimizer_sweep(con: duckdb.DuckDBPyConnection, choice: Choice) -> Figure:
     yscale = _axis_scale([v for s in series for v in s.y])
     panel = Panel(
         title=f"{where['dataset']}: complete comparison groups only, all depths, sizes and batch sizes",
-        xlabel=f"learning rate{_scale_note(xscale)}",
-        ylabel=f"median curve's best test loss ({_loss_label(con, where['dataset'])}){_scale_note(yscale)}",
+        xlabel="learning rate",
+        ylabel=f"median curve's best test loss ({_loss_label(con, where['dataset'])})",
         xscale=xscale, yscale=yscale, legend_title="optimizer", series=series,
     )
     return Figure("optimizer_sweep",

@@ -220,3 +220,40 @@ def test_label_noise_question_has_one_answer(paths: dict[str, Any], tmp_path: Pa
               and r["median_curve_best_test_loss_epoch_median"] is not None
               and r["run_best_epoch_median"] != r["median_curve_best_test_loss_epoch_median"]]
     assert differ, "on the demo the median curve's best epoch and the runs' median best epoch differ somewhere"
+
+
+# --- the analyses' ids are the marts' ---------------------------------------------------------
+
+
+def test_analyses_return_ids_of_the_marts_type(paths: dict[str, Any]) -> None:
+    """An analysis returning experiment_id / run_id gives it the type the marts give it (BIGINT /
+    the marts' run_id type), so its rows join to the marts without a cast."""
+    con = duckdb.connect(str(paths["warehouse"]), read_only=True)  # its per-epoch views name the catalog
+    try:
+        mart_types = dict(con.execute("""
+            select column_name, any_value(data_type) from information_schema.columns
+            where table_schema = 'marts' and column_name in ('experiment_id', 'run_id') group by 1
+        """).fetchall())
+        checked = 0
+        for name, sql in sorted(paths["analyses"].items()):
+            for column, column_type, *_ in con.execute(f"describe ({sql})").fetchall():
+                if column in mart_types:
+                    assert column_type == mart_types[column], (name, column, column_type, mart_types[column])
+                    checked += 1
+    finally:
+        con.close()
+    assert checked, "epochwise_double_descent returns experiment_id"
+
+
+# --- what a new user meets: the demo build's warnings, as the README names them ---------------
+
+
+@pytest.mark.parametrize("spelling", ["published", "current"])
+def test_readme_names_the_demo_builds_warnings(built_warehouse: Callable[[str], DbtResult], spelling: str) -> None:
+    """The README gives the demo build's warning count (the planted traps), for the default demo
+    and for `--layout current`: it is the count the build prints."""
+    readme = " ".join((PROJECT_ROOT / "README.md").read_text().split())
+    built = re.findall(r"Done\. PASS=\d+ WARN=(\d+) ERROR=0", built_warehouse(spelling).output)
+    assert built, built_warehouse(spelling).output[-2000:]
+    said = re.findall(r"`WARN=(\d+)`" + (r" with `--layout current`" if spelling == "current" else ";"), readme)
+    assert said == [built[-1]], (spelling, said, built[-1])

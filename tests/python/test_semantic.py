@@ -205,7 +205,8 @@ SAVED_QUERY_SQL: dict[str, tuple[list[str], str]] = {
                e.size as experiment__size, lc.epoch as learning_curve_point__epoch,
                quantile_cont(lc.test_loss_median, 0.5) as curve_test_loss_median,
                quantile_cont(lc.test_loss_q1, 0.5) as curve_test_loss_q1,
-               quantile_cont(lc.test_loss_q3, 0.5) as curve_test_loss_q3
+               quantile_cont(lc.test_loss_q3, 0.5) as curve_test_loss_q3,
+               count(lc.test_loss_median) as curve_experiments
         from marts.experiment_learning_curves as lc
         join marts.experiment_summary as e on lc.experiment_id = e.experiment_id
         where e.is_primary_sweep
@@ -281,7 +282,7 @@ SAVED_QUERY_SQL: dict[str, tuple[list[str], str]] = {
                quantile_cont(c.delta_vs_core, 0.5) as sweep_delta_vs_core_median
         from marts.sweep_comparisons as c
         join marts.experiment_summary as e on c.experiment_id = e.experiment_id
-        where c.sweep = 'regularization'
+        where c.sweep = 'regularization' and c.group_is_complete
         group by 1, 2, 3, 4, 5, 6
         """,
     ),
@@ -293,6 +294,7 @@ SAVED_QUERY_SQL: dict[str, tuple[list[str], str]] = {
                quantile_cont(delta_vs_core, 0.5) as sweep_delta_vs_core_median,
                avg(delta_vs_core) as sweep_delta_vs_core_avg
         from marts.sweep_comparisons
+        where group_is_complete
         group by 1, 2
         """,
     ),
@@ -318,6 +320,135 @@ def test_saved_query_equals_sql(project: MfProject, tmp_path: Path, name: str) -
     expected = sql_rows(project, sql)
     print(f"\n{name}: {len(got)} rows, e.g. {got[:2]}")
     assert_same_rows(columns, got, expected, keys)
+    assert_over_complete_groups(project, name, got)
+
+
+# --- comparisons across swept values: over complete groups, with n -----------------------------
+
+
+def _dimension(text: str) -> str:
+    """``Dimension('experiment__dataset')`` -> ``experiment__dataset``."""
+    found = re.fullmatch(r"Dimension\('([a-z0-9_]+)'\)", text)
+    assert found, text
+    return found.group(1)
+
+
+def swept_dimensions() -> dict[str, set[str]]:
+    """Sweep -> the dimensions that hold its swept value: ``sweep_comparison__swept_value``, and the
+    experiment's own columns of the swept parameter (``seeds/butter_sweeps.csv``)."""
+    columns = {"size": ["size", "num_free_parameters"],
+               "kernel_regularizer": ["kernel_regularizer_type", "kernel_regularizer_l1", "kernel_regularizer_l2"]}
+    with (PROJECT_ROOT / "seeds" / "butter_sweeps.csv").open(newline="") as handle:
+        return {row["sweep"]: {"sweep_comparison__swept_value", "sweep_comparison__swept_value_numeric",
+                               "sweep_comparison__is_core_value",
+                               *(f"experiment__{c}" for c in columns.get(row["swept_parameter"],
+                                                                           [row["swept_parameter"]]))}
+                for row in csv.DictReader(handle)}
+
+
+@dataclass
+class Comparison:
+    """A saved query comparing swept values: what it groups by, its n, where its measures live."""
+
+    swept: list[str]  # the group-by dimensions holding a swept value
+    others: list[str]  # the rest of the group-by: a partition compares its swept values
+    n_metrics: list[str]  # count metrics: the rows (experiments) behind each value
+    over_sweep_comparisons: bool
+    sweeps: list[str] | None  # the sweeps its filter keeps (None: every sweep)
+    filters: list[str]
+
+
+def comparisons(manifest: dict) -> dict[str, Comparison]:
+    """Every saved query that groups by a swept value, read from the semantic manifest."""
+    measure_model = {m["name"]: (model["name"], m["agg"]) for model in manifest["semantic_models"]
+                     for m in model["measures"]}
+    metric_measures = {m["name"]: [i["name"] for i in m["type_params"]["input_measures"]]
+                       for m in manifest["metrics"]}
+    by_sweep = swept_dimensions()
+    found = {}
+    for query in manifest["saved_queries"]:
+        params = query["query_params"]
+        group_by = [_dimension(g) for g in params["group_by"]]
+        filters = [f["where_sql_template"] for f in (params.get("where") or {}).get("where_filters") or []]
+        sweeps = [s for f in filters for s in re.findall(r"sweep_comparison__sweep'\) }} = '([a-z0-9_]+)'", f)]
+        # the swept values of the sweeps it keeps (a learning rate is swept in its sweep, a group key in others')
+        swept_dims = set().union(*(by_sweep[s] for s in (sweeps or by_sweep)))
+        swept = [g for g in group_by if g in swept_dims]
+        if not swept:
+            continue
+        measures = [m for metric in params["metrics"] for m in metric_measures[metric]]
+        found[query["name"]] = Comparison(
+            swept=swept, others=[g for g in group_by if g not in swept],
+            n_metrics=[metric for metric in params["metrics"]
+                       if all(measure_model[m][1] == "count" for m in metric_measures[metric])],
+            over_sweep_comparisons=any(measure_model[m][0] == "sweep_comparisons" for m in measures),
+            sweeps=sweeps or None, filters=filters,
+        )
+    return found
+
+
+def test_every_comparison_shows_n_and_compares_complete_groups(project: MfProject) -> None:
+    """A saved query comparing swept values says how many experiments are behind each value, and,
+    over marts.sweep_comparisons, compares complete groups only (every swept value present): each
+    of them is then checked on the data by assert_over_complete_groups."""
+    found = comparisons(project.manifest)
+    assert {"learning_rate_sweep", "regularization", "optimizer_sweep", "sweep_deltas"} <= set(found), found
+    for name, comparison in found.items():
+        assert comparison.n_metrics, f"saved query {name} compares {comparison.swept} without an n (a count metric)"
+        if comparison.over_sweep_comparisons:
+            assert any("sweep_comparison__group_is_complete" in f for f in comparison.filters), (
+                f"saved query {name} compares swept values over incomplete groups: filter on "
+                "sweep_comparison__group_is_complete")
+            assert name in SAVED_QUERY_SQL or name == "optimizer_sweep", f"{name}: no data check"
+
+
+def complete_group_counts(project: MfProject, comparison: Comparison) -> dict[tuple, int]:
+    """Partition (the comparison's other group-by values) -> the comparison groups in it that hold every
+    swept value of their sweep with a loss: computed here from the definition, not read from
+    group_is_complete."""
+    columns = [g.split("__", 1)[1] for g in comparison.others]
+    sweeps = "" if comparison.sweeps is None else "where sweep in ({})".format(
+        ", ".join(f"'{s}'" for s in comparison.sweeps))
+    rows = sql_rows(project, f"""
+        with sweep_values as (
+            select sweep, count(distinct swept_value) as num_values from marts.sweep_comparisons group by 1
+        ), complete as (
+            select c.sweep, c.comparison_group_id
+            from marts.sweep_comparisons as c join sweep_values as v on c.sweep = v.sweep
+            group by c.sweep, c.comparison_group_id, v.num_values
+            having count(distinct c.swept_value) filter (where c.median_curve_best_test_loss is not null)
+                = v.num_values
+        ), groups as (
+            select distinct sweep, comparison_group_id{"".join(f", {c}" for c in columns)}
+            from marts.sweep_comparisons {sweeps}
+        )
+        select {"".join(f"groups.{c}, " for c in columns)}count(*) as num_groups
+        from groups
+        join complete on groups.sweep = complete.sweep and groups.comparison_group_id = complete.comparison_group_id
+        group by all
+    """)
+    return {tuple((row[c] is None, str(row[c])) for c in columns): int(row["num_groups"]) for row in rows}
+
+
+def assert_over_complete_groups(project: MfProject, name: str, rows: list[dict[str, Any]]) -> None:
+    """If saved query ``name`` compares swept values over marts.sweep_comparisons: each of its rows
+    is over every complete group of its partition, the same groups for every swept value (so n is
+    the number of those groups)."""
+    comparison = comparisons(project.manifest).get(name)
+    if comparison is None or not comparison.over_sweep_comparisons:
+        return
+    expected = complete_group_counts(project, comparison)
+    assert expected, f"{name}: the demo should hold complete comparison groups"
+    values: dict[tuple, set] = {}
+    for row in rows:
+        partition = tuple((row[g] is None, str(row[g])) for g in comparison.others)
+        values.setdefault(partition, set()).add(tuple(str(row[g]) for g in comparison.swept))
+        for metric in comparison.n_metrics:
+            assert row[metric] == expected.get(partition), (
+                f"{name} compares a swept value over other than the complete groups of its partition",
+                partition, {g: row[g] for g in comparison.swept}, metric, row[metric], expected.get(partition))
+    assert set(values) == set(expected), sorted(set(values) ^ set(expected))[:5]
+    assert any(len(v) > 1 for v in values.values()), f"{name}: no partition compares two swept values"
 
 
 #: the optimizer sweep's saved query in SQL: the current release's layout publishes the sweep
@@ -350,6 +481,7 @@ def test_optimizer_saved_query_equals_sql_on_the_current_layout(
     columns, got = mf_rows(current, tmp_path, "--saved-query", "optimizer_sweep")
     expected = sql_rows(current, sql)
     assert_same_rows(columns, got, expected, keys)
+    assert_over_complete_groups(current, "optimizer_sweep", got)
     optimizers = {row["sweep_comparison__swept_value"] for row in got}
     assert "adam" in optimizers and len(optimizers) >= 3, optimizers
 
