@@ -387,3 +387,56 @@ def test_builds_switching_data_roots_and_vars_equal_fresh_builds(switching: list
         assert differing_rows(build.warehouse, fresh.warehouse, "audit.load_audit",
                               exclude=("audited_at", "invocation_id")) == 0
         assert differing_rows(build.warehouse, fresh.warehouse, "audit.source_reconciliation") == 0
+
+
+# --- issue 29: settings that cannot disagree; the limit compared exactly -------------------------------
+
+
+def test_dbt_arg_vars_are_merged_with_the_limit_or_refused() -> None:
+    config = project.read_config(PROJECT_ROOT)
+    default = quarantine.default_limit(config)
+    var = quarantine.VAR
+    assert quarantine.build_arguments(None, ("--fail-fast",), config) == (default, ("--fail-fast",))
+    limit, args = quarantine.build_arguments(0.2, ("--vars", "{other: 1}", "--fail-fast"), config)
+    assert limit == 0.2 and args[0] == "--vars" and args[2:] == ("--fail-fast",)
+    assert json.loads(args[1]) == {"other": 1, var: 0.2}  # one --vars: dbt keeps only the last
+    limit, args = quarantine.build_arguments(None, (f"--vars={{{var}: 0.3, other: x}}",), config)
+    assert limit == 0.3 and json.loads(args[1]) == {var: 0.3, "other": "x"}
+    assert quarantine.build_arguments(0.3, ("--vars", f"{{{var}: 0.3}}"), config)[0] == 0.3
+    for given, message in [
+        ((0.2, ("--vars", f"{{{var}: 0.3}}")), f"--quarantine-limit 0.2 and --dbt-arg --vars {var}: 0.3 disagree"),
+        ((None, ("--vars", f"{{{var}: 5%}}")), f"--dbt-arg --vars {var} must be a number between 0 and 1, not '5%'"),
+        ((None, ("--vars", "[1, 2]")), "--dbt-arg --vars '[1, 2]' is not a YAML mapping"),
+        ((None, ("--vars",)), "--dbt-arg --vars needs its value"),
+    ]:
+        with pytest.raises(quarantine.LimitError) as refused:
+            quarantine.build_arguments(*given, config)
+        assert message in str(refused.value)
+
+
+def test_limit_in_dbt_project_yml_is_validated_there() -> None:
+    config = {"vars": {quarantine.VAR: "1%"}}
+    with pytest.raises(quarantine.LimitError, match=rf"vars\.{quarantine.VAR} in dbt_project.yml must be a number "
+                                                    r"between 0 and 1, not '1%'"):
+        quarantine.default_limit(config)
+
+
+@pytest.mark.parametrize(("damaged", "read", "limit", "over"), [
+    (29, 100, 0.29, False), (30, 100, 0.29, True), (57, 100, 0.57, False), (58, 100, 0.58, False),
+    (59, 100, 0.58, True), (1, 100, 0.01, False), (0, 0, 0.0, False), (1, 1, 0.0, True),
+])
+def test_limit_is_compared_exactly_in_python_and_in_the_dbt_test(damaged: int, read: int, limit: float,
+                                                                  over: bool) -> None:
+    """0.29 x 100 is 28.999999999999996 as a double: 29 damaged rows of 100 are within 0.29, in the
+    summary line and in the dbt test's comparison (its expression rendered and run in DuckDB)."""
+    import re
+
+    import jinja2
+
+    assert quarantine.over_limit(damaged, read, limit) is over
+    macro = (PROJECT_ROOT / "macros" / "tests" / "butter_quarantine_within_limit.sql").read_text()
+    where = re.search(r"where (rows_damaged > .*)\n", macro)
+    assert where is not None
+    sql = jinja2.Environment().from_string(where.group(1)).render(limit=limit)
+    assert duckdb.sql(f"select {sql} from (select {damaged} as rows_damaged, {read} as rows_read)").fetchone() == \
+        (over,)
