@@ -60,6 +60,7 @@ line), ``--datasets a --where dataset=b`` (every filter must hold).
 
 from __future__ import annotations
 
+import calendar
 import json
 import os
 import sys
@@ -94,6 +95,10 @@ KNOWN_ROOT_FILES = frozenset({"_demo_manifest.json", MANIFEST, SELECTIONS, f".{S
 RECORD_VERSION = 2
 #: how often a running download rewrites its entry's counts (seconds)
 RECORD_EVERY = 2.0
+#: S3's Last-Modified has whole seconds: a file fetched before the end of its Last-Modified second
+#: plus this margin (clock skew) may be rewritten with the same size and the same listed identity;
+#: its ETag is checked again (a HEAD) before it is skipped
+SETTLE_SECONDS = 5.0
 ENCODINGS = ("copy", "zstd")
 
 
@@ -305,6 +310,31 @@ class Source:
         """A stream of the whole file (pyarrow's S3 client: a HEAD, then one GET for the body)."""
         return self.filesystem.open_input_stream(remote.source[len(self.prefix):])
 
+    def etag(self, remote: RemoteFile) -> str | None:
+        """The file's ETag now (one HEAD), or None where the store gives none (a local folder)."""
+        with self.filesystem.open_input_file(remote.source[len(self.prefix):]) as handle:
+            return stamp(handle)[0]
+
+
+def stamp(stream: Any) -> tuple[str | None, float | None]:
+    """(ETag, Last-Modified as epoch seconds) of an opened S3 object (pyarrow's stream metadata);
+    (None, None) for a local file."""
+    try:
+        meta = dict(stream.metadata() or {})
+    except (AttributeError, OSError):
+        return None, None
+    raw = {str(k).lower(): v.decode() if isinstance(v, bytes) else str(v) for k, v in meta.items()}
+    modified = None
+    text = raw.get("last-modified")
+    if text:
+        for pattern in ("%Y-%m-%dT%H:%M:%SZ", "%a, %d %b %Y %H:%M:%S GMT"):
+            try:
+                modified = float(calendar.timegm(time.strptime(text, pattern)))
+                break
+            except ValueError:
+                continue
+    return raw.get("etag"), modified
+
 
 # --- the manifest ------------------------------------------------------------------------------
 
@@ -466,9 +496,15 @@ def transfer(source: Source, remote: RemoteFile, out: Path, encoding: str,
     part = part_path(dest)
     encoded = part.with_name(part.name + ".zstd")
     received = 0
+    etag: str | None = None
+    modified: float | None = None
+    unsettled = False
     try:
         try:
+            opened_at = time.time()
             with source.open(remote) as stream, open(part, "wb") as handle:
+                etag, modified = stamp(stream)
+                unsettled = etag is not None and (modified is None or opened_at < modified + 1 + SETTLE_SECONDS)
                 while True:
                     if stop is not None and stop.is_set():
                         raise TransferError("interrupted")
@@ -498,7 +534,8 @@ def transfer(source: Source, remote: RemoteFile, out: Path, encoding: str,
             final = encoded
         os.replace(final, dest)
         return {"path": remote.relative, "source": remote.source, "source_size": remote.size,
-                "source_identity": remote.identity, "size": dest.stat().st_size, "encoding": encoding}
+                "source_identity": remote.identity, "size": dest.stat().st_size, "encoding": encoding,
+                "etag": etag, "modified": modified, "unsettled": unsettled}
     except TransferError as exc:
         raise TransferError(f"{remote.source}: {exc}; nothing was written to {dest}") from None
     finally:
@@ -506,14 +543,25 @@ def transfer(source: Source, remote: RemoteFile, out: Path, encoding: str,
             leftover.unlink(missing_ok=True)
 
 
-def is_done(remote: RemoteFile, out: Path, record: dict[str, Any] | None, encoding: str) -> bool:
+def is_done(remote: RemoteFile, out: Path, record: dict[str, Any] | None, encoding: str,
+            source: Source | None = None) -> bool:
+    """Whether ``remote`` is already in ``out`` as the source holds it now: recorded with the same
+    listed identity and local size, and, when it was fetched within its Last-Modified second
+    (``unsettled``), with the ETag the source gives now (one HEAD)."""
     dest = out / remote.relative
     try:
         size = dest.stat().st_size
     except OSError:
         return False
     if record is not None and record.get("source_identity") == remote.identity and record.get("encoding") == encoding:
-        return record.get("size") == size
+        if record.get("size") != size:
+            return False
+        if record.get("unsettled") and record.get("etag") and source is not None:
+            try:
+                return source.etag(remote) == record["etag"]
+            except OSError:
+                return False
+        return True
     return encoding == "copy" and record is None and size == remote.size
 
 
@@ -703,9 +751,14 @@ def _download_locked(source: Source, out: Path, selection: Selection, listing: l
     todo = []
     listed: dict[str, int] = {}
     arrived: dict[str, int] = {}
+    settled = []
     for remote in listing:
         listed[remote.folder] = listed.get(remote.folder, 0) + 1
-        if is_done(remote, out, records.get(remote.relative), encoding):
+        record = records.get(remote.relative)
+        if is_done(remote, out, record, encoding, source):
+            if record is not None and record.get("unsettled") and isinstance(record.get("modified"), (int, float)) \
+                    and time.time() >= record["modified"] + 1 + SETTLE_SECONDS:  # the ETag checked after the window
+                settled.append({**record, "unsettled": False})
             result.skipped += 1
             result.skipped_bytes += remote.size
             arrived[remote.folder] = arrived.get(remote.folder, 0) + 1
@@ -714,6 +767,9 @@ def _download_locked(source: Source, out: Path, selection: Selection, listing: l
     entry = {"source": source.root, "selection": selection.as_json(), "complete_selection": selection.complete,
              "listed": listed, "source_root_entries": [{k: v for k, v in asdict(e).items() if k != "listed_at"}
                                                       for e in entries]}
+    if settled:
+        with open(out / MANIFEST, "a") as manifest:
+            manifest.writelines(json.dumps(record) + "\n" for record in settled)
     _record(out, {**entry, "state": "in progress", "arrived": arrived})
     stop = threading.Event()
     manifest_lock = threading.Lock()

@@ -10,6 +10,9 @@ FIFO named part-1.parquet               scan ends at once: error naming it, neve
 FIFO with another name                  a warning naming it; the scan goes on
 { } [ ] * ? in the data root path       refused before dbt, naming the path and the characters
 scan records each file's identity       size:mtime_ns:inode of the file on disk
+parquet file named 000001_0             read by the scan, listed by the drift check (no "changed during
+                                          the build"), copied and re-encoded by download (issue 29)
+extra partition level version=2         a scan error naming the folder (not a binder error in DuckDB)
 ======================================  ===============================================================
 """
 

@@ -1,7 +1,10 @@
 """``butter export``: models and selects to parquet/csv, read back equal to the table.
 
 The fast tests use a small DuckDB file written here; the slow one round-trips
-every mart of a real build (the session's ``built_warehouse``).
+every mart of a real build (the session's ``built_warehouse``). Issue 29: ``--out`` naming the
+warehouse, its WAL, a file under the data root, a lock file or a file export did not write is
+refused in one line, every file unchanged; a parquet file export wrote is replaced, others with
+``--replace``.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ NULL array / empty array, every copy    every copy quarantined; the run is in no
 NULL run_id in one sweep copy           that row quarantined; the run published from all_runs
 summary array too long, every copy      quarantined; the experiment has no published summary
 NULL experiment_id, complete_summary    that row quarantined; the summary read from a sweep copy
+epochs = 0, arrays empty, every copy    quarantined ("epochs is 0"); the run is in no mart
 every damaged row                       a *_damaged row of audit.source_reconciliation naming folder,
                                         file and finding; load_audit.rows_damaged per folder equals
                                         the rows damaged here; the counts reconcile; one summary line
@@ -22,6 +23,9 @@ damaged share above the limit           refused naming the folder and both count
                                         warehouse byte-for-byte unchanged
 three builds on one checkout            data root A, then B (another limit), then A: each build's test
                                         statuses (severities), audit and marts equal a fresh build's
+--dbt-arg --vars with other vars        one --vars merged with the limit; a different limit refused
+1% in dbt_project.yml                   one line naming the file (issue 29)
+29 of 100 rows at 0.29 (also .57 .58)   within the limit, in the summary line and the dbt test
 ======================================  ===============================================================
 """
 
@@ -156,6 +160,26 @@ def set_value(path: Path, key: str, key_value: object, column: str, change: Call
     pq.write_table(table.set_column(index, field_, pa.array(values, field_.type)), path)
 
 
+def zero_epochs(path: Path, run_id: str, epochs: int) -> Path:
+    """Move one run out of ``path`` into an ``epochs=0`` partition folder beside it, every per-epoch
+    array empty (an experiment that trained nothing); the new file."""
+    table = pq.ParquetFile(path).read()
+    is_run = pc.equal(table["run_id"], run_id)
+    row = table.filter(is_run)
+    for i, column in enumerate(row.schema):
+        if pa.types.is_list(column.type) and column.name != "widths":
+            row = row.set_column(i, column, pa.array([[]], column.type))
+        elif column.name == "epochs":
+            row = row.set_column(i, column, pa.array([0], column.type))
+    folder = Path(*["epochs=0" if p == f"epochs={epochs}" else p for p in path.parent.parts])
+    assert folder != path.parent, path
+    target = folder / "part-zero.parquet"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(row, target)
+    pq.write_table(table.filter(pc.invert(is_run)), path)
+    return target
+
+
 def copies(root: Path, kind: str, key: str) -> dict[Any, list[tuple[str, Path]]]:
     """Every copy (folder, file) of every key (a run_id text, an experiment_id number) in the runs or
     summary folders."""
@@ -193,8 +217,9 @@ def damage(root: Path) -> Damage:
     base_epochs = sorted(r for r, c in run_copies.items()
                          if c[0][0] == "all_runs" and len(c) > 1 and all(f"/epochs={epochs}/" in str(f) for _, f in c))
     run_a, run_b, run_c, run_d = base_epochs[0], base_epochs[3], base_epochs[6], base_epochs[9]
+    run_z = base_epochs[12]
     facts.runs = {"short_in_all_runs": run_a, "null_array_everywhere": run_b, "empty_array_everywhere": run_c,
-                  "null_id_in_sweep": run_d}
+                  "null_id_in_sweep": run_d, "zero_epochs_everywhere": run_z}
 
     folder, path = run_copies[run_a][0]
     set_value(path, "run_id", run_a, "val_loss", lambda v: v[:-1])
@@ -208,6 +233,8 @@ def damage(root: Path) -> Damage:
     folder, path = run_copies[run_d][1]
     set_value(path, "run_id", run_d, "run_id", lambda v: None)
     facts.hit(folder, path, "run_id is NULL")
+    for folder, path in run_copies[run_z]:  # issue 29: trained for 0 epochs, every array empty
+        facts.hit(folder, zero_epochs(path, run_z, epochs), "epochs is 0")
 
     summary_copies = copies(root, "summary", "experiment_id")
     shared = sorted(e for e, c in summary_copies.items()
@@ -279,7 +306,8 @@ def test_null_elements_build_the_same_marts_as_nan(roots: tuple[Path, Damage], s
     _, facts = roots
     assert facts.null_elements > 0
     clean, damaged = switching[0].warehouse, fresh_damaged.warehouse
-    gone = [facts.runs["null_array_everywhere"], facts.runs["empty_array_everywhere"]]
+    gone = [facts.runs["null_array_everywhere"], facts.runs["empty_array_everywhere"],
+            facts.runs["zero_epochs_everywhere"]]
     touched = [e for (e,) in query(damaged, "select distinct experiment_id from audit.source_reconciliation "
                                             "where difference in ('run_damaged', 'experiment_damaged') "
                                             "and experiment_id is not null")]
@@ -331,6 +359,7 @@ def test_damaged_copies_give_way_to_sound_ones(roots: tuple[Path, Damage], fresh
     assert facts.runs["null_id_in_sweep"] in runs  # read from all_runs
     assert facts.runs["null_array_everywhere"] not in runs
     assert facts.runs["empty_array_everywhere"] not in runs
+    assert facts.runs["zero_epochs_everywhere"] not in runs  # issue 29: epochs = 0 is damage
     located = dict(query(db, "select run_id, read_from_folder from intermediate.int_runs_located where run_id = ?",
                          [facts.runs["short_in_all_runs"]]))
     assert located[facts.runs["short_in_all_runs"]] != "all_runs"

@@ -30,7 +30,17 @@ unwritable warehouse folder             one line, no traceback
 Ctrl-C (SIGINT to butter)               one line, exit 130, the dbt child is gone
 kill -9 of butter                       its dbt child ends too (PR_SET_PDEATHSIG) and the lock is free
 dbt compile while a reader holds it     ``butter compile`` works (scratch catalog)
+demo --out on a download / own files    refused in one line, exit 2, the folder byte-for-byte unchanged
+  / a demo with a file added / a file     (issue 29)
+demo stopped part-way (new or over a    nothing at --out (an earlier demo unchanged), no work folder
+  demo), SIGINT to butter demo            left; "interrupted; <out> was left as it was ..." exit 130
 ======================================  ===============================================================
+
+Issue 29's other cases are in test_download.py (the download record, keys leaving the folder,
+selections matching nothing, the folder lock), test_export.py (what --out may replace),
+test_data_root.py (one definition of a parquet file, an unknown partition level),
+test_quarantine.py (--dbt-arg --vars, the exact limit, epochs = 0) and test_copies.py
+(contradictions on every column that defines an experiment).
 """
 
 from __future__ import annotations
