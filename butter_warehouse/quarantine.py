@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import yaml
 
 from . import project
 from .errors import InputError
@@ -86,9 +85,9 @@ def build_arguments(limit: float | None, dbt_args: Sequence[str],
             i += 1
             continue
         try:
-            parsed = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise LimitError(f"--dbt-arg --vars {text!r} is not YAML ({str(exc).splitlines()[0]})") from None
+            parsed = project.parse_vars(text)
+        except ValueError as exc:
+            raise LimitError(f"--dbt-arg --vars {text!r} is not YAML ({exc})") from None
         if not isinstance(parsed, dict):
             raise LimitError(f"--dbt-arg --vars {text!r} is not a YAML mapping, e.g. '{{key: value}}'")
         user.update(parsed)

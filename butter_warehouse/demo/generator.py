@@ -11,6 +11,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from .. import contract, encoding
+from ..errors import InputError
 from ..progress import Progress
 from . import curves, design as design_mod, summary, tables, traps as traps_mod, writer
 from .design import Design, Experiment
@@ -43,9 +44,11 @@ def _validate(layout: str, spelling: str, experiments: int, runs: int, epochs: i
         )
 
 
-class DemoTargetError(ValueError):
+class DemoTargetError(InputError, ValueError):
     """The folder given to write the demo into holds something the demo did not write; nothing
-    was changed."""
+    was changed (exit code 2, ``butter demo: ...``)."""
+
+    names_command = True
 
 
 #: the non-data files a demo folder holds (``writer.write_common_metadata``)
