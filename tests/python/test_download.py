@@ -603,3 +603,21 @@ def test_same_size_rewrite_within_the_listed_second_is_fetched_again_by_its_etag
         again = run(s3.data_root, out, selection)
     assert again.transferred == 1 and not again.failed
     assert (out / relative).read_bytes() == second
+
+
+def test_stopped_download_names_its_folder_not_the_warehouse(small: Path, tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from butter_warehouse import cli
+
+    def interrupted(*args: Any, **kwargs: Any) -> dict:
+        raise KeyboardInterrupt
+
+    monkeypatch.setenv("BUTTER_PROGRESS", "never")
+    monkeypatch.setattr(download, "transfer", interrupted)
+    out = tmp_path / "out"
+    assert cli.main(["download", "--source", str(small), "--out", str(out), "--folders", "complete_summary"]) == 130
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"butter: interrupted; the files that arrived in {out} are kept whole and recorded, none half-written; run "
+        "the same download again to resume (until it finishes, a build of that folder refuses).")
+    assert download.downloads(out)[0]["state"] == "interrupted"
