@@ -43,6 +43,20 @@ def _usage(command: argparse.ArgumentParser) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Parse, find the project, run the command under the error guard; the exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    for sig in previous:  # from the start: a Ctrl-C while the modules load stops too
+        signal.signal(sig, _term_as_interrupt)
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("butter: interrupted before the command started; nothing was changed.", file=sys.stderr)
+        return errors.INTERRUPTED
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _main(argv: list[str]) -> int:
     at = _command_index(argv)
     if at is not None and argv[at] == "compile":  # everything after it goes to dbt unchanged
         args = parser().parse_args([*argv[:at], "compile"])
@@ -73,6 +87,14 @@ def _where(ctx: Context) -> object:
         return "the published warehouse"
 
 
+def _outcome(ctx: Context, args: argparse.Namespace) -> str:
+    """What a command that stopped leaves behind, as the end of its one line: the command's own
+    ``outcome(ctx, args)`` when it has one (download, demo, export, scan: they never touch the
+    warehouse), else the published warehouse, left as it was."""
+    said = getattr(args.command_module, "outcome", None)
+    return str(said(ctx, args)) if said is not None else f"{_where(ctx)} was left as it was"
+
+
 def guarded(ctx: Context, args: argparse.Namespace) -> int:
     """Find the project (when the command needs it) and run the command: the one place failures
     are caught. Each ends with one line, never a traceback, and its exit code (``errors.EXIT_CODES``):
@@ -89,14 +111,14 @@ def guarded(ctx: Context, args: argparse.Namespace) -> int:
             ctx = replace(ctx, project_root=project.find_root(ctx.project_dir))
         return int(args.command_module.run(ctx, args))
     except KeyboardInterrupt:
-        print(f"butter: interrupted; {_where(ctx)} was left as it was.", file=sys.stderr)
+        print(f"butter: interrupted; {_outcome(ctx, args)}.", file=sys.stderr)
         return errors.INTERRUPTED
     except errors.ButterError as exc:
         print(exc.line(args.command), file=sys.stderr)
         return exc.exit_code
     except duckdb.Error as exc:  # e.g. the disk filling up while the new file is checkpointed
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        print(f"butter: {first}. {_where(ctx)} was left as it was.", file=sys.stderr)
+        print(f"butter: {first}. {_outcome(ctx, args)}.", file=sys.stderr)
         return errors.FAILED
     except OSError as exc:
         if exc.errno == errno.ENOSPC:
@@ -106,8 +128,7 @@ def guarded(ctx: Context, args: argparse.Namespace) -> int:
         else:
             reason = exc.strerror or str(exc)
         target = f" ({exc.filename})" if exc.filename else ""
-        print(f"butter: {reason}{target}: {exc.__class__.__name__}. {_where(ctx)} was left as it was.",
-              file=sys.stderr)
+        print(f"butter: {reason}{target}: {exc.__class__.__name__}. {_outcome(ctx, args)}.", file=sys.stderr)
         return errors.FAILED
     finally:
         for sig, handler in previous.items():

@@ -34,13 +34,33 @@ out folder records each finished file (source, its size and identity, local
 size, encoding); a file is skipped when it is recorded with the same source
 identity and its local size matches (or, for plain copies, when its size equals
 the source's), so a second run transfers nothing and an interrupted run
-continues where it stopped. ``_butter_download.json`` records the selections
-downloaded into the folder; the scan turns a partial selection into a note per
-folder in ``audit.load_audit``.
+continues where it stopped.
+
+``_butter_download.json`` records each source and selection downloaded into the
+folder (several are kept side by side): the files its listing held per folder,
+the files that arrived, and its state: "in progress" from the start of the
+transfer (rewritten every ``RECORD_EVERY`` seconds), then "finished",
+"incomplete: files failed" or "interrupted" when it ends. The scan refuses a
+root with an entry that is not "finished", naming each folder and how many of
+its files arrived (so ``butter build`` builds nothing from it): running the same
+download again resumes it. Finished partial selections become a note per folder
+in ``audit.load_audit``. ``_butter_download.lock`` is ``flock``-ed while a
+download writes the folder: a second download into it stops at once, a second
+landing waits.
+
+Refused before anything is written (``DownloadError``, exit 2): a source with an
+empty segment (``s3://b//butter``), a key that would leave the out folder (a
+``..``, ``.`` or empty segment: ``storage.segment_problem``; every destination
+and every pruned path is also proven inside the folder, ``storage.inside``), a
+source with none of the selected folders (no such bucket, a published folder
+given as the root), a selection whose filter matches no file (naming the values
+the folders have; a value of a filter whose other values match is one logged
+line), ``--datasets a --where dataset=b`` (every filter must hold).
 """
 
 from __future__ import annotations
 
+import calendar
 import json
 import os
 import sys
@@ -59,7 +79,7 @@ from .encoding import encoding_options, portable_dictionary_columns
 from .errors import InputError
 from .progress import Progress, format_duration
 from .settings import Settings, coerce
-from .storage import is_parquet_file, is_s3, s3_filesystem
+from .storage import inside, is_data_file, is_parquet_file, is_s3, root_problem, s3_filesystem, segment_problem
 
 PUBLIC_ROOT = "s3://oedi-data-lake/butter"
 MANIFEST = "_butter_download.jsonl"
@@ -68,7 +88,17 @@ PART_SUFFIX = ".butter-part"
 CHUNK = 1 << 20
 #: the files butter itself writes at a data root, never reported as unknown by the scan:
 #: ``butter demo``'s manifest (demo.MANIFEST_NAME) and this module's records
-KNOWN_ROOT_FILES = frozenset({"_demo_manifest.json", MANIFEST, SELECTIONS, f".{SELECTIONS}.tmp"})
+LOCK = "_butter_download.lock"
+KNOWN_ROOT_FILES = frozenset({"_demo_manifest.json", MANIFEST, SELECTIONS, f".{SELECTIONS}.tmp", LOCK})
+#: the version of the record ``_butter_download.json`` (1: a single source's selections, written
+#: before the transfer; 2: one entry per source and selection with its state and counts)
+RECORD_VERSION = 2
+#: how often a running download rewrites its entry's counts (seconds)
+RECORD_EVERY = 2.0
+#: S3's Last-Modified has whole seconds: a file fetched before the end of its Last-Modified second
+#: plus this margin (clock skew) may be rewritten with the same size and the same listed identity;
+#: its ETag is checked again (a HEAD) before it is skipped
+SETTLE_SECONDS = 5.0
 ENCODINGS = ("copy", "zstd")
 
 
@@ -129,7 +159,14 @@ class Selection:
             if key not in keys:
                 raise DownloadError(f"--where {item!r}: {key!r} is not a partition key; the keys are "
                                     f"{', '.join(sorted(keys))}")
-            filters.setdefault(key, []).extend(_split([values]))
+            wanted = _split([values])
+            if key in filters:  # every filter must hold: a key given twice keeps the values both allow
+                both = [v for v in filters[key] if any(_same_value(v, w) for w in wanted)]
+                if not both:
+                    raise DownloadError(f"--where {item!r} and the earlier {key}={','.join(filters[key])} (--datasets "
+                                        f"or --where) cannot both hold: no value is in both")
+                wanted = both
+            filters[key] = wanted
         return cls(chosen, filters, list(dict.fromkeys(sweep_names)), everything)
 
     def resolve(self, existing: set[str]) -> tuple[Selection, list[str], list[str]]:
@@ -214,6 +251,9 @@ class Source:
         from pyarrow import fs
 
         self.root = root
+        problem = root_problem(root)
+        if problem:
+            raise DownloadError(f"the source {root} {problem}: give it as s3://bucket/prefix")
         if is_s3(self.root):
             self.filesystem = s3_filesystem(env)
             self.base = self.root[len("s3://"):]
@@ -233,13 +273,22 @@ class Source:
             raise DownloadError(f"{self.root}/{folder} could not be listed ({exc}). Check the source, "
                                 "BUTTER_S3_ENDPOINT and the network.") from exc
         files = []
+        refused = []
         for info in sorted(infos, key=lambda i: i.path):
             if info.type != fs.FileType.File:
                 continue
             relative = info.path[len(self.base) + 1:]
+            problem = segment_problem(relative)
+            if problem:
+                refused.append(f"{self.prefix}{info.path} ({problem})")
+                continue
             size = int(info.size or 0)
             mtime = info.mtime_ns if info.mtime_ns is not None else ""
             files.append(RemoteFile(folder, relative, self.prefix + info.path, size, f"{size}:{mtime}"))
+        if refused:
+            more = f" and {len(refused) - 3} more" if len(refused) > 3 else ""
+            raise DownloadError(f"{len(refused)} key(s) under {self.root}/{folder} cannot be written inside a local "
+                                f"folder: {', '.join(refused[:3])}{more}; nothing was downloaded")
         return files
 
     def root_listing(self) -> tuple[set[str], Sequence[Any]]:
@@ -260,6 +309,31 @@ class Source:
     def open(self, remote: RemoteFile) -> Any:
         """A stream of the whole file (pyarrow's S3 client: a HEAD, then one GET for the body)."""
         return self.filesystem.open_input_stream(remote.source[len(self.prefix):])
+
+    def etag(self, remote: RemoteFile) -> str | None:
+        """The file's ETag now (one HEAD), or None where the store gives none (a local folder)."""
+        with self.filesystem.open_input_file(remote.source[len(self.prefix):]) as handle:
+            return stamp(handle)[0]
+
+
+def stamp(stream: Any) -> tuple[str | None, float | None]:
+    """(ETag, Last-Modified as epoch seconds) of an opened S3 object (pyarrow's stream metadata);
+    (None, None) for a local file."""
+    try:
+        meta = dict(stream.metadata() or {})
+    except (AttributeError, OSError):
+        return None, None
+    raw = {str(k).lower(): v.decode() if isinstance(v, bytes) else str(v) for k, v in meta.items()}
+    modified = None
+    text = raw.get("last-modified")
+    if text:
+        for pattern in ("%Y-%m-%dT%H:%M:%SZ", "%a, %d %b %Y %H:%M:%S GMT"):
+            try:
+                modified = float(calendar.timegm(time.strptime(text, pattern)))
+                break
+            except ValueError:
+                continue
+    return raw.get("etag"), modified
 
 
 # --- the manifest ------------------------------------------------------------------------------
@@ -282,52 +356,104 @@ def read_manifest(out: Path) -> dict[str, dict[str, Any]]:
 
 
 def read_selections(root: str | Path) -> dict[str, Any] | None:
+    """``root``'s record of what was downloaded into it (``RECORD_VERSION``), or None. A
+    version-1 record (one source, written before its transfer) is read as finished entries."""
     path = Path(root) / SELECTIONS
     if not path.is_file():
         return None
     try:
-        return json.loads(path.read_text())
+        recorded = json.loads(path.read_text())
     except ValueError:
         return None
+    if not isinstance(recorded, dict):
+        return None
+    if recorded.get("version") != RECORD_VERSION:
+        source = recorded.get("source", "?")
+        recorded = {"version": RECORD_VERSION, "downloads": [
+            {"source": source, "selection": selection, "complete_selection": bool(recorded.get("complete")),
+             "state": "finished", "listed": {}, "arrived": {},
+             "source_root_entries": recorded.get("source_root_entries", [])}
+            for selection in recorded.get("selections", [])]}
+    return recorded
+
+
+def downloads(root: str | Path) -> list[dict[str, Any]]:
+    """The entries of ``root``'s record: one per source and selection downloaded into it."""
+    return [d for d in (read_selections(root) or {}).get("downloads", []) if isinstance(d, dict)]
 
 
 def source_root_entries(root: str) -> list[Any]:
-    """The entries at the root of the source ``root`` was downloaded from that are not published
+    """The entries at the root of each source ``root`` was downloaded from that are not published
     folders (recorded by ``download``; never copied), as ``inventory.RootEntry`` naming the source."""
     from .inventory.model import RootEntry
 
-    recorded = read_selections(root) or {}
-    source = recorded.get("source", "?")
     entries = []
-    for item in recorded.get("source_root_entries", []):
-        try:
-            entries.append(RootEntry(**{**item, "listed_at": source}))
-        except TypeError:  # a record written by another version: not this one's to report
-            continue
+    seen: set[tuple[str, str]] = set()
+    for item in downloads(root):
+        source = item.get("source", "?")
+        for entry in item.get("source_root_entries", []):
+            key = (source, json.dumps(entry, sort_keys=True))
+            if key in seen:
+                continue
+            seen.add(key)
+            try:
+                entries.append(RootEntry(**{**entry, "listed_at": source}))
+            except TypeError:  # a record written by another version: not this one's to report
+                continue
     return entries
 
 
+def _held(selection: Mapping[str, Any]) -> str:
+    where = " and ".join(f"{k}={'|'.join(v)}" for k, v in (selection.get("where") or {}).items())
+    return f"partitions {where}" if where else "the whole folder"
+
+
+def unfinished(root: str) -> list[str]:
+    """One line per download into ``root`` that has not finished (interrupted, killed or with
+    files that failed): its source and, per folder, how many of the listed files arrived."""
+    lines = []
+    for item in downloads(root):
+        if item.get("state") == "finished":
+            continue
+        listed, arrived = item.get("listed") or {}, item.get("arrived") or {}
+        counts = ", ".join(f"{folder}/ {arrived.get(folder, 0):,} of {n:,} files"
+                           for folder, n in listed.items() if arrived.get(folder, 0) != n)
+        state = item.get("state", "unfinished")
+        lines.append(f"the butter download from {item.get('source', '?')} into {root} is {state} "
+                     f"({counts or 'no files counted yet'})")
+    return lines
+
+
 def partial_notes(root: str) -> dict[str, str]:
-    """{folder: note} for a data root written by ``butter download``: which partitions a
-    partial selection holds, or where a complete copy came from (what the scan adds to
-    each folder's ``audit.load_audit`` note)."""
-    recorded = read_selections(root)
-    if not recorded:
+    """{folder: note} for a data root written by ``butter download``: which partitions each
+    partial selection holds and from which source, or where a complete copy came from (what
+    the scan adds to each folder's ``audit.load_audit`` note)."""
+    items = [d for d in downloads(root) if d.get("state") == "finished"]
+    if not items:
         return {}
-    if recorded.get("complete"):
-        source = recorded.get("source", "?")
-        return {folder: f"local copy of {source}/{folder} (butter download or the landing of butter build): "
-                f"each file's source path, size and last-modified time are in {root}/{MANIFEST}"
-                for folder in contract.FOLDERS}
-    held: dict[str, list[str]] = {}
-    for selection in recorded.get("selections", []):
-        where = " and ".join(f"{k}={'|'.join(v)}" for k, v in selection.get("where", {}).items())
-        for folder in selection.get("folders", []):
-            held.setdefault(folder, []).append(f"partitions {where}" if where else "the whole folder")
-    source = recorded.get("source", "?")
-    head = f"partial download (butter download from {source}): this folder holds"
-    return {folder: f"{head} {'; '.join(parts)}" + ("" if "the whole folder" in parts else " only")
-            for folder, parts in held.items()}
+    notes: dict[str, str] = {}
+    whole = all(d.get("complete_selection") for d in items)
+    if whole:
+        sources = list(dict.fromkeys(str(d.get("source", "?")) for d in items))
+        return {folder: f"local copy of {' and '.join(f'{s}/{folder}' for s in sources)} (butter download or the "
+                f"landing of butter build): each file's source path, size and last-modified time are in "
+                f"{root}/{MANIFEST}" for folder in contract.FOLDERS}
+    held: dict[str, list[tuple[str, str]]] = {}
+    for item in items:
+        selection = item.get("selection") or {}
+        folders = contract.FOLDERS if item.get("complete_selection") else selection.get("folders", [])
+        for folder in folders:
+            held.setdefault(folder, []).append((str(item.get("source", "?")), _held(selection)))
+    for folder, parts in held.items():
+        sources = list(dict.fromkeys(source for source, _ in parts))
+        if len(sources) == 1:
+            text = f"partial download (butter download from {sources[0]}): this folder holds " + \
+                "; ".join(dict.fromkeys(what for _, what in parts))
+        else:
+            text = "partial download (butter download from several sources): this folder holds " + \
+                "; ".join(f"{what} from {source}" for source, what in dict.fromkeys(parts))
+        notes[folder] = text + ("" if any(what == "the whole folder" for _, what in parts) else " only")
+    return notes
 
 
 # --- transfer ---------------------------------------------------------------------------------
@@ -362,14 +488,23 @@ def _reencode(part: Path, target: Path, kind: contract.Kind, compression: str) -
 def transfer(source: Source, remote: RemoteFile, out: Path, encoding: str,
              stop: threading.Event | None = None) -> dict[str, Any]:
     """Fetch one file to ``out`` through a temporary name, check it, rename it; its manifest record."""
-    dest = out / remote.relative
+    try:
+        dest = inside(out, remote.relative)
+    except ValueError as exc:
+        raise TransferError(f"{remote.source}: not written: {exc}") from None
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = part_path(dest)
     encoded = part.with_name(part.name + ".zstd")
     received = 0
+    etag: str | None = None
+    modified: float | None = None
+    unsettled = False
     try:
         try:
+            opened_at = time.time()
             with source.open(remote) as stream, open(part, "wb") as handle:
+                etag, modified = stamp(stream)
+                unsettled = etag is not None and (modified is None or opened_at < modified + 1 + SETTLE_SECONDS)
                 while True:
                     if stop is not None and stop.is_set():
                         raise TransferError("interrupted")
@@ -382,14 +517,14 @@ def transfer(source: Source, remote: RemoteFile, out: Path, encoding: str,
             raise TransferError(f"the transfer failed after {received:,} bytes ({exc})") from exc
         if received != remote.size:
             raise TransferError(f"received {received:,} bytes, the listing says {remote.size:,}")
-        parquet = dest.name.endswith(".parquet") or is_parquet_file(str(part), part.stat().st_size)
-        if parquet:
+        data = is_data_file(str(part), received, name=dest.name)
+        if data or is_parquet_file(str(part), received):  # data files and parquet metadata (_common_metadata)
             try:
                 meta = pq.read_metadata(part)
             except Exception as exc:  # noqa: BLE001 - any unreadable footer is the same finding
                 raise TransferError(f"its parquet footer does not read ({exc})") from exc
         final = part
-        if parquet and encoding != "copy" and not dest.name.startswith(("_", ".")) and meta.num_row_groups:
+        if data and encoding != "copy" and meta.num_row_groups:
             try:
                 _reencode(part, encoded, contract.folder_kind(remote.folder), encoding)
             except TransferError:
@@ -399,7 +534,8 @@ def transfer(source: Source, remote: RemoteFile, out: Path, encoding: str,
             final = encoded
         os.replace(final, dest)
         return {"path": remote.relative, "source": remote.source, "source_size": remote.size,
-                "source_identity": remote.identity, "size": dest.stat().st_size, "encoding": encoding}
+                "source_identity": remote.identity, "size": dest.stat().st_size, "encoding": encoding,
+                "etag": etag, "modified": modified, "unsettled": unsettled}
     except TransferError as exc:
         raise TransferError(f"{remote.source}: {exc}; nothing was written to {dest}") from None
     finally:
@@ -407,14 +543,25 @@ def transfer(source: Source, remote: RemoteFile, out: Path, encoding: str,
             leftover.unlink(missing_ok=True)
 
 
-def is_done(remote: RemoteFile, out: Path, record: dict[str, Any] | None, encoding: str) -> bool:
+def is_done(remote: RemoteFile, out: Path, record: dict[str, Any] | None, encoding: str,
+            source: Source | None = None) -> bool:
+    """Whether ``remote`` is already in ``out`` as the source holds it now: recorded with the same
+    listed identity and local size, and, when it was fetched within its Last-Modified second
+    (``unsettled``), with the ETag the source gives now (one HEAD)."""
     dest = out / remote.relative
     try:
         size = dest.stat().st_size
     except OSError:
         return False
     if record is not None and record.get("source_identity") == remote.identity and record.get("encoding") == encoding:
-        return record.get("size") == size
+        if record.get("size") != size:
+            return False
+        if record.get("unsettled") and record.get("etag") and source is not None:
+            try:
+                return source.etag(remote) == record["etag"]
+            except OSError:
+                return False
+        return True
     return encoding == "copy" and record is None and size == remote.size
 
 
@@ -484,8 +631,10 @@ class Result:
 
 def download(source_root: str, out: Path, selection: Selection, *, concurrency: int, encoding: str = "copy",
              env: Settings | Mapping[str, str] | None = None, progress: bool | None = None,
-             log: Callable[[str], None] | None = None, prune: bool = False) -> Result:
-    """Copy the selection from ``source_root`` into ``out``; see the module doc."""
+             log: Callable[[str], None] | None = None, prune: bool = False, lock_wait: float = 0.0) -> Result:
+    """Copy the selection from ``source_root`` into ``out``; see the module doc. Refuses
+    (DownloadError, nothing written) a source or selection that matches no file, a key that
+    would leave ``out``, and a folder another download is writing to (after ``lock_wait`` s)."""
     env = coerce(env)
     log = log or (lambda line: print(line, file=sys.stderr))
     if encoding not in ENCODINGS:
@@ -494,78 +643,199 @@ def download(source_root: str, out: Path, selection: Selection, *, concurrency: 
     out = Path(out).resolve()
     if source.prefix == "" and Path(source.root).resolve() == out:
         raise DownloadError(f"the source and the out folder are the same ({out})")
-    out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     existing, entries = source.root_listing()
     requested = list(selection.folders)
+    wanted = selection
     selection, missing, stand_ins = selection.resolve(existing)
+    if not selection.folders:
+        raise DownloadError(_nothing_there(source.root, existing, requested))
+    selected = [f for folder in selection.folders for f in source.list(folder)]
+    listing = [f for f in selected if selection.keeps(f.relative[len(f.folder) + 1:])]
+    unmatched, refused = _unmatched(selection, selected)
+    if refused or not listing:
+        raise DownloadError(f"{wanted.describe()} matches no file in {source.root}"
+                            + (f": {'; '.join(unmatched)}" if unmatched else "") + "; nothing was downloaded")
+    for line in unmatched:  # a value of a filter whose other values match
+        log(f"BUTTER download: {line}")
     for line in stand_ins:
         log(line)
-    listing = [f for folder in selection.folders for f in source.list(folder)
-               if selection.keeps(f.relative[len(folder) + 1:])]
+    out.mkdir(parents=True, exist_ok=True)
+    with folder_lock(out, lock_wait):
+        return _download_locked(source, out, selection, listing, entries, missing, requested, started,
+                                concurrency=concurrency, encoding=encoding, progress=progress, log=log, prune=prune)
+
+
+def _nothing_there(root: str, existing: set[str], requested: Sequence[str]) -> str:
+    if not existing:
+        return (f"{root} holds nothing (no such bucket or prefix, or it is empty): check --source / "
+                "BUTTER_DATA_ROOT; nothing was downloaded")
+    inner = sorted(existing)
+    hint = ""
+    if any("=" in name for name in inner):
+        hint = " (its folders are partition folders: it looks like one published folder; give its parent)"
+    return (f"{root} has none of the selected folders ({', '.join(f + '/' for f in requested)}); it holds "
+            f"{', '.join(f + '/' for f in inner[:5])}{' ...' if len(inner) > 5 else ''}{hint}; nothing was downloaded")
+
+
+def _unmatched(selection: Selection, files: Sequence[RemoteFile]) -> tuple[list[str], bool]:
+    """(one text per partition filter value that no listed file of the selected folders carries,
+    with the values found there; whether a whole filter matches nothing)."""
+    if not selection.where:
+        return [], False
+    found: dict[str, set[str]] = {}
+    for remote in files:
+        for segment in remote.relative.split("/")[1:-1]:
+            if "=" in segment:
+                key, value = segment.split("=", 1)
+                found.setdefault(key, set()).add(value)
+    texts = []
+    refused = False
+    for key, allowed in selection.where.items():
+        other = key.replace(".", "_") if "." in key else key.replace("kernel_regularizer_", "kernel_regularizer.")
+        values = found.get(key, set()) | found.get(other, set())
+        if not values:
+            continue  # no folder of the selection is partitioned by it: the filter keeps everything
+        absent = [value for value in allowed if not any(_same_value(v, value) for v in values)]
+        refused = refused or len(absent) == len(allowed)
+        shown = sorted(values)
+        texts += [f"no selected folder has {key}={value} (they have {', '.join(shown[:8])}"
+                  + (" ..." if len(shown) > 8 else "") + ")" for value in absent]
+    return texts, refused
+
+
+class folder_lock:  # noqa: N801 - used as a context manager, like open()
+    """``flock`` on ``LOCK`` in a download folder (``butter download`` and the landing of
+    ``butter build``): one writer at a time; another waits ``wait`` seconds, then stops."""
+
+    def __init__(self, out: Path, wait: float = 0.0) -> None:
+        self.path = out / LOCK
+        self.wait = wait
+        self.handle: Any = None
+
+    def __enter__(self) -> folder_lock:
+        import fcntl
+
+        self.handle = open(self.path, "a+")
+        deadline = time.monotonic() + max(0.0, self.wait)
+        while True:
+            try:
+                fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    self.handle.seek(0)
+                    holder = self.handle.read().strip() or "?"
+                    self.handle.close()
+                    raise DownloadError(f"another butter download or build landing (pid {holder}) is writing to "
+                                        f"{self.path.parent}; wait for it to finish, then run this again") from None
+                time.sleep(0.2)
+        self.handle.seek(0)
+        self.handle.truncate()
+        self.handle.write(str(os.getpid()))
+        self.handle.flush()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.handle.close()
+
+
+def _download_locked(source: Source, out: Path, selection: Selection, listing: list[RemoteFile],
+                     entries: Sequence[Any], missing: list[str], requested: list[str], started: float, *,
+                     concurrency: int, encoding: str, progress: bool | None, log: Callable[[str], None],
+                     prune: bool) -> Result:
     records = read_manifest(out)
     result = Result(listed=len(listing), listed_bytes=sum(f.size for f in listing), missing=missing)
     if prune:  # a folder the source no longer has at all is pruned too
         result.pruned = _prune(out, set(requested) | set(selection.folders), records, {f.relative for f in listing})
     todo = []
+    listed: dict[str, int] = {}
+    arrived: dict[str, int] = {}
+    settled = []
     for remote in listing:
-        if is_done(remote, out, records.get(remote.relative), encoding):
+        listed[remote.folder] = listed.get(remote.folder, 0) + 1
+        record = records.get(remote.relative)
+        if is_done(remote, out, record, encoding, source):
+            if record is not None and record.get("unsettled") and isinstance(record.get("modified"), (int, float)) \
+                    and time.time() >= record["modified"] + 1 + SETTLE_SECONDS:  # the ETag checked after the window
+                settled.append({**record, "unsettled": False})
             result.skipped += 1
             result.skipped_bytes += remote.size
+            arrived[remote.folder] = arrived.get(remote.folder, 0) + 1
         else:
             todo.append(remote)
-    _record_selection(out, source.root, selection, entries)
+    entry = {"source": source.root, "selection": selection.as_json(), "complete_selection": selection.complete,
+             "listed": listed, "source_root_entries": [{k: v for k, v in asdict(e).items() if k != "listed_at"}
+                                                      for e in entries]}
+    if settled:
+        with open(out / MANIFEST, "a") as manifest:
+            manifest.writelines(json.dumps(record) + "\n" for record in settled)
+    _record(out, {**entry, "state": "in progress", "arrived": arrived})
     stop = threading.Event()
     manifest_lock = threading.Lock()
+    state = "interrupted"
+    recorded_at = time.monotonic()
     bar = ByteProgress("download", len(todo), sum(f.size for f in todo), enabled=progress)
-    with bar, open(out / MANIFEST, "a") as manifest, ThreadPoolExecutor(max(1, concurrency)) as pool:
-        pending: dict[Future, RemoteFile] = {}
-        queue = iter(todo)
-        try:
-            while True:
-                while len(pending) < 2 * max(1, concurrency):
-                    queued = next(queue, None)
-                    if queued is None:
+    try:
+        with bar, open(out / MANIFEST, "a") as manifest, ThreadPoolExecutor(max(1, concurrency)) as pool:
+            pending: dict[Future, RemoteFile] = {}
+            queue = iter(todo)
+            try:
+                while True:
+                    while len(pending) < 2 * max(1, concurrency):
+                        queued = next(queue, None)
+                        if queued is None:
+                            break
+                        pending[pool.submit(transfer, source, queued, out, encoding, stop)] = queued
+                    if not pending:
                         break
-                    pending[pool.submit(transfer, source, queued, out, encoding, stop)] = queued
-                if not pending:
-                    break
-                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    remote = pending.pop(future)
-                    try:
-                        record = future.result()
-                    except TransferError as exc:
-                        result.failed.append(remote.source)
-                        log(f"BUTTER download error: {exc}")
-                        bar.update(0)
-                        continue
-                    with manifest_lock:
-                        manifest.write(json.dumps(record) + "\n")
-                        manifest.flush()
-                    result.transferred += 1
-                    result.transferred_bytes += remote.size
-                    result.stored_bytes += record["size"]
-                    bar.add(remote.size)
-        except BaseException:
-            stop.set()
-            for future in pending:
-                future.cancel()
-            raise
+                    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        remote = pending.pop(future)
+                        try:
+                            record = future.result()
+                        except TransferError as exc:
+                            result.failed.append(remote.source)
+                            log(f"BUTTER download error: {exc}")
+                            bar.update(0)
+                            continue
+                        with manifest_lock:
+                            manifest.write(json.dumps(record) + "\n")
+                            manifest.flush()
+                        arrived[remote.folder] = arrived.get(remote.folder, 0) + 1
+                        result.transferred += 1
+                        result.transferred_bytes += remote.size
+                        result.stored_bytes += record["size"]
+                        bar.add(remote.size)
+                    if time.monotonic() - recorded_at > RECORD_EVERY:
+                        _record(out, {**entry, "state": "in progress", "arrived": arrived})
+                        recorded_at = time.monotonic()
+            except BaseException:
+                stop.set()
+                for future in pending:
+                    future.cancel()
+                raise
+        state = "incomplete: files failed" if result.failed else "finished"
+    finally:
+        _record(out, {**entry, "state": state, "arrived": arrived})
     result.seconds = time.monotonic() - started
     return result
 
 
 def _prune(out: Path, folders: set[str], records: dict[str, dict[str, Any]], listed: set[str]) -> int:
-    """Delete the files this command wrote earlier (in the manifest) that the source no longer holds."""
+    """Delete the files this command wrote earlier (in the manifest) that the source no longer holds,
+    each proven inside ``out`` first (a record naming a path outside it is dropped, not followed)."""
     gone = [rel for rel, record in records.items() if not record.get("deleted") and rel not in listed
             and rel.split("/", 1)[0] in folders]
     with open(out / MANIFEST, "a") as manifest:
         for rel in gone:
-            path = out / rel
-            path.unlink(missing_ok=True)
-            manifest.write(json.dumps({"path": rel, "deleted": True}) + "\n")
             records.pop(rel)
+            manifest.write(json.dumps({"path": rel, "deleted": True}) + "\n")
+            try:
+                path = inside(out, rel)
+            except ValueError:
+                continue
+            path.unlink(missing_ok=True)
             parent = path.parent
             while parent != out and parent.is_dir() and not any(parent.iterdir()):
                 parent.rmdir()
@@ -573,16 +843,14 @@ def _prune(out: Path, folders: set[str], records: dict[str, dict[str, Any]], lis
     return len(gone)
 
 
-def _record_selection(out: Path, source: str, selection: Selection, entries: Sequence[Any]) -> None:
+def _record(out: Path, entry: dict[str, Any]) -> None:
+    """Replace, in ``out``'s record, the entry of this source and selection with ``entry`` (the
+    entries of other sources and selections are kept: a folder may hold several)."""
     recorded = read_selections(out) or {}
-    if recorded.get("source") not in (None, source):
-        recorded = {}
-    selections = [s for s in recorded.get("selections", []) if s != selection.as_json()]
-    selections.append(selection.as_json())
-    complete = bool(recorded.get("complete")) or selection.complete
-    data = {"source": source, "complete": complete, "selections": selections,
-            "source_root_entries": [{k: v for k, v in asdict(e).items() if k != "listed_at"} for e in entries]}
-    write_selections(out, data)
+    same = (entry["source"], json.dumps(entry["selection"], sort_keys=True))
+    kept = [d for d in recorded.get("downloads", [])
+            if (d.get("source"), json.dumps(d.get("selection"), sort_keys=True)) != same]
+    write_selections(out, {"version": RECORD_VERSION, "downloads": [*kept, entry]})
 
 
 def write_selections(out: Path, data: dict[str, Any]) -> None:

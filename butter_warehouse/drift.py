@@ -17,7 +17,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from . import contract, inventory, settings
-from .storage import is_s3, s3_filesystem
+from .storage import is_data_file, is_s3, s3_filesystem
 
 #: files named per kind of change in the message
 SHOWN = 5
@@ -30,7 +30,8 @@ def recorded(inventory_dir: Path) -> dict[str, str]:
 
 
 def current(root: str, env: settings.Settings | Mapping[str, str] | None = None) -> dict[str, str]:
-    """{path: identity} of the parquet files under the published folders now."""
+    """{path: identity} of the parquet data files under the published folders now
+    (``storage.is_data_file``: the scan's definition, ``000001_0`` included)."""
     filesystem = s3_filesystem(settings.coerce(env)) if is_s3(root) else None
     inv = inventory.Inventory(root=root)
     found: dict[str, str] = {}
@@ -38,8 +39,12 @@ def current(root: str, env: settings.Settings | Mapping[str, str] | None = None)
         state = inventory.FolderState(folder, contract.folder_kind(folder), f"{root}/{folder}")
         if filesystem is None and not os.path.isdir(state.folder_path):
             continue
-        for path, _size, identity in inventory.list_folder(inv, state, filesystem):
-            if path.endswith(".parquet"):
+        for path, size, identity in inventory.list_folder(inv, state, filesystem):
+            try:
+                data = is_data_file(path, size, filesystem)
+            except OSError:  # cannot be read now: listed, so a file the scan read shows as changed
+                data = True
+            if data:
                 found[path] = identity
     return found
 

@@ -10,6 +10,13 @@ it works while a BI tool has the warehouse open and cannot change it. Rows are
 streamed in batches to a temporary file beside the output, which replaces the
 output only when complete; a progress line (rows done of total, rate, time
 left) is shown on a terminal.
+
+``--out`` is checked before anything is read: the warehouse itself (and its
+``.wal``), anything under the data root (``protected``: BUTTER_DATA_ROOT, the
+demo folder), a lock file (``*.lock``: the build's and a download's) and a folder
+are refused; an existing file is replaced only when it is a parquet file this
+command wrote (its footer says so: ``EXPORT_MARK``) or with ``--replace`` (a
+CSV file cannot carry the mark: replacing one needs ``--replace``).
 """
 
 from __future__ import annotations
@@ -33,6 +40,8 @@ from .progress import Progress
 FORMATS = ("parquet", "csv")
 SUFFIX_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
 BATCH_ROWS = 65_536
+#: the key in the footer metadata of the parquet files ``export`` writes (what lets it replace them)
+EXPORT_MARK = b"butter_export"
 #: schemas searched, in this order, for a model name given without its schema
 SCHEMA_ORDER = ("marts", "audit", "intermediate", "staging", "seeds")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?")
@@ -86,6 +95,39 @@ def output_format(out: Path, file_format: str | None) -> str:
         raise ExportError(
             f"cannot tell the format of {out} from its suffix; name it .parquet or .csv or pass --format parquet|csv"
         ) from None
+
+
+def _within(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def written_by_export(path: Path) -> bool:
+    """Whether ``path`` is a parquet file ``export`` wrote (its footer carries ``EXPORT_MARK``)."""
+    try:
+        meta = pq.read_metadata(path).metadata or {}
+    except Exception:  # noqa: BLE001 - not parquet, unreadable: not one it wrote
+        return False
+    return EXPORT_MARK in meta
+
+
+def check_out(out: Path, warehouse: Path, protected: tuple[Path, ...] = (), replace: bool = False) -> None:
+    """Refuse (``ExportError``, nothing written) an ``--out`` that is the warehouse or its WAL, under
+    a ``protected`` folder (the data root), a lock file, or an existing file ``export`` did not
+    write (unless ``replace``)."""
+    target = Path(os.path.realpath(out))
+    house = Path(os.path.realpath(warehouse))
+    if target in (house, house.with_name(house.name + ".wal")):
+        raise ExportError(f"--out {out} is the warehouse {'file' if target == house else 'WAL'}: export never "
+                          "changes the warehouse; give another file")
+    for folder in protected:
+        if _within(target, Path(os.path.realpath(folder))):
+            raise ExportError(f"--out {out} is under the data root {folder}: export never writes there (a build "
+                              "would read it); give a file outside it")
+    if target.name.endswith(".lock"):
+        raise ExportError(f"--out {out} is a lock file (a build's or a download's); give another file")
+    if os.path.lexists(out) and not replace and not written_by_export(out):
+        raise ExportError(f"--out {out} exists and is not a parquet file butter export wrote: pass --replace to "
+                          "replace it, or give a new file")
 
 
 def is_model_name(text: str) -> bool:
@@ -183,7 +225,8 @@ class _Writer:
             _check_csv_types(schema)
             self._writer: pq.ParquetWriter | pa_csv.CSVWriter = pa_csv.CSVWriter(str(path), schema)
         else:
-            self._writer = pq.ParquetWriter(str(path), schema, compression="zstd")
+            marked = schema.with_metadata({**(schema.metadata or {}), EXPORT_MARK: b"1"})
+            self._writer = pq.ParquetWriter(str(path), marked, compression="zstd")
 
     def write(self, batch: pa.RecordBatch) -> None:
         self._writer.write_batch(batch)
@@ -193,11 +236,12 @@ class _Writer:
 
 
 def export(warehouse: Path, what: str, out: Path, file_format: str | None = None, *,
-           progress: bool | None = None) -> ExportResult:
-    """Write the model or select ``what`` from ``warehouse`` to ``out``."""
+           progress: bool | None = None, protected: tuple[Path, ...] = (), replace: bool = False) -> ExportResult:
+    """Write the model or select ``what`` from ``warehouse`` to ``out`` (``check_out`` first)."""
     started = time.monotonic()
     out = Path(out)
     fmt = output_format(out, file_format)
+    check_out(out, Path(warehouse), protected, replace)
     if not is_model_name(what):
         check_select(what)  # before opening anything: a clear error for non-selects
     conn = open_warehouse(Path(warehouse))

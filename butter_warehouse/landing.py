@@ -19,9 +19,22 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from . import contract
-from .download import DownloadError, RemoteFile, Selection, Source, download, read_selections, write_selections
+from .download import (
+    DownloadError,
+    RemoteFile,
+    Selection,
+    Source,
+    download,
+    downloads,
+    read_selections,
+    write_selections,
+)
 from .settings import Settings, coerce
-from .storage import is_s3, parquet_codecs
+from .storage import is_data_file, is_s3, parquet_codecs
+
+#: seconds a landing waits for another one writing the same cache folder (another build of the
+#: same root) before it stops with a message
+LOCK_WAIT = 600.0
 
 
 def cache_dir(root: str, project_root: Path, encoding: str, env: Settings | Mapping[str, str] | None = None) -> Path:
@@ -44,9 +57,9 @@ def first_file_compressed_with(root: str, codecs: frozenset[str],
     source = Source(root)
 
     def match(remote: RemoteFile) -> set[str]:
-        if remote.relative.rsplit("/", 1)[-1].startswith(("_", ".")):
-            return set()
         try:
+            if not is_data_file(remote.source, remote.size):
+                return set()
             meta = pq.read_metadata(remote.source)
         except Exception:  # noqa: BLE001 - not parquet, or damaged: the scan reports it
             return set()
@@ -80,7 +93,7 @@ def land(root: str, project_root: Path, *, encoding: str = "copy",
           + (f", re-encoded as {encoding}" if encoding != "copy" else "") + ")"
           + (why or "; BUTTER_S3_CACHE=off reads S3 directly"), flush=True)
     result = download(root, dest, Selection.parse(), concurrency=concurrency, encoding=encoding, env=cfg,
-                      prune=True)
+                      prune=True, lock_wait=LOCK_WAIT)
     print(f"landed: {result.summary(dest)}" + (f"; {result.pruned} file(s) no longer in the source removed"
                                               if result.pruned else ""), flush=True)
     if result.failed:
@@ -88,9 +101,11 @@ def land(root: str, project_root: Path, *, encoding: str = "copy",
                             f"{result.failed[0]} (see the errors above); nothing was built")
     recorded = None if is_s3(root) else read_selections(root)
     if recorded is not None:  # the copy holds what the root holds, as the root's own record says
-        # (and the entries at the root it did not copy, as this landing listed them)
-        landed = read_selections(dest) or {}
-        write_selections(dest, {**recorded, "source_root_entries": landed.get("source_root_entries", [])})
+        # (and the entries at the root it did not copy, as this landing listed them: kept on an
+        # entry of its own that names no folder)
+        mine = [{**d, "selection": {"folders": [], "where": {}}, "complete_selection": False, "listed": {},
+                 "arrived": {}} for d in downloads(dest) if d.get("source") == root and d.get("source_root_entries")]
+        write_selections(dest, {**recorded, "downloads": [*recorded.get("downloads", []), *mine]})
     return dest
 
 

@@ -34,7 +34,7 @@ import sys
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -252,11 +252,9 @@ def engine_for(ctx: Context, target: str) -> Engine:
 def build(ctx: Context, request: BuildRequest) -> int:
     """``butter build``: every step; the exit code."""
     cfg = ctx.cfg  # validates every setting before anything runs
-    if request.quarantine_limit is not None:
-        limit = request.quarantine_limit
-        limit_args: tuple[str, ...] = quarantine.dbt_vars(limit)
-    else:
-        limit, limit_args = quarantine.default_limit(ctx.project_config), ()
+    # one --vars for dbt: butter's limit merged with --dbt-arg --vars (LimitError when they disagree)
+    limit, dbt_args = quarantine.build_arguments(request.quarantine_limit, request.dbt_args, ctx.project_config)
+    request = replace(request, dbt_args=dbt_args)
     engine = engine_for(ctx, request.target)
     missing = engine.missing() or engine.unreachable(ctx)
     if missing:
@@ -272,18 +270,17 @@ def build(ctx: Context, request: BuildRequest) -> int:
     if landed != ctx.data_root():
         ctx = ctx.with_data_root(landed)
     with engine.workspace(ctx, request) as ws:
-        code = run_steps(ctx, request, engine, ws, limit, limit_args)
+        code = run_steps(ctx, request, engine, ws, limit)
         return engine.publish(ctx, request, ws, code)
 
 
-def run_steps(ctx: Context, request: BuildRequest, engine: Engine, ws: Workspace, limit: float,
-              limit_args: tuple[str, ...]) -> int:
+def run_steps(ctx: Context, request: BuildRequest, engine: Engine, ws: Workspace, limit: float) -> int:
     """Scan, dbt build, docs and the engine's checks in the workspace; the build's exit code."""
     if not run_scan(ctx.data_root(), ws.inventory_dir, ctx):
         return inventory.ScanError.exit_code
     code = engine.prepare(ctx, request, ws)
     if code == 0:
-        code = dbt_runner.run_dbt(ctx, "build", *ws.target_args, *limit_args, *request.dbt_args, env=ws.env,
+        code = dbt_runner.run_dbt(ctx, "build", *ws.target_args, *request.dbt_args, env=ws.env,
                                   keep_fds=ws.keep_fds, cwd=ws.cwd)
         engine.after_build(ctx, request, ws, code, limit)
     if code == 0 and request.docs:

@@ -47,6 +47,14 @@ def dbt_var(config: Mapping[str, Any], name: str) -> Any:
     return (config.get("vars") or {})[name]
 
 
+def parse_vars(text: str) -> Any:
+    """The value of a dbt ``--vars`` argument (YAML, as dbt reads it); ValueError when it is not YAML."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ValueError(str(exc).splitlines()[0]) from None
+
+
 def project_name(folder: Path) -> str | None:
     """The ``name`` in ``folder/dbt_project.yml``, or None when there is no such file."""
     if not (folder / PROJECT_FILE).is_file():

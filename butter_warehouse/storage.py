@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from .settings import Settings, coerce
@@ -73,6 +74,58 @@ def is_parquet_file(path: str, size: int, filesystem: Any | None = None) -> bool
             head = handle.read_at(4, 0)
             tail = handle.read_at(4, size - 4)
     return head == PARQUET_MAGIC and tail == PARQUET_MAGIC
+
+
+def is_data_file(path: str, size: int, filesystem: Any | None = None, name: str | None = None) -> bool:
+    """Whether a file below a published folder is a parquet data file: the one definition the
+    scan, the after-build drift check, the download and the landing share. A name ending in
+    ``.parquet`` is one (the staging glob reads it); any other name is one when its bytes say
+    parquet (``PAR1`` at both ends: ``000001_0`` as some writers name parts), except metadata
+    names starting with ``_`` or ``.`` (``_common_metadata``, ``.crc``). Raises OSError when a
+    file whose name does not decide cannot be read. ``name``: the file's name when ``path`` is
+    a temporary copy of it (a download's ``.<name>.butter-part``)."""
+    name = name or path.rsplit("/", 1)[-1]
+    if name.endswith(".parquet"):
+        return True
+    if name.startswith(("_", ".")):
+        return False
+    return is_parquet_file(path, size, filesystem)
+
+
+def segment_problem(relative: str) -> str | None:
+    """Why ``relative`` (a key below a root, ``/``-separated) cannot name a file inside a local
+    folder: absolute, an empty segment (``a//b``), or a ``.`` / ``..`` segment; None when it can."""
+    if relative.startswith("/"):
+        return "is absolute"
+    for segment in relative.split("/"):
+        if segment == "":
+            return "has an empty path segment (//)"
+        if segment in (".", ".."):
+            return f"has a {segment!r} segment"
+    return None
+
+
+def root_problem(root: str) -> str | None:
+    """Why an ``s3://`` root cannot be read (an empty or ``..`` segment, no bucket); None when it can."""
+    if not is_s3(root):
+        return None
+    rest = root[len("s3://"):]
+    if not rest:
+        return "names no bucket"
+    return segment_problem(rest)
+
+
+def inside(root: Path, relative: str) -> Path:
+    """``root / relative``, proven inside ``root`` (no segment leaves it, no link below it points
+    out of it); ValueError naming the path otherwise."""
+    problem = segment_problem(relative)
+    if problem:
+        raise ValueError(f"{relative!r} {problem}")
+    base = root.resolve()
+    target = (base / relative).resolve()
+    if target != base and base not in target.parents:
+        raise ValueError(f"{relative!r} leads outside {base} (to {target})")
+    return base / relative
 
 
 def parquet_codecs(meta: Any) -> set[str]:

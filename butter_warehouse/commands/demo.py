@@ -45,6 +45,12 @@ def needs_project(args: argparse.Namespace) -> bool:
     return args.out is None  # the default folder is in the project
 
 
+def outcome(ctx: Context, args: argparse.Namespace) -> str:
+    """What a stopped demo leaves (``cli.guarded``'s line): it is written beside its folder and
+    renamed into place only when complete."""
+    return f"{args.out or 'the demo folder'} was left as it was (a demo is put there only when complete)"
+
+
 def run(ctx: Context, args: argparse.Namespace) -> int:
     from .. import demo
     from ..demo.generator import LAYOUT_SPELLINGS

@@ -37,6 +37,12 @@ def needs_project(args: argparse.Namespace) -> bool:
     return False
 
 
+def outcome(ctx: Context, args: argparse.Namespace) -> str:
+    """What a stopped download leaves (``cli.guarded``'s line): it never touches the warehouse."""
+    return (f"the files that arrived in {args.out} are kept whole and recorded, none half-written; run the same "
+            "download again to resume (until it finishes, a build of that folder refuses)")
+
+
 def run(ctx: Context, args: argparse.Namespace) -> int:
     """Download; a selection or source that cannot be used raises ``DownloadError``
     (``cli.guarded``: ``butter download: ...``, exit 2)."""

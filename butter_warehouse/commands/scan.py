@@ -20,6 +20,11 @@ def needs_project(args: argparse.Namespace) -> bool:
     return True
 
 
+def outcome(ctx: Context, args: argparse.Namespace) -> str:
+    """What a stopped scan leaves (``cli.guarded``'s line): it reads the data root only."""
+    return "the data root and the warehouse were not changed"
+
+
 def run(ctx: Context, args: argparse.Namespace) -> int:
     ctx.cfg  # noqa: B018 - every setting validated before the scan starts
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="butter-inventory-"))

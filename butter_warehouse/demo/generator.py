@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import tempfile
 from collections import defaultdict
 from dataclasses import asdict
 from pathlib import Path
 
 from .. import contract, encoding
+from ..errors import InputError
 from ..progress import Progress
 from . import curves, design as design_mod, summary, tables, traps as traps_mod, writer
 from .design import Design, Experiment
@@ -41,12 +44,67 @@ def _validate(layout: str, spelling: str, experiments: int, runs: int, epochs: i
         )
 
 
-def _clear(root: Path) -> None:
-    """Remove what an earlier generation wrote, so the output depends only on the arguments."""
-    for folder in contract.FOLDERS:
-        if (root / folder).exists():
-            shutil.rmtree(root / folder)
-    (root / MANIFEST_NAME).unlink(missing_ok=True)
+class DemoTargetError(InputError, ValueError):
+    """The folder given to write the demo into holds something the demo did not write; nothing
+    was changed (exit code 2, ``butter demo: ...``)."""
+
+    names_command = True
+
+
+#: the non-data files a demo folder holds (``writer.write_common_metadata``)
+_METADATA_FILES = frozenset({"_common_metadata"})
+
+
+def _foreign(root: Path) -> str | None:
+    """What in an existing ``root`` the demo did not write (None: ``root`` is empty or holds
+    exactly a demo: its manifest, the folders it names and in each the files it counts)."""
+    entries = sorted(p.name for p in root.iterdir())
+    if not entries:
+        return None
+    try:
+        manifest = json.loads((root / MANIFEST_NAME).read_text())
+        counts = manifest["counts"]
+        assert isinstance(counts, dict)
+    except (OSError, ValueError, KeyError, TypeError, AssertionError):
+        return f"holds {', '.join(entries[:4])}{' ...' if len(entries) > 4 else ''} and no demo manifest"
+    other = [name for name in entries if name != MANIFEST_NAME and name not in counts]
+    if other:
+        return f"holds {', '.join(other[:4])}{' ...' if len(other) > 4 else ''}, which the demo did not write"
+    for folder, count in counts.items():
+        files = [p for p in (root / folder).rglob("*") if not p.is_dir()] if (root / folder).is_dir() else []
+        extra = [p for p in files if p.name not in _METADATA_FILES and not p.name.endswith(".parquet")]
+        parquet = sum(p.name.endswith(".parquet") for p in files)
+        if extra or not isinstance(count, dict) or parquet != count.get("files"):
+            wrote = count.get("files") if isinstance(count, dict) else "?"
+            shown = f"{extra[0].relative_to(root)}" if extra else f"{parquet} parquet files in {folder}/"
+            return f"holds {shown}, where the demo wrote {wrote} parquet files"
+    return None
+
+
+def _check_target(root: Path) -> None:
+    """Refuse (DemoTargetError) a ``root`` that is not absent, an empty folder or a demo."""
+    if not os.path.lexists(root):
+        return
+    if root.is_symlink() or not root.is_dir():
+        raise DemoTargetError(f"{root} is not a folder the demo made: give --out a new or empty folder; "
+                              "nothing was changed")
+    what = _foreign(root)
+    if what:
+        raise DemoTargetError(f"{root} {what}: the demo writes only into a new or empty folder or over a demo it "
+                              "wrote; give --out another folder (nothing was changed)")
+
+
+def _install(work: Path, root: Path) -> None:
+    """Put the finished demo ``work`` (a sibling folder) at ``root`` by renames: an absent or
+    empty ``root`` is replaced in one rename, an earlier demo is moved aside first, then deleted."""
+    _check_target(root)  # again: nothing may have been put there while the demo was written
+    if os.path.lexists(root) and any(root.iterdir()):
+        old = Path(tempfile.mkdtemp(prefix=f".{root.name}.demo-old-", dir=root.parent))
+        os.replace(root, old / root.name)
+        os.replace(work, root)
+        shutil.rmtree(old)
+    else:
+        os.replace(work, root)  # rename(2) replaces an empty folder
 
 
 def _leaves(design: Design, spelling: contract.Spelling) -> dict[str, list[Experiment]]:
@@ -220,9 +278,12 @@ def generate(
     ``writer``): a leaf folder holds part-0.parquet, part-1.parquet, ... of at
     most 64 runs or 128 experiments each. The same arguments give
     byte-identical files. ``compression`` is NREL's ``brotli`` unless an engine
-    cannot read it (``zstd`` for Spark, whose Hadoop has no Brotli codec). Every BUTTER
-    folder (``contract.FOLDERS``, either layout's) and the manifest under ``root``
-    are replaced; nothing else there is touched. ``progress`` shows runs written
+    cannot read it (``zstd`` for Spark, whose Hadoop has no Brotli codec). The demo
+    is written into a new folder beside ``root``, its manifest last, then renamed to
+    ``root``: a demo stopped part-way never appears there. ``root`` must be absent, an
+    empty folder or a demo written earlier (replaced whole); a folder holding
+    anything else (a download, the user's files) is refused, unchanged
+    (``DemoTargetError``). ``progress`` shows runs written
     of total, rate and time left on stderr (None: when stderr is a terminal and
     CI is not set; see ``butter_warehouse.progress``).
     """
@@ -232,15 +293,33 @@ def generate(
     assert spelling is not None
     if compression not in encoding.CODEC_LEVELS:
         raise ValueError(f"compression must be one of {sorted(encoding.CODEC_LEVELS)}, not {compression!r}")
-    root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
-    _clear(root)
+    final = Path(os.path.abspath(root))
+    _check_target(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    root = Path(tempfile.mkdtemp(prefix=f".{final.name}.demo-", dir=final.parent))
+    try:
+        manifest = _generate(root, final, layout, spelling, experiments, runs_per_experiment, epochs, seed,
+                             progress, traps, compression)
+        umask = os.umask(0)
+        os.umask(umask)
+        root.chmod(0o777 & ~umask)  # mkdtemp's 0700 otherwise
+        _install(root, final)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    return manifest
+
+
+def _generate(root: Path, final: Path, layout: contract.Layout, spelling: contract.Spelling, experiments: int,
+              runs_per_experiment: int, epochs: int, seed: int, progress: bool | None, traps: bool,
+              compression: str) -> dict:
+    """Write the demo into the new folder ``root`` (renamed to ``final`` by ``generate``), its
+    manifest last."""
     the_design = design_mod.build_design(experiments, epochs, traps, layout)
     plan = traps_mod.plan(the_design) if traps else traps_mod.TrapPlan()
     folders = contract.LAYOUT_FOLDERS[layout]
     counts = {folder: {"files": 0, "rows": 0} for folder in folders}
     total_runs = sum(plan.trained_runs(e.experiment_id, runs_per_experiment) for e in the_design.experiments)
-    with Progress(f"demo data in {root}", total=total_runs, unit="run", enabled=progress) as bar:
+    with Progress(f"demo data in {final}", total=total_runs, unit="run", enabled=progress) as bar:
         for leaf_dir, members in _leaves(the_design, spelling).items():
             leaf = _Leaf(root, leaf_dir, spelling, compression)
             for experiment in members:

@@ -11,8 +11,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .. import contract
-from ..storage import is_parquet_file
+from .. import contract, storage
 from .model import ARCHIVE, UNKNOWN, FolderState, Inventory, RootEntry, ScanError
 
 #: characters DuckDB's reader takes as a glob (and dbt ``{`` as a format field)
@@ -21,6 +20,9 @@ GLOB_CHARACTERS = "{}[]*?"
 
 def check_root_characters(root: str) -> None:
     """Refuse a data root whose path the SQL reader would not read as written."""
+    problem = storage.root_problem(root)
+    if problem:
+        raise ScanError(f"data root '{root}' {problem}: give it as s3://bucket/prefix (set BUTTER_DATA_ROOT).")
     found = "".join(dict.fromkeys(c for c in root if c in GLOB_CHARACTERS))
     if found:
         raise ScanError(
@@ -134,10 +136,12 @@ def read_footer(path: str, filesystem: Any | None) -> pq.FileMetaData:
         return pq.read_metadata(handle)
 
 
-def has_parquet_magic(inv: Inventory, state: FolderState, path: str, size: int, filesystem: Any | None) -> bool:
-    """``is_parquet_file``, with a file that cannot be read recorded as a scan error."""
+def is_data_file(inv: Inventory, state: FolderState, path: str, size: int, filesystem: Any | None) -> bool:
+    """``storage.is_data_file`` (the one definition of a parquet data file), with a file that
+    cannot be read recorded as a scan error. A file not matched by the folder's ``*.parquet``
+    glob is a data file when its bytes say parquet (staging then reads it by name)."""
     try:
-        return is_parquet_file(path, size, filesystem)
+        return storage.is_data_file(path, size, filesystem)
     except OSError as exc:
         inv.error(f"file '{path}' cannot be read ({exc}).", state.folder, path)
         return False

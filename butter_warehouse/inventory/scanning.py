@@ -23,7 +23,7 @@ from .checks import (
 )
 from .listing import (
     check_root_characters,
-    has_parquet_magic,
+    is_data_file,
     list_folder,
     partitions,
     read_footer,
@@ -54,7 +54,7 @@ def scan(root: str, env: settings.Settings | Mapping[str, str] | None = None) ->
     the findings are the same, in the same order, as one at a time. A local root
     written by ``butter download`` with a partial selection gets a note per folder
     saying which partitions it holds (``audit.load_audit.note``)."""
-    from ..download import partial_notes as download_notes
+    from ..download import partial_notes as download_notes, unfinished as unfinished_downloads
 
     cfg = settings.coerce(env)
     check_root_characters(root)
@@ -62,6 +62,9 @@ def scan(root: str, env: settings.Settings | Mapping[str, str] | None = None) ->
     filesystem = s3_filesystem(cfg) if is_s3(root) else None
     concurrency = cfg.s3_concurrency
     partial = {} if filesystem is not None else download_notes(root)
+    for line in [] if filesystem is not None else unfinished_downloads(root):
+        inv.error(f"{line}: run the same butter download again to finish it (it resumes where it stopped); "
+                  "an unfinished download is not built", None, root)
     if filesystem is None:
         if not os.path.exists(root):
             raise ScanError(
@@ -159,13 +162,9 @@ def _scan_folder(inv: Inventory, state: FolderState, listing: Iterable[tuple[str
     literal_nulls: dict[tuple[str, str], set[str]] = {}
     for path, size, identity, footer in _footers(listing, filesystem, concurrency):
         state.present = True
-        if not path.endswith(".parquet"):
-            # not matched by the folder's `*.parquet` glob: a data file if its bytes say parquet
-            # (staging then reads it by name); metadata names (_common_metadata, .crc) never are
-            name = path.rsplit("/", 1)[-1]
-            if name.startswith(("_", ".")) or not has_parquet_magic(inv, state, path, size, filesystem):
-                state.other_files += 1
-                continue
+        if not is_data_file(inv, state, path, size, filesystem):
+            state.other_files += 1
+            continue
         relative_dir = os.path.dirname(path[len(state.folder_path) + 1:])
         parts = partitions(relative_dir)
         for key, value in parts:
@@ -173,7 +172,10 @@ def _scan_folder(inv: Inventory, state: FolderState, listing: Iterable[tuple[str
             where = f"{state.folder_path}/{relative_dir}"
             if col is None:
                 if where not in bad_partitions:
-                    inv.warning(f"partition folder '{where}' has an unknown partition key '{key}'.", state.folder, where)
+                    inv.error(f"partition folder '{where}' has an unknown partition level '{key}={value}': the SQL "
+                              "reader would add it as a column the models do not have (a binder error inside "
+                              "the build). Move its files up to the published partition folders, or out of the "
+                              "data root.", state.folder, where)
                     bad_partitions.add(where)
                 continue
             if value != contract.HIVE_NULL and is_null_partition(value):

@@ -25,6 +25,25 @@
     mapping folder -> relation, checked against butter_folders(kind).
 -#}
 
+{#- Every column that defines an experiment: the non-flag columns its runs and
+    summaries share, but the key (the hyperparameters of butter_hyperparameters
+    and every configuration column: activations, optimizer, test split, widths,
+    network structure, task, ...). Runs of one experiment and its summary
+    copies are compared on all of them (hyperparameters_fingerprint). -#}
+{% macro butter_definition_columns() -%}
+    {%- set summary_names = [] -%}
+    {%- for col in butter_columns('summary') -%}
+        {%- do summary_names.append(col.name) -%}
+    {%- endfor -%}
+    {%- set columns = [] -%}
+    {%- for col in butter_columns('runs')
+        if col.name in summary_names and col.name != 'experiment_id' and col.sql_type != 'boolean' -%}
+        {%- do columns.append(col.name) -%}
+    {%- endfor -%}
+    {{- return(columns) -}}
+{%- endmacro %}
+
+
 {% macro butter_key_column(kind) -%}
     {{- return('run_id' if kind == 'runs' else 'experiment_id') -}}
 {%- endmacro %}
@@ -115,7 +134,7 @@
             {%- else %}
             cast(null as string) as executive_arrays_fingerprint,
             {%- endif %}
-            {{ butter_fingerprint(butter_hyperparameters()) }} as hyperparameters_fingerprint,
+            {{ butter_fingerprint(butter_definition_columns()) }} as hyperparameters_fingerprint,
             {{ butter_row_damage_detail(kind, folder) }} as damage_detail
             {%- if kind == 'runs' %}
             {%- for metric in butter_accuracy_metrics() %},

@@ -7,7 +7,8 @@
     macros/tests/butter_quarantine_within_limit.sql, var butter_quarantine_limit).
 
     A row is damaged when its key (run_id, or experiment_id) is NULL, its
-    epochs is NULL, or a per-epoch array is NULL, empty or not `epochs` long.
+    epochs is NULL or 0 (nothing trained: its empty arrays are not a result),
+    or a per-epoch array is NULL, empty or not `epochs` long.
     NULL *elements* inside an array are data ("no value at this epoch", like
     NaN), never damage. Optional arrays (q1/q3, absent from the published
     spelling) are checked only where present, and so are the arrays the
@@ -38,6 +39,7 @@
         when experiment_id is null then 'experiment_id is NULL'
         {%- endif %}
         when epochs is null then 'epochs is NULL'
+        when epochs = 0 then 'epochs is 0'
         when {{ detail }} like '% is NULL%' or {{ detail }} like '% has 0 values %'
             then 'NULL or empty per-epoch array'
         else 'per-epoch array not epochs long'
@@ -57,6 +59,7 @@
         case when experiment_id is null then 'experiment_id is NULL' end,
         {%- endif %}
         case when epochs is null then 'epochs is NULL' end,
+        case when epochs = 0 then 'epochs is 0' end,
         {%- for array in butter_epoch_arrays(kind) %}
         case
             {%- if array.required and (folder != butter_executive_folder() or array.executive) %}

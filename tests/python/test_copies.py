@@ -12,6 +12,9 @@ another dataset= folder, both ways      experiment keeps its summary's dataset, 
 val_loss changed in one sweep copy      `run_copies_disagree` ... "differ in per-epoch arrays", the file
                                         read and the differing file named; the all_runs copy published,
                                         the sweep copy quarantined in load_audit
+one run trained with another            `experiment_runs_disagree` (issue 29: every column that defines
+activation / other widths (every copy)  an experiment is compared, not only butter_hyperparameters); the
+                                        run is not aggregated into its experiment
 ======================================  ===============================================================
 """
 
@@ -62,6 +65,23 @@ def change_val_loss(path: Path, run_id: str) -> None:
                    path)
 
 
+def set_column(root: Path, run_id: str, column: str, value: object) -> Path:
+    """Give one run another ``column`` value in every copy of it (every runs folder); its all_runs file."""
+    found = None
+    for path in sorted(root.glob("*_runs/**/*.parquet")):
+        table = pq.read_table(path, partitioning=None)
+        if run_id not in table["run_id"].to_pylist():
+            continue
+        field = table.schema.field(column)
+        values = [value if r == run_id else v
+                  for r, v in zip(table["run_id"].to_pylist(), table[column].to_pylist(), strict=True)]
+        pq.write_table(table.set_column(table.schema.get_field_index(column), field, pa.array(values, field.type)),
+                       path)
+        found = path if path.parts[len(root.parts)] == "all_runs" else found
+    assert found is not None
+    return found
+
+
 def pick_runs(root: Path) -> tuple[list[tuple[Path, str, int, str]], tuple[Path, str, Path]]:
     """Two experiments in different datasets (each with a run file of >= 2 of its runs), and a run
     held in all_runs and in primary_sweep_runs."""
@@ -96,6 +116,18 @@ def faulted(demo_root: Callable[..., Path], tmp_path_factory: pytest.TempPathFac
         target = move_one_run(root, source, run_id, dataset)
         facts["moves"].append((source, target, run_id, experiment_id, dataset_of(source), dataset))
     change_val_loss(sweep_file, changed_run)
+    taken = {m[2] for m in facts["moves"]} | {changed_run}
+    taken_experiments = {m[3] for m in facts["moves"]}
+    con = duckdb.connect()
+    candidates = [(e, min(runs), widths) for e, runs, widths in con.execute(
+        f"select experiment_id, list(run_id), any_value(widths) from read_parquet('{root}/all_runs/**/*.parquet', "
+        "hive_partitioning=false) group by experiment_id having count(*) >= 2 order by experiment_id").fetchall()
+        if e not in taken_experiments and not taken & set(runs)]
+    facts["redefined"] = []
+    for column, experiment_id, run_id, widths in [
+            ("activation", *candidates[0]), ("widths", *candidates[1])]:
+        value = "selu" if column == "activation" else [w + 1 for w in widths]
+        facts["redefined"].append((column, experiment_id, run_id, set_column(root, run_id, column, value)))
     warehouse = work / "wh" / "butter.duckdb"
     proc = butter("build", "--skip-docs", env=butter_env(root, warehouse, work), timeout=900)
     assert proc.returncode == 0, output(proc)[-5000:]
@@ -141,3 +173,20 @@ def test_copies_whose_arrays_differ_are_reported_and_the_rule_picks_one(faulted:
     original = next(r["val_loss"] for r in on_disk if r["run_id"] == run_id)
     finite = [x for x in original if x == x and abs(x) != float("inf")]
     assert published == pytest.approx(min(finite), rel=1e-6)
+
+
+@pytest.mark.timeout(900)
+def test_runs_differing_in_any_column_that_defines_the_experiment_are_reported(
+        faulted: tuple[dict, Path, str]) -> None:
+    facts, db, _ = faulted
+    assert [column for column, *_ in facts["redefined"]] == ["activation", "widths"]
+    for _column, experiment_id, run_id, path in facts["redefined"]:
+        found = query(db, "select detail from audit.source_reconciliation "
+                          f"where difference = 'experiment_runs_disagree' and experiment_id = {experiment_id}")
+        assert found == [(
+            f"the runs differ in hyperparameters: 1 run(s) as in all_runs: {path} (the experiment's: aggregated); "
+            f"1 run(s) as in all_runs: {path} (not aggregated into the experiment's marts)",
+        )], found
+        assert query(db, f"select runs_found from marts.experiment_summary where experiment_id = {experiment_id}") \
+            == [(1,)]
+        assert query(db, f"select count(*) from marts.run_best_epochs where run_id = '{run_id}'") == [(1,)]

@@ -10,6 +10,9 @@ FIFO named part-1.parquet               scan ends at once: error naming it, neve
 FIFO with another name                  a warning naming it; the scan goes on
 { } [ ] * ? in the data root path       refused before dbt, naming the path and the characters
 scan records each file's identity       size:mtime_ns:inode of the file on disk
+parquet file named 000001_0             read by the scan, listed by the drift check (no "changed during
+                                          the build"), copied and re-encoded by download (issue 29)
+extra partition level version=2         a scan error naming the folder (not a binder error in DuckDB)
 ======================================  ===============================================================
 """
 
@@ -158,3 +161,46 @@ def test_glob_characters_in_the_data_root_are_refused(published: Published, shar
         f"BUTTER scan error: data root '{root}' contains {shown}: DuckDB's reader takes these as glob characters "
         "(and dbt '{' as a format field), so it would read other folders or none."
     ), published)
+
+
+# --- issue 29: one definition of a parquet file; an unknown partition level -------------------------
+
+
+def test_parquet_file_not_named_parquet_is_read_and_unchanged_to_the_drift_check(tmp_path: Path,
+                                                                                  small_demo: Path) -> None:
+    """``000001_0`` (a part named by another writer) is a data file to the scan, the drift check, the
+    download and the landing alike: the drift check after the scan finds no change."""
+    from butter_warehouse import download, storage
+
+    root = copy_demo(small_demo, tmp_path / "root")
+    first = parquet_files(root, "complete_summary")[0]
+    renamed = first.with_name("000001_0")
+    first.rename(renamed)
+    (renamed.parent / "_SUCCESS").write_bytes(b"")
+    inv = inventory.scan(str(root))
+    assert not inv.errors and str(renamed) in {f.path for f in inv.files}
+    scanned = {f.path: str(f.identity) for f in inv.files}
+    assert drift.changes(scanned, drift.current(str(root))) == {}
+    assert storage.is_data_file(str(renamed), renamed.stat().st_size)
+    assert not storage.is_data_file(str(renamed.parent / "_SUCCESS"), 0)
+    out = tmp_path / "copy"
+    assert not download.download(str(root), out, download.Selection.parse(folders=["complete_summary"]),
+                                 concurrency=2, progress=False, log=lambda line: None).failed
+    copied = out / renamed.relative_to(root)
+    assert copied.read_bytes() == renamed.read_bytes()
+    zstd = tmp_path / "zstd"  # re-encoded as a data file, as the landing for Spark does
+    download.download(str(root), zstd, download.Selection.parse(folders=["complete_summary"]), concurrency=2,
+                      encoding="zstd", progress=False, log=lambda line: None)
+    assert pq.ParquetFile(zstd / renamed.relative_to(root)).metadata.row_group(0).column(0).compression == "ZSTD"
+
+
+def test_unknown_partition_level_is_a_scan_error_naming_the_folder(tmp_path: Path, small_demo: Path) -> None:
+    root = copy_demo(small_demo, tmp_path / "root")
+    leaf = parquet_files(root, "complete_summary")[0].parent
+    extra = leaf / "version=2"
+    extra.mkdir()
+    parquet_files(root, "complete_summary")[0].rename(extra / "part-0.parquet")
+    errors = [p.problem for p in inventory.scan(str(root)).errors]
+    assert errors == [f"partition folder '{extra}' has an unknown partition level 'version=2': the SQL reader "
+                      "would add it as a column the models do not have (a binder error inside the build). Move its "
+                      "files up to the published partition folders, or out of the data root."], errors

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import shutil
 import warnings
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -385,17 +386,17 @@ def tree_digest(root: Path) -> dict[str, str]:
 
 
 def test_same_arguments_give_identical_bytes_even_over_an_old_generation(demo, tmp_path):
+    """A demo written earlier is replaced whole (issue 29: a folder holding anything else is refused,
+    test_reliability.test_demo_refuses_a_folder_it_did_not_make)."""
     root, spelling, _ = demo
     again = tmp_path / "again"
-    stale = again / "all_runs" / "dataset=stale" / "part-0.parquet"
-    stale.parent.mkdir(parents=True)
-    stale.write_bytes(b"left over from an earlier generation")
-    (again / MANIFEST_NAME).write_text("{}")
-    (again / "unrelated.txt").write_text("not ours")
+    shutil.copytree(root, again)
+    first, second = sorted((again / "all_runs").rglob("*.parquet"))[:2]
+    first.write_bytes(second.read_bytes())  # an earlier generation's file where this one writes another
+    assert tree_digest(again) != tree_digest(root)
     generate(again, spelling=spelling, runs_per_experiment=RUNS, epochs=EPOCHS, seed=0)
-    assert (again / "unrelated.txt").read_text() == "not ours"
-    (again / "unrelated.txt").unlink()
     assert tree_digest(again) == tree_digest(root)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["again"]  # no work folder left beside it
 
 
 def test_another_seed_changes_every_data_file_but_not_the_layout(demo, tmp_path):

@@ -2,6 +2,25 @@
 re-encoding; the concurrent scan of S3 equals the scan of the local copy.
 
 Small demo data (the fault matrix's sizes); the S3 cases use the moto emulator on 127.0.0.1.
+
+Issue 29's cases (the fault matrix of downloads):
+
+======================================  ===============================================================
+fault                                   outcome asserted
+======================================  ===============================================================
+download interrupted / a file failed    recorded "interrupted" / "incomplete: files failed" with what
+                                        arrived of what was listed; the scan (so the build) refuses,
+                                        naming each folder "N of M files"; a rerun resumes, "finished"
+two sources into one folder             both recorded; each folder's note names both
+key with .., . or an empty segment      refused naming the key, nothing written (download and the
+  (S3), s3://b//butter                    landing of build); the scan refuses the root
+manifest naming a path outside          pruning does not follow it
+misspelt dataset, a filter the data     exit 2, one line naming what matched nothing and the values
+  does not hold, no such source, a        the folders have / what the source holds
+  published folder as the source
+--datasets a --where dataset=b          exit 2: both must hold, no value is in both
+a second download into one folder       stops at once naming the first's pid
+======================================  ===============================================================
 """
 
 from __future__ import annotations
@@ -314,7 +333,10 @@ def test_partial_download_is_named_in_the_scan(small: Path, tmp_path: Path) -> N
     assert notes["all_runs"] == (f"partial download (butter download from {small}): this folder holds "
                                  f"partitions dataset={dataset} only")
     recorded = json.loads((out / download.SELECTIONS).read_text())
-    assert recorded["complete"] is False and len(recorded["selections"]) == 1
+    assert recorded["version"] == download.RECORD_VERSION and len(recorded["downloads"]) == 1
+    entry = recorded["downloads"][0]
+    assert entry["state"] == "finished" and entry["complete_selection"] is False
+    assert entry["listed"] == entry["arrived"] and set(entry["listed"]) == {"all_runs", "complete_summary"}
 
 
 # --- the command ---------------------------------------------------------------------------------
@@ -383,3 +405,219 @@ def test_s3_root_listed_once_names_missing_folders_and_entries_it_does_not_copy(
     named = [p.problem for p in local.warnings if p.folder is None and "not read" in p.problem]
     assert named == [f"not read: complete_summary.tar in {s3.data_root} (archive of complete_summary/, which is "
                      f"absent), extra_folder/ in {s3.data_root} (1 files, 1 parquet)"]
+
+
+# --- reliability, third pass (issue 29): what a download records, which keys it writes ----------
+
+
+def tree_bytes(root: Path) -> dict[str, bytes]:
+    """Every file below ``root`` (records included) by relative path."""
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_interrupted_or_failed_download_is_recorded_unfinished_and_not_built(small: Path, tmp_path: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The record says "in progress" while the transfer runs, what arrived of what was listed when it
+    stops; the scan (so the build) refuses it naming the folders and counts until a run finishes it."""
+    out = tmp_path / "out"
+    selection = Selection.parse(folders=["all_runs", "complete_summary"])
+    listed = {f: len([p for p in (small / f).rglob("*") if p.is_file()]) for f in selection.folders}
+    original = download.transfer
+    seen: list[str] = []
+
+    def dies_after_five(*args: Any, **kwargs: Any) -> dict:
+        if len(seen) == 5:
+            raise KeyboardInterrupt
+        seen.append(download.downloads(out)[0]["state"])  # the record while the transfer runs
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(download, "transfer", dies_after_five)
+    with pytest.raises(KeyboardInterrupt):
+        run(small, out, selection, concurrency=1)
+    monkeypatch.setattr(download, "transfer", original)
+    assert seen == ["in progress"] * 5
+    [entry] = download.downloads(out)
+    assert entry["state"] == "interrupted" and entry["listed"] == listed
+    arrived = sum(entry["arrived"].values())  # the files recorded before the interrupt was seen (the 5th may not be)
+    assert arrived == len(download.read_manifest(out)) and arrived in (4, 5)
+    errors = [p.problem for p in inventory.scan(str(out)).errors]
+    assert errors == [f"the butter download from {small} into {out} is interrupted (all_runs/ {arrived} of "
+                      f"{listed['all_runs']} files, complete_summary/ 0 of {listed['complete_summary']} files): run "
+                      "the same butter download again to finish it (it resumes where it stopped); an unfinished "
+                      "download is not built"], errors
+    # a transfer that fails leaves the download unfinished too
+    victim = sorted((small / "complete_summary").rglob("*.parquet"))[0]
+    opener = download.Source.open
+    monkeypatch.setattr(download.Source, "open", lambda self, remote: Truncated(opener(self, remote))
+                        if remote.source == str(victim) else opener(self, remote))
+    failed = run(small, out, selection)
+    assert failed.failed == [str(victim)] and download.downloads(out)[0]["state"] == "incomplete: files failed"
+    assert "complete_summary/ " in inventory.scan(str(out)).errors[0].problem
+    monkeypatch.setattr(download.Source, "open", opener)
+    done = run(small, out, selection)  # resumes: only the missing file is fetched
+    assert done.transferred == 1 and not done.failed and done.skipped == sum(listed.values()) - 1
+    [entry] = download.downloads(out)
+    assert entry["state"] == "finished" and entry["arrived"] == entry["listed"] == listed
+    assert not inventory.scan(str(out)).errors
+
+
+def test_two_sources_in_one_folder_are_both_named(small: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    shutil.copytree(small / "complete_summary", other / "complete_summary")
+    out = tmp_path / "out"
+    dataset = sorted(p.name for p in (small / "all_runs").glob("dataset=*"))[0].split("=", 1)[1]
+    run(small, out, Selection.parse(folders=["complete_summary"], datasets=[dataset]))
+    run(other, out, Selection.parse(folders=["complete_summary"]))
+    assert [d["source"] for d in download.downloads(out)] == [str(small), str(other)]
+    notes = {p.folder: p.problem for p in inventory.scan(str(out)).warnings if "partial download" in p.problem}
+    assert notes == {"complete_summary": "partial download (butter download from several sources): this folder "
+                     f"holds partitions dataset={dataset} from {small}; the whole folder from {other}"}
+
+
+@pytest.mark.parametrize("key", ["all_runs/../../evil.parquet", "all_runs//x.parquet", "all_runs/./x.parquet"])
+def test_key_leaving_the_folder_is_refused_by_download_and_landing(small: Path, tmp_path: Path, key: str,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A key with a ``..``, ``.`` or empty segment is refused and named before anything is written,
+    by ``butter download`` and by the landing of ``butter build`` (the same code)."""
+    from butter_warehouse.settings import Settings
+
+    source = tmp_path / "source"
+    part = sorted((small / "complete_summary").rglob("*.parquet"))[0]
+    (source / "all_runs").mkdir(parents=True)
+    (source / "all_runs" / "p.parquet").write_bytes(part.read_bytes())
+    base = tmp_path / "work"
+    (base / "evil.parquet").parent.mkdir(parents=True)
+    (base / "evil.parquet").write_bytes(b"the user's own file")
+    before = tree_bytes(base)
+    with s3_emulator(source, bucket="butter-keys", prefix="butter") as s3:
+        s3.client().put_object(Bucket="butter-keys", Key=f"butter/{key}", Body=part.read_bytes())
+        env = dict(s3.env)
+        out = base / "out"
+        with pytest.raises(DownloadError) as refused:
+            download.download(s3.data_root, out, Selection.parse(folders=["all_runs"]), concurrency=4, env=env,
+                              progress=False, log=lambda line: None)
+        assert f"{s3.data_root}/{key}" in str(refused.value) and "nothing was downloaded" in str(refused.value)
+        cfg = Settings(s3_cache=str(base / "cache"), s3_endpoint=env["BUTTER_S3_ENDPOINT"], s3_url_style="path",
+                       s3_use_ssl=False, aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+                       aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
+        with pytest.raises(DownloadError, match=f"{s3.data_root}/{key}".replace(".", r"\.")):
+            landing.land_for_build(base, s3.data_root, cfg, "copy")
+    assert tree_bytes(base) == before and not (base / "out").exists()
+
+
+def test_empty_segment_in_the_root_and_pruning_outside_the_folder_are_refused(small: Path, tmp_path: Path) -> None:
+    from butter_warehouse.storage import inside, segment_problem
+
+    with pytest.raises(DownloadError, match=r"the source s3://bucket//butter has an empty path segment"):
+        download.Source("s3://bucket//butter")
+    with pytest.raises(inventory.ScanError, match=r"data root 's3://bucket//butter' has an empty path segment"):
+        inventory.scan("s3://bucket//butter")
+    assert segment_problem("/etc/passwd") == "is absolute" and segment_problem("a/../b") == "has a '..' segment"
+    assert segment_problem("all_runs/dataset=x/p.parquet") is None
+    with pytest.raises(ValueError, match="leads outside"):
+        (tmp_path / "link").symlink_to(tmp_path.parent)
+        inside(tmp_path, "link/x")
+    # a manifest naming a path outside the folder (hand-edited, or an older version) is not followed
+    out = tmp_path / "out"
+    out.mkdir()
+    victim = tmp_path / "victim.parquet"
+    victim.write_bytes(b"not butter's")
+    (out / download.MANIFEST).write_text(json.dumps({"path": "all_runs/../../victim.parquet", "size": 12}) + "\n")
+    assert download._prune(out, {"all_runs"}, download.read_manifest(out), set()) == 1
+    assert victim.read_bytes() == b"not butter's"
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--datasets", "mnsit"], "where dataset=mnsit matches no file in {src}: no selected folder has dataset=mnsit "
+                              "(they have "),
+    (["--where", "kernel_regularizer.type=none"], "no selected folder has kernel_regularizer.type=none (they have "
+                                                  "__HIVE_DEFAULT_PARTITION__"),
+    (["--source-is", "missing"], "{src} holds nothing (no such bucket or prefix, or it is empty)"),
+    (["--source-is", "all_runs"], "it looks like one published folder; give its parent"),
+    (["--datasets", "a", "--where", "dataset=b"], "--where 'dataset=b' and the earlier dataset=a (--datasets or "
+                                                  "--where) cannot both hold"),
+])
+def test_selection_or_source_matching_nothing_exits_2_naming_it(small: Path, tmp_path: Path, args: list[str],
+                                                                message: str, capsys: pytest.CaptureFixture[str],
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from butter_warehouse import cli
+
+    monkeypatch.setenv("BUTTER_PROGRESS", "never")
+    src = small
+    if args[0] == "--source-is":
+        src = tmp_path / "no-such-folder" if args[1] == "missing" else small / args[1]
+        args = []
+    out = tmp_path / "out"
+    assert cli.main(["download", "--source", str(src), "--out", str(out), *args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("butter download: ") and message.format(src=src) in err[-1], err
+    assert "Traceback" not in "\n".join(err) and not out.exists()
+
+
+def test_second_download_into_one_folder_stops_naming_the_first(small: Path, tmp_path: Path) -> None:
+    """One writer per download folder (and per landing cache folder: the landing waits for it)."""
+    import os
+
+    out = tmp_path / "out"
+    out.mkdir()
+    with download.folder_lock(out), pytest.raises(DownloadError) as refused:
+        run(small, out, Selection.parse(folders=["complete_summary"]))
+    assert str(refused.value) == (f"another butter download or build landing (pid {os.getpid()}) is writing to "
+                                  f"{out}; wait for it to finish, then run this again")
+    assert sorted(p.name for p in out.iterdir()) == [download.LOCK]
+    assert not run(small, out, Selection.parse(folders=["complete_summary"])).failed  # free again
+
+
+def test_same_size_rewrite_within_the_listed_second_is_fetched_again_by_its_etag(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """S3's Last-Modified has whole seconds: a file fetched within its second is checked again by
+    its ETag (one HEAD) before it is skipped, so a same-size rewrite in that second is fetched."""
+    import io
+
+    import pyarrow as pa
+
+    def parquet(value: int) -> bytes:
+        buffer = io.BytesIO()
+        pq.write_table(pa.table({"a": [value]}), buffer, compression="none")
+        return buffer.getvalue()
+
+    first, second = parquet(1), parquet(2)
+    assert len(first) == len(second) and first != second
+    relative = "complete_summary/dataset=x/part-0.parquet"
+    source = tmp_path / "source"
+    (source / relative).parent.mkdir(parents=True)
+    (source / relative).write_bytes(first)
+    with s3_emulator(source, bucket="butter-etag", prefix="butter") as s3:
+        for key, value in s3.env.items():
+            monkeypatch.setenv(key, value)
+        out = tmp_path / "out"
+        selection = Selection.parse(folders=["complete_summary"])
+        assert run(s3.data_root, out, selection).transferred == 1
+        record = download.read_manifest(out)[relative]
+        assert record["etag"] and record["unsettled"] is True  # fetched within its Last-Modified second
+        assert run(s3.data_root, out, selection).transferred == 0  # the same ETag: skipped
+        s3.client().put_object(Bucket="butter-etag", Key=f"butter/{relative}", Body=second)
+        listed = download.Source.list
+        monkeypatch.setattr(download.Source, "list", lambda self, folder: [  # the same listed identity
+            dataclasses.replace(f, identity=record["source_identity"]) for f in listed(self, folder)])
+        again = run(s3.data_root, out, selection)
+    assert again.transferred == 1 and not again.failed
+    assert (out / relative).read_bytes() == second
+
+
+def test_stopped_download_names_its_folder_not_the_warehouse(small: Path, tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from butter_warehouse import cli
+
+    def interrupted(*args: Any, **kwargs: Any) -> dict:
+        raise KeyboardInterrupt
+
+    monkeypatch.setenv("BUTTER_PROGRESS", "never")
+    monkeypatch.setattr(download, "transfer", interrupted)
+    out = tmp_path / "out"
+    assert cli.main(["download", "--source", str(small), "--out", str(out), "--folders", "complete_summary"]) == 130
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"butter: interrupted; the files that arrived in {out} are kept whole and recorded, none half-written; run "
+        "the same download again to resume (until it finishes, a build of that folder refuses).")
+    assert download.downloads(out)[0]["state"] == "interrupted"

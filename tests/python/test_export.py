@@ -1,7 +1,10 @@
 """``butter export``: models and selects to parquet/csv, read back equal to the table.
 
 The fast tests use a small DuckDB file written here; the slow one round-trips
-every mart of a real build (the session's ``built_warehouse``).
+every mart of a real build (the session's ``built_warehouse``). Issue 29: ``--out`` naming the
+warehouse, its WAL, a file under the data root, a lock file or a file export did not write is
+refused in one line, every file unchanged; a parquet file export wrote is replaced, others with
+``--replace``.
 """
 
 from __future__ import annotations
@@ -134,7 +137,7 @@ def test_csv_refuses_nested_columns_and_keeps_the_old_file(warehouse: Path, tmp_
     out = tmp_path / "arrays.csv"
     out.write_text("previous export\n")
     with pytest.raises(ExportError, match=r"CSV cannot hold the nested columns test_loss \(list<.*double.*>\)"):
-        export(warehouse, "with_arrays", out, progress=False)
+        export(warehouse, "with_arrays", out, progress=False, replace=True)
     assert out.read_text() == "previous export\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["arrays.csv", "wh"]
     export(warehouse, "with_arrays", tmp_path / "arrays.parquet", progress=False)
@@ -213,3 +216,51 @@ def test_a_file_that_is_not_a_warehouse_is_one_line(tmp_path: Path, capsys: pyte
     assert err.startswith("butter export: " + message.format(path=path)) and err.count("\n") == 1, err
     assert not (tmp_path / "x.parquet").exists()
     assert before is None or path.read_bytes() == before
+
+
+# --- what --out may replace (issue 29) -------------------------------------------------------------
+
+
+def test_out_refuses_the_warehouse_the_data_root_locks_and_files_it_did_not_write(
+        warehouse: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each refusal: exit 2, one line naming --out, every file byte-for-byte unchanged."""
+    root = tmp_path / "data"
+    (root / "all_runs").mkdir(parents=True)
+    (root / "all_runs" / "part-0.parquet").write_bytes(b"PAR1 the user's data PAR1")
+    lock = warehouse.with_name(warehouse.name + ".build.lock")
+    lock.write_text("")
+    mine = tmp_path / "notes.parquet"
+    mine.write_bytes(b"someone else's file")
+    theirs_csv = tmp_path / "table.csv"
+    theirs_csv.write_text("a,b\n1,2\n")
+    monkeypatch.setenv("BUTTER_DATA_ROOT", str(root))
+    monkeypatch.setenv("BUTTER_DUCKDB_PATH", str(warehouse))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("BUTTER_PROJECT_DIR", raising=False)
+
+    def files() -> dict[str, bytes]:
+        return {str(p): p.read_bytes() for p in sorted(tmp_path.rglob("*")) if p.is_file()}
+
+    before = files()
+    cases = [
+        (warehouse, "is the warehouse file: export never changes the warehouse"),
+        (warehouse.with_name("butter.duckdb.wal"), "is the warehouse WAL"),
+        (tmp_path / "wh" / ".." / "wh" / "butter.duckdb", "is the warehouse file"),
+        (root / "all_runs" / "part-0.parquet", f"is under the data root {root}"),
+        (root / "new.parquet", f"is under the data root {root}"),
+        (lock, "is a lock file"),
+        (mine, "exists and is not a parquet file butter export wrote: pass --replace"),
+        (theirs_csv, "exists and is not a parquet file butter export wrote: pass --replace"),
+    ]
+    for out, message in cases:
+        fmt = ["--format", "parquet"] if out.suffix not in (".parquet", ".csv") else []
+        assert cli.main(["export", "experiment_summary", "--out", str(out), *fmt]) == 2, out
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith(f"butter export: --out {out} ") and message in err[0], err
+        assert files() == before, out
+    # a parquet file export wrote is replaced; another file with --replace
+    assert cli.main(["export", "experiment_summary", "--out", "mine.parquet"]) == 0
+    assert cli.main(["export", "with_arrays", "--out", "mine.parquet"]) == 0
+    assert pq.read_table(tmp_path / "mine.parquet").num_rows == 1
+    assert cli.main(["export", "experiment_summary", "--out", str(theirs_csv), "--replace"]) == 0
+    assert theirs_csv.read_text().startswith('"experiment_id",')

@@ -15,6 +15,7 @@ NULL array / empty array, every copy    every copy quarantined; the run is in no
 NULL run_id in one sweep copy           that row quarantined; the run published from all_runs
 summary array too long, every copy      quarantined; the experiment has no published summary
 NULL experiment_id, complete_summary    that row quarantined; the summary read from a sweep copy
+epochs = 0, arrays empty, every copy    quarantined ("epochs is 0"); the run is in no mart
 every damaged row                       a *_damaged row of audit.source_reconciliation naming folder,
                                         file and finding; load_audit.rows_damaged per folder equals
                                         the rows damaged here; the counts reconcile; one summary line
@@ -22,6 +23,9 @@ damaged share above the limit           refused naming the folder and both count
                                         warehouse byte-for-byte unchanged
 three builds on one checkout            data root A, then B (another limit), then A: each build's test
                                         statuses (severities), audit and marts equal a fresh build's
+--dbt-arg --vars with other vars        one --vars merged with the limit; a different limit refused
+1% in dbt_project.yml                   one line naming the file (issue 29)
+29 of 100 rows at 0.29 (also .57 .58)   within the limit, in the summary line and the dbt test
 ======================================  ===============================================================
 """
 
@@ -156,6 +160,26 @@ def set_value(path: Path, key: str, key_value: object, column: str, change: Call
     pq.write_table(table.set_column(index, field_, pa.array(values, field_.type)), path)
 
 
+def zero_epochs(path: Path, run_id: str, epochs: int) -> Path:
+    """Move one run out of ``path`` into an ``epochs=0`` partition folder beside it, every per-epoch
+    array empty (an experiment that trained nothing); the new file."""
+    table = pq.ParquetFile(path).read()
+    is_run = pc.equal(table["run_id"], run_id)
+    row = table.filter(is_run)
+    for i, column in enumerate(row.schema):
+        if pa.types.is_list(column.type) and column.name != "widths":
+            row = row.set_column(i, column, pa.array([[]], column.type))
+        elif column.name == "epochs":
+            row = row.set_column(i, column, pa.array([0], column.type))
+    folder = Path(*["epochs=0" if p == f"epochs={epochs}" else p for p in path.parent.parts])
+    assert folder != path.parent, path
+    target = folder / "part-zero.parquet"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(row, target)
+    pq.write_table(table.filter(pc.invert(is_run)), path)
+    return target
+
+
 def copies(root: Path, kind: str, key: str) -> dict[Any, list[tuple[str, Path]]]:
     """Every copy (folder, file) of every key (a run_id text, an experiment_id number) in the runs or
     summary folders."""
@@ -193,8 +217,9 @@ def damage(root: Path) -> Damage:
     base_epochs = sorted(r for r, c in run_copies.items()
                          if c[0][0] == "all_runs" and len(c) > 1 and all(f"/epochs={epochs}/" in str(f) for _, f in c))
     run_a, run_b, run_c, run_d = base_epochs[0], base_epochs[3], base_epochs[6], base_epochs[9]
+    run_z = base_epochs[12]
     facts.runs = {"short_in_all_runs": run_a, "null_array_everywhere": run_b, "empty_array_everywhere": run_c,
-                  "null_id_in_sweep": run_d}
+                  "null_id_in_sweep": run_d, "zero_epochs_everywhere": run_z}
 
     folder, path = run_copies[run_a][0]
     set_value(path, "run_id", run_a, "val_loss", lambda v: v[:-1])
@@ -208,6 +233,8 @@ def damage(root: Path) -> Damage:
     folder, path = run_copies[run_d][1]
     set_value(path, "run_id", run_d, "run_id", lambda v: None)
     facts.hit(folder, path, "run_id is NULL")
+    for folder, path in run_copies[run_z]:  # issue 29: trained for 0 epochs, every array empty
+        facts.hit(folder, zero_epochs(path, run_z, epochs), "epochs is 0")
 
     summary_copies = copies(root, "summary", "experiment_id")
     shared = sorted(e for e, c in summary_copies.items()
@@ -279,7 +306,8 @@ def test_null_elements_build_the_same_marts_as_nan(roots: tuple[Path, Damage], s
     _, facts = roots
     assert facts.null_elements > 0
     clean, damaged = switching[0].warehouse, fresh_damaged.warehouse
-    gone = [facts.runs["null_array_everywhere"], facts.runs["empty_array_everywhere"]]
+    gone = [facts.runs["null_array_everywhere"], facts.runs["empty_array_everywhere"],
+            facts.runs["zero_epochs_everywhere"]]
     touched = [e for (e,) in query(damaged, "select distinct experiment_id from audit.source_reconciliation "
                                             "where difference in ('run_damaged', 'experiment_damaged') "
                                             "and experiment_id is not null")]
@@ -331,6 +359,7 @@ def test_damaged_copies_give_way_to_sound_ones(roots: tuple[Path, Damage], fresh
     assert facts.runs["null_id_in_sweep"] in runs  # read from all_runs
     assert facts.runs["null_array_everywhere"] not in runs
     assert facts.runs["empty_array_everywhere"] not in runs
+    assert facts.runs["zero_epochs_everywhere"] not in runs  # issue 29: epochs = 0 is damage
     located = dict(query(db, "select run_id, read_from_folder from intermediate.int_runs_located where run_id = ?",
                          [facts.runs["short_in_all_runs"]]))
     assert located[facts.runs["short_in_all_runs"]] != "all_runs"
@@ -387,3 +416,56 @@ def test_builds_switching_data_roots_and_vars_equal_fresh_builds(switching: list
         assert differing_rows(build.warehouse, fresh.warehouse, "audit.load_audit",
                               exclude=("audited_at", "invocation_id")) == 0
         assert differing_rows(build.warehouse, fresh.warehouse, "audit.source_reconciliation") == 0
+
+
+# --- issue 29: settings that cannot disagree; the limit compared exactly -------------------------------
+
+
+def test_dbt_arg_vars_are_merged_with_the_limit_or_refused() -> None:
+    config = project.read_config(PROJECT_ROOT)
+    default = quarantine.default_limit(config)
+    var = quarantine.VAR
+    assert quarantine.build_arguments(None, ("--fail-fast",), config) == (default, ("--fail-fast",))
+    limit, args = quarantine.build_arguments(0.2, ("--vars", "{other: 1}", "--fail-fast"), config)
+    assert limit == 0.2 and args[0] == "--vars" and args[2:] == ("--fail-fast",)
+    assert json.loads(args[1]) == {"other": 1, var: 0.2}  # one --vars: dbt keeps only the last
+    limit, args = quarantine.build_arguments(None, (f"--vars={{{var}: 0.3, other: x}}",), config)
+    assert limit == 0.3 and json.loads(args[1]) == {var: 0.3, "other": "x"}
+    assert quarantine.build_arguments(0.3, ("--vars", f"{{{var}: 0.3}}"), config)[0] == 0.3
+    for given, message in [
+        ((0.2, ("--vars", f"{{{var}: 0.3}}")), f"--quarantine-limit 0.2 and --dbt-arg --vars {var}: 0.3 disagree"),
+        ((None, ("--vars", f"{{{var}: 5%}}")), f"--dbt-arg --vars {var} must be a number between 0 and 1, not '5%'"),
+        ((None, ("--vars", "[1, 2]")), "--dbt-arg --vars '[1, 2]' is not a YAML mapping"),
+        ((None, ("--vars",)), "--dbt-arg --vars needs its value"),
+    ]:
+        with pytest.raises(quarantine.LimitError) as refused:
+            quarantine.build_arguments(*given, config)
+        assert message in str(refused.value)
+
+
+def test_limit_in_dbt_project_yml_is_validated_there() -> None:
+    config = {"vars": {quarantine.VAR: "1%"}}
+    with pytest.raises(quarantine.LimitError, match=rf"vars\.{quarantine.VAR} in dbt_project.yml must be a number "
+                                                    r"between 0 and 1, not '1%'"):
+        quarantine.default_limit(config)
+
+
+@pytest.mark.parametrize(("damaged", "read", "limit", "over"), [
+    (29, 100, 0.29, False), (30, 100, 0.29, True), (57, 100, 0.57, False), (58, 100, 0.58, False),
+    (59, 100, 0.58, True), (1, 100, 0.01, False), (0, 0, 0.0, False), (1, 1, 0.0, True),
+])
+def test_limit_is_compared_exactly_in_python_and_in_the_dbt_test(damaged: int, read: int, limit: float,
+                                                                  over: bool) -> None:
+    """0.29 x 100 is 28.999999999999996 as a double: 29 damaged rows of 100 are within 0.29, in the
+    summary line and in the dbt test's comparison (its expression rendered and run in DuckDB)."""
+    import re
+
+    import jinja2
+
+    assert quarantine.over_limit(damaged, read, limit) is over
+    macro = (PROJECT_ROOT / "macros" / "tests" / "butter_quarantine_within_limit.sql").read_text()
+    where = re.search(r"where (rows_damaged > .*)\n", macro)
+    assert where is not None
+    sql = jinja2.Environment().from_string(where.group(1)).render(limit=limit)
+    assert duckdb.sql(f"select {sql} from (select {damaged} as rows_damaged, {read} as rows_read)").fetchone() == \
+        (over,)

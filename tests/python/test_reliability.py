@@ -30,7 +30,17 @@ unwritable warehouse folder             one line, no traceback
 Ctrl-C (SIGINT to butter)               one line, exit 130, the dbt child is gone
 kill -9 of butter                       its dbt child ends too (PR_SET_PDEATHSIG) and the lock is free
 dbt compile while a reader holds it     ``butter compile`` works (scratch catalog)
+demo --out on a download / own files    refused in one line, exit 2, the folder byte-for-byte unchanged
+  / a demo with a file added / a file     (issue 29)
+demo stopped part-way (new or over a    nothing at --out (an earlier demo unchanged), no work folder
+  demo), SIGINT to butter demo            left; "interrupted; <out> was left as it was ..." exit 130
 ======================================  ===============================================================
+
+Issue 29's other cases are in test_download.py (the download record, keys leaving the folder,
+selections matching nothing, the folder lock), test_export.py (what --out may replace),
+test_data_root.py (one definition of a parquet file, an unknown partition level),
+test_quarantine.py (--dbt-arg --vars, the exact limit, epochs = 0) and test_copies.py
+(contradictions on every column that defines an experiment).
 """
 
 from __future__ import annotations
@@ -666,3 +676,86 @@ def test_compile_analyses_while_a_reader_holds_the_warehouse(published: Publishe
     compiled = list((shared_tmp / "target" / "compiled").rglob("*.sql"))
     assert compiled and all("marts" in p.read_text() for p in compiled), compiled
     assert published.unchanged()
+
+
+# --- issue 29: butter demo writes only into a folder it made ------------------------------------------
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+DEMO_ARGS = ("--experiments", "90", "--runs", "2", "--epochs", "10")
+
+
+def test_demo_refuses_a_folder_it_did_not_make(small_demo: Path, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """A download (its record, the user's file in a folder), a demo with a file added, a file: refused
+    in one line, exit 2, byte-for-byte unchanged."""
+    from butter_warehouse import download
+
+    download.download(str(small_demo), tmp_path / "download", download.Selection.parse(folders=["complete_summary"]),
+                      concurrency=2, progress=False, log=lambda line: None)
+    (tmp_path / "download" / "complete_summary" / "my-notes.txt").write_text("mine")
+    shutil.copytree(small_demo, tmp_path / "demo")
+    (tmp_path / "demo" / "all_runs" / "dataset=mine").mkdir()
+    (tmp_path / "demo" / "all_runs" / "dataset=mine" / "part-0.parquet").write_bytes(b"the user's")
+    (tmp_path / "a-file").write_text("not a folder")
+    wrote = len(list((small_demo / "all_runs").rglob("*.parquet")))
+    cases = {"download": "holds _butter_download.json, _butter_download.jsonl, _butter_download.lock, "
+                         "complete_summary and no demo manifest",
+             "demo": f"holds {wrote + 1} parquet files in all_runs/, where the demo wrote {wrote} parquet files",
+             "a-file": "is not a folder the demo made"}
+    before = tree(tmp_path)
+    for name, message in cases.items():
+        assert cli.main(["demo", "--out", str(tmp_path / name), *DEMO_ARGS]) == 2, name
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith(f"butter demo: {tmp_path / name} ") and message in err[0], err
+        assert tree(tmp_path) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "demo", "download"]  # no work folder left
+
+
+def test_demo_stopped_part_way_is_never_at_its_folder(small_demo: Path, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Killed part-way, the demo is not at --out (a new folder, or an earlier demo there, unchanged):
+    it is written beside it and renamed into place, its manifest last; the line names the folder."""
+    from butter_warehouse.demo import generator
+
+    original = generator._write_experiment
+    calls = {"n": 0}
+
+    def stops_after_three(*args: object, **kwargs: object) -> None:
+        calls["n"] += 1
+        if calls["n"] > 3:
+            raise KeyboardInterrupt
+        original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(generator, "_write_experiment", stops_after_three)
+    earlier = copy_demo(small_demo, tmp_path / "earlier")
+    before = tree(earlier)
+    for out in (tmp_path / "new", earlier):
+        calls["n"] = 0
+        assert cli.main(["demo", "--out", str(out), *DEMO_ARGS]) == 130
+        assert capsys.readouterr().err.strip() == (f"butter: interrupted; {out} was left as it was (a demo is put "
+                                                   "there only when complete).")
+    assert not (tmp_path / "new").exists() and tree(earlier) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["earlier"]
+
+
+@pytest.mark.timeout(120)
+def test_sigint_stops_butter_demo(shared_tmp: Path) -> None:
+    out = shared_tmp / "demo"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BUTTER_")}
+    proc = subprocess.Popen([sys.executable, "-m", "butter_warehouse.cli", "demo", "--out", str(out),
+                             "--experiments", "400"], cwd=PROJECT_ROOT, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=ignore_sigint)
+    deadline = time.monotonic() + 60
+    while not any(p.name.startswith(".demo.demo-") for p in shared_tmp.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.05)  # the demo is being written beside its folder
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines()[-1] == f"butter: interrupted; {out} was left as it was (a demo is put there " \
+                                           "only when complete)."
+    assert list(shared_tmp.iterdir()) == []
