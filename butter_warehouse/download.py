@@ -60,7 +60,6 @@ line), ``--datasets a --where dataset=b`` (every filter must hold).
 
 from __future__ import annotations
 
-import calendar
 import json
 import os
 import sys
@@ -79,7 +78,17 @@ from .encoding import encoding_options, portable_dictionary_columns
 from .errors import InputError
 from .progress import Progress, format_duration
 from .settings import Settings, coerce
-from .storage import inside, is_data_file, is_parquet_file, is_s3, root_problem, s3_filesystem, segment_problem
+from .storage import (
+    SETTLE_SECONDS,
+    inside,
+    is_data_file,
+    is_parquet_file,
+    is_s3,
+    root_problem,
+    s3_filesystem,
+    segment_problem,
+    stamp,
+)
 
 PUBLIC_ROOT = "s3://oedi-data-lake/butter"
 MANIFEST = "_butter_download.jsonl"
@@ -95,10 +104,6 @@ KNOWN_ROOT_FILES = frozenset({"_demo_manifest.json", MANIFEST, SELECTIONS, f".{S
 RECORD_VERSION = 2
 #: how often a running download rewrites its entry's counts (seconds)
 RECORD_EVERY = 2.0
-#: S3's Last-Modified has whole seconds: a file fetched before the end of its Last-Modified second
-#: plus this margin (clock skew) may be rewritten with the same size and the same listed identity;
-#: its ETag is checked again (a HEAD) before it is skipped
-SETTLE_SECONDS = 5.0
 ENCODINGS = ("copy", "zstd")
 
 
@@ -314,26 +319,6 @@ class Source:
         """The file's ETag now (one HEAD), or None where the store gives none (a local folder)."""
         with self.filesystem.open_input_file(remote.source[len(self.prefix):]) as handle:
             return stamp(handle)[0]
-
-
-def stamp(stream: Any) -> tuple[str | None, float | None]:
-    """(ETag, Last-Modified as epoch seconds) of an opened S3 object (pyarrow's stream metadata);
-    (None, None) for a local file."""
-    try:
-        meta = dict(stream.metadata() or {})
-    except (AttributeError, OSError):
-        return None, None
-    raw = {str(k).lower(): v.decode() if isinstance(v, bytes) else str(v) for k, v in meta.items()}
-    modified = None
-    text = raw.get("last-modified")
-    if text:
-        for pattern in ("%Y-%m-%dT%H:%M:%SZ", "%a, %d %b %Y %H:%M:%S GMT"):
-            try:
-                modified = float(calendar.timegm(time.strptime(text, pattern)))
-                break
-            except ValueError:
-                continue
-    return raw.get("etag"), modified
 
 
 # --- the manifest ------------------------------------------------------------------------------
@@ -705,12 +690,15 @@ def _unmatched(selection: Selection, files: Sequence[RemoteFile]) -> tuple[list[
 
 
 class folder_lock:  # noqa: N801 - used as a context manager, like open()
-    """``flock`` on ``LOCK`` in a download folder (``butter download`` and the landing of
-    ``butter build``): one writer at a time; another waits ``wait`` seconds, then stops."""
+    """``flock`` on ``LOCK`` in a download folder: exclusive for a writer (``butter download``
+    and the landing of ``butter build``), ``shared`` for a build reading a landed copy, so no
+    landing rewrites it during the build; a lock not granted is waited for ``wait`` seconds,
+    then the command stops."""
 
-    def __init__(self, out: Path, wait: float = 0.0) -> None:
+    def __init__(self, out: Path, wait: float = 0.0, shared: bool = False) -> None:
         self.path = out / LOCK
         self.wait = wait
+        self.shared = shared
         self.handle: Any = None
 
     def __enter__(self) -> folder_lock:
@@ -720,15 +708,16 @@ class folder_lock:  # noqa: N801 - used as a context manager, like open()
         deadline = time.monotonic() + max(0.0, self.wait)
         while True:
             try:
-                fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(self.handle, (fcntl.LOCK_SH if self.shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     self.handle.seek(0)
                     holder = self.handle.read().strip() or "?"
                     self.handle.close()
-                    raise DownloadError(f"another butter download or build landing (pid {holder}) is writing to "
-                                        f"{self.path.parent}; wait for it to finish, then run this again") from None
+                    raise DownloadError(f"another butter download, build landing or build reading its copy "
+                                        f"(pid {holder}) is using {self.path.parent}; wait for it to finish, "
+                                        "then run this again") from None
                 time.sleep(0.2)
         self.handle.seek(0)
         self.handle.truncate()

@@ -2,7 +2,9 @@
 
 The scan records each parquet file's identity (``files.parquet``,
 ``file_identity``: local size, modification time in ns and inode; S3 size and
-last-modified time). Before a build is published the data root is listed again
+last-modified time, plus the ETag of a file read within its Last-Modified second,
+which a same-size rewrite in that second would not change: checked again by one
+HEAD). Before a build is published the data root is listed again
 (no footer is read) and compared: a file rewritten, added or removed since the
 scan means the warehouse may hold rows the checks never saw, so the build is
 not published.
@@ -13,11 +15,15 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 
 from . import contract, inventory, settings
-from .storage import is_data_file, is_s3, s3_filesystem
+from .storage import is_data_file, is_s3, s3_filesystem, stamp
+
+#: how an ETag is appended to an S3 identity (inventory.scanning)
+ETAG = ":etag="
 
 #: files named per kind of change in the message
 SHOWN = 5
@@ -29,9 +35,11 @@ def recorded(inventory_dir: Path) -> dict[str, str]:
     return dict(zip(table.column("path").to_pylist(), table.column("file_identity").to_pylist(), strict=True))
 
 
-def current(root: str, env: settings.Settings | Mapping[str, str] | None = None) -> dict[str, str]:
+def current(root: str, env: settings.Settings | Mapping[str, str] | None = None,
+            recorded: Mapping[str, str] | None = None) -> dict[str, str]:
     """{path: identity} of the parquet data files under the published folders now
-    (``storage.is_data_file``: the scan's definition, ``000001_0`` included)."""
+    (``storage.is_data_file``: the scan's definition, ``000001_0`` included); a file whose
+    ``recorded`` identity carries an ETag gets its ETag now (one HEAD)."""
     filesystem = s3_filesystem(settings.coerce(env)) if is_s3(root) else None
     inv = inventory.Inventory(root=root)
     found: dict[str, str] = {}
@@ -46,7 +54,18 @@ def current(root: str, env: settings.Settings | Mapping[str, str] | None = None)
                 data = True
             if data:
                 found[path] = identity
+    for path, before in (recorded or {}).items():
+        if filesystem is not None and ETAG in before and path in found:
+            found[path] += f"{ETAG}{etag_now(path, filesystem)}"
     return found
+
+
+def etag_now(path: str, filesystem: Any) -> str | None:
+    try:
+        with filesystem.open_input_file(path[len("s3://"):]) as handle:
+            return stamp(handle)[0]
+    except OSError:
+        return None  # gone or unreadable now: shown as changed
 
 
 def changes(before: Mapping[str, str], after: Mapping[str, str]) -> dict[str, list[str]]:
@@ -71,5 +90,6 @@ def message(root: str, found: Mapping[str, list[str]]) -> str:
 
 def check(root: str, inventory_dir: Path, env: settings.Settings | None = None) -> str | None:
     """None when the data root still holds exactly the files the scan read; else the message."""
-    found = changes(recorded(inventory_dir), current(root, env))
+    before = recorded(inventory_dir)
+    found = changes(before, current(root, env, before))
     return message(root, found) if found else None

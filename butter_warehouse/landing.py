@@ -12,8 +12,9 @@ root the build reads; ``BUTTER_S3_CACHE=off`` reads the root as it is.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -26,6 +27,7 @@ from .download import (
     Source,
     download,
     downloads,
+    folder_lock,
     read_selections,
     write_selections,
 )
@@ -129,3 +131,18 @@ def land_for_build(project_root: Path, root: str, cfg: Settings, encoding: str,
         why = (f": {path} is compressed with {'/'.join(sorted(codecs))}, which this engine cannot read; "
                "the copy is kept and refreshed by later builds (BUTTER_S3_CACHE=off: build from the root as it is)")
     return str(land(root, project_root, encoding=encoding, env=cfg, why=why))
+
+
+@contextmanager
+def landed_for_build(project_root: Path, root: str, cfg: Settings, encoding: str,
+                     unreadable: frozenset[str] = frozenset()) -> Iterator[str]:
+    """``land_for_build`` for the ``with`` block of a whole build: a landed copy is held with a
+    shared lock (``download.folder_lock``) until the build ends, so another build's landing of
+    the same root waits (up to LOCK_WAIT s) instead of rewriting files this build reads. The
+    lock is taken before the scan: the build reads what the copy holds from then on."""
+    landed = land_for_build(project_root, root, cfg, encoding, unreadable)
+    if landed == root:
+        yield landed
+        return
+    with folder_lock(Path(landed), LOCK_WAIT, shared=True):
+        yield landed

@@ -265,13 +265,14 @@ def build(ctx: Context, request: BuildRequest) -> int:
 
         demo.generate(ctx.demo_root, spelling="published")
     # s3:// roots, and local roots in a codec the engine cannot read, are built from a local copy
-    landed = landing.land_for_build(ctx.root, ctx.data_root(), cfg, engine.landing_encoding,
-                                    engine.unreadable_codecs)  # DownloadError: nothing was built
-    if landed != ctx.data_root():
-        ctx = ctx.with_data_root(landed)
-    with engine.workspace(ctx, request) as ws:
-        code = run_steps(ctx, request, engine, ws, limit)
-        return engine.publish(ctx, request, ws, code)
+    # (held for the whole build: another build's landing of the same root waits)
+    with landing.landed_for_build(ctx.root, ctx.data_root(), cfg, engine.landing_encoding,
+                                  engine.unreadable_codecs) as landed:  # DownloadError: nothing was built
+        if landed != ctx.data_root():
+            ctx = ctx.with_data_root(landed)
+        with engine.workspace(ctx, request) as ws:
+            code = run_steps(ctx, request, engine, ws, limit)
+            return engine.publish(ctx, request, ws, code)
 
 
 def run_steps(ctx: Context, request: BuildRequest, engine: Engine, ws: Workspace, limit: float) -> int:

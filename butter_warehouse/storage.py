@@ -7,7 +7,9 @@ retries and credentials are read and validated once, in ``settings``.
 
 from __future__ import annotations
 
+import calendar
 import os
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -133,3 +135,35 @@ def parquet_codecs(meta: Any) -> set[str]:
     chunks, from its footer (``pyarrow.parquet.FileMetaData``)."""
     return {meta.row_group(g).column(c).compression.upper()
             for g in range(meta.num_row_groups) for c in range(meta.num_columns)}
+
+
+#: S3's Last-Modified has whole seconds: a file read before the end of its Last-Modified second
+#: plus this margin (clock skew) may be rewritten with the same size and the same listed identity;
+#: its ETag is checked again (a HEAD) before it is taken as unchanged (download, landing, drift check)
+SETTLE_SECONDS = 5.0
+
+
+def unsettled(modified: float | None, at: float) -> bool:
+    """Whether an object last modified in the second ``modified`` (epoch seconds, S3's whole
+    seconds) and read at ``at`` could still be rewritten with the same listed identity."""
+    return modified is None or at < modified + 1 + SETTLE_SECONDS
+
+
+def stamp(stream: Any) -> tuple[str | None, float | None]:
+    """(ETag, Last-Modified as epoch seconds) of an opened S3 object (pyarrow's stream metadata);
+    (None, None) for a local file."""
+    try:
+        meta = dict(stream.metadata() or {})
+    except (AttributeError, OSError):
+        return None, None
+    raw = {str(k).lower(): v.decode() if isinstance(v, bytes) else str(v) for k, v in meta.items()}
+    modified = None
+    text = raw.get("last-modified")
+    if text:
+        for pattern in ("%Y-%m-%dT%H:%M:%SZ", "%a, %d %b %Y %H:%M:%S GMT"):
+            try:
+                modified = float(calendar.timegm(time.strptime(text, pattern)))
+                break
+            except ValueError:
+                continue
+    return raw.get("etag"), modified

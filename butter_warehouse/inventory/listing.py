@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -127,6 +128,16 @@ def _s3_listing(inv: Inventory, state: FolderState, filesystem: Any) -> Iterable
 def list_folder(inv: Inventory, state: FolderState, filesystem: Any) -> Iterable[tuple[str, int, str]]:
     """(path, bytes, identity) of the files of one folder (local or S3)."""
     return _local_listing(inv, state) if filesystem is None else _s3_listing(inv, state, filesystem)
+
+
+def read_footer_and_etag(path: str, filesystem: Any) -> tuple[pq.FileMetaData, str | None]:
+    """An S3 file's footer, and its ETag when the file was read within its Last-Modified second
+    (``storage.unsettled``: a rewrite of the same size in that second would list the same)."""
+    read_at = time.time()
+    with filesystem.open_input_file(path[len("s3://"):]) as handle:
+        etag, modified = storage.stamp(handle)
+        meta = pq.read_metadata(handle)
+    return meta, etag if etag and storage.unsettled(modified, read_at) else None
 
 
 def read_footer(path: str, filesystem: Any | None) -> pq.FileMetaData:

@@ -27,6 +27,7 @@ from .listing import (
     list_folder,
     partitions,
     read_footer,
+    read_footer_and_etag,
     root_entries,
 )
 from .model import FileEntry, FolderState, Inventory, RootEntry, ScanError
@@ -138,20 +139,22 @@ def _footers(listing: Iterable[tuple[str, int, str]], filesystem: Any, concurren
             yield path, size, identity, None
         return
 
-    def read(path: str) -> pq.FileMetaData | Exception:
+    def read(path: str) -> tuple[pq.FileMetaData | Exception, str | None]:
         try:
-            return read_footer(path, filesystem)
+            return read_footer_and_etag(path, filesystem)
         except Exception as exc:  # noqa: BLE001 - reported where the file is scanned
-            return exc
+            return exc, None
 
     items = list(listing)
     chunk = 8 * concurrency
     with ThreadPoolExecutor(concurrency, thread_name_prefix="butter-scan") as pool:
         for start in range(0, len(items), chunk):
             part = items[start:start + chunk]
-            footers = pool.map(lambda item: read(item[0]) if item[0].endswith(".parquet") else None, part)
-            for (path, size, identity), meta in zip(part, footers, strict=True):
-                yield path, size, identity, meta
+            footers = pool.map(lambda item: read(item[0]) if item[0].endswith(".parquet") else (None, None), part)
+            for (path, size, identity), (meta, etag) in zip(part, footers, strict=True):
+                # read within its Last-Modified second: a same-size rewrite would list the same,
+                # so the ETag read with the footer joins the identity (drift.current checks it)
+                yield path, size, identity + (f":etag={etag}" if etag else ""), meta
 
 
 def _scan_folder(inv: Inventory, state: FolderState, listing: Iterable[tuple[str, int, str]], filesystem: Any,

@@ -12,7 +12,8 @@
        check reads them here instead of decoding the arrays again);
     2. butter_copies_located: one row per key, over the copies that are not
        damaged: which folder and file it is read from (for summaries a copy
-       agreeing with the experiment's runs first; then by the contract's
+       agreeing with the experiment's runs first; then one holding more of the
+       statistics some folder does not store, q1/q3; then by the contract's
        folder order: the all-sweeps folders, the sweep folders, the executive
        summary last; then the first file), how many copies there are, whether
        they disagree (in the cheap columns or in any array both keep: the
@@ -83,6 +84,10 @@
     {%- set executive = butter_executive_folder() -%}
     {%- set arrays = butter_compared_arrays(kind, exclude=executive) -%}
     {%- set executive_arrays = butter_compared_arrays(kind) if kind == 'summary' else [] -%}
+    {#- statistics some folder does not store (q1/q3 in one spelling): a copy
+        holding more of them is read first (butter_copies_located) -#}
+    {%- set optional_statistics = butter_summary_statistics() | reject('in', arrays) | list
+        if kind == 'summary' else [] -%}
     {%- for folder, relation in butter_folder_relations(kind, folder_relations) %}
     select
         source_folder,
@@ -97,6 +102,9 @@
         values_fingerprint,
         arrays_fingerprint,
         executive_arrays_fingerprint,
+        {%- if kind == 'summary' %}
+        num_optional_statistics,
+        {%- endif %}
         {{ butter_row_damage(kind) }} as damage,
         damage_detail
         {%- if kind == 'runs' %}
@@ -131,6 +139,10 @@
                 coalesce({{ butter_array_checksum(array) }}, '<null>')
                 {%- endfor %}
             )) as executive_arrays_fingerprint,
+            0
+            {%- for statistic in optional_statistics %}
+            + case when {{ statistic }} is not null then 1 else 0 end
+            {%- endfor %} as num_optional_statistics,
             {%- else %}
             cast(null as string) as executive_arrays_fingerprint,
             {%- endif %}
@@ -256,6 +268,9 @@
                 order by
                     {%- if runs_relation is not none %}
                     coalesce(copies.hyperparameters_fingerprint != runs.runs_hyperparameters_fingerprint, false),
+                    {%- endif %}
+                    {%- if kind == 'summary' %}
+                    copies.num_optional_statistics desc,
                     {%- endif %}
                     {{ butter_folder_rank('copies.source_folder', kind) }}, copies.source_file
             )

@@ -15,6 +15,9 @@ val_loss changed in one sweep copy      `run_copies_disagree` ... "differ in per
 one run trained with another            `experiment_runs_disagree` (issue 29: every column that defines
 activation / other widths (every copy)  an experiment is compared, not only butter_hyperparameters); the
                                         run is not aggregated into its experiment
+q1/q3 arrays added to one file of       issue 29: its experiments are read from that copy (the one with
+primary_sweep_summary (the folder       the quartiles), not from complete_summary's first-ranked copy
+read first, complete_summary, has none) without them; the folder's other experiments keep complete_summary
 ======================================  ===============================================================
 """
 
@@ -106,6 +109,25 @@ def pick_runs(root: Path) -> tuple[list[tuple[Path, str, int, str]], tuple[Path,
     return moves, copy
 
 
+def add_quartiles(root: Path) -> Path:
+    """Give one primary_sweep_summary file the q1/q3 arrays the published spelling lacks (framework
+    names, values beside each median); the file's path."""
+    from butter_warehouse import contract
+
+    path = sorted((root / "primary_sweep_summary").rglob("*.parquet"))[0]
+    table = pq.read_table(path, partitioning=None)
+    columns = {col.name: col for col in contract.columns("summary")}
+    for name, col in columns.items():
+        if name.endswith(("_q1", "_q3")) and col.published is None and col.framework:
+            median = table[columns[name[:-3] + "_median"].published or name[:-3] + "_median"]
+            factor = 0.9 if name.endswith("_q1") else 1.1
+            values = [None if arr is None else [None if x is None else x * factor for x in arr]
+                      for arr in median.to_pylist()]
+            table = table.append_column(col.framework, pa.array(values, median.type))
+    pq.write_table(table, path)
+    return path
+
+
 @pytest.fixture(scope="module")
 def faulted(demo_root: Callable[..., Path], tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path, str]:
     work = tmp_path_factory.mktemp("copies")
@@ -128,6 +150,7 @@ def faulted(demo_root: Callable[..., Path], tmp_path_factory: pytest.TempPathFac
             ("activation", *candidates[0]), ("widths", *candidates[1])]:
         value = "selu" if column == "activation" else [w + 1 for w in widths]
         facts["redefined"].append((column, experiment_id, run_id, set_column(root, run_id, column, value)))
+    facts["quartiles_file"] = add_quartiles(root)
     warehouse = work / "wh" / "butter.duckdb"
     proc = butter("build", "--skip-docs", env=butter_env(root, warehouse, work), timeout=900)
     assert proc.returncode == 0, output(proc)[-5000:]
@@ -190,3 +213,26 @@ def test_runs_differing_in_any_column_that_defines_the_experiment_are_reported(
         assert query(db, f"select runs_found from marts.experiment_summary where experiment_id = {experiment_id}") \
             == [(1,)]
         assert query(db, f"select count(*) from marts.run_best_epochs where run_id = '{run_id}'") == [(1,)]
+
+
+@pytest.mark.timeout(900)
+def test_the_copy_holding_the_quartiles_is_read(faulted: tuple[dict, Path, str]) -> None:
+    """Copies that agree: the one holding the q1/q3 arrays is read, whatever the folder order."""
+    facts, db, _ = faulted
+    path = facts["quartiles_file"]
+    table = pq.read_table(path, partitioning=None)
+    with_quartiles = {e: q1 for e, q1 in zip(table["experiment_id"].to_pylist(), table["test_loss_q1"].to_pylist(),
+                                             strict=True)}
+    assert with_quartiles
+    located = dict(query(db, "select experiment_id, read_from_folder from intermediate.int_experiments_located "
+                             "where source_folders like '%primary_sweep_summary%'"))
+    assert {e: located[e] for e in with_quartiles} == {e: "primary_sweep_summary" for e in with_quartiles}
+    others = {e for e in located if e not in with_quartiles}
+    assert others and {located[e] for e in others} == {"complete_summary"}
+    read = dict(query(db, "select experiment_id, test_loss_q1 from intermediate.int_experiments_deduplicated "
+                          f"where experiment_id in ({', '.join(str(e) for e in with_quartiles)})"))
+    for experiment_id, q1 in with_quartiles.items():
+        assert read[experiment_id] == pytest.approx(q1, rel=1e-6), experiment_id
+    # not a disagreement: the quartiles are compared only where every folder stores them
+    assert query(db, "select count(*) from audit.source_reconciliation where difference = 'experiment_copies_disagree' "
+                     f"and detail like '%{path}%'") == [(0,)]

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -556,16 +557,33 @@ def test_selection_or_source_matching_nothing_exits_2_naming_it(small: Path, tmp
 
 def test_second_download_into_one_folder_stops_naming_the_first(small: Path, tmp_path: Path) -> None:
     """One writer per download folder (and per landing cache folder: the landing waits for it)."""
-    import os
 
     out = tmp_path / "out"
     out.mkdir()
     with download.folder_lock(out), pytest.raises(DownloadError) as refused:
         run(small, out, Selection.parse(folders=["complete_summary"]))
-    assert str(refused.value) == (f"another butter download or build landing (pid {os.getpid()}) is writing to "
-                                  f"{out}; wait for it to finish, then run this again")
+    assert str(refused.value) == (f"another butter download, build landing or build reading its copy "
+                                  f"(pid {os.getpid()}) is using {out}; wait for it to finish, then run this again")
     assert sorted(p.name for p in out.iterdir()) == [download.LOCK]
     assert not run(small, out, Selection.parse(folders=["complete_summary"])).failed  # free again
+
+
+def test_a_build_reading_a_landed_copy_keeps_other_landings_out(small: Path, tmp_path: Path) -> None:
+    """A build holds its landed copy (landing.landed_for_build, shared) until it ends: a landing
+    or download into that folder waits and then stops; another reader shares it."""
+    from butter_warehouse import landing
+    from butter_warehouse.settings import Settings
+
+    cfg = Settings(s3_cache=str(tmp_path / "cache"))
+    codecs = frozenset({"BROTLI"})
+    with landing.landed_for_build(tmp_path, str(small), cfg, "zstd", codecs) as landed:
+        assert landed != str(small) and (Path(landed) / download.LOCK).exists()
+        with download.folder_lock(Path(landed), wait=0.0, shared=True):  # another build reading it: shared
+            pass
+        with pytest.raises(DownloadError, match="is using"):
+            run(small, Path(landed), Selection.parse(folders=["complete_summary"]))
+    with download.folder_lock(Path(landed)):  # the build ended: writers get it again
+        pass
 
 
 def test_same_size_rewrite_within_the_listed_second_is_fetched_again_by_its_etag(
@@ -603,6 +621,45 @@ def test_same_size_rewrite_within_the_listed_second_is_fetched_again_by_its_etag
         again = run(s3.data_root, out, selection)
     assert again.transferred == 1 and not again.failed
     assert (out / relative).read_bytes() == second
+
+
+def test_the_drift_check_sees_a_same_size_rewrite_within_the_listed_second_by_its_etag(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """BUTTER_S3_CACHE=off (S3 read as it is): the scan records the ETag of a file it read within
+    its Last-Modified second, and the drift check compares it again (one HEAD per such file), so
+    a same-size rewrite that lists the same is a change; an unchanged file is not."""
+    import io
+
+    import pyarrow as pa
+
+    from butter_warehouse import drift, inventory, settings
+
+    def parquet(value: int) -> bytes:
+        buffer = io.BytesIO()
+        pq.write_table(pa.table({"a": [value]}), buffer, compression="none")
+        return buffer.getvalue()
+
+    first, second = parquet(1), parquet(2)
+    assert len(first) == len(second) and first != second
+    source = tmp_path / "source"
+    for relative in ("complete_summary/dataset=x/part-0.parquet", "complete_summary/dataset=y/part-0.parquet"):
+        (source / relative).parent.mkdir(parents=True)
+        (source / relative).write_bytes(first)
+    with s3_emulator(source, bucket="butter-drift", prefix="butter") as s3:
+        cfg = settings.load({**os.environ, **s3.env})
+        for relative in ("complete_summary/dataset=x/part-0.parquet", "complete_summary/dataset=y/part-0.parquet"):
+            s3.client().put_object(Bucket="butter-drift", Key=f"butter/{relative}", Body=first)  # written just now
+        scanned = inventory.scan(s3.data_root, cfg)
+        identities = {f.path: f.identity or "" for f in scanned.files}
+        assert len(identities) == 2 and all(drift.ETAG in i for i in identities.values()), identities
+        assert drift.changes(identities, drift.current(s3.data_root, cfg, identities)) == {}
+        rewritten = f"{s3.data_root}/complete_summary/dataset=x/part-0.parquet"
+        s3.client().put_object(Bucket="butter-drift", Key="butter/complete_summary/dataset=x/part-0.parquet",
+                               Body=second)
+        listed = inventory.list_folder
+        monkeypatch.setattr(drift.inventory, "list_folder", lambda inv, state, fs: [  # the same listed identity
+            (path, size, identities[path].split(drift.ETAG)[0]) for path, size, _ in listed(inv, state, fs)])
+        assert drift.changes(identities, drift.current(s3.data_root, cfg, identities)) == {"changed": [rewritten]}
 
 
 def test_stopped_download_names_its_folder_not_the_warehouse(small: Path, tmp_path: Path,
