@@ -118,7 +118,7 @@ def add_quartiles(root: Path) -> Path:
     table = pq.read_table(path, partitioning=None)
     columns = {col.name: col for col in contract.columns("summary")}
     for name, col in columns.items():
-        if name.endswith(("_q1", "_q3")) and col.published is None and col.framework:
+        if name.endswith(("_q1", "_q3")) and col.sql_type == "float[]" and col.published is None and col.framework:
             median = table[columns[name[:-3] + "_median"].published or name[:-3] + "_median"]
             factor = 0.9 if name.endswith("_q1") else 1.1
             values = [None if arr is None else [None if x is None else x * factor for x in arr]
