@@ -89,9 +89,14 @@
         {{ default__butter_number_text(expr) }}
     {%- elif known.startswith('timestamp') -%}
         cast(unix_micros(cast({{ expr }} as timestamp)) as string)
-    {%- elif known in ('varchar', 'text', 'string', 'boolean', 'integer', 'bigint', 'smallint', 'tinyint',
-                       'utinyint', 'usmallint', 'uinteger', 'ubigint') -%}
+    {%- elif known.rstrip('[]') in ('varchar', 'text', 'string', 'boolean', 'integer', 'bigint', 'smallint',
+                                    'tinyint', 'utinyint', 'usmallint', 'uinteger', 'ubigint') -%}
+        {#- a list of these too: `[1, 2, 3]`, as DuckDB writes it -#}
         cast({{ expr }} as string)
+    {%- elif known.endswith('[]') -%}
+        '[' || array_join(transform({{ expr }}, v -> coalesce({{ default__butter_number_text('v') }}, 'NULL')), ', ') || ']'
+    {%- elif known and known != 'json' -%}
+        {{- exceptions.raise_compiler_error("butter_value_text: no text rule for type '" ~ sql_type ~ "'") -}}
     {%- else -%}
     {#- the type unknown here: read off the value (folded at planning time) -#}
     case

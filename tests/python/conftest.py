@@ -255,7 +255,10 @@ def build_on_spark(data_root: Path, workdir: Path, tests: bool, target: str = "s
     )
     seconds = time.monotonic() - started
     output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, f"butter build --target {target} failed:\n{output[-6000:]}"
+    if proc.returncode != 0:  # the error lines first: a Spark error's tail is a Java stack
+        errors = [line[:600] for line in output.splitlines() if "Error" in line or "ERROR" in line][:8]
+        raise AssertionError(f"butter build --target {target} failed:\n" + "\n".join(errors)
+                             + f"\n...\n{output[-3000:]}")
     return seconds, output
 
 
@@ -385,12 +388,23 @@ def spark_build(demo_root: Callable[..., Path], built_warehouse: Callable[[str],
 
     reason = spark_missing() or spark_missing("thrift")
     cache: dict[str, SparkBuild] = {}
+    failed: dict[str, str] = {}  # a build that failed is not run again by the next test that asks
 
     def build(spelling: str) -> SparkBuild:
         if reason is not None:
             if os.environ.get("CI", "").lower() == "true":
                 pytest.fail(f"the Spark builds must run under CI: {reason}")
             pytest.skip(reason)
+        if spelling in failed:
+            pytest.fail(f"the {spelling} Spark build failed (see the first test that asked for it): "
+                        f"{failed[spelling][:2000]}")
+        try:
+            return made(spelling)
+        except (AssertionError, subprocess.SubprocessError) as exc:
+            failed[spelling] = str(exc)
+            raise
+
+    def made(spelling: str) -> SparkBuild:
         if spelling not in cache:
             workdir = tmp_path_factory.mktemp(f"spark-{spelling}")
             cluster: ClusterRun | None = None

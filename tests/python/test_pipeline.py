@@ -65,7 +65,7 @@ def test_spark_steps_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         scanned.append((data_root, out))
         return True
 
-    monkeypatch.setattr(spark, "spark_missing", lambda: None)
+    monkeypatch.setattr(spark, "spark_missing", lambda method="session": None)
     monkeypatch.setattr(dbt_runner, "run_dbt", run_dbt)
     monkeypatch.setattr(pipeline, "run_scan", run_scan)
     assert cli.main(["build", "--target", "lake", "--dbt-arg=--fail-fast"]) == 0
