@@ -11,7 +11,8 @@ lands in its cache first (Spark's Hadoop has no Brotli codec):
   manifest, plus parquet files with other names, a text file in a partition folder,
   a partition folder spelled NULL, partition values stored in files, q1/q3 missing
   from one file of a framework-spelled folder); models, seeds, unit tests and the
-  data tests;
+  project's own data tests (conftest.BUILT_IN_TESTS run on DuckDB only: this
+  comparison finds every Spark table equal to DuckDB's, which passes them);
 - current, on a standalone cluster through its Thrift server (``butter
   spark-cluster``, then ``--target spark_cluster``, dbt-spark's thrift method): the
   demo in the current release's layout (runs only in all_repetitions/ with the Keras
