@@ -80,6 +80,7 @@ from .progress import Progress, format_duration
 from .settings import Settings, coerce
 from .storage import (
     SETTLE_SECONDS,
+    etag,
     inside,
     is_data_file,
     is_parquet_file,
@@ -317,8 +318,7 @@ class Source:
 
     def etag(self, remote: RemoteFile) -> str | None:
         """The file's ETag now (one HEAD), or None where the store gives none (a local folder)."""
-        with self.filesystem.open_input_file(remote.source[len(self.prefix):]) as handle:
-            return stamp(handle)[0]
+        return etag(self.filesystem, remote.source[len(self.prefix):])
 
 
 # --- the manifest ------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from . import contract, inventory, settings
-from .storage import is_data_file, is_s3, s3_filesystem, stamp
+from .storage import etag, is_data_file, is_s3, s3_filesystem
 
 #: how an ETag is appended to an S3 identity (inventory.scanning)
 ETAG = ":etag="
@@ -62,8 +62,7 @@ def current(root: str, env: settings.Settings | Mapping[str, str] | None = None,
 
 def etag_now(path: str, filesystem: Any) -> str | None:
     try:
-        with filesystem.open_input_file(path[len("s3://"):]) as handle:
-            return stamp(handle)[0]
+        return etag(filesystem, path[len("s3://"):])
     except OSError:
         return None  # gone or unreadable now: shown as changed
 

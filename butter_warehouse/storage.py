@@ -167,3 +167,9 @@ def stamp(stream: Any) -> tuple[str | None, float | None]:
             except ValueError:
                 continue
     return raw.get("etag"), modified
+
+
+def etag(filesystem: Any, key: str) -> str | None:
+    """An S3 object's ETag now (one HEAD: pyarrow opens the object), ``key`` without ``s3://``."""
+    with filesystem.open_input_file(key) as handle:
+        return stamp(handle)[0]

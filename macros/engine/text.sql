@@ -85,10 +85,11 @@
     planning time). -#}
 {% macro default__butter_value_text(expr, sql_type=none) -%}
     {%- set known = (sql_type or '') | lower -%}
+    {%- set micros = 'cast(unix_micros(cast(' ~ expr ~ ' as timestamp)) as string)' -%}
     {%- if known in ('float', 'double', 'real') -%}
         {{ default__butter_number_text(expr) }}
     {%- elif known.startswith('timestamp') -%}
-        cast(unix_micros(cast({{ expr }} as timestamp)) as string)
+        {{ micros }}
     {%- elif known.rstrip('[]') in ('varchar', 'text', 'string', 'boolean', 'integer', 'bigint', 'smallint',
                                     'tinyint', 'utinyint', 'usmallint', 'uinteger', 'ubigint') -%}
         {#- a list of these too: `[1, 2, 3]`, as DuckDB writes it -#}
@@ -101,7 +102,7 @@
     {#- the type unknown here: read off the value (folded at planning time) -#}
     case
         when typeof({{ expr }}) in ('float', 'double') then {{ default__butter_number_text(expr) }}
-        when typeof({{ expr }}) = 'timestamp' then cast(unix_micros(cast({{ expr }} as timestamp)) as string)
+        when typeof({{ expr }}) = 'timestamp' then {{ micros }}
         else cast({{ expr }} as string)
     end
     {%- endif -%}

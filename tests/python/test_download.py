@@ -586,10 +586,8 @@ def test_a_build_reading_a_landed_copy_keeps_other_landings_out(small: Path, tmp
         pass
 
 
-def test_same_size_rewrite_within_the_listed_second_is_fetched_again_by_its_etag(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """S3's Last-Modified has whole seconds: a file fetched within its second is checked again by
-    its ETag (one HEAD) before it is skipped, so a same-size rewrite in that second is fetched."""
+def same_size_parquets() -> tuple[bytes, bytes]:
+    """Two different parquet files of the same size (a rewrite S3's listing cannot tell apart)."""
     import io
 
     import pyarrow as pa
@@ -601,6 +599,16 @@ def test_same_size_rewrite_within_the_listed_second_is_fetched_again_by_its_etag
 
     first, second = parquet(1), parquet(2)
     assert len(first) == len(second) and first != second
+    return first, second
+
+
+def test_same_size_rewrite_within_the_listed_second_is_fetched_again_by_its_etag(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """S3's Last-Modified has whole seconds: a file fetched within its second is checked again by
+    its ETag (one HEAD) before it is skipped, so a same-size rewrite in that second is fetched."""
+
+
+    first, second = same_size_parquets()
     relative = "complete_summary/dataset=x/part-0.parquet"
     source = tmp_path / "source"
     (source / relative).parent.mkdir(parents=True)
@@ -628,19 +636,11 @@ def test_the_drift_check_sees_a_same_size_rewrite_within_the_listed_second_by_it
     """BUTTER_S3_CACHE=off (S3 read as it is): the scan records the ETag of a file it read within
     its Last-Modified second, and the drift check compares it again (one HEAD per such file), so
     a same-size rewrite that lists the same is a change; an unchanged file is not."""
-    import io
 
-    import pyarrow as pa
 
     from butter_warehouse import drift, inventory, settings
 
-    def parquet(value: int) -> bytes:
-        buffer = io.BytesIO()
-        pq.write_table(pa.table({"a": [value]}), buffer, compression="none")
-        return buffer.getvalue()
-
-    first, second = parquet(1), parquet(2)
-    assert len(first) == len(second) and first != second
+    first, second = same_size_parquets()
     source = tmp_path / "source"
     for relative in ("complete_summary/dataset=x/part-0.parquet", "complete_summary/dataset=y/part-0.parquet"):
         (source / relative).parent.mkdir(parents=True)
