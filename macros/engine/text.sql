@@ -118,9 +118,21 @@
 
 
 {#- A text fingerprint of several columns, NULL-safe, for "do two copies
-    agree": md5 of the columns' texts (butter_value_text, the same on every
-    engine, so fingerprints are too). -#}
+    agree": md5 of the columns' texts (butter_fingerprint_text, the same on
+    every engine, so fingerprints are too). -#}
 {% macro butter_fingerprint(columns) -%}
+    {%- set texts = [] -%}
+    {%- for column in columns -%}
+        {%- do texts.append(butter_fingerprint_text(column)) -%}
+    {%- endfor -%}
+    {{ butter_fingerprint_of_texts(texts) }}
+{%- endmacro %}
+
+{#- One column's text as it enters a fingerprint: butter_value_text by the
+    column's contract type (looked up by its name, also for `table.column`),
+    NULL spelled '<null>'. A model that fingerprints the same columns several
+    ways computes each text once and joins them with butter_fingerprint_of_texts. -#}
+{% macro butter_fingerprint_text(column) -%}
     {%- set types = {} -%}
     {%- set optional_flags = [] -%}
     {%- for kind in ['runs', 'summary'] -%}
@@ -131,14 +143,21 @@
             {%- endif -%}
         {%- endfor -%}
     {%- endfor -%}
-    md5(concat_ws('|'
-        {%- for column in columns %},
-        {%- if column in optional_flags %}
+    {%- if column in optional_flags -%}
         {#- a flag one export does not carry (is_optimizer_sweep, NULL there) is not set: no difference -#}
         {{ butter_value_text('coalesce(' ~ column ~ ', false)', 'boolean') }}
-        {%- else %}
+    {%- else -%}
         coalesce({{ butter_value_text(column, types.get(column.split('.')[-1])) }}, '<null>')
-        {%- endif %}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The fingerprint of texts (butter_fingerprint_text's, or any non-NULL
+    text), in order: md5 of the texts joined with '|'. A NULL text is left
+    out (concat_ws skips it on every engine). -#}
+{% macro butter_fingerprint_of_texts(texts) -%}
+    md5(concat_ws('|'
+        {%- for text in texts %},
+        {{ text }}
         {%- endfor %}
     ))
 {%- endmacro %}

@@ -48,9 +48,11 @@
 
 
 {#- Every finding of a damaged row (column and lengths), NULL for a sound
-    row: `test_loss has 9 values for 10 epochs; train_loss is NULL`. `folder`:
-    the folder the rows come from (the executive summary keeps few arrays). -#}
-{% macro butter_row_damage_detail(kind, folder=none) -%}
+    row: `test_loss has 9 values for 10 epochs; train_loss is NULL`.
+    `folder_column`: the column naming the folder a row comes from (the
+    executive summary keeps few arrays: a NULL array it does not keep is no
+    finding there); none: every required array is checked. -#}
+{% macro butter_row_damage_detail(kind, folder_column=none) -%}
     {%- set key = 'run_id' if kind == 'runs' else 'experiment_id' -%}
     nullif(concat_ws(
         '; ',
@@ -62,8 +64,12 @@
         case when epochs = 0 then 'epochs is 0' end,
         {%- for array in butter_epoch_arrays(kind) %}
         case
-            {%- if array.required and (folder != butter_executive_folder() or array.executive) %}
+            {%- if array.required and (array.executive or folder_column is none
+                or butter_executive_folder() not in butter_folders(kind)) %}
             when {{ array.name }} is null then '{{ array.name }} is NULL'
+            {%- elif array.required %}
+            when {{ array.name }} is null and {{ folder_column }} != '{{ butter_executive_folder() }}'
+                then '{{ array.name }} is NULL'
             {%- endif %}
             when {{ butter_array_length(array.name) }} != epochs
                 then

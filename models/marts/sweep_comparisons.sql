@@ -42,6 +42,16 @@
             ~ butter_number_text('experiments.momentum') ~ " else '' end",
         'core': 'lower(experiments.optimizer) = lower(sweeps.core_value) and coalesce(experiments.momentum, 0) = 0'},
 } -%}
+{#- The text each group candidate enters a fingerprint with: the column, or
+    its group expression (none: left out). -#}
+{%- set group_texts = {} -%}
+{%- for column in group_candidates -%}
+    {%- if column not in group_expressions -%}
+        {%- do group_texts.update({column: 'experiments.' ~ column}) -%}
+    {%- elif group_expressions[column] is not none -%}
+        {%- do group_texts.update({column: group_expressions[column]}) -%}
+    {%- endif -%}
+{%- endfor -%}
 {%- set sweeps = [] -%}
 {%- for swept in butter_swept_parameters() -%}
     {%- if swept.swept_parameter not in comparisons -%}
@@ -52,6 +62,26 @@
     {%- set spec = {'sweep': swept.sweep} -%}
     {%- do spec.update(comparisons[swept.swept_parameter]) -%}
     {%- do sweeps.append(spec) -%}
+{%- endfor -%}
+
+{#- A comparison group's fingerprint: the sweep, then each candidate's text
+    unless the sweep varies that parameter. -#}
+{%- set group_parts = ['sweeps.sweep'] -%}
+{%- for column in group_texts -%}
+    {%- set varied = [] -%}
+    {%- for spec in sweeps if column in spec.varies -%}
+        {%- do varied.append("'" ~ spec.sweep ~ "'") -%}
+    {%- endfor -%}
+    {%- if varied -%}
+        {%- do group_parts.append('case when sweeps.sweep not in (' ~ varied | join(', ') ~ ') then '
+            ~ column ~ '_group_text end') -%}
+    {%- else -%}
+        {%- do group_parts.append(column ~ '_group_text') -%}
+    {%- endif -%}
+{%- endfor -%}
+{%- set quoted_sweeps = [] -%}
+{%- for spec in sweeps -%}
+    {%- do quoted_sweeps.append("'" ~ spec.sweep ~ "'") -%}
 {%- endfor -%}
 
 with
@@ -88,35 +118,55 @@ experiments as (
         on true
 ),
 
-candidates as (
-    {%- for spec in sweeps %}
-        {%- set group_columns = ["'" ~ spec.sweep ~ "'"] -%}
-        {%- for column in group_candidates if column not in spec.varies -%}
-            {%- if column not in group_expressions -%}
-                {%- do group_columns.append('experiments.' ~ column) -%}
-            {%- elif group_expressions[column] is not none -%}
-                {%- do group_columns.append(group_expressions[column]) -%}
-            {%- endif -%}
+{# Each compared hyperparameter's text for a fingerprint, once per
+    experiment (a group leaves out the parameters its sweep varies). -#}
+experiment_texts as (
+    select
+        {%- for column in group_texts %}
+            {{ butter_fingerprint_text(group_texts[column]) }} as {{ column }}_group_text,
         {%- endfor %}
-        select
-            sweeps.sweep,
-            sweeps.swept_parameter,
-            {{ spec.get('label', butter_number_text(spec.value)) }} as swept_value,
-            {{ spec.get('numeric', 'cast(' ~ spec.value ~ ' as double)') }} as swept_value_numeric,
-            coalesce({{ spec.core }}, false) as is_core_value,
-            coalesce(experiments.is_{{ spec.sweep }}_sweep, false) as is_sweep_member,
-            {{ butter_fingerprint(group_columns) }} as comparison_group_id,
-            experiments.experiment_id,
-            {%- for column in group_candidates %}
-                experiments.{{ column }},
+        experiments.*
+    from experiments
+),
+
+{# Every experiment once per sweep (one pass, not one branch per sweep):
+    its swept value, whether it is the core value and a member, and its
+    group, the fingerprint of the sweep and of every parameter the sweep
+    does not vary (group_parts; concat_ws leaves a NULL text out). -#}
+candidates as (
+    select
+        sweeps.sweep,
+        sweeps.swept_parameter,
+        case sweeps.sweep
+            {%- for spec in sweeps %}
+                when '{{ spec.sweep }}' then {{ spec.get('label', butter_number_text(spec.value)) }}
             {%- endfor %}
-            experiments.task_type,
-            experiments.median_curve_best_test_loss
-        from experiments
-        inner join sweeps
-            on sweeps.sweep = '{{ spec.sweep }}'
-        {% if not loop.last %}union all{% endif %}
-    {%- endfor %}
+        end as swept_value,
+        case sweeps.sweep
+            {%- for spec in sweeps %}
+                when '{{ spec.sweep }}' then {{ spec.get('numeric', 'cast(' ~ spec.value ~ ' as double)') }}
+            {%- endfor %}
+        end as swept_value_numeric,
+        coalesce(case sweeps.sweep
+            {%- for spec in sweeps %}
+                when '{{ spec.sweep }}' then {{ spec.core }}
+            {%- endfor %}
+        end, false) as is_core_value,
+        coalesce(case sweeps.sweep
+            {%- for spec in sweeps %}
+                when '{{ spec.sweep }}' then experiments.is_{{ spec.sweep }}_sweep
+            {%- endfor %}
+        end, false) as is_sweep_member,
+        {{ butter_fingerprint_of_texts(group_parts) }} as comparison_group_id,
+        experiments.experiment_id,
+        {%- for column in group_candidates %}
+            experiments.{{ column }},
+        {%- endfor %}
+        experiments.task_type,
+        experiments.median_curve_best_test_loss
+    from experiment_texts as experiments
+    inner join sweeps
+        on sweeps.sweep in ({{ quoted_sweeps | join(', ') }})
 ),
 
 member_groups as (

@@ -93,24 +93,6 @@ def spelling(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="module")
-def local_build(
-    demo_root: Callable[..., Path], tmp_path_factory: pytest.TempPathFactory
-) -> Callable[[str], DbtResult]:
-    """``local_build(spelling)`` -> staging build on the local demo root (cached)."""
-    cache: dict[str, DbtResult] = {}
-
-    def build(spelling: str) -> DbtResult:
-        if spelling not in cache:
-            workdir = tmp_path_factory.mktemp(f"s3-local-{spelling}")
-            result = run_dbt(STAGING, data_root=demo_root(spelling), workdir=workdir, timeout=DBT_TIMEOUT)
-            assert result.ok, result
-            cache[spelling] = result
-        return cache[spelling]
-
-    return build
-
-
-@pytest.fixture(scope="module")
 def s3_build(
     spelling: str, demo_root: Callable[..., Path], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Path, S3Endpoint, DbtResult]]:
@@ -156,11 +138,13 @@ def test_s3_rows_come_from_the_bucket(spelling: str, s3_build: tuple[Path, S3End
 
 @slow
 def test_s3_staging_equals_local_build(
-    spelling: str, s3_build: tuple[Path, S3Endpoint, DbtResult], local_build: Callable[[str], DbtResult]
+    spelling: str, s3_build: tuple[Path, S3Endpoint, DbtResult], built_warehouse: Callable[[str], DbtResult]
 ) -> None:
+    """The staging views of the S3 build against those of the local build of the same demo root
+    (the session's ``built_warehouse``: its staging views read the local files)."""
     _, s3, s3_result = s3_build
     assert s3_result.ok, s3_result
-    local = local_build(spelling)
+    local = built_warehouse(spelling)
     s3_columns = staging_columns(s3_result.db_path, s3)
     assert set(s3_columns) == {f"stg_butter__{folder}" for folder in FOLDERS}
     assert s3_columns == staging_columns(local.db_path)
@@ -188,7 +172,7 @@ def test_s3_staging_equals_local_build(
 @slow
 def test_s3_missing_folder_is_skipped(
     demo_root: Callable[..., Path],
-    local_build: Callable[[str], DbtResult],
+    built_warehouse: Callable[[str], DbtResult],
     tmp_path: Path,
 ) -> None:
     root = demo_root("published")
@@ -216,7 +200,7 @@ def test_s3_missing_folder_is_skipped(
         counts = staging_counts(result.db_path, s3, [MISSING_FOLDER, SIBLING_FOLDER])
         assert counts == {MISSING_FOLDER: 0, SIBLING_FOLDER: parquet_rows(root, SIBLING_FOLDER)}
         # The empty stand-in has the columns of a real build.
-        local_columns = staging_columns(local_build("published").db_path)
+        local_columns = staging_columns(built_warehouse("published").db_path)
         assert staging_columns(result.db_path, s3) == {model: local_columns[model] for model in models}
 
 
