@@ -10,9 +10,11 @@ lands in its cache first (Spark's Hadoop has no Brotli codec):
   faults root of test_read_everything (the small demo with every trap of the demo
   manifest, plus parquet files with other names, a text file in a partition folder,
   a partition folder spelled NULL, partition values stored in files, q1/q3 missing
-  from one file of a framework-spelled folder); models, seeds, unit tests and the
-  project's own data tests (conftest.BUILT_IN_TESTS run on DuckDB only: this
-  comparison finds every Spark table equal to DuckDB's, which passes them);
+  from one file of a framework-spelled folder); models, seeds, unit tests, every
+  singular data test and one instance of each of the project's generic tests
+  (conftest.spark_test_exclusions: the others, and dbt's built-in ones, run on
+  DuckDB only; this comparison finds every Spark table equal to DuckDB's, which
+  passes them);
 - current, on a standalone cluster through its Thrift server (``butter
   spark-cluster``, then ``--target spark_cluster``, dbt-spark's thrift method): the
   demo in the current release's layout (runs only in all_repetitions/ with the Keras
