@@ -64,11 +64,12 @@
         case when epochs = 0 then 'epochs is 0' end,
         {%- for array in butter_epoch_arrays(kind) %}
         case
-            {%- if array.required and (array.executive or folder_column is none
-                or butter_executive_folder() not in butter_folders(kind)) %}
-            when {{ array.name }} is null then '{{ array.name }} is NULL'
-            {%- elif array.required %}
-            when {{ array.name }} is null and {{ folder_column }} != '{{ butter_executive_folder() }}'
+            {%- if array.required %}
+            when {{ array.name }} is null
+                {%- if not array.executive and folder_column is not none
+                    and butter_executive_folder() in butter_folders(kind) %}
+                and {{ folder_column }} != '{{ butter_executive_folder() }}'
+                {%- endif %}
                 then '{{ array.name }} is NULL'
             {%- endif %}
             when {{ butter_array_length(array.name) }} != epochs
