@@ -4,7 +4,7 @@ Demo data is generated once per session and parameter set; dbt runs get their ow
 DuckDB file, target and log folders so tests never share state. The expensive builds
 are session fixtures that tests only read: ``built_warehouse(spelling)`` (the default
 demo on DuckDB), ``everything`` (the faults root of test_read_everything and its DuckDB
-build) and ``spark_build(spelling)`` (one Spark build per spelling, shared by every
+build) and ``spark_build(name)`` (the two Spark builds, shared by every
 Spark assertion).
 """
 
@@ -206,12 +206,6 @@ def everything(demo_root: Callable[..., Path], tmp_path_factory: pytest.TempPath
     return shared_once(tmp_path_factory, "everything", lambda folder: make_everything(demo_root, folder))
 
 
-#: the model whose dbt unit tests (the slowest on Spark: ~90 s each) run on the second Spark build
-#: instead of the first, so the two builds take about as long (the unit tests' inputs are given
-#: rows, the same whatever the data root)
-SPARK_SPLIT_UNIT_TESTS = "sweep_comparisons"
-
-
 #: dbt's own generic tests (their SQL is dbt-spark's, not the project's), left out of the Spark build:
 #: they pass on the DuckDB build, and the equality test finds every Spark table equal to DuckDB's,
 #: so they would pass on Spark too (218 of 436 data tests, ~160 s of the Spark build in CI).
@@ -243,30 +237,19 @@ def spark_test_exclusions(manifest: Path) -> list[str]:
     return excluded
 
 
-def unit_test_models() -> set[str]:
-    """The models the project's dbt unit tests test (read from the unit test yml files)."""
-    import yaml
-
-    models: set[str] = set()
-    for path in (PROJECT_ROOT / "models").rglob("*.yml"):
-        for test in (yaml.safe_load(path.read_text()) or {}).get("unit_tests") or []:
-            models.add(test["model"])
-    return models
+#: what the cluster build builds (``--target spark_cluster``): the staging views of every folder
+#: and the seeds (tables the executors write), without their data tests. The warehouse itself
+#: is built and compared on Spark once, by the session build of the faults root, which holds
+#: both layouts; this build shows the cluster's own path: its Thrift endpoint, sources
+#: registered through it, executors reading the landed copy and writing tables.
+CLUSTER_SELECTION = ("--select", "path:models/staging", "resource_type:seed", "--exclude", "resource_type:test")
 
 
-def build_on_spark(data_root: Path, workdir: Path, tests: Path | None, target: str = "spark",
+def build_on_spark(data_root: Path, workdir: Path, selection: list[str] | tuple[str, ...], target: str = "spark",
                    env_extra: dict[str, str] | None = None) -> tuple[float, str]:
-    """`butter build --target <target>` on a data root (a Brotli root is landed as zstd in
-    ``workdir/cache``); (seconds, output). With ``tests`` (the DuckDB build's manifest.json) the
-    data tests but those of ``spark_test_exclusions``, and the unit tests but those of
-    SPARK_SPLIT_UNIT_TESTS; without, models, seeds and those unit tests only (CI time:
-    the two builds share the unit tests). BUTTER_SPARK_WAREHOUSE is ``workdir/spark`` unless
-    ``env_extra`` (a cluster's settings) says otherwise."""
-    if tests is not None:
-        selection = ["--exclude", f"{SPARK_SPLIT_UNIT_TESTS},resource_type:unit_test", *spark_test_exclusions(tests)]
-    else:
-        others = sorted(unit_test_models() - {SPARK_SPLIT_UNIT_TESTS})
-        selection = ["--exclude", "resource_type:test", *(f"{model},resource_type:unit_test" for model in others)]
+    """`butter build --target <target>` of ``selection`` (dbt's arguments) on a data root (a Brotli
+    root is landed as zstd in ``workdir/cache``); (seconds, output). BUTTER_SPARK_WAREHOUSE is
+    ``workdir/spark`` unless ``env_extra`` (a cluster's settings) says otherwise."""
     env = dict(os.environ)
     env.update({
         "BUTTER_DATA_ROOT": str(data_root),
@@ -299,7 +282,7 @@ class SparkBuild:
     """One Spark build (``butter build --target spark``, or ``spark_cluster`` against the
     project's local cluster) and the DuckDB build of the same data root."""
 
-    spelling: str
+    name: str  # "session" or "cluster"
     root: Path  # the data root both engines built
     workdir: Path  # BUTTER_S3_CACHE is workdir/cache
     warehouse: Path  # where Spark wrote the tables: <schema>.db/<table>/*.parquet
@@ -319,10 +302,8 @@ class ClusterRun:
     exit_code: int
     #: processes still running from the cluster's folder after it exited (must be none)
     left_running: list[str]
-    #: ``count(*)`` of each relation (schema.table) read through the Thrift endpoint
-    endpoint_counts: dict[str, int]
-    #: (columns, rows) of marts.experiment_summary read through the Thrift endpoint
-    endpoint_summary: tuple[list[str], list[tuple]]
+    #: (columns, rows) of each query of ``cluster_queries`` run through the Thrift endpoint
+    endpoint: dict[str, tuple[list[str], list[tuple]]]
 
 
 def processes_under(directory: Path) -> list[str]:
@@ -341,10 +322,10 @@ def processes_under(directory: Path) -> list[str]:
     return found
 
 
-def build_on_cluster(data_root: Path, workdir: Path, relations: list[str]) -> tuple[float, str, Path, ClusterRun]:
-    """Start ``butter spark-cluster`` (a master, a worker, the Thrift server), build the data root
-    with ``--target spark_cluster`` (models, seeds and SPARK_SPLIT_UNIT_TESTS' unit tests), read
-    ``relations`` through the endpoint, stop the cluster with Ctrl-C (SIGINT);
+def build_on_cluster(data_root: Path, workdir: Path, queries: dict[str, str]) -> tuple[float, str, Path, ClusterRun]:
+    """Start ``butter spark-cluster`` (a master, a worker, the Thrift server), build
+    CLUSTER_SELECTION of the data root with ``--target spark_cluster``, run ``queries`` (name ->
+    SQL) through the endpoint, stop the cluster with Ctrl-C (SIGINT);
     (seconds, build output, the cluster's Spark warehouse, the ClusterRun)."""
     import re
     import signal
@@ -370,17 +351,16 @@ def build_on_cluster(data_root: Path, workdir: Path, relations: list[str]) -> tu
                 raise AssertionError(f"butter spark-cluster did not start:\n{text[-4000:]}")
             else:
                 time.sleep(1)
-        seconds, output = build_on_spark(data_root, workdir, tests=None, target="spark_cluster", env_extra=exports)
+        seconds, output = build_on_spark(data_root, workdir, CLUSTER_SELECTION, target="spark_cluster",
+                                         env_extra=exports)
         connection = hive.connect(host=exports["BUTTER_SPARK_HOST"], port=int(exports["BUTTER_SPARK_PORT"]),
                                   username="analyst")
         try:
             cursor = connection.cursor()
-            counts = {}
-            for relation in relations:
-                cursor.execute(f"select count(*) from {relation}")
-                counts[relation] = int(cursor.fetchone()[0])
-            cursor.execute("select * from marts.experiment_summary")
-            summary = ([d[0].split(".")[-1] for d in cursor.description], [tuple(r) for r in cursor.fetchall()])
+            endpoint = {}
+            for name, sql in queries.items():
+                cursor.execute(sql)
+                endpoint[name] = ([d[0].split(".")[-1] for d in cursor.description], [tuple(r) for r in cursor.fetchall()])
         finally:
             connection.close()
     finally:
@@ -394,7 +374,7 @@ def build_on_cluster(data_root: Path, workdir: Path, relations: list[str]) -> tu
     left = processes_under(directory)
     for line in left:  # never leave a JVM behind, even when the test is about to fail
         os.kill(int(line.split()[0]), signal.SIGKILL)
-    run = ClusterRun(directory, log.read_text(), exit_code, left, counts, summary)
+    run = ClusterRun(directory, log.read_text(), exit_code, left, endpoint)
     return seconds, output, Path(exports["BUTTER_SPARK_WAREHOUSE"]), run
 
 
@@ -402,18 +382,19 @@ def build_on_cluster(data_root: Path, workdir: Path, relations: list[str]) -> tu
 def spark_build(demo_root: Callable[..., Path], built_warehouse: Callable[[str], DbtResult],
                 everything: tuple[Path, dict, DbtResult],
                 tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], SparkBuild]:
-    """``spark_build(spelling)`` -> the one Spark build of that spelling (cached for the session).
+    """``spark_build(name)`` -> one of the two Spark builds (each made once per test run).
 
     Both roots are encoded as NREL's export (Brotli), so Spark builds each from a zstd copy.
-    ``published``: the faults root of test_read_everything (``everything``: the small demo with
-    every trap, odd file names, a NULL-text partition, partition values stored in files,
-    q1/q3 missing from one file), in this process (``--target spark``), with the data tests.
-    ``current``: the default demo in the current release's layout (all_repetitions/,
-    complete_executive_summary/, the optimizer sweep, NREL's best-point columns) on the project's
-    local standalone cluster through its Thrift server (``butter spark-cluster``, ``--target
-    spark_cluster``), models, seeds and the unit tests the published build leaves
-    (``build_on_spark``: the data and unit tests once are enough for CI's time); the cluster
-    is stopped when the build and the endpoint reads are done.
+    ``session``: the warehouse, built and compared on Spark once: the faults root of
+    test_read_everything (``everything``: both layouts' folders written from one demo, every
+    trap, odd file names, a NULL-text partition, partition values stored in files, q1/q3
+    missing from one file) in this process (``--target spark``, dbt-spark's session method),
+    models, seeds, every unit test, every singular data test and one instance of each project
+    generic test (``spark_test_exclusions``).
+    ``cluster``: the default demo in the current release's layout on the project's local
+    standalone cluster through its Thrift server (``butter spark-cluster``, ``--target
+    spark_cluster``), CLUSTER_SELECTION only (staging and seeds), read back through the
+    endpoint (``cluster_queries``); the cluster is stopped when that is done.
     Skipped without Java or pyspark, except under CI (CI=true), where it fails.
     """
     from butter_warehouse.spark import spark_missing
@@ -422,51 +403,66 @@ def spark_build(demo_root: Callable[..., Path], built_warehouse: Callable[[str],
     cache: dict[str, SparkBuild] = {}
     failed: dict[str, str] = {}  # a build that failed is not run again by the next test that asks
 
-    def build(spelling: str) -> SparkBuild:
+    def build(name: str) -> SparkBuild:
         if reason is not None:
             if os.environ.get("CI", "").lower() == "true":
                 pytest.fail(f"the Spark builds must run under CI: {reason}")
             pytest.skip(reason)
-        if spelling in failed:
-            pytest.fail(f"the {spelling} Spark build failed (see the first test that asked for it): "
-                        f"{failed[spelling][:2000]}")
+        if name in failed:
+            pytest.fail(f"the {name} Spark build failed (see the first test that asked for it): {failed[name][:2000]}")
         try:
-            return made(spelling)
+            return made(name)
         except (AssertionError, subprocess.SubprocessError) as exc:
-            failed[spelling] = str(exc)
+            failed[name] = str(exc)
             raise
 
-    def made(spelling: str) -> SparkBuild:
-        if spelling not in cache:
-            workdir = tmp_path_factory.mktemp(f"spark-{spelling}")
+    def made(name: str) -> SparkBuild:
+        if name not in cache:
+            workdir = tmp_path_factory.mktemp(f"spark-{name}")
             cluster: ClusterRun | None = None
-            if spelling == "published":
+            if name == "session":
                 root, _, duck = everything
                 assert duck.ok, duck
-                seconds, output = build_on_spark(root, workdir, tests=duck.target_path / "manifest.json")
+                selection = ["--exclude", *spark_test_exclusions(duck.target_path / "manifest.json")]
+                seconds, output = build_on_spark(root, workdir, selection)
                 warehouse = workdir / "spark"
+            elif name == "cluster":
+                root, duck = demo_root("current"), built_warehouse("current")
+                seconds, output, warehouse, cluster = build_on_cluster(root, workdir, cluster_queries(duck))
             else:
-                root, duck = demo_root(spelling), built_warehouse(spelling)
-                seconds, output, warehouse, cluster = build_on_cluster(root, workdir, spark_relations(duck))
-            print(f"butter build --target {'spark' if cluster is None else 'spark_cluster'} ({spelling}): "
-                  f"{seconds:.1f} s")
-            cache[spelling] = SparkBuild(spelling, root, workdir, warehouse, seconds, output, duck, cluster)
-        return cache[spelling]
+                raise ValueError(f"no Spark build {name!r}: session or cluster")
+            print(f"butter build --target {'spark' if cluster is None else 'spark_cluster'} ({name}): {seconds:.1f} s")
+            cache[name] = SparkBuild(name, root, workdir, warehouse, seconds, output, duck, cluster)
+        return cache[name]
 
     return build
 
 
-def spark_relations(duck: DbtResult) -> list[str]:
-    """The marts and audit tables of a DuckDB build (schema.table): what a Spark build is compared on."""
+def cluster_relations(duck: DbtResult) -> dict[str, list[str]]:
+    """What the cluster build builds, as the DuckDB build of the same root has it: every staging
+    view and seed table (schema.name) -> its columns that are not lists (what is compared row by
+    row through the endpoint; a list arrives there as text)."""
     import duckdb
 
     con = duckdb.connect(str(duck.db_path), read_only=True)
     try:
-        return [f"{schema}.{name}" for schema, name in con.execute(
-            "select table_schema, table_name from information_schema.tables "
-            "where table_schema in ('marts', 'audit') and table_type = 'BASE TABLE' order by all").fetchall()]
+        rows = con.execute(
+            "select table_schema || '.' || table_name, column_name from information_schema.columns "
+            "where table_schema in ('staging', 'seeds') and not data_type like '%[]' "
+            "order by table_schema, table_name, ordinal_position").fetchall()
     finally:
         con.close()
+    relations: dict[str, list[str]] = {}
+    for relation, column in rows:
+        relations.setdefault(relation, []).append(column)
+    return relations
+
+
+def cluster_queries(duck: DbtResult) -> dict[str, str]:
+    """The queries run through the cluster's endpoint, by relation: the columns of
+    ``cluster_relations``, every row."""
+    return {relation: f"select {', '.join(columns)} from {relation}"
+            for relation, columns in cluster_relations(duck).items()}
 
 
 def make_mixed_root(current: Path, folder: Path) -> Path:
@@ -508,3 +504,38 @@ def make_mixed_root(current: Path, folder: Path) -> Path:
             pq.write_table(members, target, compression="brotli")
     assert (root / "optimizer_sweep_runs").exists(), "the current demo has no optimizer sweep runs"
     return root
+
+
+def write_in_spelling(source: Path, target: Path, spelling: Spelling, sweep: str | None = None) -> None:
+    """Write the folder ``target`` from a folder ``source`` of the current release's demo in
+    another ``spelling``: file columns renamed (a hyperparameter or flag the spelling lacks keeps
+    its name, as in ``make_mixed_root``, so the copies agree; an array or best point it lacks
+    is left out), partition folders renamed (``kernel_regularizer.type=`` in the
+    published spelling), Brotli, a ``_common_metadata``; with ``sweep``, only the rows of that
+    sweep (its flag true), as a per-sweep folder holds them. The rows agree with the source's."""
+    import pyarrow.parquet as pq
+
+    from butter_warehouse import contract
+    from butter_warehouse.demo import writer
+
+    kind = contract.folder_kind(source.name)
+    shared = {col.name for col in contract.SHARED_COLUMNS}
+    names = {col.source_name("current"): col.source_name(spelling) or (col.source_name("current")
+                                                                        if col.name in shared else None)
+             for col in contract.columns(kind) if col.source_name("current") and not col.partition}
+    keys = {col.stored_name("current"): col.stored_name(spelling) for col in contract.SHARED_COLUMNS if col.partition}
+    flag = f"{sweep}_sweep" if sweep else None
+    for path in sorted(source.rglob("*.parquet")):
+        table = pq.read_table(path, partitioning=None)
+        if flag is not None:
+            table = table.filter(table[flag])
+            if not table.num_rows:
+                continue
+        table = table.select([n for n in table.column_names if names.get(n, n)])
+        table = table.rename_columns([names.get(n, n) for n in table.column_names])
+        relative = path.relative_to(source)
+        leaf = Path(*("=".join([keys[part.split("=", 1)[0]], part.split("=", 1)[1]]) for part in relative.parent.parts))
+        out = target / leaf / relative.name
+        out.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(table, out, compression="brotli")
+    writer.write_common_metadata(target, kind, spelling)

@@ -35,9 +35,10 @@ import pyarrow.parquet as pq
 import pytest
 from test_faults import SIZES, audit, copy_demo, folder_rows, parquet_files, query, read_file, rewrite
 
-from butter_warehouse import inventory
+from butter_warehouse import contract, inventory
+from butter_warehouse.contract import LAYOUT_FOLDERS
 
-from conftest import DbtResult, run_dbt
+from conftest import DbtResult, run_dbt, write_in_spelling
 
 pytestmark = [pytest.mark.slow]
 
@@ -64,23 +65,42 @@ def partition_value(path: Path, key: str) -> str:
     return next(part.split("=", 1)[1] for part in path.parts if part.startswith(f"{key}="))
 
 
+def quartile_arrays(table: pa.Table) -> list[str]:
+    """The per-epoch quartile arrays of a summary file (``*_q1`` / ``*_q3`` lists; not NREL's
+    best-point quartiles, which are numbers)."""
+    return [field.name for field in table.schema
+            if field.name.endswith(("_q1", "_q3")) and pa.types.is_list(field.type)]
+
+
 def make_everything(demo_root: Callable[..., Path], base: Path) -> tuple[Path, dict, DbtResult]:
     """The faults root (the module docstring's table) and its ``dbt build``; conftest's session
     fixture ``everything`` calls it once: these tests and the Spark equality test (published
     spelling, built on Spark from a zstd copy of this root) share the root and the build."""
     # NREL's encoding (Brotli) like the rest of the demo; the files rewritten below are pyarrow's
     # default (snappy). The Spark build lands a zstd copy (its bundled Hadoop has no Brotli codec).
-    published = demo_root("published", **SIZES)
-    framework = demo_root("framework", **SIZES)
-    root = copy_demo(published, base / "data")
+    # Both layouts in one root, written from the same demo so that every copy agrees: the current
+    # release's folders (all_repetitions/, complete_summary/ and the optimizer sweep in its
+    # spelling, the executive summary) and the template's others written from them in the
+    # published spelling (all_runs/ and the per-sweep runs folders from all_repetitions/, the
+    # per-sweep summaries rewritten): the one Spark build that covers the faults reads both.
+    current = demo_root("current", **SIZES)
+    root = copy_demo(current, base / "data")
     facts: dict = {}
+    runs = current / "all_repetitions"
+    for folder in LAYOUT_FOLDERS["template"]:
+        if contract.folder_kind(folder) == "runs":
+            write_in_spelling(runs, root / folder, "published", contract.folder_sweep(folder))
+        elif folder != Q_FOLDER:
+            shutil.rmtree(root / folder)
+            write_in_spelling(current / folder, root / folder, "published")
 
-    # (1) complete_summary in the framework spelling, its FIRST file (whose schema a plain glob
-    # read takes) without any *_q1 / *_q3 array
-    shutil.rmtree(root / Q_FOLDER)
-    shutil.copytree(framework / Q_FOLDER, root / Q_FOLDER)
+    # (1) complete_summary in the framework spelling (the current release's), its FIRST file (whose
+    # schema a plain glob read takes) without any *_q1 / *_q3 array; the executive summary's file
+    # of the same experiments without its test-loss quartiles too, so that the copies agree
     first = parquet_files(root, Q_FOLDER)[0]
-    rewrite(first, lambda t: t.drop_columns([n for n in t.column_names if n.endswith(("_q1", "_q3"))]))
+    executive = root / contract.EXECUTIVE_FOLDER / first.relative_to(root / Q_FOLDER)
+    for path in (first, executive):
+        rewrite(path, lambda t: t.drop_columns(quartile_arrays(t)))
     facts["q_first"] = first
 
     # (2) partition columns also stored in files: depth in one runs file (one row off by one),
@@ -153,7 +173,7 @@ def test_optional_columns_missing_from_the_first_file_are_read_where_present(
     assert present > 0
     # the audit note says which columns some files lack (as the scan found them)
     files = parquet_files(root, Q_FOLDER)
-    dropped = {n for n in read_file(files[1]).column_names if n.endswith(("_q1", "_q3"))}
+    dropped = set(quartile_arrays(read_file(files[1])))
     note = audit(result.db_path)[Q_FOLDER]["note"]
     start = note.index("optional column(s) ") + len("optional column(s) ")
     assert set(note[start:note.index(" missing from ", start)].split(", ")) == dropped, note

@@ -1,29 +1,31 @@
 """The same warehouse on Spark: `butter build --target spark` and `--target spark_cluster`
 equal the DuckDB build.
 
-Two Spark builds (conftest's ``spark_build``), each compared with
-the DuckDB build of the same data root, both encoded as NREL's export (Brotli, data
-page v2, byte-stream-split), which Spark builds from the zstd copy ``butter build``
-lands in its cache first (Spark's Hadoop has no Brotli codec):
+Two Spark builds (conftest's ``spark_build``), each compared with the DuckDB build of
+the same data root, both encoded as NREL's export (Brotli, data page v2,
+byte-stream-split), which Spark builds from the zstd copy ``butter build`` lands in
+its cache first (Spark's Hadoop has no Brotli codec):
 
-- published, in this process (``--target spark``, dbt-spark's session method): the
-  faults root of test_read_everything (the small demo with every trap of the demo
-  manifest, plus parquet files with other names, a text file in a partition folder,
-  a partition folder spelled NULL, partition values stored in files, q1/q3 missing
-  from one file of a framework-spelled folder); models, seeds, unit tests, every
+- session, in this process (``--target spark``, dbt-spark's session method): the
+  warehouse, built on Spark once, from the faults root of test_read_everything: both
+  layouts' folders written from one demo (the current release's all_repetitions/ with
+  the Keras array names, complete_executive_summary/, the optimizer sweep, NREL's
+  best-point columns; the template's all_runs/, per-sweep runs and summaries in the
+  published spelling), every trap of the demo manifest, parquet files with other names,
+  a text file in a partition folder, a partition folder spelled NULL, partition values
+  stored in files, q1/q3 missing from one file; models, seeds, every unit test, every
   singular data test and one instance of each of the project's generic tests
-  (conftest.spark_test_exclusions: the others, and dbt's built-in ones, run on
-  DuckDB only; this comparison finds every Spark table equal to DuckDB's, which
-  passes them);
-- current, on a standalone cluster through its Thrift server (``butter
-  spark-cluster``, then ``--target spark_cluster``, dbt-spark's thrift method): the
-  demo in the current release's layout (runs only in all_repetitions/ with the Keras
-  array names, complete_executive_summary/, the optimizer sweep, NREL's best-point
-  columns); models, seeds and the unit tests the other build leaves. Its marts are
-  also read through the endpoint, as a BI tool would, and the cluster is stopped
-  with Ctrl-C, leaving no process behind.
+  (conftest.spark_test_exclusions: the others, and dbt's built-in ones, run on DuckDB
+  only; this comparison finds every Spark table equal to DuckDB's, which passes them);
+- cluster, on a standalone cluster through its Thrift server (``butter spark-cluster``,
+  then ``--target spark_cluster``, dbt-spark's thrift method): the default demo in the
+  current release's layout, its staging views and seeds (conftest.CLUSTER_SELECTION:
+  the sources registered through the endpoint, the executors reading the landed copy
+  and writing the seed tables; the SQL above them is the session build's), read back
+  through the endpoint as a BI tool would; the cluster is stopped with Ctrl-C, leaving
+  no process behind.
 
-Spark writes each table as parquet under ``<BUTTER_SPARK_WAREHOUSE>/<schema>.db/<table>/``;
+The session build writes each table as parquet under ``<BUTTER_SPARK_WAREHOUSE>/<schema>.db/<table>/``;
 those files are read back with DuckDB and every mart and audit table is compared
 with DuckDB's by its key: same columns, same keys, integers / text / booleans
 exactly (file paths with the landed copy's folder read as the data root's),
@@ -35,6 +37,7 @@ skipped, saying which is missing, except under CI (CI=true), where it fails.
 
 from __future__ import annotations
 
+import datetime
 import math
 from collections.abc import Callable
 
@@ -45,7 +48,7 @@ from butter_warehouse import landing
 from butter_warehouse.settings import Settings
 from butter_warehouse.spark import UNREADABLE_CODECS
 
-from conftest import PROJECT_ROOT, SparkBuild
+from conftest import PROJECT_ROOT, SparkBuild, cluster_relations
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
 
@@ -141,38 +144,53 @@ def compare(relation: str, duck: tuple[list[str], list[tuple]], spark: tuple[lis
 
 # One class per build: pytest-xdist (`--dist loadscope`) runs each class on one worker,
 # so the two Spark builds can run side by side.
-class TestPublishedSpelling:
-    @pytest.mark.timeout(2400)  # one Spark build (conftest); ~720 s on a loaded machine
+class TestSessionBothLayouts:
+    @pytest.mark.timeout(2400)  # the Spark build (conftest); ~720 s on a loaded machine
     def test_spark_marts_equal_duckdb(self, spark_build: Callable[[str], SparkBuild]) -> None:
-        spark_marts_equal_duckdb(spark_build("published"))
+        build = spark_build("session")
+        # both layouts' folders are in the root, and Spark published rows from each spelling
+        assert {"all_runs", "all_repetitions", "complete_executive_summary", "optimizer_sweep_summary"} <= {
+            p.name for p in build.root.iterdir()}
+        spark_marts_equal_duckdb(build)
 
 
 class TestClusterCurrentLayout:
-    @pytest.mark.timeout(2400)
-    def test_spark_marts_equal_duckdb(self, spark_build: Callable[[str], SparkBuild]) -> None:
-        spark_marts_equal_duckdb(spark_build("current"))
-
-    def test_the_endpoint_serves_the_marts(self, spark_build: Callable[[str], SparkBuild]) -> None:
-        """A reader of the Thrift endpoint (BI, beeline, PyHive) sees every mart and audit table
-        with DuckDB's row counts, and experiment_summary's rows equal DuckDB's."""
-        build = spark_build("current")
+    @pytest.mark.timeout(1200)
+    def test_the_endpoint_serves_what_the_cluster_built(self, spark_build: Callable[[str], SparkBuild]) -> None:
+        """A reader of the Thrift endpoint (BI, beeline, PyHive) sees every staging view and seed
+        the cluster built, with DuckDB's rows (every column but the lists; file paths of the
+        landed copy read as the data root's)."""
+        build = spark_build("cluster")
         assert build.cluster is not None
+        relations = cluster_relations(build.duckdb)
+        assert set(build.cluster.endpoint) == set(relations)
+        landed = landing.cache_dir(str(build.root), PROJECT_ROOT, "zstd", Settings(s3_cache=str(build.workdir / "cache")))
         con = duckdb.connect(str(build.duckdb.db_path), read_only=True)
         try:
-            duck_counts = {relation: con.execute(f"select count(*) from {relation}").fetchall()[0][0]
-                           for relation in KEYS}
-            duck_summary = read_table(con, "marts.experiment_summary")
+            problems = []
+            for relation, columns in sorted(relations.items()):
+                duck_rows = con.execute(f"select {', '.join(columns)} from {relation}").fetchall()
+                spark_columns, spark_rows = build.cluster.endpoint[relation]
+                assert spark_columns == columns, relation
+                spark_rows = [tuple(replace_text(v, str(landed), str(build.root)) for v in row) for row in spark_rows]
+                if len(spark_rows) != len(duck_rows):
+                    problems.append(f"{relation}: {len(duck_rows)} rows on DuckDB, {len(spark_rows)} through the endpoint")
+                    continue
+                for duck_row, spark_row in zip(in_order(duck_rows), in_order(spark_rows), strict=True):
+                    differing = [(column, d, s) for column, d, s in zip(columns, duck_row, spark_row, strict=True)
+                                 if not same_value(d, s)]
+                    if differing:
+                        problems.append(f"{relation} {columns[0]} {duck_row[0]}: (column, DuckDB, Spark) {differing}")
+                        break
         finally:
             con.close()
-        assert build.cluster.endpoint_counts == duck_counts
-        columns, rows = build.cluster.endpoint_summary
-        assert rows, "no experiment_summary rows came through the endpoint"
-        assert compare("marts.experiment_summary", duck_summary, (columns, rows)) == []
+        assert any(build.cluster.endpoint[r][1] for r in relations if r.startswith("staging.")), "no staged rows"
+        assert not problems, "\n".join(problems)
 
     def test_the_cluster_stops_with_ctrl_c_leaving_nothing(self, spark_build: Callable[[str], SparkBuild]) -> None:
         """`butter spark-cluster` stops master, worker, executors and Thrift server on Ctrl-C and
         says so; no process runs from its folder afterwards (conftest.processes_under, /proc)."""
-        cluster = spark_build("current").cluster
+        cluster = spark_build("cluster").cluster
         assert cluster is not None
         assert cluster.exit_code == 0, cluster.output[-3000:]
         assert "Spark cluster ready: master spark://127.0.0.1:" in cluster.output
@@ -185,6 +203,17 @@ class TestClusterCurrentLayout:
         assert "launch executor" in (cluster.directory / "logs" / "worker.log").read_text()
         executor_logs = list((cluster.directory / "work").glob("app-*/*/stderr"))
         assert executor_logs and any("Finished task" in log.read_text() for log in executor_logs)
+
+
+def in_order(rows: list[tuple]) -> list[tuple]:
+    """Rows with timestamps as naive UTC (the endpoint's), sorted by every value but the floats
+    (those are compared to 1e-6 relative: a float arrives through the endpoint as text)."""
+    def value(v: object) -> object:
+        if isinstance(v, datetime.datetime) and v.tzinfo is not None:
+            return v.astimezone(datetime.UTC).replace(tzinfo=None)
+        return v
+    normal = [tuple(value(v) for v in row) for row in rows]
+    return sorted(normal, key=lambda row: tuple(repr(v) for v in row if not isinstance(v, float)))
 
 
 def spark_marts_equal_duckdb(build: SparkBuild) -> None:
