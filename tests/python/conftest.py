@@ -471,37 +471,11 @@ def make_mixed_root(current: Path, folder: Path) -> Path:
     spelling: ``val_loss``, ``kernel_regularizer.l1``, ``kernel_regularizer.type=`` folders), the
     optimizer sweep's runs also in ``optimizer_sweep_runs/``, and one summary copy,
     ``complete_summary/``, missing (the executive summary is then the all-sweeps summary copy)."""
-    import pyarrow.parquet as pq
-
-    from butter_warehouse import contract
-
     root = folder / "mixed"
     shutil.copytree(current, root)
     shutil.rmtree(root / "complete_summary")
-    runs = root / "all_repetitions"
-    renamed = {
-        col.source_name("current"): col.published or col.source_name("current")
-        for col in contract.columns("runs") if col.source_name("current")
-    }
-    dotted = {col.stored_name("framework"): col.stored_name("published")
-              for col in contract.SHARED_COLUMNS if col.partition}
-    for path in sorted(runs.rglob("*.parquet")):
-        relative = path.relative_to(runs)
-        table = pq.read_table(path, partitioning=None)
-        published_dir = Path(*(
-            "=".join([dotted.get(part.split("=", 1)[0], part.split("=", 1)[0]), part.split("=", 1)[1]])
-            for part in relative.parent.parts
-        ))
-        target = root / "all_runs" / published_dir / relative.name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(table.rename_columns([renamed.get(n, n) for n in table.column_names]), target,
-                       compression="brotli")
-        flag = contract.SHARED_COLUMNS[[c.name for c in contract.SHARED_COLUMNS].index("is_optimizer_sweep")]
-        members = table.filter(table[flag.stored_name("framework")])
-        if members.num_rows:
-            target = root / "optimizer_sweep_runs" / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            pq.write_table(members, target, compression="brotli")
+    write_in_spelling(root / "all_repetitions", root / "all_runs", "published")
+    write_in_spelling(root / "all_repetitions", root / "optimizer_sweep_runs", "current", "optimizer")
     assert (root / "optimizer_sweep_runs").exists(), "the current demo has no optimizer sweep runs"
     return root
 
@@ -509,7 +483,7 @@ def make_mixed_root(current: Path, folder: Path) -> Path:
 def write_in_spelling(source: Path, target: Path, spelling: Spelling, sweep: str | None = None) -> None:
     """Write the folder ``target`` from a folder ``source`` of the current release's demo in
     another ``spelling``: file columns renamed (a hyperparameter or flag the spelling lacks keeps
-    its name, as in ``make_mixed_root``, so the copies agree; an array or best point it lacks
+    its name, so the copies agree; an array or best point it lacks
     is left out), partition folders renamed (``kernel_regularizer.type=`` in the
     published spelling), Brotli, a ``_common_metadata``; with ``sweep``, only the rows of that
     sweep (its flag true), as a per-sweep folder holds them. The rows agree with the source's."""
