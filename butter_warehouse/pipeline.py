@@ -5,8 +5,8 @@
         data root = landing.land_for_build(...)      an s3:// or unreadable root: its local copy
         with engine.workspace(ctx, request) as ws:  DuckDB: publish.new_build (locks, build folder)
             scan the data root                       -> ws.inventory_dir
-            engine.prepare                           Spark: register the sources
-            dbt build; engine.after_build            DuckDB: the quarantine summary
+            dbt build; engine.after_build            Spark: registers the sources first (on-run-start)
+                                                     DuckDB: the quarantine summary
             dbt docs generate
             engine.finish                            DuckDB: the drift check
             engine.publish                           DuckDB: publish.publish (checks, atomic swap)
@@ -19,9 +19,10 @@ the rest. The engine is chosen by the ``type`` of the dbt target in profiles.yml
   warehouse (dbt runs there), prints the quarantine summary, checks that the
   data root did not change during the build (``drift``) and publishes with an
   atomic swap (``publish.new_build`` / ``publish.publish``).
-- ``SparkEngine``: registers the published folders as partitioned source tables
-  (``dbt run-operation butter_register_sources``) and builds in place (dbt-spark
-  replaces each table; no swap): under ``BUTTER_SPARK_WAREHOUSE`` in this process
+- ``SparkEngine``: has ``dbt build`` register the published folders as
+  partitioned source tables first (``BUTTER_REGISTER_SOURCES=1``: the project's
+  on-run-start hook runs ``butter_register_sources`` in the same dbt command) and
+  builds in place (dbt-spark replaces each table; no swap): under ``BUTTER_SPARK_WAREHOUSE`` in this process
   (dbt-spark's ``session`` method), or on a cluster through its Thrift server
   (``thrift``), whose executors read the data root and the inventory in
   ``BUTTER_SPARK_WAREHOUSE/inventory`` at the same paths.
@@ -125,10 +126,6 @@ class Engine(ABC):
     def workspace(self, ctx: Context, request: BuildRequest) -> AbstractContextManager[Workspace]:
         """Where the build runs, for the ``with`` block of the whole build (cleaned up on leaving it)."""
 
-    def prepare(self, ctx: Context, request: BuildRequest, ws: Workspace) -> int:
-        """After the scan, before dbt build (0 to go on)."""
-        return 0
-
     def after_build(self, ctx: Context, request: BuildRequest, ws: Workspace, code: int, limit: float) -> None:
         """After dbt build, whatever its result."""
         return None
@@ -207,11 +204,11 @@ class SparkEngine(Engine):
         env = ctx.dbt_env()
         env[spark.ENV_VAR] = str(warehouse)
         env["BUTTER_INVENTORY"] = str(inventory_dir)
+        # dbt build registers the sources first (on-run-start), instead of a dbt run-operation
+        # before it: one JVM start (session) and one parse fewer
+        env["BUTTER_REGISTER_SOURCES"] = "1"
         yield Workspace(cwd=ctx.root, inventory_dir=inventory_dir, env=env, target_args=self.target_args,
                         notes={"warehouse": warehouse})
-
-    def prepare(self, ctx: Context, request: BuildRequest, ws: Workspace) -> int:
-        return dbt_runner.run_dbt(ctx, "run-operation", "butter_register_sources", *ws.target_args, env=ws.env)
 
     def finish(self, ctx: Context, request: BuildRequest, ws: Workspace, code: int) -> int:
         if code == 0 and self.method == "session":
@@ -279,11 +276,9 @@ def run_steps(ctx: Context, request: BuildRequest, engine: Engine, ws: Workspace
     """Scan, dbt build, docs and the engine's checks in the workspace; the build's exit code."""
     if not run_scan(ctx.data_root(), ws.inventory_dir, ctx):
         return inventory.ScanError.exit_code
-    code = engine.prepare(ctx, request, ws)
-    if code == 0:
-        code = dbt_runner.run_dbt(ctx, "build", *ws.target_args, *request.dbt_args, env=ws.env,
-                                  keep_fds=ws.keep_fds, cwd=ws.cwd)
-        engine.after_build(ctx, request, ws, code, limit)
+    code = dbt_runner.run_dbt(ctx, "build", *ws.target_args, *request.dbt_args, env=ws.env,
+                              keep_fds=ws.keep_fds, cwd=ws.cwd)
+    engine.after_build(ctx, request, ws, code, limit)
     if code == 0 and request.docs:
         code = dbt_runner.run_dbt(ctx, "docs", "generate", *ws.target_args, env=ws.env, keep_fds=ws.keep_fds,
                                   cwd=ws.cwd)

@@ -117,6 +117,13 @@ def _flag(name: str, raw: str | None) -> bool:
     return (raw or "true").strip().lower() not in _FALSE
 
 
+def _flag_off(name: str, raw: str | None) -> bool:
+    text = (raw or "").strip().lower()
+    if text not in ("", "0", "1"):
+        raise SettingError(f"{name} must be 1 or 0 (or unset), got {raw!r}")
+    return text == "1"
+
+
 def _ci(name: str, raw: str | None) -> bool:
     return (raw or "").strip().lower() not in ("", *_FALSE)
 
@@ -145,6 +152,9 @@ VARIABLES: tuple[Variable, ...] = (
              "the published DuckDB warehouse (relative to where butter runs)", _text(None), dbt=True),
     Variable("BUTTER_INVENTORY", "inventory", "set by `butter build`; plain dbt scans in-process",
              "the scan's inventory folder the staging models read", _text(None), dbt=True),
+    Variable("BUTTER_REGISTER_SOURCES", "register_sources", "set to `1` by `butter build --target spark` / "
+             "`spark_cluster`; plain dbt: unset", "`1`: every dbt command that runs hooks registers the Spark "
+             "source tables first (on-run-start, `butter_register_sources`)", _flag_off, dbt=True),
     Variable("BUTTER_THREADS", "threads", "2", "dbt threads: models and tests run at the same time",
              _whole(2, 1, 2), dbt=True),
     Variable("BUTTER_DUCKDB_THREADS", "duckdb_threads", "2", "DuckDB worker threads per query",
@@ -206,6 +216,7 @@ class Settings:
     data_root: str | None = None
     duckdb_path: str | None = None
     inventory: str | None = None
+    register_sources: bool = False
     threads: int = 2
     duckdb_threads: int = 2
     memory_limit: str = "1GB"

@@ -5,8 +5,8 @@ Spark keeps its tables as parquet under ``BUTTER_SPARK_WAREHOUSE`` (default
 Derby metastore in ``<dir>/metastore_db``. The build scans the data root
 (the same inventory as the DuckDB build, written to ``<dir>/inventory``),
 (a root compressed with Brotli is first re-encoded as zstd into the landing
-cache, ``BUTTER_S3_CACHE``), registers the published folders as partitioned source tables
-(``dbt run-operation butter_register_sources``), then runs ``dbt build``.
+cache, ``BUTTER_S3_CACHE``), then runs ``dbt build``, which first registers the published
+folders as partitioned source tables (its on-run-start hook with ``BUTTER_REGISTER_SOURCES=1``).
 Unlike the DuckDB build there is no atomic swap: dbt-spark replaces each
 table in place.
 """

@@ -4,8 +4,8 @@
 #   ruff over the Python (rules and pin in pyproject.toml / requirements-dev.lock),
 #   mypy over butter_warehouse/ and tests/python (config [tool.mypy] in pyproject.toml),
 #   sqlfluff over models/ macros/ tests/ analyses/ (scripts/lint-sql.sh).
-# Extra arguments go to sqlfluff (e.g. `scripts/lint.sh --processes 1`).
-# BUTTER_LINT_SQL=0 leaves sqlfluff out: scripts/test.sh runs it beside pytest.
+# Extra arguments go to sqlfluff (e.g. `scripts/lint.sh --processes 1`, as
+# scripts/test.sh runs it beside pytest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN="$PWD/.venv/bin"
@@ -21,6 +21,4 @@ echo "== ruff"
 "$BIN/ruff" check .
 echo "== mypy"
 "$BIN/mypy"
-if [ "${BUTTER_LINT_SQL:-1}" != 0 ]; then  # scripts/test.sh runs it beside pytest instead
-    scripts/lint-sql.sh "$@"
-fi
+scripts/lint-sql.sh "$@"

@@ -80,8 +80,9 @@
 
 {#-
     Sources as tables a cluster can prune (dbt-external-tables is not on
-    PyPI): `dbt run-operation butter_register_sources` (run by `butter build
-    --target spark` before dbt build) registers every published folder that
+    PyPI): `butter_register_sources` (run by `butter build --target spark`
+    at the start of its dbt build, see butter_register_sources_on_run_start;
+    plain dbt: `dbt run-operation butter_register_sources`) registers every published folder that
     holds parquet files as an external parquet table `butter.<folder>`
     (the sources' schema) over the folder, partitioned by the folder's hive
     keys in path order, and loads its partitions into the metastore (MSCK
@@ -117,6 +118,19 @@
             {%- endif -%}
         {%- endfor -%}
     {%- endfor -%}
+{%- endmacro %}
+
+{#- The project's on-run-start hook (dbt_project.yml): registers the sources
+    at the start of the dbt command when BUTTER_REGISTER_SOURCES is 1, which
+    `butter build --target spark` / `spark_cluster` sets, so one dbt command
+    registers and builds (a separate run-operation would cost a second JVM
+    start and parse). Unset (plain dbt, the DuckDB build), it does nothing.
+    Returns no SQL. -#}
+{% macro butter_register_sources_on_run_start() -%}
+    {%- if execute and env_var('BUTTER_REGISTER_SOURCES', '') == '1' -%}
+        {%- do butter_register_sources() -%}
+    {%- endif -%}
+    {{- return('') -}}
 {%- endmacro %}
 
 {% macro duckdb__butter_register_sources() -%}

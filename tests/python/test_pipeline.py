@@ -58,6 +58,7 @@ def test_spark_steps_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     def run_dbt(ctx: Context, *args: str, env: dict[str, str] | None = None, **kwargs: object) -> int:
         assert env is not None and env["BUTTER_SPARK_WAREHOUSE"] == str(warehouse)
         assert env["BUTTER_INVENTORY"] == str(warehouse / "inventory")
+        assert env["BUTTER_REGISTER_SOURCES"] == "1"  # dbt build registers the sources first (on-run-start)
         calls.append(args)
         return 0
 
@@ -70,7 +71,6 @@ def test_spark_steps_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setattr(pipeline, "run_scan", run_scan)
     assert cli.main(["build", "--target", "lake", "--dbt-arg=--fail-fast"]) == 0
     assert scanned == [(str(data), warehouse / "inventory")]
-    assert calls == [("run-operation", "butter_register_sources", "--target", "lake"),
-                     ("build", "--target", "lake", "--fail-fast"),
+    assert calls == [("build", "--target", "lake", "--fail-fast"),
                      ("docs", "generate", "--target", "lake")]
     assert f"Spark warehouse: {warehouse}" in capsys.readouterr().out

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import datetime
 import math
+import re
 from collections.abc import Callable
 
 import duckdb
@@ -149,8 +150,11 @@ class TestSessionBothLayouts:
     def test_spark_marts_equal_duckdb(self, spark_build: Callable[[str], SparkBuild]) -> None:
         build = spark_build("session")
         # both layouts' folders are in the root, and Spark published rows from each spelling
-        assert {"all_runs", "all_repetitions", "complete_executive_summary", "optimizer_sweep_summary"} <= {
-            p.name for p in build.root.iterdir()}
+        folders = {"all_runs", "all_repetitions", "complete_executive_summary", "optimizer_sweep_summary"}
+        assert folders <= {p.name for p in build.root.iterdir()}
+        # one dbt command registered the sources (its on-run-start hook) and built
+        assert build.output.count("Running with dbt=") == 1, build.output[-3000:]
+        assert folders <= set(re.findall(r"BUTTER: registering `butter`\.`(\w+)`", build.output)), build.output[-3000:]
         spark_marts_equal_duckdb(build)
 
 
