@@ -8,7 +8,9 @@ in one ``dbt compile --inline`` (no Spark needed) and each rendering is parsed
 with sqlfluff in its engine's dialect (sparksql / duckdb): a syntax slip in either
 variant fails here, in the fast lane. Primitives that return Python values or run
 queries at compile time (no SQL text to parse) are listed in NOT_SQL; a new
-dispatcher must be added to one of the two tables.
+dispatcher must be added to one of the two tables. The same compile renders the
+project's generic tests on rows they must reject (GENERIC_TEST_CASES), which run
+here on DuckDB: each returns its failing rows.
 """
 
 from __future__ import annotations
@@ -88,26 +90,57 @@ def test_every_dispatcher_is_checked_or_listed() -> None:
     assert dispatchers() == set(CASES) | set(NOT_SQL)
 
 
-def test_every_variant_renders_sql_that_parses(tmp_path: Path) -> None:
+#: generic tests rendered in the same compile and run on DuckDB here: (test macro call, rows it must return)
+GENERIC_TEST_CASES: dict[str, tuple[str, list[tuple]]] = {
+    # NaN, +inf and -inf fail, NULL and finite values pass; one row per failing column
+    "finite_values": (
+        "test_butter_finite_values(\"(select * from (values (1.0::double, 1.0::float, 1.0::double), "
+        "('nan'::double, 'inf'::float, null), ('-inf'::double, 2.0::float, 3.0::double)) as t(a, b, c))\", "
+        "['a', 'b', 'c'])",
+        [("a", 2), ("b", 1)],
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Every case of CASES (``<engine>__<name>#<i>``) and GENERIC_TEST_CASES rendered by one
+    ``dbt compile --inline``: key -> SQL."""
+    lines = []
+    for name, cases in CASES.items():
+        for i, (args, _) in enumerate(cases):
+            for engine in DIALECTS:
+                lines += [f"-- @@{engine}__{name}#{i}", f"{{{{ {engine}__{name}({', '.join(jinja(a) for a in args)}) }}}}"]
+    for key, (call, _) in GENERIC_TEST_CASES.items():
+        lines += [f"-- @@{key}", f"{{{{ {call} }}}}"]
+    lines.append("-- @@end")
+    workdir = tmp_path_factory.mktemp("engine-macros")
+    result = run_dbt(["--quiet", "compile", "--inline", "\n".join(lines)], data_root=workdir / "none",
+                     workdir=workdir / "dbt")
+    assert result.ok, result
+    return dict(re.findall(r"^-- @@(\S+)\n(.*?)(?=^-- @@)", result.output, re.S | re.M))
+
+
+def test_generic_tests_return_the_failing_rows(rendered: dict[str, str]) -> None:
+    """A generic test run on rows it must reject returns them (it can fail)."""
+    import duckdb
+
+    for key, (_, expected) in GENERIC_TEST_CASES.items():
+        assert sorted(duckdb.sql(rendered[key]).fetchall()) == expected, (key, rendered[key])
+
+
+def test_every_variant_renders_sql_that_parses(rendered: dict[str, str]) -> None:
     from sqlfluff.core import FluffConfig, Linter
 
-    lines, wrappers = [], {}
-    for name, cases in CASES.items():
-        for i, (args, wrapper) in enumerate(cases):
-            for engine in DIALECTS:
-                key = f"{engine}__{name}#{i}"
-                wrappers[key] = wrapper
-                lines += [f"-- @@{key}", f"{{{{ {engine}__{name}({', '.join(jinja(a) for a in args)}) }}}}"]
-    lines.append("-- @@end")
-    result = run_dbt(["--quiet", "compile", "--inline", "\n".join(lines)], data_root=tmp_path / "none",
-                     workdir=tmp_path / "dbt")
-    assert result.ok, result
-    rendered = dict(re.findall(r"^-- @@(\S+)\n(.*?)(?=^-- @@)", result.output, re.S | re.M))
-    assert set(rendered) == set(wrappers), result
+    wrappers = {f"{engine}__{name}#{i}": wrapper for name, cases in CASES.items()
+                for i, (_, wrapper) in enumerate(cases) for engine in DIALECTS}
+    assert set(rendered) == set(wrappers) | set(GENERIC_TEST_CASES)
     failures = []
     linters = {engine: Linter(config=FluffConfig(overrides={"dialect": dialect, "templater": "raw"}))
                for engine, dialect in DIALECTS.items()}
     for key, sql in rendered.items():
+        if key not in wrappers:
+            continue
         statement = wrappers[key].format(sql=sql.strip()) + "\n"
         parsed = linters[key.split("__")[0]].parse_string(statement)
         unparsable = parsed.tree is None or "unparsable" in parsed.tree.stringify()
