@@ -16,7 +16,6 @@ here on DuckDB: each returns its failing rows.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
