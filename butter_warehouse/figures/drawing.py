@@ -124,7 +124,11 @@ def _draw_lines(ax: plt.Axes, panel: Panel) -> None:
         color = colors(i / n) if len(panel.series) > 6 else colors(i)
         ax.plot(s.x, s.y, marker="o", markersize=3, linewidth=1.5, color=color, label=s.label + _n_text(s.n))
         if s.band_low is not None and s.band_high is not None:
-            ax.fill_between(s.x, s.band_low, s.band_high, color=color, alpha=0.2, linewidth=0)
+            # a point without published quartiles (None) is a gap in the band
+            low = [math.nan if v is None else v for v in s.band_low]
+            high = [math.nan if v is None else v for v in s.band_high]
+            drawn = [math.isfinite(a) and math.isfinite(b) for a, b in zip(low, high, strict=True)]
+            ax.fill_between(s.x, low, high, where=drawn, color=color, alpha=0.2, linewidth=0)
     if panel.reference is not None:
         reference_n = None if panel.reference_n is None else [panel.reference_n]
         ax.axhline(panel.reference, color="black", linestyle="--", linewidth=1,

@@ -60,8 +60,8 @@ class Series:
     label: str
     x: list[float]
     y: list[float]
-    band_low: list[float] | None = None
-    band_high: list[float] | None = None
+    band_low: list[float | None] | None = None  # None: no band; a None point: a gap (no quartiles there)
+    band_high: list[float | None] | None = None
     n: list[int] | None = None  # experiments behind each point
 
 

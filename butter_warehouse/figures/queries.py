@@ -236,7 +236,8 @@ def learning_curves(con: duckdb.DuckDBPyConnection, choice: Choice) -> Figure:
     rows, quartiles = _curves(con, where)
     series = []
     for size, points in _group(rows).items():
-        band = quartiles and all(p[2] is not None and p[3] is not None for p in points)
+        # a band where quartiles are published: a point without them is a gap in the band
+        band = quartiles and any(p[2] is not None and p[3] is not None for p in points)
         series.append(Series(
             label=_size_label(size), x=[float(p[0]) for p in points], y=[p[1] for p in points],
             band_low=[p[2] for p in points] if band else None,

@@ -22,6 +22,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 import duckdb
+import numpy as np
 import pytest
 
 from conftest import PROJECT_ROOT, DbtResult
@@ -288,14 +289,43 @@ def test_learning_curves_match_the_marts(figures_dir: Path, warehouse: Path) -> 
 def test_quartile_band_where_published(
     built_warehouse: Callable[[str], DbtResult], tmp_path: Path,
 ) -> None:
-    """The framework spelling publishes q1/q3 summary arrays: figure 1 draws them as a band."""
+    """The framework spelling publishes q1/q3 summary arrays: figure 1 draws them as a band, with a
+    gap where a point has none (here epoch 2 of every curve, removed from this copy)."""
     warehouse = tmp_path / "framework" / "butter.duckdb"
     warehouse.parent.mkdir()
     shutil.copy(built_warehouse("framework").db_path, warehouse)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("update marts.experiment_learning_curves set test_loss_q1 = null, test_loss_q3 = null "
+                    "where epoch = 2")
     proc = _cli(["--out", str(tmp_path / "out")], warehouse)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert _check_learning_curves(tmp_path / "out", warehouse), "no q1-q3 band although quartiles are published"
     assert "band: q1-q3" in (tmp_path / "out" / "learning_curves.svg").read_text()
+    gaps = {x for s in _sidecar(tmp_path / "out", "learning_curves")["panels"][0]["series"]
+            for x, low in zip(s["x"], s["band_low"], strict=True) if low is None}
+    assert gaps == {2.0}, gaps
+
+
+def test_quartile_band_on_the_current_layout(current_figures: Path, current_warehouse: Path) -> None:
+    """The current release's summaries publish q1/q3 too: every line with quartiles has its band."""
+    assert _check_learning_curves(current_figures, current_warehouse), "no q1-q3 band on the current layout"
+
+
+def test_a_point_without_quartiles_is_a_gap_in_the_band() -> None:
+    """A band with a missing point is drawn around it, not dropped for the whole line."""
+    from butter_warehouse.figures import drawing
+    from butter_warehouse.figures.model import Figure, Panel, Series
+
+    series = Series(label="2^8", x=[1.0, 2.0, 3.0, 4.0], y=[1.0, 0.8, 0.7, 0.6],
+                    band_low=[0.9, None, 0.6, 0.5], band_high=[1.1, None, 0.8, 0.7], n=[1, 1, 1, 1])
+    panel = Panel(title="t", xlabel="epoch", ylabel="loss", xscale="linear", yscale="linear",
+                  legend_title="size", series=[series])
+    fig = drawing.draw(Figure("learning_curves", "t", [panel], {}))
+    bands = [c for c in fig.axes[0].collections if c.get_paths()]
+    assert len(bands) == 1
+    # the band's outline covers epochs 1 and 3-4, not 2 (where there is no q1/q3)
+    xs = sorted({round(float(x), 6) for path in bands[0].get_paths() for x in np.asarray(path.vertices)[:, 0]})
+    assert 1.0 in xs and 3.0 in xs and 4.0 in xs and 2.0 not in xs, xs
 
 
 def _check_learning_curves(out: Path, warehouse: Path) -> bool:
@@ -315,12 +345,20 @@ def _check_learning_curves(out: Path, warehouse: Path) -> bool:
     """, [choice["dataset"], choice["shape"], choice["depth"]])
     title = data["panels"][0]["title"]
     _compare(_points(data), {(title, _size_label(r[0]), float(r[1])): r[2] for r in rows})
-    has_band = data["panels"][0]["series"][0]["band_low"] is not None
-    if has_band:
-        _compare(_points(data, "band_low"), {(title, _size_label(r[0]), float(r[1])): r[3] for r in rows})
-        _compare(_points(data, "band_high"), {(title, _size_label(r[0]), float(r[1])): r[4] for r in rows})
-    else:  # no band: the slice has no published quartiles
-        assert all(r[3] is None for r in rows), "quartiles are published for this slice but not drawn"
+    # a line has a band where its quartiles are published (a point without them is a gap);
+    # a line without any published quartile has none
+    expected = {"band_low": {(title, _size_label(r[0]), float(r[1])): r[3] for r in rows},
+                "band_high": {(title, _size_label(r[0]), float(r[1])): r[4] for r in rows}}
+    has_band = False
+    for series in data["panels"][0]["series"]:
+        keys = [(title, series["label"], float(x)) for x in series["x"]]
+        if not any(expected["band_low"][k] is not None and expected["band_high"][k] is not None for k in keys):
+            assert series["band_low"] is None and series["band_high"] is None, series["label"]
+            continue
+        has_band = True
+        for field, values in expected.items():
+            wrong = [(k, v, values[k]) for k, v in zip(keys, series[field], strict=True) if not _close(v, values[k])]
+            assert not wrong, (series["label"], field, wrong[:5])
     return has_band
 
 
