@@ -206,7 +206,7 @@ class SparkEngine(Engine):
         env["BUTTER_INVENTORY"] = str(inventory_dir)
         # dbt build registers the sources first (on-run-start), instead of a dbt run-operation
         # before it: one JVM start (session) and one parse fewer
-        env["BUTTER_REGISTER_SOURCES"] = "1"
+        env[spark.REGISTER_SOURCES_VAR] = "1"
         yield Workspace(cwd=ctx.root, inventory_dir=inventory_dir, env=env, target_args=self.target_args,
                         notes={"warehouse": warehouse})
 

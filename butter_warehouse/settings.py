@@ -117,7 +117,8 @@ def _flag(name: str, raw: str | None) -> bool:
     return (raw or "true").strip().lower() not in _FALSE
 
 
-def _flag_off(name: str, raw: str | None) -> bool:
+def _switch(name: str, raw: str | None) -> bool:
+    """`1` on; `0` or unset off (what the dbt macro reading it compares with)."""
     text = (raw or "").strip().lower()
     if text not in ("", "0", "1"):
         raise SettingError(f"{name} must be 1 or 0 (or unset), got {raw!r}")
@@ -154,7 +155,7 @@ VARIABLES: tuple[Variable, ...] = (
              "the scan's inventory folder the staging models read", _text(None), dbt=True),
     Variable("BUTTER_REGISTER_SOURCES", "register_sources", "set to `1` by `butter build --target spark` / "
              "`spark_cluster`; plain dbt: unset", "`1`: every dbt command that runs hooks registers the Spark "
-             "source tables first (on-run-start, `butter_register_sources`)", _flag_off, dbt=True),
+             "source tables first (on-run-start, `butter_register_sources`)", _switch, dbt=True),
     Variable("BUTTER_THREADS", "threads", "2", "dbt threads: models and tests run at the same time",
              _whole(2, 1, 2), dbt=True),
     Variable("BUTTER_DUCKDB_THREADS", "duckdb_threads", "2", "DuckDB worker threads per query",

@@ -17,6 +17,9 @@ import os
 import shutil
 
 ENV_VAR = "BUTTER_SPARK_WAREHOUSE"  # with a cluster (target spark_cluster) only the inventory goes there
+#: set to 1 for the build's dbt command: its on-run-start hook registers the sources first
+#: (macros/engine/sources.sql, butter_register_sources_on_run_start)
+REGISTER_SOURCES_VAR = "BUTTER_REGISTER_SOURCES"
 #: parquet codecs Spark's bundled Hadoop cannot decompress (NREL's export is Brotli): a data
 #: root using one is built from a zstd copy (``landing.land_for_build``, docs/engines.md)
 UNREADABLE_CODECS = frozenset({"BROTLI", "LZO"})

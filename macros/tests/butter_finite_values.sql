@@ -11,10 +11,8 @@ with
 non_finite_counts as (
     select
         {%- for column in column_names %}
-        sum(
-            case
-                when {{ column }} is not null and {{ butter_finite_or_null(column) }} is null then 1 else 0
-            end
+        count(
+            case when {{ column }} is not null and not {{ butter_is_finite(column) }} then 1 end
         ) as {{ column }}{{ "," if not loop.last }}
         {%- endfor %}
     from {{ model }}
