@@ -2,13 +2,20 @@
 -- epochs (epoch-wise double descent). Reads the long per-epoch view, so at full
 -- scale filter it (by dataset, shape, ...) before running it.
 --
--- Rule: with m(e) the lowest finite median loss up to epoch e, the curve
--- "rises" at the first epoch where it exceeds m(e) by more than
--- `rise_tolerance` (relative), and "falls again" when a later epoch goes below
--- the minimum reached before that rise. The tolerance is the var
--- butter_double_descent_rise (dbt_project.yml), which `butter figures` reads too.
+-- Rule, on the published median test-loss curve smoothed by a centred running
+-- median over `window` of its epochs (0.01: 1%; under 100 epochs each epoch
+-- stands alone), so that a spike or a noisy stretch is not taken for a rise.
+-- With m(e) the lowest smoothed loss up to epoch e, the curve "rises" at the
+-- first epoch from which it stays more than `rise_tolerance` (relative) above
+-- m(e) for `persistence` epochs in a row, and "falls again" when, later, it
+-- stays below the minimum reached before that rise for `persistence` epochs in
+-- a row. The three values are the vars butter_double_descent_rise,
+-- butter_double_descent_window and butter_double_descent_epochs
+-- (dbt_project.yml), which `butter figures` reads too.
 
 {% set rise_tolerance = var('butter_double_descent_rise') %}
+{% set window = var('butter_double_descent_window') %}
+{% set persistence = var('butter_double_descent_epochs') %}
 
 with
 
@@ -25,14 +32,47 @@ curves as (
     where isfinite(test_loss_median)
 ),
 
+{# the window's half-width in epochs: h = floor(epochs * window / 2); ordering by
+    epoch / (h + 0.5) puts exactly the epochs within h of an epoch inside a
+    range of 1 -#}
+half_widths as (
+    select
+        *,
+        floor(max(epoch) over (partition by experiment_id) * {{ window }} / 2) as half_width
+    from curves
+),
+
+smoothed as (
+    select
+        experiment_id,
+        epoch,
+        median(test_loss_median) over (
+            partition by experiment_id order by epoch / (half_width + 0.5)
+            range between 1 preceding and 1 following
+        ) as loss
+    from half_widths
+),
+
 running as (
     select
         *,
-        min(test_loss_median) over (
+        min(loss) over (
             partition by experiment_id order by epoch
             rows between unbounded preceding and current row
-        ) as running_min
-    from curves
+        ) as running_min,
+        min(loss) over (
+            partition by experiment_id order by epoch
+            rows between current row and {{ persistence - 1 }} following
+        ) as lowest_ahead,
+        max(loss) over (
+            partition by experiment_id order by epoch
+            rows between current row and {{ persistence - 1 }} following
+        ) as highest_ahead,
+        count(*) over (
+            partition by experiment_id order by epoch
+            rows between current row and {{ persistence - 1 }} following
+        ) as epochs_ahead
+    from smoothed
 ),
 
 first_rise as (
@@ -40,7 +80,7 @@ first_rise as (
         experiment_id,
         min(epoch) as rise_epoch
     from running
-    where test_loss_median > running_min * (1 + {{ rise_tolerance }})
+    where epochs_ahead = {{ persistence }} and lowest_ahead > running_min * (1 + {{ rise_tolerance }})
     group by experiment_id
 ),
 
@@ -48,8 +88,8 @@ minimum_before_rise as (
     select
         first_rise.experiment_id,
         first_rise.rise_epoch,
-        min(running.test_loss_median) as first_descent_minimum,
-        arg_min(running.epoch, running.test_loss_median) as first_descent_epoch
+        min(running.loss) as first_descent_minimum,
+        arg_min(running.epoch, running.loss) as first_descent_epoch
     from first_rise
     inner join running
         on
@@ -64,9 +104,13 @@ second_descent as (
         minimum_before_rise.first_descent_epoch,
         minimum_before_rise.first_descent_minimum,
         minimum_before_rise.rise_epoch,
-        max(running.test_loss_median) as peak_after_rise,
-        min(running.test_loss_median) as second_descent_minimum,
-        arg_min(running.epoch, running.test_loss_median) as second_descent_epoch
+        max(running.loss) as peak_after_rise,
+        min(running.loss) as second_descent_minimum,
+        arg_min(running.epoch, running.loss) as second_descent_epoch,
+        bool_or(
+            running.epochs_ahead = {{ persistence }}
+            and running.highest_ahead < minimum_before_rise.first_descent_minimum
+        ) as falls_below_first_minimum
     from minimum_before_rise
     inner join running
         on
@@ -104,7 +148,7 @@ final as (
     from second_descent
     inner join experiments
         on second_descent.experiment_id = experiments.experiment_id
-    where second_descent.second_descent_minimum < second_descent.first_descent_minimum
+    where second_descent.falls_below_first_minimum
     order by
         experiments.dataset asc, experiments.shape asc, experiments.depth asc, experiments.size asc,
         experiments.experiment_id asc

@@ -193,6 +193,8 @@ SWEEP_FACTS: tuple[Sweep, ...] = (
     ),
 )
 SWEEPS: tuple[str, ...] = tuple(s.name for s in SWEEP_FACTS)
+#: the study's standard training length: the epoch sweeps' core value (3000)
+CORE_EPOCHS: int = int(next(s.core_value for s in SWEEP_FACTS if s.swept_parameter == "epochs"))
 
 #: the folders holding every sweep's rows: runs (the template's and the current
 #: release's name; copies of each other when both exist) and summaries

@@ -12,7 +12,9 @@ matrices and stored as float32. The model, in units of the base training length
   than adam, faster and noisier with momentum 0.9; SGD much slower without
   momentum, slower than adam with it;
 * the test loss drifts up slightly late in training for large networks on small
-  datasets, and some experiments show an epoch-wise double-descent bump;
+  datasets, and some experiments show epoch-wise double descent: the first descent
+  ends on a plateau, the loss rises in a bump, then falls below the plateau (planted
+  only where the training has room for it: ``has_double_descent``);
 * loss = data loss + a regularization term; accuracies follow the data loss and are
   multiples of 1/rows; the other metrics are derived from the data loss.
 """
@@ -78,11 +80,53 @@ def run_id(seed: int, experiment_id: int, run_index: int) -> str:
     return str(uuid.UUID(bytes=digest, version=4))
 
 
-def has_double_descent(experiment: Experiment) -> bool:
-    """Whether the experiment's test loss shows an epoch-wise double-descent bump."""
+#: where an epoch-wise double-descent bump sits, in base training lengths: its centre is no
+#: earlier than DOUBLE_DESCENT_EARLIEST, and two widths before it the first descent is within
+#: DOUBLE_DESCENT_SETTLED of its floor (relative), so that the bump rises from a curve that has
+#: stopped falling fast; it is DOUBLE_DESCENT_WIDTH wide (a normal curve's sigma) and needs
+#: DOUBLE_DESCENT_ROOM widths of training after its centre
+DOUBLE_DESCENT_EARLIEST = 0.35
+DOUBLE_DESCENT_SETTLED = 0.1
+DOUBLE_DESCENT_WIDTH = 0.07
+DOUBLE_DESCENT_ROOM = 3
+#: the bump's height and the second descent's depth, as shares of the loss the curve would
+#: have without them
+DOUBLE_DESCENT_HEIGHT = 0.4
+DOUBLE_DESCENT_DEPTH = 0.15
+#: the fewest epochs a bump's width (DOUBLE_DESCENT_WIDTH) spans: a narrower one is not planted,
+#: as it would be a spike of an epoch or two, which the double-descent rule does not count
+DOUBLE_DESCENT_MIN_WIDTH_EPOCHS = 2.0
+
+
+def _double_descent_candidate(experiment: Experiment) -> bool:
+    """Whether the design gives the experiment a double-descent bump, if its curve has room."""
     s = experiment.setting
     high_noise = s.label_noise >= 0.2 and s.learning_rate == cat.CORE_LEARNING_RATE
     return high_noise or experiment.experiment_id % 23 == 5
+
+
+def _double_descent_centre(experiment: Experiment, start: float, floor: float, rate: float,
+                           base_epochs: int) -> float | None:
+    """Where the experiment's double-descent bump is centred (in base training lengths), or
+    None when it has none: not a candidate, or its training is too short or too coarse for one.
+    ``start``, ``floor`` and ``rate`` are its test loss's (``_CurveParams``)."""
+    if not _double_descent_candidate(experiment):
+        return None
+    excess = max(start - floor, DOUBLE_DESCENT_SETTLED * floor)  # the first descent's drop
+    settled = math.log(excess / (DOUBLE_DESCENT_SETTLED * floor)) / rate + 2 * DOUBLE_DESCENT_WIDTH
+    centre = max(DOUBLE_DESCENT_EARLIEST, settled)
+    span = experiment.setting.epochs / base_epochs
+    room = DOUBLE_DESCENT_ROOM * DOUBLE_DESCENT_WIDTH
+    if centre + room > span or DOUBLE_DESCENT_WIDTH * base_epochs < DOUBLE_DESCENT_MIN_WIDTH_EPOCHS:
+        return None
+    return centre
+
+
+def has_double_descent(experiment: Experiment, num_free_parameters: int, base_epochs: int) -> bool:
+    """Whether the experiment's test loss shows an epoch-wise double-descent bump: it falls to a
+    plateau, rises by DOUBLE_DESCENT_HEIGHT, then falls below the plateau."""
+    info = cat.DATASETS[experiment.setting.dataset]
+    return _curve_params(experiment, info, num_free_parameters, base_epochs).bump_centre is not None
 
 
 def _capacity(num_free_parameters: int) -> float:
@@ -114,13 +158,14 @@ class _CurveParams:
     train_floor: float
     rate: float  # convergence rate per base training length
     overfit: float  # late rise of the test loss
-    bump: float  # height of the double-descent bump (0: none)
+    bump_centre: float | None  # where the double-descent bump is centred (base training lengths; None: none)
     noise: float  # per-epoch multiplicative noise of the test loss
     train_noise: float
     unstable: bool  # learning rate high enough for loss spikes
 
 
-def _curve_params(experiment: Experiment, info: cat.DatasetInfo, num_free_parameters: int) -> _CurveParams:
+def _curve_params(experiment: Experiment, info: cat.DatasetInfo, num_free_parameters: int,
+                  base_epochs: int) -> _CurveParams:
     s = experiment.setting
     chance = info.chance_loss
     cap = _capacity(num_free_parameters)
@@ -137,13 +182,14 @@ def _curve_params(experiment: Experiment, info: cat.DatasetInfo, num_free_parame
         speed, extra_noise = OPTIMIZER_KNOBS[(s.optimizer, s.momentum)]
         rate, noise = rate * speed, noise + extra_noise
     small_data = info.observations < 10_000
+    start = chance * 1.1
     return _CurveParams(
-        start=chance * 1.1,
+        start=start,
         floor=floor,
         train_floor=train_floor,
         rate=rate,
         overfit=floor * 0.3 * cap * (1.0 if small_data else 0.4),
-        bump=0.35 * (chance * 1.1 - floor) if has_double_descent(experiment) else 0.0,
+        bump_centre=_double_descent_centre(experiment, start, floor, rate, base_epochs),
         noise=noise,
         train_noise=0.01 + (0.03 if unstable else 0.0),
         unstable=unstable,
@@ -156,8 +202,10 @@ def _losses(p: _CurveParams, t: np.ndarray, runs: int, rng: np.random.Generator)
     train_floor = p.train_floor * np.exp(rng.normal(0.0, 0.04, (runs, 1)))
     rate = p.rate * np.exp(rng.normal(0.0, 0.12, (runs, 1)))
     test = floor + (p.start - floor) * np.exp(-rate * t) + p.overfit * (1 - np.exp(-rate * t / 4))
-    if p.bump:
-        test = test + p.bump * np.exp(-0.5 * ((t - 0.35) / 0.07) ** 2)
+    if p.bump_centre is not None:  # a plateau, a bump on it, then the plateau's release
+        bump = np.exp(-0.5 * ((t - p.bump_centre) / DOUBLE_DESCENT_WIDTH) ** 2)
+        release = 1 / (1 + np.exp(-(t - p.bump_centre - DOUBLE_DESCENT_WIDTH) * 3 / DOUBLE_DESCENT_WIDTH))
+        test = test * (1 + DOUBLE_DESCENT_DEPTH * (1 - release)) * (1 + DOUBLE_DESCENT_HEIGHT * bump)
     train = train_floor + (p.start - train_floor) * np.exp(-rate * 1.15 * t)
     test = test * np.exp(p.noise * rng.standard_normal(test.shape))
     train = train * np.exp(p.train_noise * rng.standard_normal(train.shape))
@@ -276,7 +324,7 @@ def simulate(experiment: Experiment, num_free_parameters: int, runs: int, base_e
     rng = np.random.default_rng([seed, experiment.experiment_id])
     info = cat.DATASETS[experiment.setting.dataset]
     t = np.arange(1, experiment.setting.epochs + 1, dtype=np.float64) / base_epochs
-    params = _curve_params(experiment, info, num_free_parameters)
+    params = _curve_params(experiment, info, num_free_parameters, base_epochs)
     test_data, train_data = _losses(params, t, runs, rng)
     metadata = _run_metadata(experiment, runs, num_free_parameters, info, rng)
     test_progress, train_progress = _progress(test_data, params, info), _progress(train_data, params, info)

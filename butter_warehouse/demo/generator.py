@@ -219,7 +219,8 @@ def _manifest(design: Design, plan: traps_mod.TrapPlan, counts: dict[str, dict[s
                 s: sum(s in e.sweeps for e in design.experiments) for s in contract.SWEEPS
             },
             "double_descent_experiment_ids": [
-                e.experiment_id for e in design.experiments if curves.has_double_descent(e)
+                e.experiment_id for e in design.experiments
+                if curves.has_double_descent(e, tables.experiment_network(e)[1], design.epochs)
             ],
             "optimizer_sweep": _optimizer_design(design),
         },
@@ -249,7 +250,7 @@ def generate(
     spelling: contract.Spelling | None = None,
     experiments: int = 100,
     runs_per_experiment: int = 3,
-    epochs: int = 30,
+    epochs: int = contract.CORE_EPOCHS,
     seed: int = 0,
     progress: bool | None = None,
     traps: bool = True,
@@ -272,9 +273,11 @@ def generate(
     ``experiments`` is a target: the design grows its datasets, shapes, depths,
     sizes and penalties until it is as close as it gets without exceeding it (the
     smallest design with every sweep is ~90 experiments). ``epochs`` is the base
-    training length (the real 3000); the 300-epoch sweep trains max(2, epochs // 10)
-    epochs and the 30k-epoch sweep epochs * 10 (the one-run experiments of the
-    traps train one run). Files are written as NREL's export wrote them (see
+    training length, by default the real one (``contract.CORE_EPOCHS``, 3000); the
+    300-epoch sweep trains max(2, epochs // 10) epochs and the 30k-epoch sweep epochs *
+    10, so at the default every sweep trains as long as the real one (the one-run
+    experiments of the traps train one run). The curves are drawn in base training
+    lengths, so a shorter ``epochs`` gives the same shapes at a coarser grain. Files are written as NREL's export wrote them (see
     ``writer``): a leaf folder holds part-0.parquet, part-1.parquet, ... of at
     most 64 runs or 128 experiments each. The same arguments give
     byte-identical files. ``compression`` is NREL's ``brotli`` unless an engine

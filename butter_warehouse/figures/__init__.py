@@ -55,16 +55,16 @@ import duckdb
 from .. import ownership
 from .drawing import write, write_skipped
 from .model import FIGURES, Choice, FigureSkipped, not_applying
-from .queries import builders, double_descent_rise, double_descent_sql, has_table, is_synthetic
+from .queries import DoubleDescentRule, builders, has_table, is_synthetic
 
-__all__ = ["DEFAULT_OUT", "FIGURES", "copy_to_docs_site", "double_descent_rise", "double_descent_sql", "render",
+__all__ = ["DEFAULT_OUT", "FIGURES", "copy_to_docs_site", "DoubleDescentRule", "render",
            "run"]
 
 
 def render(warehouse: Path, out: Path, dataset: str | None = None, shape: str | None = None,
            depth: int | None = None, log: Callable[[str], None] = print, *, project_root: Path) -> dict[str, str]:
     """Write every figure it has data for; returns {figure: "written" or the reason it was skipped}.
-    ``project_root``: the dbt project whose rules the figures share (the double-descent rise)."""
+    ``project_root``: the dbt project whose rules the figures share (the double-descent rule)."""
     if not warehouse.exists():
         raise FileNotFoundError(f"no published warehouse at {warehouse}: run `make build` first "
                                 "(or set BUTTER_DUCKDB_PATH)")
@@ -84,7 +84,7 @@ def render(warehouse: Path, out: Path, dataset: str | None = None, shape: str | 
         log(f"figures -> {out}: each figure's slice " + (f"within {given}" if given else
             "is where its sweep has the most experiments")
             + ("; synthetic demo data" if synthetic else ""))
-        for name, build in builders(double_descent_rise(project_root)).items():
+        for name, build in builders(DoubleDescentRule.of_project(project_root)).items():
             try:
                 figure = build(con, choice)
             except FigureSkipped as why:

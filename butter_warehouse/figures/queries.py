@@ -5,13 +5,13 @@ warehouse and returns a ``model.Figure`` (its panels and points), or raises
 ``FigureSkipped`` saying which data is absent. A figure's slice is where its sweep
 has the most experiments, within the options given (``pick_slice``). The
 double-descent map uses the rule of ``analyses/epochwise_double_descent.sql``
-with the same rise tolerance, the dbt var ``butter_double_descent_rise``
-(``double_descent_sql``).
+with the same dbt vars (``DoubleDescentRule``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -92,48 +92,83 @@ def _slice_or_skip(con: duckdb.DuckDBPyConnection, source: str, keys: Sequence[s
     return picked[0]
 
 
-#: the dbt var (dbt_project.yml) holding the rise tolerance of the double-descent rule: the
-#: analysis ``analyses/epochwise_double_descent.sql`` and this map read the same value
-DOUBLE_DESCENT_VAR = "butter_double_descent_rise"
+#: the dbt vars (dbt_project.yml) of the double-descent rule, by DoubleDescentRule field: the
+#: analysis ``analyses/epochwise_double_descent.sql`` and this map read the same values
+DOUBLE_DESCENT_VARS = {
+    "rise": "butter_double_descent_rise",
+    "window": "butter_double_descent_window",
+    "epochs": "butter_double_descent_epochs",
+}
 
 
-def double_descent_rise(project_root: Path) -> float:
-    """The double-descent rule's rise tolerance (a share: 0.10 is 10%), from dbt_project.yml."""
-    return float(project.dbt_var(project.read_config(project_root), DOUBLE_DESCENT_VAR))
+@dataclass(frozen=True)
+class DoubleDescentRule:
+    """The epoch-wise double-descent rule of analyses/epochwise_double_descent.sql: the median
+    test-loss curve, smoothed by a centred running median over ``window`` of its epochs (a
+    share), rises where it stays more than ``rise`` (a share: 0.10 is 10%) above its running
+    minimum for ``epochs`` epochs in a row, and falls again where it later stays below the
+    minimum before the rise for as many epochs."""
 
+    rise: float
+    window: float
+    epochs: int
 
-def double_descent_sql(rise: float) -> str:
-    """One row per experiment whose published median test-loss curve falls, rises by more than
-    ``rise`` (relative) above its running minimum, then falls below the minimum before the rise
-    (the rule of analyses/epochwise_double_descent.sql, on the curves' grid)."""
-    return _DOUBLE_DESCENT_SQL.format(rise=float(rise))
+    @classmethod
+    def of_project(cls, project_root: Path) -> DoubleDescentRule:
+        """The rule as dbt_project.yml sets it."""
+        config = project.read_config(project_root)
+        values = {field: project.dbt_var(config, var) for field, var in DOUBLE_DESCENT_VARS.items()}
+        return cls(rise=float(values["rise"]), window=float(values["window"]), epochs=int(values["epochs"]))
+
+    def sql(self) -> str:
+        """One row per primary-sweep experiment whose published median test-loss curve the rule
+        finds double descent in, on the curves' grid (marts.experiment_learning_curves: every
+        epoch of a curve of up to 256, else the grid's epochs, smoothed over the same share)."""
+        return _DOUBLE_DESCENT_SQL.format(rise=self.rise, window=self.window, epochs=self.epochs,
+                                          ahead=self.epochs - 1)
 
 
 _DOUBLE_DESCENT_SQL = """
 with curves as (
-    select e.dataset, e.shape, e.depth, c.experiment_id, c.epoch, c.test_loss_median as loss
+    select e.dataset, e.shape, e.depth, c.experiment_id, c.epoch, c.test_loss_median as loss,
+           floor(max(c.epoch) over (partition by c.experiment_id) * {window!r} / 2) as half_width
     from marts.experiment_learning_curves as c
     inner join marts.experiment_summary as e on c.experiment_id = e.experiment_id
     where e.is_primary_sweep and isfinite(c.test_loss_median)
 ),
-running as (
-    select *, min(loss) over (partition by experiment_id order by epoch
-                              rows between unbounded preceding and current row) as running_min
+smoothed as (
+    select experiment_id, epoch,
+           median(loss) over (partition by experiment_id order by epoch / (half_width + 0.5)
+                              range between 1 preceding and 1 following) as loss
     from curves
 ),
+running as (
+    select *,
+           min(loss) over (partition by experiment_id order by epoch
+                           rows between unbounded preceding and current row) as running_min,
+           min(loss) over ahead as lowest_ahead, max(loss) over ahead as highest_ahead,
+           count(*) over ahead as epochs_ahead
+    from smoothed
+    window ahead as (partition by experiment_id order by epoch rows between current row and {ahead} following)
+),
 rises as (
-    select experiment_id, min(epoch) as rise_epoch from running where loss > running_min * (1 + {rise!r}) group by 1
+    select experiment_id, min(epoch) as rise_epoch from running
+    where epochs_ahead = {epochs} and lowest_ahead > running_min * (1 + {rise!r})
+    group by 1
+),
+first_minima as (
+    select r.experiment_id, r.rise_epoch, min(c.loss) as first_minimum
+    from rises as r inner join running as c on r.experiment_id = c.experiment_id and c.epoch < r.rise_epoch
+    group by 1, 2
 ),
 found as (
-    select r.experiment_id,
-           min(c.loss) filter (where c.epoch < r.rise_epoch) as first_minimum,
-           min(c.loss) filter (where c.epoch >= r.rise_epoch) as second_minimum
-    from rises as r inner join running as c on r.experiment_id = c.experiment_id
-    group by 1
+    select m.experiment_id
+    from first_minima as m inner join running as c on m.experiment_id = c.experiment_id and c.epoch >= m.rise_epoch
+    group by m.experiment_id, m.first_minimum
+    having bool_or(c.epochs_ahead = {epochs} and c.highest_ahead < m.first_minimum)
 )
 select e.dataset, e.shape, e.depth, e.experiment_id
 from found inner join marts.experiment_summary as e on found.experiment_id = e.experiment_id
-where found.second_minimum < found.first_minimum
 """
 
 PRIMARY_CURVES_SQL = """
@@ -288,9 +323,9 @@ def loss_vs_parameters(con: duckdb.DuckDBPyConnection, choice: Choice) -> Figure
                   "primary sweep)", panels, where)
 
 
-def double_descent(con: duckdb.DuckDBPyConnection, choice: Choice, rise: float) -> Figure:
+def double_descent(con: duckdb.DuckDBPyConnection, choice: Choice, rule: DoubleDescentRule) -> Figure:
     _require(con, "experiment_learning_curves")
-    picked = pick_slice(con, double_descent_sql(rise), ("dataset", "shape", "depth"), choice)
+    picked = pick_slice(con, rule.sql(), ("dataset", "shape", "depth"), choice)
     if picked is None:  # none visible: the learning curves' slice, and the title says so
         where, found = _curve_slice(con, choice), 0
     else:
@@ -300,7 +335,7 @@ def double_descent(con: duckdb.DuckDBPyConnection, choice: Choice, rise: float) 
                      n=[int(p[4]) for p in points])
               for size, points in _group(rows).items()]
     marked = sorted({str(r[0]) for r in _rows(con, f"""
-        select e.size from ({double_descent_sql(rise)}) as found
+        select e.size from ({rule.sql()}) as found
         inner join marts.experiment_summary as e on found.experiment_id = e.experiment_id
         where found.dataset = ? and found.shape = ? and found.depth = ?
     """, [where["dataset"], where["shape"], where["depth"]])})
@@ -502,12 +537,12 @@ def optimizer_sweep(con: duckdb.DuckDBPyConnection, choice: Choice) -> Figure:
                   [panel], where)
 
 
-def builders(double_descent_rise: float) -> dict[str, Callable[[duckdb.DuckDBPyConnection, Choice], Figure]]:
-    """Each figure's builder, in drawing order (the double-descent rule with its rise tolerance)."""
+def builders(double_descent_rule: DoubleDescentRule) -> dict[str, Callable[[duckdb.DuckDBPyConnection, Choice], Figure]]:
+    """Each figure's builder, in drawing order (the double-descent map with the project's rule)."""
     return {
         "learning_curves": learning_curves,
         "loss_vs_parameters": loss_vs_parameters,
-        "double_descent": partial(double_descent, rise=double_descent_rise),
+        "double_descent": partial(double_descent, rule=double_descent_rule),
         "learning_rate_sweep": learning_rate_sweep,
         "label_noise": label_noise,
         "regularization": regularization,

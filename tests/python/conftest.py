@@ -139,10 +139,16 @@ def shared_once(tmp_path_factory: pytest.TempPathFactory, key: str, make: Callab
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+#: the tests' base training length unless a test names its own: the demo's default is the
+#: real one (contract.CORE_EPOCHS, 3000), a hundred times the data and its generation time
+TEST_EPOCHS = 30
+
+
 @pytest.fixture(scope="session")
 def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
     """``demo_root(spelling=None, layout=None, **sizes)`` -> a generated demo data root (once per
-    test run; tests copy it before changing anything). The layout defaults to the spelling's
+    test run; tests copy it before changing anything), of TEST_EPOCHS epochs unless ``epochs``
+    is given. The layout defaults to the spelling's
     (``current`` for the current spelling, else ``template``), the spelling to the layout's
     (``published`` for the template). ``demo_root("mix")``: the current release's default demo
     mixed with the template's layout (``make_mixed_root``)."""
@@ -168,6 +174,7 @@ def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
         layout = layout or ("current" if spelling == "current" else "template")
         spelling = spelling or LAYOUT_SPELLING[layout]
         kwargs["layout"] = layout
+        kwargs.setdefault("epochs", TEST_EPOCHS)
         kwargs = {k: v for k, v in kwargs.items() if k not in defaults or defaults[k] != v}  # one key per data
         key = (spelling, tuple(sorted(kwargs.items())))
         if key not in cache:

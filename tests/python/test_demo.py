@@ -26,9 +26,10 @@ from butter_warehouse.demo import MANIFEST_NAME, catalog, design, generate, writ
 from butter_warehouse.demo.generator import LAYOUT_SPELLINGS
 
 import reference as ref
+from conftest import TEST_EPOCHS
 
 REPO = Path(__file__).resolve().parents[2]
-EPOCHS = 30
+EPOCHS = TEST_EPOCHS
 RUNS = 3
 #: canonical names of the 20 per-epoch run arrays
 RUN_ARRAYS = [c.name for c in contract.columns("runs") if c.arrow == pa.list_(pa.float32())]
@@ -924,6 +925,23 @@ def test_batch_size_and_regularization_sweeps_are_rectangles(loaded):
             assert row["is_primary_sweep"]
 
 
+def test_the_default_demo_trains_as_long_as_the_real_sweeps():
+    """At its default base length (the CLI's and generate()'s, one value) every sweep trains as
+    long as BUTTER's, so sweep_comparisons' swept_value reads 3000, 300 and 30000 as on the real
+    data (contract: the epoch sweeps' core value, and 300 and 30000 in their descriptions)."""
+    import inspect
+
+    from butter_warehouse import cli
+
+    default = inspect.signature(generate).parameters["epochs"].default
+    assert cli.parser().parse_args(["demo"]).epochs == default == contract.CORE_EPOCHS == 3000
+    axes = design.Axes.of(design.Scale(sizes=3))
+    lengths = {sweep: {s.epochs for s in settings} for sweep, settings in design.sweep_settings(axes, default).items()}
+    assert lengths["primary"] == {3000} and lengths["300_epoch"] == {300} and lengths["30k_epoch"] == {30000}
+    facts = {s.name: s.description for s in contract.SWEEP_FACTS}
+    assert "300 epochs" in facts["300_epoch"] and "30000 training epochs" in facts["30k_epoch"]
+
+
 def test_epoch_sweeps_and_their_primary_counterparts(loaded):
     experiments = list(experiments_of(loaded).values())
     primary = {hyperparameters(e, without="epochs") for e in experiments if e["is_primary_sweep"]}
@@ -1297,7 +1315,7 @@ def test_current_summaries_are_the_aggregates_of_the_runs(current):
 
 
 def test_current_layout_is_deterministic(current, tmp_path):
-    generate(tmp_path, layout="current")
+    generate(tmp_path, layout="current", epochs=TEST_EPOCHS)
     assert tree_digest(tmp_path) == tree_digest(current["root"])
 
 

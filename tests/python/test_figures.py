@@ -216,7 +216,7 @@ def test_double_descent_rows_found_are_marked(figures_dir: Path, warehouse: Path
     data = _sidecar(figures_dir, "double_descent")
     choice = _choice(data)
     found = _query(warehouse, f"""
-        select distinct e.size from ({figures.double_descent_sql(figures.double_descent_rise(PROJECT_ROOT))}) as f
+        select distinct e.size from ({figures.DoubleDescentRule.of_project(PROJECT_ROOT).sql()}) as f
         join marts.experiment_summary as e on f.experiment_id = e.experiment_id
         where f.dataset = ? and f.shape = ? and f.depth = ?
     """, [choice["dataset"], choice["shape"], choice["depth"]])
@@ -634,7 +634,7 @@ def test_double_descent_default_shows_it(figures_dir: Path, warehouse: Path) -> 
     from butter_warehouse import figures
 
     data = _sidecar(figures_dir, "double_descent")
-    found = _query(warehouse, figures.double_descent_sql(figures.double_descent_rise(PROJECT_ROOT)), [])
+    found = _query(warehouse, figures.DoubleDescentRule.of_project(PROJECT_ROOT).sql(), [])
     assert found, "the demo should hold an epoch-wise double descent"
     here = [r for r in found if (r[0], r[1], r[2]) == tuple(data["choice"][k] for k in ("dataset", "shape", "depth"))]
     assert here, (data["choice"], found)

@@ -62,8 +62,9 @@ def paths(
     assert all(value == "written" for value in status.values()), status
     analyses = {p.stem: p.read_text() for p in (root / "target" / "compiled" / "butter" / "analyses").glob("*.sql")}
     assert {"best_learning_rate_by_dataset_and_shape", "label_noise_and_best_epoch"} <= set(analyses), analyses
+    manifest = json.loads((demo_root("published") / "_demo_manifest.json").read_text())
     return {"mf": MfProject(root, warehouse, demo_root("published"), {}), "warehouse": warehouse,
-            "renamed": renamed, "figures": out, "analyses": analyses}
+            "renamed": renamed, "figures": out, "analyses": analyses, "manifest": manifest, "project": root}
 
 
 def _sql(path: Path, sql: str) -> list[dict[str, Any]]:
@@ -243,6 +244,32 @@ def test_analyses_return_ids_of_the_marts_type(paths: dict[str, Any]) -> None:
     finally:
         con.close()
     assert checked, "epochwise_double_descent returns experiment_id"
+
+
+# --- double descent: found where the demo planted it, by the analysis and the figure -------------
+
+
+def test_double_descent_is_found_where_the_demo_planted_it(paths: dict[str, Any]) -> None:
+    """The analysis finds epoch-wise double descent in exactly the experiments the generator
+    gave a bump (the manifest's double_descent_experiment_ids): not in a loss spike or a noisy
+    stretch, and in every bump. The figure's rule, on the curves' grid (every epoch of these
+    short curves), finds the same primary-sweep experiments."""
+    from butter_warehouse import figures
+
+    planted = paths["manifest"]["design"]["double_descent_experiment_ids"]
+    assert len(planted) >= 2, planted
+    con = duckdb.connect(str(paths["warehouse"]), read_only=True)  # its per-epoch views name the catalog
+    try:
+        found = [r[0] for r in con.execute(
+            f"select experiment_id from ({paths['analyses']['epochwise_double_descent']})").fetchall()]
+        on_grid = {r[0] for r in con.execute(
+            f"select experiment_id from ({figures.DoubleDescentRule.of_project(paths['project']).sql()})").fetchall()}
+        primary = {r[0] for r in con.execute(
+            "select experiment_id from marts.experiment_summary where is_primary_sweep").fetchall()}
+    finally:
+        con.close()
+    assert sorted(found) == sorted(planted)
+    assert on_grid == set(found) & primary and on_grid, (on_grid, found)
 
 
 # --- what a new user meets: the demo build's warnings, as the README names them ---------------
