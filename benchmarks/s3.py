@@ -15,7 +15,8 @@ request is forwarded; it counts requests per object). Per delay:
   butter download      every folder to a fresh local folder; then again (must transfer 0 bytes)
   copy floor           a plain 32-thread copy of the same files (one HEAD + GET each)
   butter build         --skip-docs from the s3:// root (lands into a fresh cache, builds the copy);
-                       requests per remote parquet file over the whole build
+                       requests per remote parquet file over the whole build, and all its
+                       requests (listings included) per parquet file
   local build          the same build from the local data (floor of the build; delay-independent)
 """
 
@@ -203,7 +204,9 @@ def run_s3(data_dir: Path, experiments: int, delays: list[float], concurrency: i
                                      "--concurrency", str(concurrency)], env, w / "copy.log")["seconds"]
             stats(url, reset=True)
             d["build"] = timed(butter("build", "--skip-docs"), env, w / "build.log")["seconds"]
-            d["build_requests"] = per_file(stats(url, reset=True)["by_key"], bucket_prefix, files)
+            counted = stats(url, reset=True)
+            d["build_requests"] = per_file(counted["by_key"], bucket_prefix, files)
+            d["build_requests_all"] = sum(counted["by_method"].values()) / len(files)  # listings included
             report["delays"][f"{delay:g}"] = d
             print(f"  {delay:g} ms: scan {d['scan']:.1f} s (reader {d['footer_reader']:.1f} s), download "
                   f"{d['download']:.1f} s (copy {d['copy_floor']:.1f} s), build {d['build']:.1f} s, "
@@ -245,8 +248,10 @@ def table(report: dict) -> str:
     row("`butter build --skip-docs` from s3://", lambda d: f"{d['build']:.1f} s")
     row("floor: the same build from local disk", lambda d: f"{lb:.1f} s")
     row("build / local build (target <= 1.5x)", lambda d: f"{d['build'] / lb:.2f}x")
-    row("requests per remote parquet file, whole build (target <= 3)",
+    row("requests per remote parquet file, whole build",
         lambda d: f"{d['build_requests']['mean']:.2f} (max {d['build_requests']['max']})")
+    row("all requests of the build / parquet files (target <= 1.5)",
+        lambda d: f"{d['build_requests_all']:.2f}" if "build_requests_all" in d else "not measured")
     return "\n".join(lines)
 
 

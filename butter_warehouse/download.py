@@ -77,6 +77,7 @@ from . import contract
 from .encoding import encoding_options, portable_dictionary_columns
 from .errors import InputError
 from .progress import Progress, format_duration
+from .s3_get import UnsignedGetter
 from .settings import Settings, coerce
 from .storage import (
     SETTLE_SECONDS,
@@ -260,10 +261,14 @@ class Source:
         problem = root_problem(root)
         if problem:
             raise DownloadError(f"the source {root} {problem}: give it as s3://bucket/prefix")
+        self.getter: UnsignedGetter | None = None
         if is_s3(self.root):
-            self.filesystem = s3_filesystem(env)
+            cfg = coerce(env)
+            self.filesystem = s3_filesystem(cfg)
             self.base = self.root[len("s3://"):]
             self.prefix = "s3://"
+            if not cfg.aws_access_key_id:  # unsigned: one GET per file, no HEAD first
+                self.getter = UnsignedGetter(cfg)
         else:
             self.filesystem = fs.LocalFileSystem()
             self.base = self.root
@@ -313,8 +318,13 @@ class Source:
         return {i.base_name for i in infos if i.type == fs.FileType.Directory}, entries
 
     def open(self, remote: RemoteFile) -> Any:
-        """A stream of the whole file (pyarrow's S3 client: a HEAD, then one GET for the body)."""
-        return self.filesystem.open_input_stream(remote.source[len(self.prefix):])
+        """A stream of the whole file: one unsigned GET (``s3_get``) from an unsigned S3 source,
+        else pyarrow's client (a HEAD, then one GET for the body; a local file)."""
+        path = remote.source[len(self.prefix):]
+        if self.getter is not None:
+            bucket, _, key = path.partition("/")
+            return self.getter.open(bucket, key)
+        return self.filesystem.open_input_stream(path)
 
     def etag(self, remote: RemoteFile) -> str | None:
         """The file's ETag now (one HEAD), or None where the store gives none (a local folder)."""

@@ -7,7 +7,8 @@ Everything binds 127.0.0.1 only and every wait is bounded::
 
 ``s3.env`` holds the variables ``butter_warehouse.duckdb_plugin`` reads
 (``BUTTER_S3_ENDPOINT``, ``BUTTER_S3_URL_STYLE=path``, ``BUTTER_S3_USE_SSL=false``,
-fake ``AWS_*`` keys, region, HTTP timeout/retries) plus ``BUTTER_DATA_ROOT``.
+empty ``AWS_*`` keys: unsigned reads, as of the public bucket; region, HTTP
+timeout/retries) plus ``BUTTER_DATA_ROOT``.
 
 For failure tests, ``dead_s3_endpoint()`` yields the same kind of handle for an
 endpoint that never answers (``mode="silent"``: a socket that listens but never
@@ -78,8 +79,8 @@ class S3Endpoint:
             "s3",
             endpoint_url=self.endpoint_url,
             region_name=self.region,
-            aws_access_key_id=self.env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"],
+            aws_access_key_id=FAKE_KEY_ID,
+            aws_secret_access_key=FAKE_SECRET,
             config=Config(
                 s3={"addressing_style": "path"},
                 connect_timeout=5,
@@ -98,9 +99,11 @@ def _env(host: str, port: int, bucket: str, prefix: str, region: str, http_timeo
         "BUTTER_S3_REGION": region,
         "BUTTER_HTTP_TIMEOUT": str(http_timeout),
         "BUTTER_HTTP_RETRIES": str(http_retries),
-        "AWS_ACCESS_KEY_ID": FAKE_KEY_ID,
-        "AWS_SECRET_ACCESS_KEY": FAKE_SECRET,
-        "AWS_SESSION_TOKEN": "",  # never leak a real session token into the secret
+        # unsigned, as the public OEDI bucket is read (empty: no key of the caller's leaks in);
+        # a test of the signed path sets FAKE_KEY_ID / FAKE_SECRET itself
+        "AWS_ACCESS_KEY_ID": "",
+        "AWS_SECRET_ACCESS_KEY": "",
+        "AWS_SESSION_TOKEN": "",
         "AWS_DEFAULT_REGION": region,
         "AWS_REGION": region,
     }
@@ -132,6 +135,16 @@ def upload_tree(client, bucket: str, prefix: str, root: Path) -> int:
         client.upload_file(str(path), bucket, key)
         count += 1
     return count
+
+
+def public_read_policy(bucket: str) -> str:
+    """A bucket policy letting anyone list and read, as the public OEDI bucket does (unsigned
+    requests, the landing's GETs and DuckDB's reads without keys, are refused otherwise). moto
+    checks a HEAD as s3:HeadObject, where AWS checks s3:GetObject: both are allowed."""
+    return json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": "*", "Action": ["s3:GetObject", "s3:HeadObject", "s3:ListBucket"],
+        "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+    }]})
 
 
 def _bucket_exists(client, bucket: str) -> bool:
@@ -217,6 +230,7 @@ def s3_emulator(
                 client.create_bucket(Bucket=bucket)
             else:
                 client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
+            client.put_bucket_policy(Bucket=bucket, Policy=public_read_policy(bucket))
             if local_root is not None:
                 upload_tree(client, bucket, s3.prefix, Path(local_root))
         except Exception as exc:

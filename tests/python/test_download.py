@@ -40,7 +40,7 @@ import pytest
 from butter_warehouse import contract, download, inventory, landing
 from butter_warehouse.download import DownloadError, Selection
 
-from s3_emulator import s3_emulator
+from s3_emulator import FAKE_KEY_ID, FAKE_SECRET, s3_emulator
 
 pytestmark = pytest.mark.timeout(300)
 SIZES = {"experiments": 20, "runs_per_experiment": 2, "epochs": 10}
@@ -499,8 +499,8 @@ def test_key_leaving_the_folder_is_refused_by_download_and_landing(small: Path, 
                               progress=False, log=lambda line: None)
         assert f"{s3.data_root}/{key}" in str(refused.value) and "nothing was downloaded" in str(refused.value)
         cfg = Settings(s3_cache=str(base / "cache"), s3_endpoint=env["BUTTER_S3_ENDPOINT"], s3_url_style="path",
-                       s3_use_ssl=False, aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-                       aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
+                       s3_use_ssl=False, aws_access_key_id=FAKE_KEY_ID,  # the signed path
+                       aws_secret_access_key=FAKE_SECRET)
         with pytest.raises(DownloadError, match=f"{s3.data_root}/{key}".replace(".", r"\.")):
             landing.land_for_build(base, s3.data_root, cfg, "copy")
     assert tree_bytes(base) == before and not (base / "out").exists()
