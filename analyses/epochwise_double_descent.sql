@@ -3,8 +3,9 @@
 -- scale filter it (by dataset, shape, ...) before running it.
 --
 -- Rule, on the published median test-loss curve smoothed by a centred running
--- median over `window` of its epochs (0.01: 1%; under 100 epochs each epoch
--- stands alone), so that a spike or a noisy stretch is not taken for a rise.
+-- median over about `window` of its n epochs (2 * floor(n * window / 2) + 1
+-- epochs: 31 of 3000; under 200 epochs each epoch stands alone), so that a
+-- spike or a noisy stretch is not taken for a rise.
 -- With m(e) the lowest smoothed loss up to epoch e, the curve "rises" at the
 -- first epoch from which it stays more than `rise_tolerance` (relative) above
 -- m(e) for `persistence` epochs in a row, and "falls again" when, later, it
@@ -16,6 +17,9 @@
 {% set rise_tolerance = var('butter_double_descent_rise') %}
 {% set window = var('butter_double_descent_window') %}
 {% set persistence = var('butter_double_descent_epochs') %}
+{% if persistence < 1 %}
+    {{ exceptions.raise_compiler_error('butter_double_descent_epochs must be at least 1, not ' ~ persistence) }}
+{% endif %}
 
 with
 

@@ -144,8 +144,8 @@ def floorall(args: argparse.Namespace) -> dict:
     """Every per-epoch array of every folder at the data root decoded once (what verifying every
     copy needs): per folder one scan reading each list column's largest element."""
     import duckdb
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+
+    from butter_warehouse import contract
 
     root = Path(args.root)
     con = duckdb.connect()
@@ -154,14 +154,17 @@ def floorall(args: argparse.Namespace) -> dict:
     con.execute("set enable_progress_bar = false")
     folders, arrays = 0, 0
     start = time.perf_counter()
-    for folder in sorted(p for p in root.iterdir() if p.is_dir() and any(p.rglob("*.parquet"))):
-        schema = pq.read_schema(next(folder.rglob("*.parquet")))
-        lists = [f.name for f in schema if pa.types.is_list(f.type) and pa.types.is_floating(f.type.value_type)]
+    for name in contract.FOLDERS:  # the published folders the data holds
+        if not any((root / name).rglob("*.parquet")):
+            continue
+        source = (f"read_parquet('{(root / name).as_posix()}/**/*.parquet', hive_partitioning = true, "
+                  "union_by_name = true)")
+        lists = [column for column, kind, *_ in con.execute(f"describe select * from {source}").fetchall()
+                 if kind in ("FLOAT[]", "DOUBLE[]")]  # every file's columns; large lists read the same
         if not lists:
             continue
-        picks = ", ".join(f'max(list_max("{name}"))' for name in lists)
-        con.execute(f"select {picks} from read_parquet('{folder.as_posix()}/**/*.parquet', "
-                    "hive_partitioning = true, union_by_name = true)").fetchall()
+        picks = ", ".join(f'max(list_max("{column}"))' for column in lists)
+        con.execute(f"select {picks} from {source}").fetchall()
         folders += 1
         arrays += len(lists)
     seconds = time.perf_counter() - start

@@ -13,7 +13,8 @@ request is forwarded; it counts requests per object). Per delay:
   footer floor         a plain 32-thread reader of the same footers (HEAD + GET tail each), plus
                        the local scan of the same data (the scan's own work)
   butter download      every folder to a fresh local folder; then again (must transfer 0 bytes)
-  copy floor           a plain 32-thread copy of the same files (one HEAD + GET each)
+  copy floor           a plain 32-thread copy of the same files through pyarrow (a HEAD + a GET each,
+                       where butter download sends one GET: this floor has twice its requests)
   butter build         --skip-docs from the s3:// root (lands into a fresh cache, builds the copy);
                        requests per remote parquet file over the whole build, and all its
                        requests (listings included) per parquet file

@@ -24,7 +24,8 @@ several ``--where`` must all hold; numbers match by value, ``learning_rate=1e-4`
 ``_common_metadata``) are kept.
 
 Transfer: ``--concurrency`` (default ``BUTTER_S3_CONCURRENCY``, 32) files at once,
-a HEAD and one GET each (pyarrow's S3 client); each is written to
+one GET each from an unsigned source (``s3_get``; a HEAD and a GET each through
+pyarrow's client with credentials); each is written to
 ``.<name>.butter-part`` beside its final name, checked (bytes = the listing's
 size, the parquet footer reads; re-encoded: the rows of the copy equal the
 source's) and only then renamed to its name, atomically. A damaged transfer is

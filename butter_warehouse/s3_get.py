@@ -4,15 +4,16 @@ pyarrow's S3 client opens an object with a HEAD (for its size) before it GETs th
 body: two requests per file. The landing knows each file's size from the listing,
 so for an unsigned source (no ``AWS_ACCESS_KEY_ID``: the public OEDI bucket) it
 GETs the object directly, over the standard library's HTTP client, with the same
-endpoint, URL style, TLS, timeout and retry settings as the pyarrow and DuckDB
-clients (``settings``). The response's headers carry the ETag and Last-Modified
+endpoint, URL style (a bucket name with a dot always in the path), TLS, timeout
+and retry settings as the pyarrow and DuckDB clients (``settings``). The response's headers carry the ETag and Last-Modified
 the landing records (``storage.stamp`` reads them from ``metadata()``). A signed
 source keeps pyarrow's client (``download.Source.open``).
 
 Connections are kept open per thread and host (HTTP/1.1 keep-alive), so a
 thousand files in 32 threads open about 32 connections, not a thousand.
 A request that fails before its body starts (a connection error, a timeout, HTTP
-429 or 5xx) is retried ``BUTTER_HTTP_RETRIES`` times with exponential backoff;
+429 or 5xx) is retried ``BUTTER_HTTP_RETRIES`` times with exponential backoff (a
+kept-alive connection the server closed is replaced at once, without counting);
 one that fails part-way through its body raises ``OSError`` (the transfer of that
 file fails and the next run fetches it again).
 """
@@ -20,6 +21,7 @@ file fails and the next run fetches it again).
 from __future__ import annotations
 
 import http.client
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -52,9 +54,10 @@ class Endpoint:
         return cls("https", f"s3.{cfg.s3_region}.amazonaws.com", cfg.s3_url_style == "path")
 
     def locate(self, bucket: str, key: str) -> tuple[str, str]:
-        """(host, path) of an object's GET."""
+        """(host, path) of an object's GET. A bucket name with a dot goes in the path whatever
+        the style (as a host name it would not match the endpoint's TLS certificate)."""
         path = "/" + quote(key, safe="/=")
-        if self.path_style:
+        if self.path_style or "." in bucket:
             return self.host, f"/{bucket}{path}"
         return f"{bucket}.{self.host}", path
 
@@ -120,11 +123,9 @@ class UnsignedGetter:
         last = ""
         for attempt in range(self.retries + 1):
             if attempt:
-                time.sleep(BACKOFF * 2 ** (attempt - 1))
-            conn = self._connection(host)
+                time.sleep(BACKOFF * 2 ** (attempt - 1) * random.uniform(0.5, 1.5))  # jitter: threads apart
             try:
-                conn.request("GET", path, headers={"Accept-Encoding": "identity"})
-                response = conn.getresponse()
+                response = self._request(host, path)
             except (OSError, http.client.HTTPException) as exc:
                 self._drop(host)
                 last = f"{type(exc).__name__}: {exc}"
@@ -137,6 +138,23 @@ class UnsignedGetter:
             if response.status not in RETRY_STATUSES:
                 break
         raise OSError(f"GET {self.endpoint.scheme}://{host}{path} failed ({last})")
+
+    def _request(self, host: str, path: str) -> http.client.HTTPResponse:
+        """Send the GET and read its status and headers. A kept-alive connection the server has
+        closed meanwhile (it may close an idle one at any time) is replaced at once, not counted
+        as a failed attempt."""
+        reused = host in self._local.by_host
+        conn = self._connection(host)
+        try:
+            conn.request("GET", path, headers={"Accept-Encoding": "identity"})
+            return conn.getresponse()
+        except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+            if not reused:
+                raise
+            self._drop(host)
+            conn = self._connection(host)
+            conn.request("GET", path, headers={"Accept-Encoding": "identity"})
+            return conn.getresponse()
 
     def _finish(self, host: str, response: http.client.HTTPResponse) -> None:
         """Keep the connection for the next GET when its response was read to the end."""

@@ -49,8 +49,9 @@ def s3_filesystem(env: Settings | Mapping[str, str] | None = None) -> Any:
     if cfg.s3_endpoint:
         kwargs["endpoint_override"] = cfg.s3_endpoint
         kwargs["scheme"] = "https" if cfg.s3_use_ssl else "http"
-    if cfg.s3_url_style == "path":
-        kwargs["force_virtual_addressing"] = False
+    # the URL style as the settings say, as DuckDB and s3_get use it (pyarrow alone would use the
+    # path style whenever an endpoint is given)
+    kwargs["force_virtual_addressing"] = cfg.s3_url_style == "vhost"
     if cfg.aws_access_key_id:
         kwargs["access_key"] = cfg.aws_access_key_id
         kwargs["secret_key"] = cfg.aws_secret_access_key or ""

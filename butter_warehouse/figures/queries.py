@@ -118,12 +118,16 @@ class DoubleDescentRule:
         """The rule as dbt_project.yml sets it."""
         config = project.read_config(project_root)
         values = {field: project.dbt_var(config, var) for field, var in DOUBLE_DESCENT_VARS.items()}
-        return cls(rise=float(values["rise"]), window=float(values["window"]), epochs=int(values["epochs"]))
+        rule = cls(rise=float(values["rise"]), window=float(values["window"]), epochs=int(values["epochs"]))
+        if rule.epochs < 1:
+            raise ValueError(f"{DOUBLE_DESCENT_VARS['epochs']} must be at least 1, not {rule.epochs}")
+        return rule
 
     def sql(self) -> str:
         """One row per primary-sweep experiment whose published median test-loss curve the rule
         finds double descent in, on the curves' grid (marts.experiment_learning_curves: every
-        epoch of a curve of up to 256, else the grid's epochs, smoothed over the same share)."""
+        epoch of a curve of up to 256, where it equals the analysis; on a longer curve the grid's
+        epochs, smoothed over the same share, and "in a row" counts grid points)."""
         return _DOUBLE_DESCENT_SQL.format(rise=self.rise, window=self.window, epochs=self.epochs,
                                           ahead=self.epochs - 1)
 

@@ -272,6 +272,64 @@ def test_double_descent_is_found_where_the_demo_planted_it(paths: dict[str, Any]
     assert on_grid == set(found) & primary and on_grid, (on_grid, found)
 
 
+def _curves() -> dict[int, list[float]]:
+    """Hand-made median test-loss curves: {experiment_id: loss per epoch from 1}."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    t = np.arange(1, 3001) / 3000
+    decay = 0.4 + 0.8 * np.exp(-4 * t)
+    bump = np.exp(-0.5 * ((t - 0.6) / 0.07) ** 2)
+    release = 1 / (1 + np.exp(-(t - 0.67) * 3 / 0.07))
+    spike = decay.copy()
+    spike[1499] *= 2.0  # one epoch at twice the loss, then on as before
+    short = 0.5 + 0.5 * np.exp(-np.arange(1, 31) / 5)
+    short[14:18] *= 1.3  # a bump of four epochs on a 30-epoch curve (not smoothed: under 200 epochs)
+    short[25:] *= 0.8
+    return {
+        1: list(decay * (1 + 0.15 * (1 - release)) * (1 + 0.4 * bump)),  # plateau, bump, lower again
+        2: list(spike),
+        3: list((1.0 - 0.1 * t) * np.exp(0.03 * rng.standard_normal(3000))),  # slow, noisy descent
+        4: list(short),
+    }
+
+
+def test_the_double_descent_rule_on_hand_made_curves(paths: dict[str, Any]) -> None:
+    """The analysis and the figure's rule (on a grid of every epoch) find the bump held over
+    epochs, on a 3000-epoch and on a 30-epoch curve, and neither a one-epoch spike nor a noisy
+    descent, which the rule without smoothing or a held rise would take for one."""
+    from butter_warehouse import figures
+
+    curves = _curves()
+    con = duckdb.connect()
+    try:
+        con.execute("create schema intermediate; create schema marts")
+        con.execute("create table intermediate.int_experiment_epochs "
+                    "(experiment_id bigint, epoch integer, test_loss_median float)")
+        con.executemany("insert into intermediate.int_experiment_epochs values (?, ?, ?)",
+                        [(e, i + 1, v) for e, values in curves.items() for i, v in enumerate(values)])
+        con.execute("create view marts.experiment_learning_curves as select * from intermediate.int_experiment_epochs")
+        con.execute("""create table marts.experiment_summary as select experiment_id, 'd' as dataset,
+            'rectangle' as shape, 2 as depth, 4096 as size, 0.0001 as learning_rate, 256 as batch_size,
+            0.0 as label_noise, null::varchar as kernel_regularizer_type, null::double as kernel_regularizer_l1,
+            null::double as kernel_regularizer_l2, max(epoch) as epochs, true as is_primary_sweep
+            from intermediate.int_experiment_epochs group by experiment_id""")
+        found = {r[0] for r in con.execute(
+            f"select experiment_id from ({paths['analyses']['epochwise_double_descent']})").fetchall()}
+        on_grid = {r[3] for r in con.execute(figures.DoubleDescentRule.of_project(paths["project"]).sql()).fetchall()}
+        naive = {r[0] for r in con.execute("""
+            with c as (select *, min(test_loss_median) over (partition by experiment_id order by epoch) as m
+                       from intermediate.int_experiment_epochs),
+            r as (select experiment_id, min(epoch) as e from c where test_loss_median > m * 1.1 group by 1)
+            select r.experiment_id from r join c using (experiment_id) group by r.experiment_id, r.e
+            having min(test_loss_median) filter (where epoch >= r.e) < min(test_loss_median) filter (where epoch < r.e)
+        """).fetchall()}
+    finally:
+        con.close()
+    assert found == on_grid == {1, 4}, (found, on_grid)
+    assert {2, 3} <= naive, naive  # what smoothing and the held rise keep out
+
+
 # --- what a new user meets: the demo build's warnings, as the README names them ---------------
 
 

@@ -18,9 +18,11 @@ BODY = b"PAR1" + bytes(range(256)) * 40 + b"PAR1"
 
 
 @contextmanager
-def server(statuses: list[int]) -> Iterator[dict]:
+def server(statuses: list[int], close_after_each: bool = False) -> Iterator[dict]:
     """An HTTP/1.1 server answering GETs with ``statuses`` in turn (then 200 with BODY); records
-    each request's path and the connections opened."""
+    each request's path and the connections opened. ``close_after_each``: it closes every
+    connection after its response without saying so (as a server closing idle keep-alive
+    connections does)."""
     seen: dict = {"paths": [], "connections": 0}
 
     class Handler(BaseHTTPRequestHandler):
@@ -40,6 +42,8 @@ def server(statuses: list[int]) -> Iterator[dict]:
             self.send_header("Last-Modified", "Mon, 07 Dec 2026 01:00:00 GMT")
             self.end_headers()
             self.wfile.write(body)
+            if close_after_each:
+                self.close_connection = True
 
         def log_message(self, *args: object) -> None:
             pass
@@ -69,6 +73,25 @@ def test_endpoints_and_keys() -> None:
         "/butter/all_runs/dataset=529_pollen/kernel_regularizer.type=__HIVE_DEFAULT_PARTITION__/a%20b.parquet")
     path = Endpoint.of(Settings(s3_endpoint="127.0.0.1:9000", s3_url_style="path", s3_use_ssl=False))
     assert path.scheme == "http" and path.locate("b", "k/x=1.parquet") == ("127.0.0.1:9000", "/b/k/x=1.parquet")
+    # the style the settings name, custom endpoint or not (pyarrow is told the same: storage.s3_filesystem)
+    vhost = Endpoint.of(Settings(s3_endpoint="minio.local:9000"))
+    assert (vhost.scheme, vhost.path_style) == ("https", False)
+    assert vhost.locate("b", "k") == ("b.minio.local:9000", "/k")
+    assert aws.locate("my.dotted.bucket", "k") == ("s3.us-west-2.amazonaws.com", "/my.dotted.bucket/k")
+
+
+def test_keys_travel_byte_exact_to_the_store() -> None:
+    """Keys with characters a URL must escape reach the server as the key (the proxy's and
+    moto's unquoting give the key back)."""
+    from urllib.parse import unquote
+
+    keys = ["p/a b+c%20d=e/ü€.parquet", "p/x~;,:@&$!'()*/y.parquet", "p/q?r#s.parquet"]
+    with server([]) as seen:
+        get = getter(seen["endpoint"])
+        for key in keys:
+            with get.open("bucket", key) as stream:
+                stream.read()
+        assert [unquote(p) for p in seen["paths"]] == [f"/bucket/{k}" for k in keys]
 
 
 def test_one_get_per_object_with_its_stamp_and_kept_connection() -> None:
@@ -92,6 +115,15 @@ def test_an_unread_body_drops_the_connection() -> None:
         with get.open("bucket", "f.parquet") as stream:
             assert stream.read() == BODY
         assert seen["connections"] == 2
+
+
+def test_a_connection_the_server_closed_is_replaced_without_a_retry() -> None:
+    with server([], close_after_each=True) as seen:
+        get = getter(seen["endpoint"], retries=0)  # no retry to spend: the reconnect is not one
+        for _ in range(3):
+            with get.open("bucket", "f.parquet") as stream:
+                assert stream.read() == BODY
+        assert len(seen["paths"]) == 3 and seen["connections"] == 3
 
 
 def test_throttling_and_server_errors_are_retried() -> None:
