@@ -432,7 +432,7 @@ def tables(report: dict) -> str:
                 all_delta = (median_s(last, "floorall") or 0) - (median_s(first, "floorall") or 0)
                 over_all = build_delta / all_delta if all_delta > 0 else float("nan")
                 lines.append(f"- Against floorall{tag}: floorall +{all_delta:.1f} s: **{over_all:.2f}x** "
-                             f"(issue 26's target <= 1.2x: {'met' if over_all <= 1.2 else 'not met'}).")
+                             f"(target <= 1.2x: {'met' if over_all <= 1.2 else 'not met'}).")
         rss = [s["summary"]["readme"][name]["rss_mb"]["median"] for s in sizes if s["summary"]["readme"].get(name)]
         if rss:
             flat = max(rss) - min(rss)
