@@ -64,19 +64,14 @@ running as (
             partition by experiment_id order by epoch
             rows between unbounded preceding and current row
         ) as running_min,
-        min(loss) over (
-            partition by experiment_id order by epoch
-            rows between current row and {{ persistence - 1 }} following
-        ) as lowest_ahead,
-        max(loss) over (
-            partition by experiment_id order by epoch
-            rows between current row and {{ persistence - 1 }} following
-        ) as highest_ahead,
-        count(*) over (
-            partition by experiment_id order by epoch
-            rows between current row and {{ persistence - 1 }} following
-        ) as epochs_ahead
+        min(loss) over ahead as lowest_ahead,
+        max(loss) over ahead as highest_ahead,
+        count(*) over ahead as epochs_ahead
     from smoothed
+    window ahead as (
+        partition by experiment_id order by epoch
+        rows between current row and {{ persistence - 1 }} following
+    )
 ),
 
 first_rise as (

@@ -86,13 +86,16 @@ create table folder_keys as
 """
 
 
-def _keys_sql(root: Path) -> str:
+def _data_folders(root: Path) -> list[str]:
+    """The published folders the data holds (those of its layout): the ones with parquet files."""
     from butter_warehouse import contract
 
+    return [folder for folder in contract.FOLDERS if any((root / folder).rglob("*.parquet"))]
+
+
+def _keys_sql(root: Path) -> str:
     parts = []
-    for folder in contract.FOLDERS:  # those of the data's layout: the ones holding parquet files
-        if not any((root / folder).rglob("*.parquet")):
-            continue
+    for folder in _data_folders(root):
         key = "run_id" if folder.endswith("_runs") else "null::bigint"
         parts.append(f"select '{folder}' as folder, {key} as run_id, experiment_id "
                      f"from read_parquet('{root.as_posix()}/{folder}/**/*.parquet', hive_partitioning = true)")
@@ -145,8 +148,6 @@ def floorall(args: argparse.Namespace) -> dict:
     copy needs): per folder one scan reading each list column's largest element."""
     import duckdb
 
-    from butter_warehouse import contract
-
     root = Path(args.root)
     con = duckdb.connect()
     con.execute(f"set threads = {args.threads}")
@@ -154,9 +155,7 @@ def floorall(args: argparse.Namespace) -> dict:
     con.execute("set enable_progress_bar = false")
     folders, arrays = 0, 0
     start = time.perf_counter()
-    for name in contract.FOLDERS:  # the published folders the data holds
-        if not any((root / name).rglob("*.parquet")):
-            continue
+    for name in _data_folders(root):
         source = (f"read_parquet('{(root / name).as_posix()}/**/*.parquet', hive_partitioning = true, "
                   "union_by_name = true)")
         lists = [column for column, kind, *_ in con.execute(f"describe select * from {source}").fetchall()
