@@ -1,7 +1,7 @@
 {#- Rows where a column lies outside [min_value, max_value] (inclusive). The
     bounds are SQL expressions: literals or other columns of the same row
     (e.g. max_value='num_epochs'). A NULL column value passes (NULL means "no
-    value", tested by not_null where it must be set); a NULL bound for a
+    value", tested by butter_not_null where it must be set); a NULL bound for a
     non-NULL value fails, since the value cannot be shown to be in range. -#}
 {% test butter_column_between(model, column_name, min_value=none, max_value=none) %}
 

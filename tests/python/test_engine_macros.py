@@ -98,6 +98,12 @@ GENERIC_TEST_CASES: dict[str, tuple[str, list[tuple]]] = {
         "['a', 'b', 'c'])",
         [("a", 2), ("b", 1)],
     ),
+    # NULL fails, any other value (NaN, empty text, false) passes; one row per failing column
+    "not_null": (
+        "test_butter_not_null(\"(select * from (values (1, 'x', 'nan'::double, false), (null, '', null, null), "
+        "(null, 'y', 2.0::double, true)) as t(a, b, c, d))\", ['a', 'b', 'c', 'd'])",
+        [("a", 2), ("c", 1), ("d", 1)],
+    ),
 }
 
 
