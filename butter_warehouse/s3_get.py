@@ -116,21 +116,28 @@ class UnsignedGetter:
         if conn is not None:
             conn.close()
 
-    def open(self, bucket: str, key: str) -> ObjectStream:
-        """A stream of the object's body (one GET; retried before the body starts). Raises
-        ``OSError`` naming the status when the store refuses (403, 404, ...)."""
+    def open(self, bucket: str, key: str, tail: int | None = None) -> ObjectStream:
+        """A stream of the object's body (one GET; retried before the body starts), or of its last
+        ``tail`` bytes (a suffix range: the whole object when it is smaller; the response's
+        Content-Range says where the bytes start). Raises ``OSError`` naming the status when
+        the store refuses (403, 404, ...)."""
         host, path = self.endpoint.locate(bucket, key)
+        headers = {"Accept-Encoding": "identity"}
+        if tail is not None:
+            if tail < 1:
+                raise ValueError(f"a suffix range needs at least one byte, not {tail}")
+            headers["Range"] = f"bytes=-{tail}"
         last = ""
         for attempt in range(self.retries + 1):
             if attempt:
                 time.sleep(BACKOFF * 2 ** (attempt - 1) * random.uniform(0.5, 1.5))  # jitter: threads apart
             try:
-                response = self._request(host, path)
+                response = self._request(host, path, headers)
             except (OSError, http.client.HTTPException) as exc:
                 self._drop(host)
                 last = f"{type(exc).__name__}: {exc}"
                 continue
-            if response.status == 200:
+            if response.status == 200 or (tail is not None and response.status == 206):
                 return ObjectStream(response, partial(self._finish, host))
             body = response.read(2048)
             self._finish(host, response)
@@ -139,21 +146,21 @@ class UnsignedGetter:
                 break
         raise OSError(f"GET {self.endpoint.scheme}://{host}{path} failed ({last})")
 
-    def _request(self, host: str, path: str) -> http.client.HTTPResponse:
+    def _request(self, host: str, path: str, headers: dict[str, str]) -> http.client.HTTPResponse:
         """Send the GET and read its status and headers. A kept-alive connection the server has
         closed meanwhile (it may close an idle one at any time) is replaced at once, not counted
         as a failed attempt."""
         reused = host in self._local.by_host
         conn = self._connection(host)
         try:
-            conn.request("GET", path, headers={"Accept-Encoding": "identity"})
+            conn.request("GET", path, headers=headers)
             return conn.getresponse()
         except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
             if not reused:
                 raise
             self._drop(host)
             conn = self._connection(host)
-            conn.request("GET", path, headers={"Accept-Encoding": "identity"})
+            conn.request("GET", path, headers=headers)
             return conn.getresponse()
 
     def _finish(self, host: str, response: http.client.HTTPResponse) -> None:

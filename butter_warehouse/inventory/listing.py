@@ -3,7 +3,9 @@ and S3 prefixes, each file with its identity; footers and columns read from eith
 
 from __future__ import annotations
 
+import io
 import os
+import re
 import stat
 import time
 from collections.abc import Iterable
@@ -13,6 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .. import contract, storage
+from ..s3_get import UnsignedGetter
 from .model import ARCHIVE, UNKNOWN, FolderState, Inventory, RootEntry, ScanError
 
 #: characters DuckDB's reader takes as a glob (and dbt ``{`` as a format field)
@@ -130,19 +133,94 @@ def list_folder(inv: Inventory, state: FolderState, filesystem: Any) -> Iterable
     return _local_listing(inv, state) if filesystem is None else _s3_listing(inv, state, filesystem)
 
 
-def read_footer_and_etag(path: str, filesystem: Any) -> tuple[pq.FileMetaData, str | None]:
+#: the bytes an unsigned footer read GETs from the end of a remote file: what pyarrow itself reads
+#: first for a footer (64 KiB), so a footer up to that size costs one request, a larger one two
+FOOTER_TAIL = 64 * 1024
+_CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
+
+
+class TailBytes(io.RawIOBase):
+    """A file of ``size`` bytes of which only the last ones, from ``start``, were fetched: seekable
+    over the whole size and readable in the fetched part, as pyarrow's footer reader needs."""
+
+    def __init__(self, size: int, start: int, data: bytes) -> None:
+        super().__init__()
+        self._size, self._start, self._data, self._pos = size, start, data, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        end = min(self._size, self._pos + len(view))
+        if end <= self._pos:
+            return 0
+        if self._pos < self._start:
+            raise OSError(f"bytes {self._pos}-{end - 1} are before the {len(self._data)} fetched from the end")
+        chunk = self._data[self._pos - self._start:end - self._start]
+        view[:len(chunk)] = chunk
+        self._pos += len(chunk)
+        return len(chunk)
+
+
+def _extent(headers: dict[str, str], received: int) -> tuple[int, int]:
+    """(object size, offset of the bytes received) from a response's Content-Range (a whole
+    object, status 200, has none)."""
+    match = _CONTENT_RANGE.fullmatch(headers.get("content-range", "").strip())
+    if match is None:
+        return received, 0
+    return int(match.group(3)), int(match.group(1))
+
+
+def _tail_footer(path: str, getter: UnsignedGetter) -> tuple[pq.FileMetaData, str | None, float | None]:
+    """A remote file's footer from unsigned suffix-range GETs (no HEAD): its last FOOTER_TAIL
+    bytes, then, for a larger footer, as many as the footer's length says. (footer, ETag,
+    Last-Modified) of the first response."""
+    bucket, _, key = path[len("s3://"):].partition("/")
+    with getter.open(bucket, key, tail=FOOTER_TAIL) as stream:
+        etag, modified = storage.stamp(stream)
+        headers, data = stream.metadata(), stream.read()
+    size, start = _extent(headers, len(data))
+    if start > 0 and len(data) >= 8 and data[-4:] == b"PAR1":
+        need = int.from_bytes(data[-8:-4], "little") + 8
+        if need > len(data):
+            with getter.open(bucket, key, tail=need) as stream:
+                headers, data = stream.metadata(), stream.read()
+            size, start = _extent(headers, len(data))
+    return pq.read_metadata(TailBytes(size, start, data)), etag, modified
+
+
+def read_footer_and_etag(path: str, filesystem: Any,
+                         getter: UnsignedGetter | None = None) -> tuple[pq.FileMetaData, str | None]:
     """An S3 file's footer, and its ETag when the file was read within its Last-Modified second
-    (``storage.unsettled``: a rewrite of the same size in that second would list the same)."""
+    (``storage.unsettled``: a rewrite of the same size in that second would list the same).
+    With ``getter`` (an unsigned source) one suffix-range GET; else pyarrow's HEAD and GET."""
     read_at = time.time()
-    with filesystem.open_input_file(path[len("s3://"):]) as handle:
-        etag, modified = storage.stamp(handle)
-        meta = pq.read_metadata(handle)
+    if getter is not None:
+        meta, etag, modified = _tail_footer(path, getter)
+    else:
+        with filesystem.open_input_file(path[len("s3://"):]) as handle:
+            etag, modified = storage.stamp(handle)
+            meta = pq.read_metadata(handle)
     return meta, etag if etag and storage.unsettled(modified, read_at) else None
 
 
-def read_footer(path: str, filesystem: Any | None) -> pq.FileMetaData:
+def read_footer(path: str, filesystem: Any | None, getter: UnsignedGetter | None = None) -> pq.FileMetaData:
     if filesystem is None:
         return pq.read_metadata(path)
+    if getter is not None:
+        return _tail_footer(path, getter)[0]
     with filesystem.open_input_file(path[len("s3://"):]) as handle:
         return pq.read_metadata(handle)
 

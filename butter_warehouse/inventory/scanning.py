@@ -10,6 +10,7 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from .. import contract, settings
+from ..s3_get import UnsignedGetter
 from ..storage import is_s3, s3_filesystem
 from .checks import (
     by_spelling,
@@ -61,6 +62,8 @@ def scan(root: str, env: settings.Settings | Mapping[str, str] | None = None) ->
     check_root_characters(root)
     inv = Inventory(root=root)
     filesystem = s3_filesystem(cfg) if is_s3(root) else None
+    # an unsigned source (the public bucket): each footer by one suffix-range GET, no HEAD first
+    getter = UnsignedGetter(cfg) if filesystem is not None and not cfg.aws_access_key_id else None
     concurrency = cfg.s3_concurrency
     partial = {} if filesystem is not None else download_notes(root)
     for line in [] if filesystem is not None else unfinished_downloads(root):
@@ -93,7 +96,7 @@ def scan(root: str, env: settings.Settings | Mapping[str, str] | None = None) ->
             listing = list_folder(inv, state, None)
         else:
             listing = list_folder(inv, state, filesystem)
-        _scan_folder(inv, state, listing, filesystem, concurrency)
+        _scan_folder(inv, state, listing, filesystem, concurrency, getter)
         state.spelling = folder_spelling(state.kind, [f for f in inv.files if f.folder == folder])
         if state.present and state.folder in partial:
             note = partial[state.folder]
@@ -128,7 +131,8 @@ def scan(root: str, env: settings.Settings | Mapping[str, str] | None = None) ->
     return inv
 
 
-def _footers(listing: Iterable[tuple[str, int, str]], filesystem: Any, concurrency: int
+def _footers(listing: Iterable[tuple[str, int, str]], filesystem: Any, concurrency: int,
+             getter: UnsignedGetter | None = None
              ) -> Iterator[tuple[str, int, str, pq.FileMetaData | Exception | None]]:
     """The listing with each ``*.parquet`` footer read ahead: on S3 by ``concurrency``
     threads in bounded chunks (footer reads are round trips; holding every footer of
@@ -141,7 +145,7 @@ def _footers(listing: Iterable[tuple[str, int, str]], filesystem: Any, concurren
 
     def read(path: str) -> tuple[pq.FileMetaData | Exception, str | None]:
         try:
-            return read_footer_and_etag(path, filesystem)
+            return read_footer_and_etag(path, filesystem, getter)
         except Exception as exc:  # noqa: BLE001 - reported where the file is scanned
             return exc, None
 
@@ -158,12 +162,12 @@ def _footers(listing: Iterable[tuple[str, int, str]], filesystem: Any, concurren
 
 
 def _scan_folder(inv: Inventory, state: FolderState, listing: Iterable[tuple[str, int, str]], filesystem: Any,
-                 concurrency: int = 1) -> None:
+                 concurrency: int = 1, getter: UnsignedGetter | None = None) -> None:
     by_name = by_spelling(state.kind)
     partition_cols = {name: col for name, col in by_name.items() if col.partition}
     bad_partitions: set[str] = set()
     literal_nulls: dict[tuple[str, str], set[str]] = {}
-    for path, size, identity, footer in _footers(listing, filesystem, concurrency):
+    for path, size, identity, footer in _footers(listing, filesystem, concurrency, getter):
         state.present = True
         if not is_data_file(inv, state, path, size, filesystem):
             state.other_files += 1
@@ -195,7 +199,7 @@ def _scan_folder(inv: Inventory, state: FolderState, listing: Iterable[tuple[str
         try:
             if isinstance(footer, Exception):
                 raise footer
-            meta = footer if footer is not None else read_footer(path, filesystem)
+            meta = footer if footer is not None else read_footer(path, filesystem, getter)
         except Exception as exc:  # noqa: BLE001 - any unreadable footer is the same finding
             inv.error(
                 f"'{path}' is not a readable parquet file ({exc}). Download that file again, or move it out "

@@ -38,6 +38,10 @@ T = TypeVar("T")
 TEST_DBT_THREADS = "1"
 SHARED_BUILD_DBT_THREADS = "2"
 os.environ.setdefault("BUTTER_THREADS", TEST_DBT_THREADS)
+#: no dbt.log file for the tests' dbt commands (dbt's default writes every debug event there, about
+#: 1.6 CPU-seconds of a small build; nothing reads it, and a failing test shows dbt's output);
+#: test_publish, which waits on lines of that file, asks for it (info)
+os.environ.setdefault("DBT_LOG_LEVEL_FILE", "none")
 
 
 class DbtResult:

@@ -40,7 +40,7 @@ import pytest
 from butter_warehouse import contract, download, inventory, landing
 from butter_warehouse.download import DownloadError, Selection
 
-from s3_emulator import FAKE_KEY_ID, FAKE_SECRET, s3_emulator
+from s3_emulator import FAKE_KEY_ID, FAKE_SECRET, delay_proxy, s3_emulator
 
 pytestmark = pytest.mark.timeout(300)
 SIZES = {"experiments": 20, "runs_per_experiment": 2, "epochs": 10}
@@ -269,7 +269,7 @@ def test_spark_builds_a_local_brotli_root_from_a_zstd_copy(small: Path, demo_roo
 
 def test_s3_download_resume_and_concurrent_scan_equal_local(small: Path, tmp_path: Path,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    with s3_emulator(small, bucket="butter-download", prefix="butter") as s3:
+    with s3_emulator(small, bucket="butter-download", prefix="butter") as bucket, delay_proxy(bucket) as (s3, stats):
         for key, value in s3.env.items():
             monkeypatch.setenv(key, value)
         out = tmp_path / "copy"
@@ -277,7 +277,13 @@ def test_s3_download_resume_and_concurrent_scan_equal_local(small: Path, tmp_pat
         first = run(s3.data_root, out, selection, concurrency=32)
         assert not first.failed and files_below(out) == expected(small, selection)
         assert run(s3.data_root, out, selection).transferred_bytes == 0
+        stats.reset()
         remote = inventory.scan(s3.data_root)
+        # the scan of an unsigned source reads each footer with one suffix-range GET, no HEAD
+        files = [p.relative_to(small).as_posix() for p in small.rglob("*.parquet")]
+        per_file = {stats.by_key.get(f"/{s3.bucket}/{s3.prefix}/{rel}", 0) for rel in files}
+        assert per_file == {1}, f"requests per parquet file of the scan: {sorted(per_file)}"
+        assert stats.total <= 1.5 * len(files), (stats.by_method, len(files))
         # what `butter build --target spark` does with an s3:// root: a zstd copy in the cache
         from butter_warehouse.settings import load
         from butter_warehouse.spark import UNREADABLE_CODECS

@@ -83,6 +83,7 @@ def start_build(warehouse: Path, data_root: Path, workdir: Path, name: str) -> t
         "DBT_PROFILES_DIR": str(PROJECT_ROOT),
         "DBT_TARGET_PATH": str(workdir / f"target-{name}"),
         "DBT_LOG_PATH": str(workdir / f"logs-{name}"),
+        "DBT_LOG_LEVEL_FILE": "info",  # the test waits on a line of logs-<name>/dbt.log (conftest: none)
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DBT_USE_COLORS": "false",
     })

@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from butter_warehouse.inventory import listing
 from butter_warehouse.s3_get import Endpoint, UnsignedGetter
 from butter_warehouse.settings import Settings
 
@@ -34,9 +35,17 @@ def server(statuses: list[int], close_after_each: bool = False) -> Iterator[dict
 
         def do_GET(self) -> None:  # noqa: N802 - the http.server name
             seen["paths"].append(self.path)
+            seen.setdefault("ranges", []).append(self.headers.get("Range"))
             status = statuses.pop(0) if statuses else 200
             body = BODY if status == 200 else b"<Error><Code>Nope</Code></Error>"
+            suffix = self.headers.get("Range", "")
+            if status == 200 and suffix.startswith("bytes=-"):  # as S3: the last n bytes, all if fewer
+                body = BODY[-min(int(suffix[len("bytes=-"):]), len(BODY)):]
+                status = 206
             self.send_response(status)
+            if status == 206:
+                start = len(BODY) - len(body)
+                self.send_header("Content-Range", f"bytes {start}-{len(BODY) - 1}/{len(BODY)}")
             self.send_header("Content-Length", str(len(body)))
             self.send_header("ETag", '"abc123"')
             self.send_header("Last-Modified", "Mon, 07 Dec 2026 01:00:00 GMT")
@@ -152,3 +161,74 @@ def test_a_dead_endpoint_raises_after_its_retries() -> None:
         port = sock.getsockname()[1]  # closed on leaving: connections are refused
     with pytest.raises(OSError, match="ConnectionRefusedError"):
         getter(f"127.0.0.1:{port}", retries=1).open("bucket", "f.parquet")
+
+
+# --- the footer of a remote file from its last bytes (the scan of an unsigned source) ---------------
+
+
+def test_a_suffix_range_get_returns_the_last_bytes_and_where_they_start() -> None:
+    with server([]) as seen:
+        with getter(seen["endpoint"]).open("bucket", "k.parquet", tail=100) as stream:
+            assert stream.read() == BODY[-100:]
+            assert stream.metadata()["content-range"] == f"bytes {len(BODY) - 100}-{len(BODY) - 1}/{len(BODY)}"
+        with getter(seen["endpoint"]).open("bucket", "k.parquet", tail=10 * len(BODY)) as stream:
+            assert stream.read() == BODY  # a suffix longer than the object: all of it
+        assert seen["ranges"] == ["bytes=-100", f"bytes=-{10 * len(BODY)}"]
+    with pytest.raises(ValueError, match="at least one byte"):
+        getter("127.0.0.1:9").open("bucket", "k", tail=0)
+
+
+class FileGetter:
+    """``UnsignedGetter.open`` over local files (bucket = a folder), answering suffix ranges as S3
+    does; counts the requests."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+        self.tails: list[int | None] = []
+
+    def open(self, bucket: str, key: str, tail: int | None = None) -> object:
+        import io
+        from pathlib import Path
+
+        data = (Path(self.folder) / key).read_bytes()
+        self.tails.append(tail)
+        part = data[-min(tail, len(data)):] if tail else data
+        headers = {"etag": '"e1"', "last-modified": "Mon, 07 Dec 2026 01:00:00 GMT"}
+        if tail:
+            headers["content-range"] = f"bytes {len(data) - len(part)}-{len(data) - 1}/{len(data)}"
+
+        class Stream(io.BytesIO):
+            def metadata(self) -> dict[str, str]:
+                return headers
+
+        return Stream(part)
+
+
+@pytest.mark.parametrize(("rows", "metadata_bytes", "requests"), [
+    (10, 0, 1),  # a small file: the suffix is the whole file
+    (200_000, 0, 1),  # larger than the suffix, a footer inside it
+    (10, 3 * listing.FOOTER_TAIL, 2),  # a footer larger than the suffix: a second GET of its length
+])
+def test_the_footer_from_the_last_bytes_equals_pyarrows(tmp_path, rows: int, metadata_bytes: int,
+                                                        requests: int) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({"x": pa.array(range(rows), pa.int64()), "y": pa.array([float(i) for i in range(rows)])})
+    if metadata_bytes:
+        table = table.replace_schema_metadata({"pad": "p" * metadata_bytes})
+    pq.write_table(table, tmp_path / "f.parquet", compression="none")
+    files = FileGetter(str(tmp_path))
+    meta = listing.read_footer("s3://bucket/f.parquet", object(), files)  # type: ignore[arg-type]
+    assert len(files.tails) == requests and files.tails[0] == listing.FOOTER_TAIL
+    expected = pq.read_metadata(tmp_path / "f.parquet")
+    assert meta.equals(expected) and meta.num_rows == rows
+    assert meta.schema.to_arrow_schema().equals(expected.schema.to_arrow_schema())
+
+
+def test_bytes_before_the_fetched_tail_are_an_error_not_zeros() -> None:
+    tail = listing.TailBytes(100, 90, bytes(range(10)))
+    assert tail.seek(-4, 2) == 96 and tail.read(10) == bytes([6, 7, 8, 9])
+    tail.seek(50)
+    with pytest.raises(OSError, match="before the 10 fetched from the end"):
+        tail.read(4)
