@@ -4,33 +4,9 @@
     column: 142 of them). A column whose NULLs are allowed in some rows keeps
     its own not_null test with a `where`. -#}
 {% test butter_not_null(model, column_names) %}
-
-with
-
-null_counts as (
-    select
-        {%- for column in column_names %}
-        count(*) - count({{ column }}) as {{ column }}{{ "," if not loop.last }}
-        {%- endfor %}
-    from {{ model }}
-),
-
-per_column as (
-    {%- for column in column_names %}
-    select
-        '{{ column }}' as column_name,
-        {{ column }} as null_rows
-    from null_counts
-    {% if not loop.last %}union all{% endif %}
-    {%- endfor %}
-),
-
-null_columns as (
-    select *
-    from per_column
-    where null_rows > 0
-)
-
-select * from null_columns
-
+{%- set counts = {} -%}
+{%- for column in column_names -%}
+    {%- do counts.update({column: "count(*) - count(" ~ column ~ ")"}) -%}
+{%- endfor -%}
+{{ butter_columns_failing(model, counts, "null_rows") }}
 {% endtest %}
