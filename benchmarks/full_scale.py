@@ -35,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
@@ -53,37 +54,46 @@ RUNS_PER_EXPERIMENT = round(FULL_SCALE["runs"] / FULL_SCALE["experiments"])
 
 # --------------------------------------------------------------------------- measuring
 def table_sizes(db: Path) -> dict[str, dict[str, int]]:
-    """{schema.table: {"rows", "bytes"}} of every base table of the DuckDB file ``db``: the bytes
-    its rows take when copied alone into a fresh file, over the same table empty."""
+    """{schema.table: {"rows", "bytes"}} of every base table of the DuckDB file ``db`` and of its
+    decode store beside it (``<db>.store``, schema ``store``), when there is one: the bytes its
+    rows take when copied alone into a fresh file, over the same table empty."""
     import duckdb
 
     sizes: dict[str, dict[str, int]] = {}
+    files = [db] + [store for store in [db.with_name(db.name + ".store")] if store.exists()]
     with tempfile.TemporaryDirectory(prefix="butter-sizes-") as scratch:
         con = duckdb.connect()
         try:
-            con.execute(f"attach '{db}' as src (read_only)")
-            tables = con.execute("""
-                select schema_name, table_name, estimated_size from duckdb_tables()
-                where database_name = 'src' and not temporary order by 1, 2
-            """).fetchall()
-            for schema, table, _ in tables:
-                used = {}
-                for kind, limit in (("empty", " limit 0"), ("full", "")):
-                    path = Path(scratch) / f"{kind}.duckdb"
-                    con.execute(f"attach '{path}' as m (block_size {MEASURE_BLOCK_SIZE})")
-                    con.execute(f'create table m.t as select * from src."{schema}"."{table}"{limit}')
-                    con.execute("checkpoint m")
-                    blocks, block_size = con.execute(
-                        "select used_blocks, block_size from pragma_database_size() where database_name = 'm'"
-                    ).fetchone()
-                    con.execute("detach m")
-                    path.unlink()
-                    used[kind] = blocks * block_size
-                rows = con.execute(f'select count(*) from src."{schema}"."{table}"').fetchone()[0]
-                sizes[f"{schema}.{table}"] = {"rows": int(rows), "bytes": max(used["full"] - used["empty"], 0)}
+            for file in files:
+                con.execute(f"attach '{file}' as src (read_only)")
+                _measure_tables(con, Path(scratch), sizes)
+                con.execute("detach src")
         finally:
             con.close()
     return sizes
+
+
+def _measure_tables(con: Any, scratch: Path, sizes: dict[str, dict[str, int]]) -> None:
+    """table_sizes of the database attached as ``src``."""
+    tables = con.execute("""
+        select schema_name, table_name, estimated_size from duckdb_tables()
+        where database_name = 'src' and not temporary order by 1, 2
+    """).fetchall()
+    for schema, table, _ in tables:
+        used = {}
+        for kind, limit in (("empty", " limit 0"), ("full", "")):
+            path = Path(scratch) / f"{kind}.duckdb"
+            con.execute(f"attach '{path}' as m (block_size {MEASURE_BLOCK_SIZE})")
+            con.execute(f'create table m.t as select * from src."{schema}"."{table}"{limit}')
+            con.execute("checkpoint m")
+            blocks, block_size = con.execute(
+                "select used_blocks, block_size from pragma_database_size() where database_name = 'm'"
+            ).fetchone()
+            con.execute("detach m")
+            path.unlink()
+            used[kind] = blocks * block_size
+        rows = con.execute(f'select count(*) from src."{schema}"."{table}"').fetchone()[0]
+        sizes[f"{schema}.{table}"] = {"rows": int(rows), "bytes": max(used["full"] - used["empty"], 0)}
 
 
 def curve_points(project: Path = PROJECT, epochs: int = TYPICAL_EPOCHS) -> int:
@@ -164,7 +174,9 @@ def _latest_table(latest: Path) -> dict[str, list[tuple[float, float]]]:
     epochs = [float(m) for m in re.findall(r"([\d.]+) M epochs", header.group(1))]
     found = {}
     for label, key in (("floor", "floor"), ("seeds + models |", "seeds + models"),
-                       ("README build (`butter build`)", "full build (`butter build`)"),
+                       ("README build (`butter build`)", "full build (`butter build`), first"),
+                       ("README build again", "full build again, no data change"),
+                       ("README build after adding a sweep", "full build after adding a sweep's folders"),
                        ("`dbt test` alone", "`dbt test`")):
         row = re.search(r"^\| " + re.escape(label.rstrip(" |")) + r"[^|]*\|(.+)\|$", text, re.M)
         if row is None:
@@ -208,7 +220,9 @@ def section(samples: list[dict], points_per_curve: int, latest: Path | None = No
     for r in sorted(found, key=lambda r: -r["bytes"]):
         per_row = "-" if r["grain"] == "fixed" else f"{r['bytes_per_row']:.1f}"
         lines.append(f"| `{r['table']}` | {r['grain']} | {per_row} | {r['rows']:,} | {_gb(r['bytes'])} |")
-    lines += ["", f"**Warehouse file: ~{total / 1e9:.0f} GB** (the tables above; views take no space)."]
+    store = sum(r["bytes"] for r in found if r["table"].startswith("store."))
+    lines += ["", f"**Warehouse file: ~{(total - store) / 1e9:.0f} GB** (the tables above but the `store.` ones; views "
+              f"take no space); **decode store beside it: ~{store / 1e9:.0f} GB** (the `store.` tables)."]
     times = time_rows(latest) if latest is not None and latest.exists() else []
     if times:
         lines += ["", "| workload (latest benchmark) | seconds per M epochs | full scale |", "|---|---|---|"]

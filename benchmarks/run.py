@@ -16,7 +16,9 @@ Per data size, interleaved in every repetition (so machine noise hits all alike)
   seeds+models   dbt build of seeds + models, no tests, fresh DuckDB file;
   README build   `butter build` as the README runs it: seeds, models, every test, docs,
                  published (docs/reliability.md) (its dbt target folder persists between
-                 repetitions, as a user's target/ does; every dbt command parses afresh);
+                 repetitions, as a user's target/ does; every dbt command parses afresh):
+                 fresh (no published warehouse, no decode store), again with no data
+                 change, and after adding a sweep's folders to a root built without them;
 then `dbt test` alone on the seeds+models warehouse and BI queries on the marts
 (p50/p95, read_only connection). Each workload runs in its own subprocess; wall
 time and the peak RSS of that process tree (os.wait4: the process and the
@@ -157,7 +159,7 @@ def model_timings(work: Path) -> dict:
 
 def build(project: Path, data_root: Path, work: Path, args: argparse.Namespace, tag: str) -> dict:
     db = work / "butter.duckdb"
-    for suffix in ("", ".wal"):
+    for suffix in ("", ".wal", ".store", ".store.wal"):  # fresh: no decode store either
         Path(str(db) + suffix).unlink(missing_ok=True)
     env = dbt_env(project, data_root, db, work, args)
     m = measure(dbt_cmd("build", "--exclude", "resource_type:test", "resource_type:unit_test"),
@@ -177,9 +179,13 @@ def dbt_test(project: Path, data_root: Path, work: Path, args: argparse.Namespac
     return m
 
 
-def readme_build(project: Path, data_root: Path, work: Path, args: argparse.Namespace, tag: str) -> dict:
-    """`butter build` of ``project`` (seeds, models, tests, docs, publish) into work/readme/."""
-    published = work / "readme" / "butter.duckdb"
+def readme_build(project: Path, data_root: Path, work: Path, args: argparse.Namespace, tag: str, *,
+                 folder: str = "readme", fresh: bool = False) -> dict:
+    """`butter build` of ``project`` (seeds, models, tests, docs, publish) into work/<folder>/; ``fresh``:
+    with no published warehouse and no decode store there first (a first build)."""
+    published = work / folder / "butter.duckdb"
+    if fresh:
+        shutil.rmtree(published.parent, ignore_errors=True)
     published.parent.mkdir(parents=True, exist_ok=True)
     env = dbt_env(project, data_root, published, work, args)
     env["DBT_TARGET_PATH"] = str(work / "readme-target")
@@ -189,10 +195,34 @@ def readme_build(project: Path, data_root: Path, work: Path, args: argparse.Name
     log_start = dbt_log.stat().st_size if dbt_log.exists() else 0
     code = (f"import sys; sys.path.insert(0, {str(project)!r}); "
             "from butter_warehouse.cli import main; sys.exit(main(['build']))")
-    m = measure([sys.executable, "-c", code], env=env, cwd=project, log=work / f"readme-{tag}.log")
+    m = measure([sys.executable, "-c", code], env=env, cwd=project, log=work / f"{folder}-{tag}.log")
     if m["rc"] != 0:
         raise RuntimeError(f"butter build failed in {project}:\n{m['stdout'][-3000:]}")
     m.update(parse_counts(m["stdout"], dbt_log, log_start))
+    return m
+
+
+#: the sweep whose folders arrive after a first build, in the README build after adding a sweep
+ADDED_SWEEP = ("label_noise_sweep_runs", "label_noise_sweep_summary")
+
+
+def readme_after_adding_a_sweep(project: Path, data_root: Path, work: Path, args: argparse.Namespace,
+                                tag: str) -> dict:
+    """A first README build of a copy of the data without one sweep's folders (hard links: the same
+    files, another root), then those folders added: the second build is measured."""
+    partial, held = work / "partial-data", work / "partial-held"
+    shutil.rmtree(partial, ignore_errors=True)
+    shutil.rmtree(held, ignore_errors=True)
+    shutil.copytree(data_root, partial, copy_function=os.link)
+    held.mkdir()
+    for folder in ADDED_SWEEP:
+        shutil.move(partial / folder, held / folder)
+    readme_build(project, partial, work, args, f"{tag}-partial", folder="readme-added", fresh=True)
+    for folder in ADDED_SWEEP:
+        shutil.move(held / folder, partial / folder)
+    m = readme_build(project, partial, work, args, f"{tag}-added", folder="readme-added")
+    m.pop("stdout")
+    shutil.rmtree(partial, ignore_errors=True)
     return m
 
 
@@ -248,6 +278,7 @@ def bench_size(label: str, runs: int, args: argparse.Namespace, projects: list[P
     names = project_names(projects)
     res: dict = {"label": label, "data": data, "floor": [], "floorall": [], "numpy": [],
                  "build": {names[p]: [] for p in projects}, "readme": {names[p]: [] for p in projects},
+                 "readme_again": {names[p]: [] for p in projects}, "readme_added": {names[p]: [] for p in projects},
                  "test": {}, "queries": {}, "project_names": {names[p]: str(p) for p in projects}}
     for rep in range(args.reps):
         print(f"  rep {rep + 1}/{args.reps}", flush=True)
@@ -277,12 +308,20 @@ def bench_size(label: str, runs: int, args: argparse.Namespace, projects: list[P
             res["build"][names[project]].append(m)
             print(f"    seeds+models[{names[project]}] {m['seconds']:7.2f}s  {m['rss_mb']:6.0f} MB", flush=True)
             if runs <= args.readme_max_runs:
-                m = readme_build(project, root, work, args, str(rep))
+                m = readme_build(project, root, work, args, str(rep), fresh=True)
                 m.pop("stdout")
                 res["readme"][names[project]].append(m)
                 print(f"    readme[{names[project]}] {m['seconds']:7.2f}s  {m['rss_mb']:6.0f} MB "
                       f"(dbt commands: {m['dbt_commands']}, fresh parses: {m['fresh_parses']}, "
                       f"reused: {m['reused_parses']})", flush=True)
+                m = readme_build(project, root, work, args, f"{rep}-again")
+                m.pop("stdout")
+                res["readme_again"][names[project]].append(m)
+                print(f"    readme again[{names[project]}] {m['seconds']:7.2f}s  {m['rss_mb']:6.0f} MB", flush=True)
+                m = readme_after_adding_a_sweep(project, root, work, args, str(rep))
+                res["readme_added"][names[project]].append(m)
+                print(f"    readme after adding a sweep[{names[project]}] {m['seconds']:7.2f}s  "
+                      f"{m['rss_mb']:6.0f} MB", flush=True)
     res["checks"] = {"floor": res["floor"][-1]["check"],
                      "numpy": res["numpy"][-1]["check"] if res["numpy"] else None}
     for project in projects:
@@ -402,7 +441,11 @@ def tables(report: dict) -> str:
     for name in names:
         tag = f" [{name}]" if len(names) > 1 else ""
         row(f"seeds + models{tag}", [fmt_cell(s["summary"]["build"][name]) for s in sizes])
-        row(f"README build (`butter build`){tag}", [fmt_cell(s["summary"]["readme"].get(name, {})) for s in sizes])
+        row(f"README build (`butter build`), fresh{tag}", [fmt_cell(s["summary"]["readme"].get(name, {})) for s in sizes])
+        row(f"README build again, no data change{tag}",
+            [fmt_cell(s["summary"]["readme_again"].get(name, {})) for s in sizes])
+        row(f"README build after adding a sweep's folders ({', '.join(ADDED_SWEEP)}){tag}",
+            [fmt_cell(s["summary"]["readme_added"].get(name, {})) for s in sizes])
         row(f"`dbt test` alone{tag}", [fmt_cell(s["summary"]["test"].get(name, {})) for s in sizes])
         row(f"seeds + models / floor16{tag}",
             [ratio(median_s(s, "build", name), median_s(s, "floor")) for s in sizes])
@@ -433,10 +476,21 @@ def tables(report: dict) -> str:
                 over_all = build_delta / all_delta if all_delta > 0 else float("nan")
                 lines.append(f"- Against floorall{tag}: floorall +{all_delta:.1f} s: **{over_all:.2f}x** "
                              f"(target <= 1.2x: {'met' if over_all <= 1.2 else 'not met'}).")
-        rss = [s["summary"]["readme"][name]["rss_mb"]["median"] for s in sizes if s["summary"]["readme"].get(name)]
+        fresh = [median_s(s, "readme", name) for s in sizes]
+        again = [median_s(s, "readme_again", name) for s in sizes]
+        if len(sizes) > 1 and None not in fresh + again:
+            fresh_delta, again_delta = fresh[-1] - fresh[0], again[-1] - again[0]
+            share = again_delta / fresh_delta if fresh_delta > 0 else float("nan")
+            lines.append(f"- Rebuild with no data change{tag} ({last['label']} minus {first['label']}): README build "
+                         f"again +{again_delta:.1f} s, fresh +{fresh_delta:.1f} s: **{share:.2f}** of the fresh "
+                         f"build's marginal cost (target <= 0.25: {'met' if share <= 0.25 else 'not met'}); "
+                         f"again / fresh: {', '.join(ratio(a, f) for a, f in zip(again, fresh, strict=True))}.")
+        rss = [s["summary"][key][name]["rss_mb"]["median"] for s in sizes
+               for key in ("readme", "readme_again", "readme_added") if s["summary"][key].get(name)]
         if rss:
             flat = max(rss) - min(rss)
-            lines.append(f"- README build peak RSS{tag}: {', '.join(f'{r:.0f}' for r in rss)} MB "
+            lines.append(f"- README builds' peak RSS{tag} (fresh, again, after adding a sweep, per size): "
+                         f"{', '.join(f'{r:.0f}' for r in rss)} MB "
                          f"(target <= 2048 MB at every size: {'met' if max(rss) <= 2048 else 'not met'}; "
                          f"spread {flat:.0f} MB across sizes).")
         ratios = [median_s(s, "readme", name) / median_s(s, "build", name) for s in sizes
@@ -480,7 +534,8 @@ def summarize(size: dict) -> dict:
 
     s: dict = {"floor": stats(size["floor"]), "floorall": stats(size.get("floorall", [])), "numpy": stats(size["numpy"])}
     s["build"] = {name: stats(ms) for name, ms in size["build"].items()}
-    s["readme"] = {name: stats(ms) for name, ms in size["readme"].items()}
+    for key in ("readme", "readme_again", "readme_added"):
+        s[key] = {name: stats(ms) for name, ms in size.get(key, {}).items()}
     s["test"] = {name: stats(ms) for name, ms in size["test"].items()}
     s["build_models"], s["test_nodes"] = {}, {}
     for key, source in (("build_models", "build"), ("test_nodes", "test")):

@@ -153,6 +153,8 @@ class DuckDBEngine(Engine):
             env = ctx.dbt_env()
             env["BUTTER_DUCKDB_PATH"] = build.path.name
             env["BUTTER_INVENTORY"] = inventory_dir.name  # relative to the build folder
+            # the decode store outlives the build folder: beside the published warehouse
+            env["BUTTER_DECODE_STORE"] = str(ctx.cfg.decode_store_path(ctx.root))
             yield Workspace(cwd=build.path.parent, inventory_dir=inventory_dir, env=env, target_args=self.target_args,
                             keep_fds=publish.held_lock_fds(), database=build.path, build=build)
 

@@ -151,6 +151,9 @@ VARIABLES: tuple[Variable, ...] = (
              _text(None), dbt=True),
     Variable("BUTTER_DUCKDB_PATH", "duckdb_path", f"`{DEFAULT_DUCKDB_PATH}` in the project",
              "the published DuckDB warehouse (relative to where butter runs)", _text(None), dbt=True),
+    Variable("BUTTER_DECODE_STORE", "decode_store", "`<published warehouse>.store` beside it",
+             "the decode store: every source file's decoded copies, kept between DuckDB builds (delete it, "
+             "or `butter build --full-refresh`, to decode everything again)", _text(None), dbt=True),
     Variable("BUTTER_INVENTORY", "inventory", "set by `butter build`; plain dbt scans in-process",
              "the scan's inventory folder the staging models read", _text(None), dbt=True),
     Variable("BUTTER_REGISTER_SOURCES", "register_sources", "set to `1` by `butter build --target spark` / "
@@ -216,6 +219,7 @@ class Settings:
     project_dir: str | None = None
     data_root: str | None = None
     duckdb_path: str | None = None
+    decode_store: str | None = None
     inventory: str | None = None
     register_sources: bool = False
     threads: int = 2
@@ -255,6 +259,14 @@ class Settings:
     def warehouse_path(self, project_root: Path) -> Path:
         """The published DuckDB file: BUTTER_DUCKDB_PATH (relative to the working directory), else the default."""
         return Path(os.path.abspath(self.duckdb_path or project_root / DEFAULT_DUCKDB_PATH))
+
+    def decode_store_path(self, project_root: Path) -> Path:
+        """The decode store: BUTTER_DECODE_STORE (relative to the working directory), else
+        ``<published warehouse>.store`` beside the warehouse (where a new build finds it)."""
+        if self.decode_store:
+            return Path(os.path.abspath(self.decode_store))
+        published = self.warehouse_path(project_root)
+        return published.with_name(published.name + ".store")
 
     def spark_warehouse_dir(self, project_root: Path) -> Path:
         """The Spark warehouse folder: BUTTER_SPARK_WAREHOUSE (relative to the working directory), else the default."""

@@ -24,6 +24,9 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                         "build is refused (default: var butter_quarantine_limit in dbt_project.yml, 0.01)")
     p.add_argument("--replace-unrecognized", action="store_true",
                    help="replace a file at the warehouse path that is not a warehouse butter built")
+    p.add_argument("--full-refresh", action="store_true",
+                   help="decode every source file again: the decode store is rebuilt instead of reused "
+                        "(DuckDB; a build otherwise decodes only the files it has not seen or that changed)")
     p.add_argument("--dbt-arg", action="append", default=[], metavar="ARG",
                    help="extra argument passed to dbt build (repeat for more)")
     return p
@@ -35,7 +38,7 @@ def needs_project(args: argparse.Namespace) -> bool:
 
 def run(ctx: Context, args: argparse.Namespace) -> int:
     return build(ctx, BuildRequest(
-        target=args.target, docs=not args.skip_docs, dbt_args=tuple(args.dbt_arg),
+        target=args.target, docs=not args.skip_docs, dbt_args=tuple(args.dbt_arg) + (("--full-refresh",) if args.full_refresh else ()),
         quarantine_limit=args.quarantine_limit, allow_shrink=args.allow_shrink, lock_wait=args.lock_wait,
         replace_unrecognized=args.replace_unrecognized,
     ))

@@ -9,7 +9,9 @@
        whether the row is damaged (macros/intermediate/butter_damage.sql:
        NULL key, NULL/empty array, array not `epochs` long) and, for runs, the
        smallest and largest finite value of each accuracy array (the range
-       check reads them here instead of decoding the arrays again);
+       check reads them here instead of decoding the arrays again). The
+       decode store's models run it (models/store/, once per source file:
+       macros/store/butter_store.sql) and int_*_copies_unioned read their rows;
     2. butter_copies_located: one row per key, over the copies that are not
        damaged: which folder and file it is read from (for summaries a copy
        agreeing with the experiment's runs first; then one holding more of the
@@ -71,7 +73,7 @@
 {%- endmacro %}
 
 
-{% macro butter_copies_unioned(kind, folder_relations) -%}
+{% macro butter_copies_unioned(kind, folder_relations, file_markers=false) -%}
     {#- values_fingerprint: the cheap columns; arrays_fingerprint: one checksum
         per per-epoch array (butter_array_checksum) compared between copies, so
         this pass reads the arrays of every copy once (NULL for the executive
@@ -81,7 +83,12 @@
         (butter_copies_agree). folder_relations: folder -> staging relation.
         The folders' rows are unioned first (every staging model of a kind has
         the same columns) and each expression is written once over the union:
-        Spark's planning time follows the expression's size. -#}
+        Spark's planning time follows the expression's size. file_markers:
+        each folder's rows are filtered by `butter_file_marker(folder)` (a
+        comment and `true`), which the decode store replaces by the files it
+        decodes, and the folders' union stands between two comments
+        (butter_folder_legs_marker), which the decode version leaves out
+        (macros/store/butter_store.sql). -#}
     {%- if not execute -%}
         {#- parsing needs only the model's refs (its import CTEs): the SQL is
             written at run time, which saves a second of every dbt command -#}
@@ -129,6 +136,14 @@
         min_finite_{{ metric }},
         max_finite_{{ metric }}
         {%- endfor %}
+        {%- for best in butter_best_point_metrics() %},
+        best_{{ best.metric }}
+        {%- endfor %},
+        {{ butter_best_point_epochs() }},
+        num_epochs,
+        num_finite_test_loss,
+        last_test_loss,
+        last_train_loss
         {%- endif %}
     from (
         select
@@ -166,15 +181,31 @@
             {{ butter_list_min(butter_list_finite(metric)) }} as min_finite_{{ metric }},
             {{ butter_list_max(butter_list_finite(metric)) }} as max_finite_{{ metric }}
             {%- endfor %}
+            {#- each copy's best and final points (macros/intermediate/butter_best_points.sql;
+                marts.run_best_epochs reads the located copy's): the values here,
+                their epochs above, where the arrays are still at hand -#}
+            {%- for best in butter_best_point_metrics() %},
+            {{ best.metric }}
+            {%- endfor %},
+            {{ butter_best_point_values() }}
             {%- endif %}
         from (
+            {%- if file_markers %}
+            {{ butter_folder_legs_marker('start') }}
+            {%- endif %}
             {%- for folder, relation in relations %}
             select
                 '{{ folder }}' as source_folder,
                 {{ read | join(', ') }}
             from {{ relation }}
+            {%- if file_markers %}
+            where {{ butter_file_marker(folder) }}
+            {%- endif %}
             {% if not loop.last %}union all{% endif %}
             {%- endfor %}
+            {%- if file_markers %}
+            {{ butter_folder_legs_marker('end') }}
+            {%- endif %}
         ) as folder_rows
     ) as folder_copies
 {%- endmacro %}

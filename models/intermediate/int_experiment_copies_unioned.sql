@@ -1,70 +1,18 @@
 {#- A table, not a view: the cheap columns of every copy are read once and
     reused by the dedup semi-joins, the marts, the reconciliation and the tests.
-    Reads the staging model of every summary folder of the contract
-    (butter_folders, all-sweeps folder first; tests/python/test_staging.py checks
-    the list), one import CTE each, handed to the macro as folder -> relation.
-    The union leaves out the folders without parquet files (butter_folder_relations),
-    so which import CTEs the compiled SQL uses depends on the data: sqlfluff's
-    unused-CTE rule (ST03) is off for the import CTEs only. -#}
+    The copies of the files this build's inventory holds, from the decode store
+    (store_experiment_copies, which keeps every file's decoded copies between builds;
+    butter_current_copies). -#}
 {{ config(materialized='table') }}
 
 with
 
--- noqa: disable=ST03
-stg_complete_summary as (
-    select * from {{ ref('stg_butter__complete_summary') }}
+stored_copies as (
+    select * from {{ ref('store_experiment_copies') }}
 ),
 
-stg_primary_sweep_summary as (
-    select * from {{ ref('stg_butter__primary_sweep_summary') }}
-),
-
-stg_300_epoch_sweep_summary as (
-    select * from {{ ref('stg_butter__300_epoch_sweep_summary') }}
-),
-
-stg_30k_epoch_sweep_summary as (
-    select * from {{ ref('stg_butter__30k_epoch_sweep_summary') }}
-),
-
-stg_learning_rate_sweep_summary as (
-    select * from {{ ref('stg_butter__learning_rate_sweep_summary') }}
-),
-
-stg_label_noise_sweep_summary as (
-    select * from {{ ref('stg_butter__label_noise_sweep_summary') }}
-),
-
-stg_batch_size_sweep_summary as (
-    select * from {{ ref('stg_butter__batch_size_sweep_summary') }}
-),
-
-stg_regularization_sweep_summary as (
-    select * from {{ ref('stg_butter__regularization_sweep_summary') }}
-),
-
-stg_optimizer_sweep_summary as (
-    select * from {{ ref('stg_butter__optimizer_sweep_summary') }}
-),
-
-stg_complete_executive_summary as (
-    select * from {{ ref('stg_butter__complete_executive_summary') }}
-),
-
--- noqa: enable=ST03
 copies as (
-    {{ butter_copies_unioned('summary', {
-        'complete_summary': 'stg_complete_summary',
-        'primary_sweep_summary': 'stg_primary_sweep_summary',
-        '300_epoch_sweep_summary': 'stg_300_epoch_sweep_summary',
-        '30k_epoch_sweep_summary': 'stg_30k_epoch_sweep_summary',
-        'learning_rate_sweep_summary': 'stg_learning_rate_sweep_summary',
-        'label_noise_sweep_summary': 'stg_label_noise_sweep_summary',
-        'batch_size_sweep_summary': 'stg_batch_size_sweep_summary',
-        'regularization_sweep_summary': 'stg_regularization_sweep_summary',
-        'optimizer_sweep_summary': 'stg_optimizer_sweep_summary',
-        'complete_executive_summary': 'stg_complete_executive_summary',
-    }) }}
+    {{ butter_current_copies('summary', 'stored_copies') }}
 ),
 
 final as (

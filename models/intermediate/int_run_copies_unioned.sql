@@ -1,70 +1,18 @@
 {#- A table, not a view: the cheap columns of every copy are read once and
     reused by the dedup semi-joins, the marts, the reconciliation and the tests.
-    Reads the staging model of every runs folder of the contract
-    (butter_folders, all-sweeps folder first; tests/python/test_staging.py checks
-    the list), one import CTE each, handed to the macro as folder -> relation.
-    The union leaves out the folders without parquet files (butter_folder_relations),
-    so which import CTEs the compiled SQL uses depends on the data: sqlfluff's
-    unused-CTE rule (ST03) is off for the import CTEs only. -#}
+    The copies of the files this build's inventory holds, from the decode store
+    (store_run_copies, which keeps every file's decoded copies between builds;
+    butter_current_copies). -#}
 {{ config(materialized='table') }}
 
 with
 
--- noqa: disable=ST03
-stg_all_runs as (
-    select * from {{ ref('stg_butter__all_runs') }}
+stored_copies as (
+    select * from {{ ref('store_run_copies') }}
 ),
 
-stg_all_repetitions as (
-    select * from {{ ref('stg_butter__all_repetitions') }}
-),
-
-stg_primary_sweep_runs as (
-    select * from {{ ref('stg_butter__primary_sweep_runs') }}
-),
-
-stg_300_epoch_sweep_runs as (
-    select * from {{ ref('stg_butter__300_epoch_sweep_runs') }}
-),
-
-stg_30k_epoch_sweep_runs as (
-    select * from {{ ref('stg_butter__30k_epoch_sweep_runs') }}
-),
-
-stg_learning_rate_sweep_runs as (
-    select * from {{ ref('stg_butter__learning_rate_sweep_runs') }}
-),
-
-stg_label_noise_sweep_runs as (
-    select * from {{ ref('stg_butter__label_noise_sweep_runs') }}
-),
-
-stg_batch_size_sweep_runs as (
-    select * from {{ ref('stg_butter__batch_size_sweep_runs') }}
-),
-
-stg_regularization_sweep_runs as (
-    select * from {{ ref('stg_butter__regularization_sweep_runs') }}
-),
-
-stg_optimizer_sweep_runs as (
-    select * from {{ ref('stg_butter__optimizer_sweep_runs') }}
-),
-
--- noqa: enable=ST03
 copies as (
-    {{ butter_copies_unioned('runs', {
-        'all_runs': 'stg_all_runs',
-        'all_repetitions': 'stg_all_repetitions',
-        'primary_sweep_runs': 'stg_primary_sweep_runs',
-        '300_epoch_sweep_runs': 'stg_300_epoch_sweep_runs',
-        '30k_epoch_sweep_runs': 'stg_30k_epoch_sweep_runs',
-        'learning_rate_sweep_runs': 'stg_learning_rate_sweep_runs',
-        'label_noise_sweep_runs': 'stg_label_noise_sweep_runs',
-        'batch_size_sweep_runs': 'stg_batch_size_sweep_runs',
-        'regularization_sweep_runs': 'stg_regularization_sweep_runs',
-        'optimizer_sweep_runs': 'stg_optimizer_sweep_runs',
-    }) }}
+    {{ butter_current_copies('runs', 'stored_copies') }}
 ),
 
 final as (

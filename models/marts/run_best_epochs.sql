@@ -1,8 +1,11 @@
-{#- Each run's best and final points, in one pass over its arrays: for each
-    metric of best_metrics, the best finite value (the minimum of a loss or
-    error, the maximum of an accuracy) and its earliest 1-based epoch; the
-    final losses; and the run's momentum, read from its `command`
-    (butter_json_number). -#}
+{#- Each run's best and final points: for each metric of best_metrics, the
+    best finite value (the minimum of a loss or error, the maximum of an
+    accuracy) and its earliest 1-based epoch; the final losses; and the run's
+    momentum, read from its `command` (butter_json_number). The points are
+    those of the copy the run is read from (int_runs_deduplicated: its key,
+    folder and file), computed in the one pass over each file's arrays that
+    the decode store makes (int_run_copies_unioned, macro butter_copies_unioned):
+    a build that decodes no file reads no array here. -#}
 {%- set best_metrics = butter_best_point_metrics() -%}
 
 with
@@ -14,11 +17,25 @@ runs as (
         dataset,
         epochs,
         command,
-        {%- for best in best_metrics %}
-            {{ best.metric }},
-        {%- endfor %}
-        train_loss
+        source_folder,
+        source_file
     from {{ ref('int_runs_deduplicated') }}
+),
+
+run_copies as (
+    select
+        run_id,
+        source_folder,
+        source_file,
+        {%- for best in best_metrics %}
+            best_{{ best.metric }},
+            best_{{ best.metric }}_epoch,
+        {%- endfor %}
+        num_epochs,
+        num_finite_test_loss,
+        last_test_loss,
+        last_train_loss
+    from {{ ref('int_run_copies_unioned') }}
 ),
 
 datasets as (
@@ -28,43 +45,27 @@ datasets as (
     from {{ ref('butter_datasets') }}
 ),
 
-finite_values as (
-    select
-        run_id,
-        experiment_id,
-        dataset,
-        epochs,
-        {{ butter_json_number('command', '$.optimizer.config.momentum') }} as momentum,
-        {%- for best in best_metrics %}
-            {{ best.metric }},
-            {{ butter_list_finite(best.metric) }} as finite_{{ best.metric }},
-        {%- endfor %}
-        {{ butter_array_length('test_loss') }} as num_epochs,
-        {{ butter_list_element('test_loss', butter_array_length('test_loss')) }} as last_test_loss,
-        {{ butter_list_element('train_loss', butter_array_length('train_loss')) }} as last_train_loss
-    from runs
-),
-
-best_values as (
-    select
-        *,
-        {%- for best in best_metrics %}
-            {%- set finite = 'finite_' ~ best.metric %}
-            {{ butter_list_min(finite) if best.best == 'min' else butter_list_max(finite) }}
-                as best_{{ best.metric }},
-        {%- endfor %}
-        {{ butter_array_length('finite_test_loss') }} as num_finite_test_loss
-    from finite_values
-),
-
 best_epochs as (
     select
-        *,
+        runs.run_id,
+        runs.experiment_id,
+        runs.dataset,
+        runs.epochs,
+        {{ butter_json_number('runs.command', '$.optimizer.config.momentum') }} as momentum,
         {%- for best in best_metrics %}
-            {{ butter_list_position(best.metric, 'best_' ~ best.metric) }} as best_{{ best.metric }}_epoch
-            {%- if not loop.last %},{% endif %}
+            run_copies.best_{{ best.metric }},
+            run_copies.best_{{ best.metric }}_epoch,
         {%- endfor %}
-    from best_values
+        run_copies.num_epochs,
+        run_copies.num_finite_test_loss,
+        run_copies.last_test_loss,
+        run_copies.last_train_loss
+    from runs
+    inner join run_copies
+        on
+            runs.run_id = run_copies.run_id
+            and runs.source_folder = run_copies.source_folder
+            and runs.source_file = run_copies.source_file
 ),
 
 final as (

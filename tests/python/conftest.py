@@ -42,6 +42,9 @@ os.environ.setdefault("BUTTER_THREADS", TEST_DBT_THREADS)
 #: 1.6 CPU-seconds of a small build; nothing reads it, and a failing test shows dbt's output);
 #: test_publish, which waits on lines of that file, asks for it (info)
 os.environ.setdefault("DBT_LOG_LEVEL_FILE", "none")
+#: every test's warehouse keeps its own decode store beside it (<warehouse>.store): a store set for
+#: the user's builds would be shared by the tests' builds, on different data and at the same time
+os.environ.pop("BUTTER_DECODE_STORE", None)
 
 
 class DbtResult:

@@ -66,10 +66,12 @@ def docs(
     built_warehouse: Callable[[str], DbtResult],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Docs:
-    """``dbt docs generate`` on a copy of the built demo warehouse (its own DuckDB file and target)."""
+    """``dbt docs generate`` on a copy of the built demo warehouse and its decode store (its own DuckDB
+    files and target)."""
     built = built_warehouse("published")
     workdir = tmp_path_factory.mktemp("docs")
     shutil.copyfile(built.db_path, workdir / "butter.duckdb")
+    shutil.copyfile(built.db_path.with_name(built.db_path.name + ".store"), workdir / "butter.duckdb.store")
     result = run_dbt(["docs", "generate"], data_root=demo_root("published"), workdir=workdir)
     assert result.ok, result
     target = result.target_path

@@ -68,6 +68,9 @@ NOT_SQL = {
     "butter_scan_inventory": "returns a folder (raises on Spark)",
     "butter_inventory": "a table expression over a file path (checked by every build)",
     "butter_failure_advice": "returns advice text",
+    "butter_store_database": "returns a database name (or none)",
+    "butter_current_copies": "reads the inventory (a statement checked by every build)",
+    "butter_staging_sql": "queries the catalog; returns folder -> SQL",
 }
 DIALECTS = {"default": "sparksql", "duckdb": "duckdb"}
 

@@ -74,3 +74,32 @@ def test_spark_steps_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     assert calls == [("build", "--target", "lake", "--fail-fast"),
                      ("docs", "generate", "--target", "lake")]
     assert f"Spark warehouse: {warehouse}" in capsys.readouterr().out
+
+
+def test_duckdb_build_keeps_its_decode_store_beside_the_warehouse(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The store outlives the build folder (dbt runs there); --full-refresh reaches dbt build only."""
+    root = project(tmp_path, {"dev": {"type": "duckdb"}})
+    data, published = tmp_path / "data", tmp_path / "w" / "butter.duckdb"
+    data.mkdir()
+    for key, value in {"BUTTER_DATA_ROOT": str(data), "BUTTER_DUCKDB_PATH": str(published),
+                       "BUTTER_PROJECT_DIR": str(root), "DBT_PROFILES_DIR": str(root)}.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("BUTTER_DECODE_STORE", raising=False)
+    calls: list[tuple[tuple[str, ...], str]] = []
+
+    def run_dbt(ctx: Context, *args: str, env: dict[str, str] | None = None, **kwargs: object) -> int:
+        assert env is not None
+        calls.append((args, env["BUTTER_DECODE_STORE"]))
+        return 0 if args[0] == "build" and "--fail-fast" not in args else 1  # a failure: nothing is published
+
+    monkeypatch.setattr(dbt_runner, "run_dbt", run_dbt)
+    monkeypatch.setattr(pipeline, "run_scan", lambda data_root, out, ctx=None: True)
+    monkeypatch.setattr(DuckDBEngine, "finish", lambda self, ctx, request, ws, code: code)
+    assert cli.main(["build", "--full-refresh"]) == 1
+    store = str(published.with_name("butter.duckdb.store"))
+    assert calls == [(("build", "--full-refresh"), store), (("docs", "generate"), store)]
+    monkeypatch.setenv("BUTTER_DECODE_STORE", str(tmp_path / "elsewhere.store"))
+    calls.clear()
+    assert cli.main(["build", "--skip-docs", "--dbt-arg=--fail-fast"]) == 1
+    assert calls == [(("build", "--fail-fast"), str(tmp_path / "elsewhere.store"))]

@@ -21,8 +21,13 @@ every damaged row                       a *_damaged row of audit.source_reconcil
                                         the rows damaged here; the counts reconcile; one summary line
 damaged share above the limit           refused naming the folder and both counts; the published
                                         warehouse byte-for-byte unchanged
-three builds on one checkout            data root A, then B (another limit), then A: each build's test
-                                        statuses (severities), audit and marts equal a fresh build's
+builds on one checkout                 data root A, then B as a partial download (a sweep's folders
+                                        missing, a file in an older version, one file more), B as it
+                                        is (another limit), A: each build's test statuses (severities),
+                                        audit and marts equal a fresh build's
+the decode store across those builds    a build decodes the files the store lacks: all of a new root;
+                                        for B completed, the added folders and the rewritten file only
+                                        (the removed file's rows leave the store); for A again, none
 --dbt-arg --vars with other vars        one --vars merged with the limit; a different limit refused
 1% in dbt_project.yml                   one line naming the file (issue 29)
 29 of 100 rows at 0.29 (also .57 .58)   within the limit, in the summary line and the dbt test
@@ -33,6 +38,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -112,6 +118,18 @@ def differing_rows(a: Path, b: Path, table: str, where: str = "true", exclude: t
             f"select count(*) from (select {select} from {x}.{table} where {where} "
             f"except all select {select} from {y}.{table} where {where})").fetchall()[0][0]
             for x, y in (("a", "b"), ("b", "a")))
+
+
+def decoded(work: Path) -> dict[str, str]:
+    """{folder: condition on source_file} of the last build's store models, as dbt ran them:
+    ``true`` (every file of the folder), ``false`` (none) or ``source_file in (...)``."""
+    found: dict[str, str] = {}
+    for model in ("store_run_copies", "store_experiment_copies"):
+        sql = (work / "target" / "compiled" / "butter" / "models" / "store" / f"{model}.sql").read_text()
+        legs = re.findall(r"'([a-z0-9_]+)' as source_folder,[^;]*?\n\s*from stg_\w+\n\s*where (.*)\n", sql)
+        assert legs, model
+        found.update(legs)
+    return found
 
 
 def mart_tables(db: Path) -> list[str]:
@@ -258,6 +276,7 @@ class Build:
     proc: subprocess.CompletedProcess[str]
     warehouse: Path  # a copy of the published file right after this build
     status: dict[str, str]
+    decoded: dict[str, str]  # what the decode store decoded: decoded(work)
 
 
 def build_once(root: Path, published: Path, work: Path, snapshot: Path, *args: str) -> Build:
@@ -265,7 +284,51 @@ def build_once(root: Path, published: Path, work: Path, snapshot: Path, *args: s
     assert proc.returncode == 0, text(proc)[-6000:]
     snapshot.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(published, snapshot)
-    return Build(proc, snapshot, statuses(work / "target"))
+    return Build(proc, snapshot, statuses(work / "target"), decoded(work))
+
+
+@dataclass
+class Changes:
+    """Root B as a partial download before it was complete: one sweep's folders not there yet
+    (``added``), one file in an older version (``rewritten``: a sweep copy of ``run_id`` with twice
+    its test loss) and one file more (``removed``: a second copy of a file in its folder)."""
+
+    root: Path
+    held: Path
+    added: tuple[str, ...]
+    rewritten: Path
+    run_id: str
+    removed: Path
+    current_bytes: bytes = b""
+
+    def make(self) -> None:
+        self.held.mkdir()
+        for folder in self.added:
+            shutil.move(self.root / folder, self.held / folder)
+        self.current_bytes = self.rewritten.read_bytes()
+        set_value(self.rewritten, "run_id", self.run_id, "val_loss", lambda v: [None if x is None else x * 2 for x in v])
+        shutil.copy(self.removed.with_name("part-0.parquet"), self.removed)
+
+    def undo(self) -> None:
+        """B as it is: the folders added, the file rewritten, the extra file removed."""
+        for folder in self.added:
+            shutil.move(self.held / folder, self.root / folder)
+        self.rewritten.write_bytes(self.current_bytes)
+        self.removed.unlink()
+
+
+def query_file(sql: str) -> tuple:
+    row = duckdb.sql(sql).fetchone()
+    assert row is not None, sql
+    return row
+
+
+def changes_of(root: Path, held: Path) -> Changes:
+    rewritten = next(p for p in parquet_files(root, "learning_rate_sweep_runs") if p.name == "part-0.parquet")
+    (run_id,) = query_file(f"select min(run_id) from read_parquet('{rewritten}') where run_id is not null")
+    copied = next(p for p in parquet_files(root, "batch_size_sweep_runs") if p.name == "part-0.parquet")
+    return Changes(root, held, ("label_noise_sweep_runs", "label_noise_sweep_summary"), rewritten, str(run_id),
+                   copied.with_name("part-extra.parquet"))
 
 
 @pytest.fixture(scope="module")
@@ -284,28 +347,46 @@ def fresh_damaged(roots: tuple[Path, Damage], tmp_path_factory: pytest.TempPathF
                       "--quarantine-limit", LIMIT)
 
 
+@dataclass
+class Switching:
+    first: Build  # root A
+    partial: Build  # root B before it was complete (Changes)
+    second: Build  # root B as it is, another limit: only the changes are decoded
+    third: Build  # root A again: nothing is decoded
+    changes: Changes
+    store: Path
+
+
 @pytest.fixture(scope="module")
-def switching(roots: tuple[Path, Damage], tmp_path_factory: pytest.TempPathFactory) -> list[Build]:
-    """Three builds of one warehouse with one target folder: root A, B (other limit), A."""
+def switching(roots: tuple[Path, Damage], tmp_path_factory: pytest.TempPathFactory) -> Switching:
+    """Four builds of one warehouse with one target folder: root A; B as a partial download, with
+    one file in an older version and one file more; B as it is (both with another limit); A."""
     clean, facts = roots
     work = tmp_path_factory.mktemp("switching")
     published = work / "w" / "butter.duckdb"
-    return [
-        build_once(clean, published, work, work / "snap-1.duckdb"),
-        build_once(facts.root, published, work, work / "snap-2.duckdb", "--quarantine-limit", LIMIT),
-        build_once(clean, published, work, work / "snap-3.duckdb"),
-    ]
+    first = build_once(clean, published, work, work / "snap-1.duckdb")
+    changes = changes_of(facts.root, work / "held")
+    changes.make()
+    try:
+        # what the sequence needs of it is the decode store it leaves: models only (no data tests)
+        partial = build_once(facts.root, published, work, work / "snap-partial.duckdb", "--quarantine-limit", LIMIT,
+                             "--dbt-arg=--exclude", "--dbt-arg=resource_type:test", "--dbt-arg=resource_type:unit_test")
+    finally:
+        changes.undo()
+    second = build_once(facts.root, published, work, work / "snap-2.duckdb", "--quarantine-limit", LIMIT)
+    third = build_once(clean, published, work, work / "snap-3.duckdb")
+    return Switching(first, partial, second, third, changes, published.with_name("butter.duckdb.store"))
 
 
 # --- NULL elements are data ------------------------------------------------------------------
 
 
 @pytest.mark.timeout(1800)
-def test_null_elements_build_the_same_marts_as_nan(roots: tuple[Path, Damage], switching: list[Build],
+def test_null_elements_build_the_same_marts_as_nan(roots: tuple[Path, Damage], switching: Switching,
                                                   fresh_damaged: Build) -> None:
     _, facts = roots
     assert facts.null_elements > 0
-    clean, damaged = switching[0].warehouse, fresh_damaged.warehouse
+    clean, damaged = switching.first.warehouse, fresh_damaged.warehouse
     gone = [facts.runs["null_array_everywhere"], facts.runs["empty_array_everywhere"],
             facts.runs["zero_epochs_everywhere"]]
     touched = [e for (e,) in query(damaged, "select distinct experiment_id from audit.source_reconciliation "
@@ -369,18 +450,18 @@ def test_damaged_copies_give_way_to_sound_ones(roots: tuple[Path, Damage], fresh
 
 
 @pytest.mark.timeout(900)
-def test_damaged_share_above_the_limit_is_refused(roots: tuple[Path, Damage], switching: list[Build],
+def test_damaged_share_above_the_limit_is_refused(roots: tuple[Path, Damage], switching: Switching,
                                                   tmp_path: Path) -> None:
     """The default limit (1% of a folder's rows): the small sweep folders are far above it."""
     _, facts = roots
     published = tmp_path / "w" / "butter.duckdb"
     published.parent.mkdir()
-    shutil.copy(switching[0].warehouse, published)
+    shutil.copy(switching.first.warehouse, published)
     before = published.read_bytes()
     proc = butter_build(facts.root, published, tmp_path)
     out = text(proc)
     assert proc.returncode != 0, out
-    read = dict(query(switching[1].warehouse, "select source_folder, rows_read from audit.load_audit"))
+    read = dict(query(switching.second.warehouse, "select source_folder, rows_read from audit.load_audit"))
     limit = quarantine.default_limit(project.read_config(PROJECT_ROOT))
     over = [f for f, n in facts.rows_damaged.items() if n > limit * read[f]]
     assert over
@@ -405,8 +486,8 @@ def test_quarantine_limit_must_be_a_share(tmp_path: Path) -> None:
 
 
 @pytest.mark.timeout(1800)
-def test_builds_switching_data_roots_and_vars_equal_fresh_builds(switching: list[Build], fresh_damaged: Build) -> None:
-    first, second, third = switching
+def test_builds_switching_data_roots_and_vars_equal_fresh_builds(switching: Switching, fresh_damaged: Build) -> None:
+    first, second, third = switching.first, switching.second, switching.third
     # the test whose severity a reused parse lost (warn in tests/_tests.yml)
     assert first.status["assert_summary_aggregates_all_runs_present"] == "warn"
     for build, fresh in ((second, fresh_damaged), (third, first)):
@@ -416,6 +497,38 @@ def test_builds_switching_data_roots_and_vars_equal_fresh_builds(switching: list
         assert differing_rows(build.warehouse, fresh.warehouse, "audit.load_audit",
                               exclude=("audited_at", "invocation_id")) == 0
         assert differing_rows(build.warehouse, fresh.warehouse, "audit.source_reconciliation") == 0
+
+
+@pytest.mark.timeout(1800)
+def test_a_build_decodes_only_what_changed_and_equals_a_fresh_build(switching: Switching,
+                                                                   fresh_damaged: Build) -> None:
+    """The decode store (macros/store/butter_store.sql): each file decoded once per identity."""
+    changes = switching.changes
+    # a first build of a root decodes every file of every folder present (one of a fresh warehouse too)
+    assert set(switching.first.decoded.values()) == set(fresh_damaged.decoded.values()) == {"true"}
+    assert set(switching.partial.decoded) == set(switching.second.decoded) - set(changes.added)
+    assert set(switching.partial.decoded.values()) == {"true"}
+    # B completed: the added folders whole and the rewritten file alone; the removed one leaves the store
+    expected = {folder: "true" for folder in changes.added}
+    expected["learning_rate_sweep_runs"] = f"source_file in ('{changes.rewritten}')"
+    assert switching.second.decoded == {f: expected.get(f, "false") for f in switching.second.decoded}
+    with duckdb.connect(str(switching.store), read_only=True) as con:
+        assert con.execute("select count(*) from store.store_run_copies where source_file = ?",
+                           [str(changes.removed)]).fetchone() == (0,)
+        for model in ("store_run_copies", "store_experiment_copies"):  # one decode version per folder
+            assert con.execute(f"select count(*) from (select source_folder from store.{model} group by "
+                               "source_folder having count(distinct decode_version) > 1)").fetchone() == (0,), model
+    # back on root A every file was in the store: nothing is decoded again
+    assert set(switching.third.decoded.values()) == {"false"}
+    # the older version was read, and so was the current one (the marts equal a fresh build's: above)
+    disagrees = "select has_disagreeing_copies from intermediate.int_runs_located where run_id = ?"
+    assert query(switching.partial.warehouse, disagrees, [changes.run_id]) == [(True,)]
+    assert query(switching.second.warehouse, disagrees, [changes.run_id]) == \
+        query(fresh_damaged.warehouse, disagrees, [changes.run_id])
+    for table in ("intermediate.int_run_copies_unioned", "intermediate.int_experiment_copies_unioned",
+                  "intermediate.int_runs_located", "intermediate.int_experiments_located"):
+        assert differing_rows(switching.second.warehouse, fresh_damaged.warehouse, table,
+                              exclude=("file_identity",)) == 0, table
 
 
 # --- issue 29: settings that cannot disagree; the limit compared exactly -------------------------------

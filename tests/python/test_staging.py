@@ -40,10 +40,10 @@ def test_generated_files_are_current() -> None:
 #: the models that read every staging model of a kind, written by hand: each imports them
 #: (one CTE `stg_<folder>` per folder) and maps folder -> CTE for the copies macros
 STAGING_READERS = {
-    "int_run_copies_unioned": contract.RUN_FOLDERS,
-    "int_runs_deduplicated": contract.RUN_FOLDERS,
-    "int_experiment_copies_unioned": contract.SUMMARY_FOLDERS,
-    "int_experiments_deduplicated": contract.SUMMARY_FOLDERS,
+    "store/store_run_copies": contract.RUN_FOLDERS,
+    "intermediate/int_runs_deduplicated": contract.RUN_FOLDERS,
+    "store/store_experiment_copies": contract.SUMMARY_FOLDERS,
+    "intermediate/int_experiments_deduplicated": contract.SUMMARY_FOLDERS,
 }
 
 
@@ -52,7 +52,7 @@ STAGING_READERS = {
 def test_copies_models_import_the_contracts_staging_models(model: str) -> None:
     """The staging parents of the copies models follow from the contract (its folders, in
     order): the import CTEs and the folder -> relation mapping name exactly those."""
-    sql = (PROJECT_ROOT / "models" / "intermediate" / f"{model}.sql").read_text()
+    sql = (PROJECT_ROOT / "models" / f"{model}.sql").read_text()
     folders = list(STAGING_READERS[model])
     imports = re.findall(r"^(\w+) as \(\n    select \* from \{\{ ref\('stg_butter__(\w+)'\) \}\}\n\),$", sql, re.M)
     assert imports == [(f"stg_{f}", f) for f in folders]

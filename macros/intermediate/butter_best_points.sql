@@ -1,0 +1,39 @@
+{#- Each run copy's best and final points, in the decode store's one pass over
+    its arrays (butter_copies_unioned; marts.run_best_epochs reads the located
+    copy's; the unit test run_best_epochs_non_finite_ties_and_empty_arrays
+    feeds both macros its arrays). In two steps, because the epoch of a best
+    value is found after the value: -#}
+
+
+{#- 1. Over a row holding the run arrays (test_loss, test_accuracy, ...): for
+    each metric of butter_best_point_metrics the best finite value
+    (`best_<metric>`: the minimum of a loss or error, the maximum of an
+    accuracy; NULL when none is finite), the array's length (`num_epochs`), its
+    finite test losses (`num_finite_test_loss`) and the last test and train
+    losses as stored (`last_test_loss`, `last_train_loss`). A select list. -#}
+{% macro butter_best_point_values() -%}
+    {%- set columns = [] -%}
+    {%- for best in butter_best_point_metrics() -%}
+        {%- set finite = butter_list_finite(best.metric) -%}
+        {%- do columns.append((butter_list_min(finite) if best.best == 'min' else butter_list_max(finite))
+            ~ ' as best_' ~ best.metric) -%}
+    {%- endfor -%}
+    {%- do columns.append(butter_array_length('test_loss') ~ ' as num_epochs') -%}
+    {%- do columns.append(butter_array_length(butter_list_finite('test_loss')) ~ ' as num_finite_test_loss') -%}
+    {%- do columns.append(butter_list_element('test_loss', butter_array_length('test_loss')) ~ ' as last_test_loss') -%}
+    {%- do columns.append(butter_list_element('train_loss', butter_array_length('train_loss')) ~ ' as last_train_loss') -%}
+    {{- return(columns | join(',\n')) -}}
+{%- endmacro %}
+
+
+{#- 2. Over a row holding the arrays and step 1's values: the earliest 1-based
+    epoch of each best value (`best_<metric>_epoch`, NULL when the value is
+    NULL). A select list. -#}
+{% macro butter_best_point_epochs() -%}
+    {%- set columns = [] -%}
+    {%- for best in butter_best_point_metrics() -%}
+        {%- do columns.append(butter_list_position(best.metric, 'best_' ~ best.metric)
+            ~ ' as best_' ~ best.metric ~ '_epoch') -%}
+    {%- endfor -%}
+    {{- return(columns | join(',\n')) -}}
+{%- endmacro %}
