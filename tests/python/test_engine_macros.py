@@ -107,6 +107,12 @@ GENERIC_TEST_CASES: dict[str, tuple[str, list[tuple]]] = {
         "(null, 'y', 2.0::double, true)) as t(a, b, c, d))\", ['a', 'b', 'c', 'd'])",
         [("a", 2), ("c", 1), ("d", 1)],
     ),
+    # outside the bounds fails (a bound may be another column; a NULL bound fails a value), NULL passes
+    "columns_between": (
+        "test_butter_columns_between(\"(select * from (values (1, 5, 2), (0, 5, null), (7, 6, 3), (null, 1, 9), (3, null, 1)) "
+        "as t(a, n, b))\", {'a': {'min_value': 1, 'max_value': 'n'}, 'b': {'max_value': 2}, 'n': {'min_value': 1}})",
+        [("a", 3), ("b", 2)],
+    ),
 }
 
 
