@@ -151,7 +151,8 @@ VARIABLES: tuple[Variable, ...] = (
              _text(None), dbt=True),
     Variable("BUTTER_DUCKDB_PATH", "duckdb_path", f"`{DEFAULT_DUCKDB_PATH}` in the project",
              "the published DuckDB warehouse (relative to where butter runs)", _text(None), dbt=True),
-    Variable("BUTTER_DECODE_STORE", "decode_store", "`<published warehouse>.store` beside it",
+    Variable("BUTTER_DECODE_STORE", "decode_store", "`butter build`: `<published warehouse>.store` beside it; "
+             "plain dbt: in memory (nothing kept)",
              "the decode store: every source file's decoded copies, kept between DuckDB builds (delete it, "
              "or `butter build --full-refresh`, to decode everything again)", _text(None), dbt=True),
     Variable("BUTTER_INVENTORY", "inventory", "set by `butter build`; plain dbt scans in-process",

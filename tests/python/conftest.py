@@ -82,6 +82,7 @@ def run_dbt(
             "DBT_PROFILES_DIR": str(PROJECT_ROOT),
             "BUTTER_DATA_ROOT": str(data_root),
             "BUTTER_DUCKDB_PATH": str(db_path),
+            "BUTTER_DECODE_STORE": str(db_path) + ".store",  # kept, as `butter build` keeps it
             "DBT_TARGET_PATH": str(target_path),
             "DBT_LOG_PATH": str(workdir / "logs"),
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
