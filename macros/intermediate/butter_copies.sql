@@ -73,7 +73,7 @@
 {%- endmacro %}
 
 
-{% macro butter_copies_unioned(kind, folder_relations, file_markers=false) -%}
+{% macro butter_copies_unioned(kind, folder_relations) -%}
     {#- values_fingerprint: the cheap columns; arrays_fingerprint: one checksum
         per per-epoch array (butter_array_checksum) compared between copies, so
         this pass reads the arrays of every copy once (NULL for the executive
@@ -83,8 +83,8 @@
         (butter_copies_agree). folder_relations: folder -> staging relation.
         The folders' rows are unioned first (every staging model of a kind has
         the same columns) and each expression is written once over the union:
-        Spark's planning time follows the expression's size. file_markers:
-        each folder's rows are filtered by `butter_file_marker(folder)` (a
+        Spark's planning time follows the expression's size. Each folder's
+        rows are filtered by `butter_file_marker(folder)` (a
         comment and `true`), which the decode store replaces by the files it
         decodes, and the folders' union stands between two comments
         (butter_folder_legs_marker), which the decode version leaves out
@@ -190,22 +190,16 @@
             {{ butter_best_point_values() }}
             {%- endif %}
         from (
-            {%- if file_markers %}
             {{ butter_folder_legs_marker('start') }}
-            {%- endif %}
             {%- for folder, relation in relations %}
             select
                 '{{ folder }}' as source_folder,
                 {{ read | join(', ') }}
             from {{ relation }}
-            {%- if file_markers %}
             where {{ butter_file_marker(folder) }}
-            {%- endif %}
             {% if not loop.last %}union all{% endif %}
             {%- endfor %}
-            {%- if file_markers %}
             {{ butter_folder_legs_marker('end') }}
-            {%- endif %}
         ) as folder_rows
     ) as folder_copies
 {%- endmacro %}

@@ -50,8 +50,8 @@
 {%- endmacro %}
 
 
-{#- The filter of one folder's rows in the decode SQL (butter_copies_unioned
-    with file_markers): `true` behind a comment naming the folder, which
+{#- The filter of one folder's rows in the decode SQL (butter_copies_unioned):
+    `true` behind a comment naming the folder, which
     butter_copies_decoded replaces by the files to decode. -#}
 {% macro butter_file_marker(folder) -%}
     /* butter_files:{{ folder }} */ true
@@ -201,7 +201,7 @@
     {%- if not execute -%}
         {{- return('select 1 as parsed') -}}
     {%- endif -%}
-    {%- set decode_sql = butter_copies_unioned(kind, folder_relations, file_markers=true) -%}
+    {%- set decode_sql = butter_copies_unioned(kind, folder_relations) -%}
     {%- set versions = butter_decode_versions(kind, decode_sql) -%}
     {%- set decode = namespace(sql=decode_sql) -%}
     {%- for folder, condition in butter_store_file_conditions(kind, versions).items() -%}
