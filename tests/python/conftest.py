@@ -231,35 +231,40 @@ def everything(demo_root: Callable[..., Path], tmp_path_factory: pytest.TempPath
     return shared_once(tmp_path_factory, "everything", lambda folder: make_everything(demo_root, folder))
 
 
-#: dbt's own generic tests (their SQL is dbt-spark's, not the project's), left out of the Spark build:
-#: they pass on the DuckDB build, and the equality test finds every Spark table equal to DuckDB's,
-#: so they would pass on Spark too (218 of 436 data tests, ~160 s of the Spark build in CI).
+#: dbt's own generic tests (their SQL is dbt-spark's, not the project's), left out of the Spark build
+#: should a model use one: they pass on the DuckDB build, and the equality test finds every Spark
+#: table equal to DuckDB's, so they would pass on Spark too. The project writes its rules as its own
+#: model-level tests (butter_not_null, butter_column_rules, ...), one instance of each run on Spark.
 BUILT_IN_TESTS = ("not_null", "unique", "relationships", "accepted_values")
 
 
 def spark_test_exclusions(manifest: Path) -> list[str]:
     """The data tests the Spark build leaves to DuckDB (node names, for ``--exclude``), read from
     the DuckDB build's ``manifest.json``: every BUILT_IN_TESTS test, and every instance of a
-    project generic test (macros/tests/) but its first by unique id. One instance runs that
-    test's Spark SQL (the engine macros it calls); the others differ only by the columns they
-    name, pass on DuckDB, and would pass on Spark, whose every table equals DuckDB's (187 of
-    the 218 project tests, ~25 s of a Spark build on its own, ~70 s in CI). Singular tests
-    (tests/*.sql) all run."""
+    project generic test (macros/tests/) but one: the instance using the most of the test's
+    arguments (butter_column_rules with unique, accepted values and relationships;
+    butter_not_null with column_names and when), the first by unique id among those. It runs
+    that test's Spark SQL (the engine macros it calls); the others differ only by the columns
+    they name, pass on DuckDB, and would pass on Spark, whose every table equals DuckDB's (119
+    of the 131 project generic tests). Singular tests (tests/*.sql) all run."""
     import json
 
     nodes = json.loads(manifest.read_text())["nodes"]
-    kept: set[str] = set()
+    instances: dict[str, list[tuple[int, str]]] = {}
     excluded = []
-    for unique_id in sorted(nodes):
-        node = nodes[unique_id]
+    for unique_id, node in nodes.items():
         generic = (node.get("test_metadata") or {}).get("name") if node["resource_type"] == "test" else None
         if generic is None:
             continue
-        if generic in BUILT_IN_TESTS or generic in kept:
+        if generic in BUILT_IN_TESTS:
             excluded.append(node["name"])
-        else:
-            kept.add(generic)
-    return excluded
+            continue
+        kwargs = node["test_metadata"].get("kwargs") or {}
+        used = sum(1 for key, value in kwargs.items() if value and key not in ("model", "column_name"))
+        instances.setdefault(generic, []).append((-used, unique_id))
+    for ranked in instances.values():
+        excluded += [nodes[unique_id]["name"] for _, unique_id in sorted(ranked)[1:]]
+    return sorted(excluded)
 
 
 #: what the cluster build builds (``--target spark_cluster``): the staging views of every folder

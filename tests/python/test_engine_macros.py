@@ -107,6 +107,21 @@ GENERIC_TEST_CASES: dict[str, tuple[str, list[tuple]]] = {
         "(null, 'y', 2.0::double, true)) as t(a, b, c, d))\", ['a', 'b', 'c', 'd'])",
         [("a", 2), ("c", 1), ("d", 1)],
     ),
+    # `when`: NULL fails only in the rows its condition holds
+    "not_null_when": (
+        "test_butter_not_null(\"(select * from (values (1, null), (3, null), (null, null), (2, 5)) as t(a, e))\", "
+        "['a'], {'e': 'a is not null'})",
+        [("a", 1), ("e", 2)],
+    ),
+    # a repeated value, a value not accepted (a number, a string) and one missing from the parent (whose
+    # repeated keys must not multiply the rows) fail; NULL passes every rule
+    "column_rules": (
+        "test_butter_column_rules(\"(select * from (values (1, 'x', 'p'), (1, 'y', 'q'), (2, 'z', 'r'), "
+        "(null, 'x', 'r'), (null, null, null)) as t(a, b, c))\", ['a', 'b'], {'a': [2], 'b': ['x', 'y']}, "
+        "{'c': {'to': \"(select * from (values ('p'), ('p'), ('q')) as p(k))\", 'field': 'k'}})",
+        [("a__accepted_values", 2), ("a__unique", 1), ("b__accepted_values", 1), ("b__unique", 1),
+         ("c__relationships", 2)],
+    ),
     # outside the bounds fails (a bound may be another column; a NULL bound fails a value), NULL passes
     "columns_between": (
         "test_butter_columns_between(\"(select * from (values (1, 5, 2), (0, 5, null), (7, 6, 3), (null, 1, 9), (3, null, 1)) "
