@@ -144,6 +144,12 @@
         num_finite_test_loss,
         last_test_loss,
         last_train_loss
+        {%- else %}
+        {%- for curve in butter_median_curves() %},
+        median_curve_best_{{ curve.metric }},
+        median_curve_final_{{ curve.metric }}
+        {%- endfor %},
+        {{ butter_median_curve_epochs() }}
         {%- endif %}
     from (
         select
@@ -188,6 +194,13 @@
             {{ best.metric }}
             {%- endfor %},
             {{ butter_best_point_values() }}
+            {%- else %}
+            {#- each copy's median curves' best and final points (marts.experiment_summary
+                reads the located copy's), the same way -#}
+            {%- for curve in butter_median_curves() %},
+            {{ curve.metric }}_median
+            {%- endfor %},
+            {{ butter_median_curve_values() }}
             {%- endif %}
         from (
             {{ butter_folder_legs_marker('start') }}

@@ -1,14 +1,13 @@
 {#- Figures read off the published per-epoch median curves (naming rule:
-    prefixed `median_curve_`): for each curve its best point (minimum of a loss,
-    maximum of an accuracy, over finite values, earliest epoch on ties) and its
-    final point (NULL when not finite). -#}
+    prefixed `median_curve_`): for each curve of butter_median_curves its best
+    point (minimum of a loss, maximum of an accuracy, over finite values,
+    earliest epoch on ties) and its final point (NULL when not finite). They
+    are those of the copy the experiment is read from (int_experiments_deduplicated:
+    its key, folder and file), computed in the one pass over each file's arrays
+    that the decode store makes (int_experiment_copies_unioned, macro
+    butter_copies_unioned): a build that decodes no file reads no array here. -#}
 {%- set attributes = butter_hyperparameters() + butter_sweep_flags() -%}
-{%- set curves = [
-    {'metric': 'test_loss', 'best': 'min'},
-    {'metric': 'test_accuracy', 'best': 'max'},
-    {'metric': 'train_loss', 'best': 'min'},
-    {'metric': 'train_accuracy', 'best': 'max'},
-] -%}
+{%- set curves = butter_median_curves() -%}
 
 with
 
@@ -18,11 +17,23 @@ experiments as (
         {%- for column in attributes %}
             {{ column }},
         {%- endfor %}
-        {%- for curve in curves %}
-            {{ curve.metric }}_median,
-        {%- endfor %}
-        num_runs
+        num_runs,
+        source_folder,
+        source_file
     from {{ ref('int_experiments_deduplicated') }}
+),
+
+experiment_copies as (
+    select
+        {%- for curve in curves %}
+            median_curve_best_{{ curve.metric }},
+            median_curve_best_{{ curve.metric }}_epoch,
+            median_curve_final_{{ curve.metric }},
+        {%- endfor %}
+        experiment_id,
+        source_folder,
+        source_file
+    from {{ ref('int_experiment_copies_unioned') }}
 ),
 
 experiments_located as (
@@ -111,18 +122,20 @@ run_counts as (
     group by experiment_id
 ),
 
-curve_best_values as (
+curve_points as (
     select
-        *,
         {%- for curve in curves %}
-            {%- set median = curve.metric ~ '_median' %}
-            {%- set best = butter_list_min(butter_list_finite(median)) if curve.best == 'min'
-                else butter_list_max(butter_list_finite(median)) %}
-            {{ best }} as best_{{ median }},
-            {{ butter_list_element(median, butter_array_length(median)) }} as last_{{ median }},
+            experiment_copies.median_curve_best_{{ curve.metric }},
+            experiment_copies.median_curve_best_{{ curve.metric }}_epoch,
+            experiment_copies.median_curve_final_{{ curve.metric }},
         {%- endfor %}
-        true as has_published_summary
+        experiments.*
     from experiments
+    inner join experiment_copies
+        on
+            experiments.experiment_id = experiment_copies.experiment_id
+            and experiments.source_folder = experiment_copies.source_folder
+            and experiments.source_file = experiment_copies.source_file
 ),
 
 published_experiments as (
@@ -136,14 +149,12 @@ published_experiments as (
         {%- endfor %}
         {{ butter_mart_value('num_runs') }} as num_runs,
         {%- for curve in curves %}
-            {%- set median = curve.metric ~ '_median' %}
-            best_{{ median }} as median_curve_best_{{ curve.metric }},
-            cast({{ butter_list_position(median, 'best_' ~ median) }} as integer)
-                as median_curve_best_{{ curve.metric }}_epoch,
-            {{ butter_finite_or_null('last_' ~ median) }} as median_curve_final_{{ curve.metric }},
+            median_curve_best_{{ curve.metric }},
+            median_curve_best_{{ curve.metric }}_epoch,
+            median_curve_final_{{ curve.metric }},
         {%- endfor %}
-        has_published_summary
-    from curve_best_values
+        true as has_published_summary
+    from curve_points
 ),
 
 {# Experiments present in the run data but in no summary folder: kept, with
