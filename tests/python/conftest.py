@@ -42,6 +42,13 @@ os.environ.setdefault("BUTTER_THREADS", TEST_DBT_THREADS)
 #: 1.6 CPU-seconds of a small build; nothing reads it, and a failing test shows dbt's output);
 #: test_publish, which waits on lines of that file, asks for it (info)
 os.environ.setdefault("DBT_LOG_LEVEL_FILE", "none")
+#: the unit tests (models/*/_*unit_tests.yml) test the models' SQL on literal rows, not the data: each
+#: gives the same result in every build of one engine. The tests' dbt commands leave them out (dbt's
+#: DBT_EXCLUDE_RESOURCE_TYPES; about 2.5 CPU-seconds and 15 nodes of each small build) but for the
+#: shared default-demo builds (``built_warehouse``, every layout) and the Spark session build, which
+#: run every unit test (ALL_RESOURCE_TYPES: the variable removed).
+os.environ.setdefault("DBT_EXCLUDE_RESOURCE_TYPES", "unit_test")
+ALL_RESOURCE_TYPES: dict[str, str | None] = {"DBT_EXCLUDE_RESOURCE_TYPES": None}
 #: every test's warehouse keeps its own decode store beside it (<warehouse>.store): a store set for
 #: the user's builds would be shared by the tests' builds, on different data and at the same time
 os.environ.pop("BUTTER_DECODE_STORE", None)
@@ -69,10 +76,11 @@ def run_dbt(
     *,
     data_root: Path | str,
     workdir: Path,
-    extra_env: dict[str, str] | None = None,
+    extra_env: dict[str, str | None] | None = None,
     timeout: float = 600,
 ) -> DbtResult:
-    """Run dbt in the project with its own DuckDB file/target/logs under ``workdir``."""
+    """Run dbt in the project with its own DuckDB file/target/logs under ``workdir``
+    (``extra_env``: variables to set, or to remove where None)."""
     workdir.mkdir(parents=True, exist_ok=True)
     db_path = workdir / "butter.duckdb"
     target_path = workdir / "target"
@@ -89,7 +97,11 @@ def run_dbt(
             "DBT_USE_COLORS": "false",
         }
     )
-    env.update(extra_env or {})
+    for name, value in (extra_env or {}).items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
     proc = subprocess.run(
         [str(Path(sys.executable).with_name("dbt")), *args],
         cwd=PROJECT_ROOT,
@@ -211,7 +223,7 @@ def built_warehouse(demo_root: Callable[..., Path], tmp_path_factory: pytest.Tem
 
     def dbt_build(workdir: Path, spelling: str) -> DbtResult:
         result = run_dbt(["build"], data_root=demo_root(spelling), workdir=workdir,
-                         extra_env={"BUTTER_THREADS": SHARED_BUILD_DBT_THREADS})
+                         extra_env={"BUTTER_THREADS": SHARED_BUILD_DBT_THREADS, **ALL_RESOURCE_TYPES})
         assert result.ok, result
         return result
 
@@ -291,6 +303,7 @@ def build_on_spark(data_root: Path, workdir: Path, selection: list[str] | tuple[
         "DBT_USE_COLORS": "false",
         **(env_extra or {}),
     })
+    env.pop("DBT_EXCLUDE_RESOURCE_TYPES", None)  # every unit test runs on Spark (ALL_RESOURCE_TYPES)
     started = time.monotonic()
     proc = subprocess.run(
         [str(Path(sys.executable).with_name("butter")), "build", "--target", target, "--skip-docs",
