@@ -18,7 +18,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -76,7 +76,7 @@ def run_dbt(
     *,
     data_root: Path | str,
     workdir: Path,
-    extra_env: dict[str, str | None] | None = None,
+    extra_env: Mapping[str, str | None] | None = None,
     timeout: float = 600,
 ) -> DbtResult:
     """Run dbt in the project with its own DuckDB file/target/logs under ``workdir``
