@@ -171,6 +171,20 @@
 {%- endmacro %}
 
 
+{#- The best finite element of a float array: the minimum (best 'min': a loss
+    or error) or the maximum (best 'max': an accuracy) of its finite elements;
+    NULL when none is finite. Its epoch is the array's earliest position of
+    that value (butter_list_position). -#}
+{% macro butter_list_best_finite(expr, best) -%}
+    {%- if best == 'min' -%}
+        {{ return(butter_list_min(butter_list_finite(expr))) }}
+    {%- elif best == 'max' -%}
+        {{ return(butter_list_max(butter_list_finite(expr))) }}
+    {%- endif -%}
+    {{ exceptions.raise_compiler_error("butter_list_best_finite: best is 'min' or 'max', not " ~ best) }}
+{%- endmacro %}
+
+
 {#- The elements of an array at a list of 1-based positions, as a list of the
     same length (NULL where a position is out of range). With `finite_only`,
     NaN and +/-inf become NULL too. -#}

@@ -17,9 +17,7 @@
 {% macro butter_best_point_values() -%}
     {%- set columns = [] -%}
     {%- for best in butter_best_point_metrics() -%}
-        {%- set finite = butter_list_finite(best.metric) -%}
-        {%- do columns.append((butter_list_min(finite) if best.best == 'min' else butter_list_max(finite))
-            ~ ' as best_' ~ best.metric) -%}
+        {%- do columns.append(butter_list_best_finite(best.metric, best.best) ~ ' as best_' ~ best.metric) -%}
     {%- endfor -%}
     {%- do columns.append(butter_array_length('test_loss') ~ ' as num_epochs') -%}
     {%- do columns.append(butter_array_length(butter_list_finite('test_loss')) ~ ' as num_finite_test_loss') -%}
@@ -64,9 +62,7 @@
     {%- set columns = [] -%}
     {%- for curve in butter_median_curves() -%}
         {%- set median = curve.metric ~ '_median' -%}
-        {%- set finite = butter_list_finite(median) -%}
-        {%- do columns.append((butter_list_min(finite) if curve.best == 'min' else butter_list_max(finite))
-            ~ ' as median_curve_best_' ~ curve.metric) -%}
+        {%- do columns.append(butter_list_best_finite(median, curve.best) ~ ' as median_curve_best_' ~ curve.metric) -%}
         {%- do columns.append(butter_finite_or_null(butter_list_element(median, butter_array_length(median)))
             ~ ' as median_curve_final_' ~ curve.metric) -%}
     {%- endfor -%}

@@ -66,7 +66,7 @@ published_curves as (
                 coalesce({{ butter_array_length(stat.column) }}, 0){{ ',' if not loop.last }}
             {%- endfor %}
         ) as num_epochs,
-        {{ butter_list_position('test_loss_median', butter_list_min(butter_list_finite('test_loss_median'))) }}
+        {{ butter_list_position('test_loss_median', butter_list_best_finite('test_loss_median', 'min')) }}
             as best_epoch
     from experiments
 ),

@@ -38,6 +38,18 @@ T = TypeVar("T")
 TEST_DBT_THREADS = "1"
 SHARED_BUILD_DBT_THREADS = "2"
 os.environ.setdefault("BUTTER_THREADS", TEST_DBT_THREADS)
+#: DuckDB's threads in the tests' builds, for the same reason: one, where users get two. A small
+#: build took 1.5 to 2 CPU-seconds less (the tiny calibration build, alternated: 29.7 and 31.6
+#: CPU-seconds with two, 27.4 and 30.1 with one); the shared default-demo builds keep two, so
+#: the warehouse is still built and tested with DuckDB's parallel operators.
+TEST_DUCKDB_THREADS = "1"
+SHARED_BUILD_DUCKDB_THREADS = "2"
+os.environ.setdefault("BUTTER_DUCKDB_THREADS", TEST_DUCKDB_THREADS)
+#: the tests' Spark JVMs (the session build's, the cluster's daemons, driver and executor) use the
+#: serial garbage collector: on two busy cores G1's concurrent threads only add CPU. The Spark
+#: session test alone, alternated: its JVM took 328 and 347 CPU-seconds with G1, 307 and 305
+#: with the serial collector, in the same wall time. The JVM reads JDK_JAVA_OPTIONS itself.
+os.environ.setdefault("JDK_JAVA_OPTIONS", "-XX:+UseSerialGC")
 #: no dbt.log file for the tests' dbt commands (dbt's default writes every debug event there, about
 #: 1.6 CPU-seconds of a small build; nothing reads it, and a failing test shows dbt's output);
 #: test_publish, which waits on lines of that file, asks for it (info)
@@ -223,7 +235,8 @@ def built_warehouse(demo_root: Callable[..., Path], tmp_path_factory: pytest.Tem
 
     def dbt_build(workdir: Path, spelling: str) -> DbtResult:
         result = run_dbt(["build"], data_root=demo_root(spelling), workdir=workdir,
-                         extra_env={"BUTTER_THREADS": SHARED_BUILD_DBT_THREADS, **ALL_RESOURCE_TYPES})
+                         extra_env={"BUTTER_THREADS": SHARED_BUILD_DBT_THREADS,
+                                    "BUTTER_DUCKDB_THREADS": SHARED_BUILD_DUCKDB_THREADS, **ALL_RESOURCE_TYPES})
         assert result.ok, result
         return result
 
