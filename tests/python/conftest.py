@@ -30,37 +30,37 @@ from butter_warehouse.contract import Spelling
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
 
-#: dbt threads of the tests' builds (every dbt and butter they start inherits the environment):
-#: one, where users get two (settings.py). The suite runs three workers on two cores, so the
-#: cores are busy anyway and a second dbt thread only adds CPU (about 2 CPU-seconds a build,
-#: measured on the tiny demo); the shared default-demo builds (``built_warehouse``) keep two,
-#: so the warehouse is still built and tested with concurrent dbt threads.
-TEST_DBT_THREADS = "1"
-SHARED_BUILD_DBT_THREADS = "2"
-os.environ.setdefault("BUTTER_THREADS", TEST_DBT_THREADS)
-#: DuckDB's threads in the tests' builds, for the same reason: one, where users get two. A small
-#: build took 1.5 to 2 CPU-seconds less (the tiny calibration build, alternated: 29.7 and 31.6
-#: CPU-seconds with two, 27.4 and 30.1 with one); the shared default-demo builds keep two, so
-#: the warehouse is still built and tested with DuckDB's parallel operators.
-TEST_DUCKDB_THREADS = "1"
-SHARED_BUILD_DUCKDB_THREADS = "2"
-os.environ.setdefault("BUTTER_DUCKDB_THREADS", TEST_DUCKDB_THREADS)
-#: the tests' Spark JVMs (the session build's, the cluster's daemons, driver and executor) use the
-#: serial garbage collector: on two busy cores G1's concurrent threads only add CPU. The Spark
-#: session test alone, alternated: its JVM took 328 and 347 CPU-seconds with G1, 307 and 305
-#: with the serial collector, in the same wall time. The JVM reads JDK_JAVA_OPTIONS itself.
-os.environ.setdefault("JDK_JAVA_OPTIONS", "-XX:+UseSerialGC")
-#: no dbt.log file for the tests' dbt commands (dbt's default writes every debug event there, about
-#: 1.6 CPU-seconds of a small build; nothing reads it, and a failing test shows dbt's output);
-#: test_publish, which waits on lines of that file, asks for it (info)
-os.environ.setdefault("DBT_LOG_LEVEL_FILE", "none")
-#: the unit tests (models/*/_*unit_tests.yml) test the models' SQL on literal rows, not the data: each
-#: gives the same result in every build of one engine. The tests' dbt commands leave them out (dbt's
-#: DBT_EXCLUDE_RESOURCE_TYPES; about 2.5 CPU-seconds and 15 nodes of each small build) but for the
-#: shared default-demo builds (``built_warehouse``, every layout) and the Spark session build, which
-#: run every unit test (ALL_RESOURCE_TYPES: the variable removed).
-os.environ.setdefault("DBT_EXCLUDE_RESOURCE_TYPES", "unit_test")
+#: What the tests' dbt and butter commands get by default (set here unless the environment already
+#: sets it; every command a test starts inherits it), each to spend less CPU: the suite runs three
+#: workers on two cores, so the cores are busy anyway.
+#: - BUTTER_THREADS, BUTTER_DUCKDB_THREADS: one dbt thread and one DuckDB thread, where users get
+#:   two (settings.py). A second dbt thread cost about 2 CPU-seconds of a small build; a second
+#:   DuckDB thread 1.5 to 2 (the tiny calibration build, alternated: 29.7 and 31.6 CPU-seconds
+#:   with two, 27.4 and 30.1 with one).
+#: - JDK_JAVA_OPTIONS: the Spark JVMs (the session build's, the cluster's daemons, driver and
+#:   executor) use the serial garbage collector; G1's concurrent threads only add CPU. The Spark
+#:   session test alone, alternated: its JVM took 328 and 347 CPU-seconds with G1, 307 and 305 with
+#:   the serial collector, in the same wall time. The JVM reads the variable itself.
+#: - DBT_LOG_LEVEL_FILE: no dbt.log (dbt writes every debug event there, about 1.6 CPU-seconds of a
+#:   small build; nothing reads it, and a failing test shows dbt's output); test_publish, which
+#:   waits on lines of that file, asks for it (info).
+#: - DBT_EXCLUDE_RESOURCE_TYPES: no unit tests (models/*/_*unit_tests.yml; about 2.5 CPU-seconds and
+#:   15 nodes of a small build). They test the models' SQL on literal rows, not the data, so each
+#:   gives the same result in every build of one engine.
+TEST_ENV = {
+    "BUTTER_THREADS": "1",
+    "BUTTER_DUCKDB_THREADS": "1",
+    "JDK_JAVA_OPTIONS": "-XX:+UseSerialGC",
+    "DBT_LOG_LEVEL_FILE": "none",
+    "DBT_EXCLUDE_RESOURCE_TYPES": "unit_test",
+}
+for _name, _value in TEST_ENV.items():
+    os.environ.setdefault(_name, _value)
+#: every unit test runs (the variable removed): the shared default-demo builds and the Spark build
 ALL_RESOURCE_TYPES: dict[str, str | None] = {"DBT_EXCLUDE_RESOURCE_TYPES": None}
+#: the shared default-demo builds (``built_warehouse``, every layout) as users build: two dbt and
+#: two DuckDB threads, so concurrent threads are still tested on every mart, and every unit test
+SHARED_BUILD_ENV: dict[str, str | None] = {"BUTTER_THREADS": "2", "BUTTER_DUCKDB_THREADS": "2", **ALL_RESOURCE_TYPES}
 #: every test's warehouse keeps its own decode store beside it (<warehouse>.store): a store set for
 #: the user's builds would be shared by the tests' builds, on different data and at the same time
 os.environ.pop("BUTTER_DECODE_STORE", None)
@@ -81,6 +81,16 @@ class DbtResult:
 
     def __repr__(self) -> str:  # shows the dbt log tail when an assert fails
         return f"DbtResult(rc={self.returncode}, output tail=\n{self.output[-4000:]})"
+
+
+def changed(env: dict[str, str], changes: Mapping[str, str | None]) -> dict[str, str]:
+    """``env`` with ``changes`` applied in place: each variable set, or removed where None."""
+    for name, value in changes.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return env
 
 
 def run_dbt(
@@ -109,11 +119,7 @@ def run_dbt(
             "DBT_USE_COLORS": "false",
         }
     )
-    for name, value in (extra_env or {}).items():
-        if value is None:
-            env.pop(name, None)
-        else:
-            env[name] = value
+    changed(env, extra_env or {})
     proc = subprocess.run(
         [str(Path(sys.executable).with_name("dbt")), *args],
         cwd=PROJECT_ROOT,
@@ -235,8 +241,7 @@ def built_warehouse(demo_root: Callable[..., Path], tmp_path_factory: pytest.Tem
 
     def dbt_build(workdir: Path, spelling: str) -> DbtResult:
         result = run_dbt(["build"], data_root=demo_root(spelling), workdir=workdir,
-                         extra_env={"BUTTER_THREADS": SHARED_BUILD_DBT_THREADS,
-                                    "BUTTER_DUCKDB_THREADS": SHARED_BUILD_DUCKDB_THREADS, **ALL_RESOURCE_TYPES})
+                         extra_env=SHARED_BUILD_ENV)
         assert result.ok, result
         return result
 
@@ -316,7 +321,7 @@ def build_on_spark(data_root: Path, workdir: Path, selection: list[str] | tuple[
         "DBT_USE_COLORS": "false",
         **(env_extra or {}),
     })
-    env.pop("DBT_EXCLUDE_RESOURCE_TYPES", None)  # every unit test runs on Spark (ALL_RESOURCE_TYPES)
+    changed(env, ALL_RESOURCE_TYPES)  # every unit test runs on Spark
     started = time.monotonic()
     proc = subprocess.run(
         [str(Path(sys.executable).with_name("butter")), "build", "--target", target, "--skip-docs",
