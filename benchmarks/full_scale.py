@@ -240,9 +240,11 @@ def measure_demo(experiments: int, epochs: int, work: Path, *, keep: bool, layou
                "--runs", str(RUNS_PER_EXPERIMENT)] + (["--layout", layout] if layout else [])
         subprocess.run(cmd, check=True, capture_output=True, text=True)
     db = data.parent / "butter.duckdb"
-    for suffix in ("", ".wal"):
+    for suffix in ("", ".wal", ".store", ".store.wal"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
+    # the decode store in a file beside it, as `butter build` keeps it, so that table_sizes measures it
     env = dict(os.environ, DBT_PROFILES_DIR=str(PROJECT), BUTTER_DATA_ROOT=str(data), BUTTER_DUCKDB_PATH=str(db),
+               BUTTER_DECODE_STORE=f"{db}.store",
                DBT_TARGET_PATH=str(data.parent / "target"), DBT_LOG_PATH=str(data.parent / "logs"),
                DBT_SEND_ANONYMOUS_USAGE_STATS="false")
     proc = subprocess.run([sys.executable, "-m", "dbt.cli.main", "build", "--exclude", "resource_type:test",

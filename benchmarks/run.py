@@ -134,9 +134,12 @@ def generate(root: Path, runs: int, epochs: int, *, keep: bool) -> dict:
 
 # --------------------------------------------------------------------------- dbt
 def dbt_env(project: Path, data_root: Path, db: Path, work: Path, args: argparse.Namespace) -> dict:
+    """The environment of a dbt or butter command building ``db``, with its decode store in a file
+    beside it, as `butter build` keeps it (so plain dbt writes and measures the store too)."""
     env = dict(os.environ)
     env.update({
         "DBT_PROFILES_DIR": str(project), "BUTTER_DATA_ROOT": str(data_root), "BUTTER_DUCKDB_PATH": str(db),
+        "BUTTER_DECODE_STORE": f"{db}.store",
         "DBT_TARGET_PATH": str(work / "target"), "DBT_LOG_PATH": str(work / "logs"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_USE_COLORS": "false",
         "BUTTER_THREADS": str(args.threads), "BUTTER_MEMORY_LIMIT": args.memory_limit,

@@ -9,7 +9,9 @@
        whether the row is damaged (macros/intermediate/butter_damage.sql:
        NULL key, NULL/empty array, array not `epochs` long) and, for runs, the
        smallest and largest finite value of each accuracy array (the range
-       check reads them here instead of decoding the arrays again). The
+       check reads them here instead of decoding the arrays again); each
+       copy's best points and, for summaries, its learning-curve points
+       (butter_best_points.sql, butter_curve_points.sql). The
        decode store's models run it (models/store/, once per source file:
        macros/store/butter_store.sql) and int_*_copies_unioned read their rows;
     2. butter_copies_located: one row per key, over the copies that are not
@@ -113,6 +115,16 @@
         {%- do read.append(array.name) -%}
     {%- endfor -%}
     {%- set read = read | unique | list -%}
+    {%- if kind == 'summary' %}
+    {#- each copy's learning-curve points (macros/intermediate/butter_curve_points.sql;
+        marts.experiment_learning_curves reads the located copy's): the grid needs
+        the curve's length and best epoch, the points need the grid -#}
+    select
+        {{ butter_star_except(butter_learning_curve_statistics() | map(attribute='column') | list
+            + ['learning_curve_num_epochs', 'learning_curve_grid']) }},
+        {{ butter_learning_curve_points() }}
+    from (
+    {%- endif -%}
     select
         source_folder,
         source_file,
@@ -150,6 +162,11 @@
         median_curve_final_{{ curve.metric }}
         {%- endfor %},
         {{ butter_median_curve_epochs() }}
+        {%- for stat in butter_learning_curve_statistics() %},
+        {{ stat.column }}
+        {%- endfor %},
+        learning_curve_num_epochs,
+        {{ butter_learning_curve_grid(var('butter_curve_max_points')) }}
         {%- endif %}
     from (
         select
@@ -196,11 +213,13 @@
             {{ butter_best_point_values() }}
             {%- else %}
             {#- each copy's median curves' best and final points (marts.experiment_summary
-                reads the located copy's), the same way -#}
-            {%- for curve in butter_median_curves() %},
-            {{ curve.metric }}_median
+                reads the located copy's), the same way, and the length of its curves;
+                the statistics' arrays go on to the grid and the points (above) -#}
+            {%- for stat in butter_learning_curve_statistics() %},
+            {{ stat.column }}
             {%- endfor %},
-            {{ butter_median_curve_values() }}
+            {{ butter_median_curve_values() }},
+            {{ butter_learning_curve_length() }}
             {%- endif %}
         from (
             {{ butter_folder_legs_marker('start') }}
@@ -215,6 +234,9 @@
             {{ butter_folder_legs_marker('end') }}
         ) as folder_rows
     ) as folder_copies
+    {%- if kind == 'summary' %}
+    ) as copies_with_grid
+    {%- endif %}
 {%- endmacro %}
 
 

@@ -9,8 +9,8 @@
     decode that made it (`decode_version`: a hash of the SQL that decodes the
     folders and of the engine's version). A build decodes only the files of
     the inventory that the store does not hold with that identity and
-    version; the store's rows of files that changed or left the data root,
-    and rows of another decode version, are deleted first (pre-hook
+    version; then the store's rows of files that changed or left the data
+    root, and rows of another decode version, are deleted (post-hook
     butter_store_prune). Rows of other data roots stay, so switching roots
     and back decodes nothing. `butter build --full-refresh` decodes
     everything again. On engines without the store (Spark: its parquet tables
@@ -116,7 +116,7 @@
 {%- endmacro %}
 
 
-{#- The versions a store model's SQL appends, for its pre-hook: folder ->
+{#- The versions a store model's SQL appends, for its post-hook: folder ->
     version, read from its compiled code (`when '<folder>' then '<version>'`
     in the decode_version column; none when no folder of the kind has files). -#}
 {% macro butter_compiled_decode_versions() -%}
@@ -221,11 +221,14 @@
 {%- endmacro %}
 
 
-{#- Pre-hook of the store models: before new rows are added, delete the rows
-    of a folder this build decodes that have another decode version (of any
-    data root), and the rows of files under this data root that the inventory
-    does not hold with the same identity (rewritten or removed). A no-op where
-    the table is rebuilt. -#}
+{#- Post-hook of the store models: after the new rows are added (they have
+    this build's decode version and file identities), delete the rows of a
+    folder this build decodes that have another decode version (of any data
+    root), and the rows of files under this data root that the inventory does
+    not hold with the same identity (rewritten or removed). After, not before:
+    in one transaction DuckDB refuses to commit a DELETE followed by the ALTER
+    TABLE of a changed set of columns (on_schema_change), and accepts the
+    other order. A no-op where the table is rebuilt. -#}
 {% macro butter_store_prune(kind) -%}
     {%- if not execute or not is_incremental() -%}
         {{- return('') -}}

@@ -3,29 +3,25 @@
     `butter_curve_max_points` (256) epochs per experiment (butter_epoch_grid:
     every epoch of a short curve; else epoch 1, the last epoch, a geometric and
     a linear grid, and the best epoch of the median test-loss curve). Values
-    are the published summary arrays at that epoch, finite or NULL; for an
-    experiment with runs but no published summary they are computed here from
-    its runs, with the same statistics (over finite values, continuous
-    quantiles, sample standard deviation as NREL computed it). -#}
+    are the published summary arrays at that epoch, finite or NULL: the points
+    of the copy each experiment is read from, computed in the decode store's
+    one pass over each file's arrays (int_experiment_curve_points,
+    macros/intermediate/butter_curve_points.sql), so a build that decodes no
+    file reads no summary array here. For an experiment with runs but no
+    published summary they are computed here from its runs, with the same
+    statistics (over finite values, continuous quantiles, sample standard
+    deviation as NREL computed it). -#}
 {%- set max_points = var('butter_curve_max_points') -%}
-{%- set metrics = ['test_loss', 'train_loss', 'test_accuracy', 'train_accuracy'] -%}
-{%- set summary_statistics = butter_summary_statistics() -%}
-{%- set statistics = [] -%}
-{%- for metric in metrics -%}
-    {%- for column in summary_statistics if column.startswith(metric ~ '_') -%}
-        {%- do statistics.append({'metric': metric, 'column': column, 'statistic': column[metric | length + 1:]}) -%}
-    {%- endfor -%}
-{%- endfor -%}
+{%- set statistics = butter_learning_curve_statistics() -%}
+{%- set metrics = statistics | map(attribute='metric') | unique | list -%}
 
 with
 
-experiments as (
+curve_points as (
     select
-        {%- for stat in statistics %}
-            {{ stat.column }},
-        {%- endfor %}
-        experiment_id
-    from {{ ref('int_experiments_deduplicated') }}
+        experiment_id,
+        learning_curve
+    from {{ ref('int_experiment_curve_points') }}
 ),
 
 experiments_located as (
@@ -55,40 +51,19 @@ run_only_runs as (
     where experiment_id in (select run_only_experiments.experiment_id from run_only_experiments)
 ),
 
-{# Published curves: the grid per experiment, then every statistic read at the
-    grid's epochs with list functions (one pass over the arrays), then unnested
-    together (the lists are the grid's length). -#}
-published_curves as (
-    select
-        *,
-        greatest(
-            {%- for stat in statistics %}
-                coalesce({{ butter_array_length(stat.column) }}, 0){{ ',' if not loop.last }}
-            {%- endfor %}
-        ) as num_epochs,
-        {{ butter_list_position('test_loss_median', butter_list_best_finite('test_loss_median', 'min')) }}
-            as best_epoch
-    from experiments
-),
-
-published_grids as (
-    select
-        *,
-        {{ butter_epoch_grid('num_epochs', 'best_epoch', max_points) }} as grid
-    from published_curves
-),
-
+{# Published curves: each read copy's points (its grid and every statistic
+    at the grid's epochs, lists of the grid's length; a struct field keeps its
+    name on every engine), unnested together. -#}
 published_at_grid as (
     select
         {%- for stat in statistics %}
-            {{ butter_list_at_positions(stat.column, 'grid', finite_only=stat.statistic != 'num_finite') }}
-                as {{ stat.column }},
+            curve_points.learning_curve.{{ stat.column }},
         {%- endfor %}
-        experiment_id,
-        num_epochs,
-        best_epoch,
-        grid
-    from published_grids
+        curve_points.experiment_id,
+        curve_points.learning_curve.num_epochs,
+        curve_points.learning_curve.best_epoch,
+        curve_points.learning_curve.grid
+    from curve_points
 ),
 
 published_rows as (

@@ -3,13 +3,13 @@
     tests/python/test_staging.py checks the list) decoded once per source file
     and kept between builds: on DuckDB an incremental table in the attached
     store, to which a build adds only the files it has not decoded
-    (butter_copies_decoded) after deleting the rows of changed or removed files
-    and of another decode version (pre-hook butter_store_prune). One import CTE
+    (butter_copies_decoded), then deletes the rows of changed or removed files
+    and of another decode version (post-hook butter_store_prune). One import CTE
     per staging model, handed to the macro as folder -> relation. The union
     reads only the folders with parquet files to decode, so which import CTEs the
     compiled SQL uses depends on the data: sqlfluff's unused-CTE rule (ST03) is
     off for the import CTEs only. -#}
-{{ config(database=butter_store_database(), pre_hook="{{ butter_store_prune('runs') }}") }}
+{{ config(database=butter_store_database(), post_hook="{{ butter_store_prune('runs') }}") }}
 
 with
 

@@ -59,6 +59,8 @@ CASES: dict[str, list[tuple[tuple, str]]] = {
     "butter_unnest_epochs": [(("runs", ["run_id", "seed"], ["a", "b"]), STATEMENT)],
     "butter_unnest_zipped": [(("runs", ["a", "b"], ["run_id", "seed"]), STATEMENT)],
     "butter_partition_value": [(("dataset",), EXPR)],
+    "butter_struct": [(([["grid", "xs"], ["best_epoch", "n + 1"]],), EXPR)],
+    "butter_star_except": [((["a", "b"],), "select {sql} from t"), ((["a"], "t"), "select {sql} from t")],
 }
 #: dispatchers whose variants return Python values or run queries at compile time
 NOT_SQL = {

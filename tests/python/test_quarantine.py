@@ -28,6 +28,8 @@ builds on one checkout                 data root A, then B as a partial download
 the decode store across those builds    a build decodes the files the store lacks: all of a new root;
                                         for B completed, the added folders and the rewritten file only
                                         (the removed file's rows leave the store); for A again, none
+a store an older project left           the first build starts on one (another decode version, a column
+                                        fewer per table): its rows leave, its columns are the project's
 --dbt-arg --vars with other vars        one --vars merged with the limit; a different limit refused
 1% in dbt_project.yml                   one line naming the file (issue 29)
 29 of 100 rows at 0.29 (also .57 .58)   within the limit, in the summary line and the dbt test
@@ -118,6 +120,12 @@ def differing_rows(a: Path, b: Path, table: str, where: str = "true", exclude: t
             f"select count(*) from (select {select} from {x}.{table} where {where} "
             f"except all select {select} from {y}.{table} where {where})").fetchall()[0][0]
             for x, y in (("a", "b"), ("b", "a")))
+
+
+def store_columns(store: Path, model: str) -> list[tuple[str, str]]:
+    """(name, type) of each column of a decode store's table."""
+    return query(store, "select column_name, data_type from information_schema.columns where table_schema = 'store' "
+                        "and table_name = ?", [model])
 
 
 def decoded(work: Path) -> dict[str, str]:
@@ -277,6 +285,7 @@ class Build:
     warehouse: Path  # a copy of the published file right after this build
     status: dict[str, str]
     decoded: dict[str, str]  # what the decode store decoded: decoded(work)
+    store: Path  # the decode store it left (a copy)
 
 
 def build_once(root: Path, published: Path, work: Path, snapshot: Path, *args: str) -> Build:
@@ -284,7 +293,9 @@ def build_once(root: Path, published: Path, work: Path, snapshot: Path, *args: s
     assert proc.returncode == 0, text(proc)[-6000:]
     snapshot.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(published, snapshot)
-    return Build(proc, snapshot, statuses(work / "target"), decoded(work))
+    store = snapshot.with_name(snapshot.name + ".store")
+    shutil.copy(published.with_name(published.name + ".store"), store)
+    return Build(proc, snapshot, statuses(work / "target"), decoded(work), store)
 
 
 @dataclass
@@ -357,13 +368,33 @@ class Switching:
     store: Path
 
 
+#: the decode version of the rows an older project left in the store (as_an_older_project)
+OLDER_DECODE = "an older project"
+
+
+def as_an_older_project(store: Path) -> None:
+    """The decode store as an older version of the project left it: every row made by another decode,
+    and a column fewer in each table (one this project computes), so that the next build both changes
+    the tables' columns and deletes those rows, in one transaction per table."""
+    with duckdb.connect(str(store)) as con:
+        for table, column in (("store_run_copies", "last_train_loss"), ("store_experiment_copies", "learning_curve")):
+            con.execute(f"alter table store.{table} drop column {column}")
+            con.execute(f"update store.{table} set decode_version = ?", [OLDER_DECODE])
+
+
 @pytest.fixture(scope="module")
-def switching(roots: tuple[Path, Damage], tmp_path_factory: pytest.TempPathFactory) -> Switching:
-    """Four builds of one warehouse with one target folder: root A; B as a partial download, with
-    one file in an older version and one file more; B as it is (both with another limit); A."""
+def switching(roots: tuple[Path, Damage], fresh_damaged: Build,
+              tmp_path_factory: pytest.TempPathFactory) -> Switching:
+    """Four builds of one warehouse with one target folder: root A, on the decode store of B's fresh
+    build as an older project left it; B as a partial download, with one file in an older version
+    and one file more; B as it is (both with another limit); A."""
     clean, facts = roots
     work = tmp_path_factory.mktemp("switching")
     published = work / "w" / "butter.duckdb"
+    published.parent.mkdir()
+    store = published.with_name("butter.duckdb.store")
+    shutil.copy(fresh_damaged.store, store)
+    as_an_older_project(store)
     first = build_once(clean, published, work, work / "snap-1.duckdb")
     changes = changes_of(facts.root, work / "held")
     changes.make()
@@ -375,7 +406,7 @@ def switching(roots: tuple[Path, Damage], tmp_path_factory: pytest.TempPathFacto
         changes.undo()
     second = build_once(facts.root, published, work, work / "snap-2.duckdb", "--quarantine-limit", LIMIT)
     third = build_once(clean, published, work, work / "snap-3.duckdb")
-    return Switching(first, partial, second, third, changes, published.with_name("butter.duckdb.store"))
+    return Switching(first, partial, second, third, changes, store)
 
 
 # --- NULL elements are data ------------------------------------------------------------------
@@ -520,6 +551,13 @@ def test_a_build_decodes_only_what_changed_and_equals_a_fresh_build(switching: S
                                "source_folder having count(distinct decode_version) > 1)").fetchone() == (0,), model
     # back on root A every file was in the store: nothing is decoded again
     assert set(switching.third.decoded.values()) == {"false"}
+    # the older project's rows (B's) left the store in A's first build, and its columns are the project's
+    for model in ("store_run_copies", "store_experiment_copies"):
+        assert query(switching.first.store, f"select count(*) filter (where decode_version = ?), count(*) filter "
+                     f"(where starts_with(source_file, ?)) from store.{model}",
+                     [OLDER_DECODE, f"{changes.root}/"]) == [(0, 0)], model
+        # (a column the older store lacked is added last)
+        assert sorted(store_columns(switching.first.store, model)) == sorted(store_columns(fresh_damaged.store, model))
     # the older version was read, and so was the current one (the marts equal a fresh build's: above)
     disagrees = "select has_disagreeing_copies from intermediate.int_runs_located where run_id = ?"
     assert query(switching.partial.warehouse, disagrees, [changes.run_id]) == [(True,)]
