@@ -225,7 +225,8 @@
     this build's decode version and file identities), delete the rows of a
     folder this build decodes that have another decode version (of any data
     root), and the rows of files under this data root that the inventory does
-    not hold with the same identity (rewritten or removed). After, not before:
+    not hold with the same identity (rewritten or removed; not a row without
+    an identity, which the not_null test reports). After, not before:
     in one transaction DuckDB refuses to commit a DELETE followed by the ALTER
     TABLE of a changed set of columns (on_schema_change), and accepts the
     other order. A no-op where the table is rebuilt. -#}
@@ -245,6 +246,9 @@
         {%- endif %}
         (
             starts_with(source_file, {{ butter_sql_string(butter_data_root() ~ '/') }})
+            {#- a row whose file the inventory did not know as it was decoded stays,
+                for the store's not_null test to report -#}
+            and file_identity is not null
             and not exists (
                 select 1
                 from ({{ butter_inventory_source_files(kind) }}) as inventory_source_files

@@ -281,7 +281,7 @@ def test_reference_text_names_no_issue_numbers(document: str) -> None:
 #: facts stated once: a phrase that states the fact -> the one document (of README.md and docs/)
 #: that may hold it; the others link there
 ONE_HOME = {
-    r"~10 h\b": "docs/performance.md",  # the full-scale estimate (a first build on 2 cores)
+    r"~12 h\b": "docs/performance.md",  # the full-scale estimate (a first build on 2 cores)
     r"\bper M(illion)? epochs\b": "docs/performance.md",
     r"\b500 MB/s\b": "docs/performance.md",
     r"~14 GB\b": "docs/performance.md",  # the warehouse file at full scale
