@@ -53,6 +53,12 @@ RUNS_PER_EXPERIMENT = round(FULL_SCALE["runs"] / FULL_SCALE["experiments"])
 
 
 # --------------------------------------------------------------------------- measuring
+def store_beside(db: Path) -> Path:
+    """The decode store `butter build` keeps beside a warehouse file (settings.decode_store_beside:
+    the benchmarks run against a project path, not the installed package)."""
+    return db.with_name(db.name + ".store")
+
+
 def table_sizes(db: Path) -> dict[str, dict[str, int]]:
     """{schema.table: {"rows", "bytes"}} of every base table of the DuckDB file ``db`` and of its
     decode store beside it (``<db>.store``, schema ``store``), when there is one: the bytes its
@@ -60,7 +66,7 @@ def table_sizes(db: Path) -> dict[str, dict[str, int]]:
     import duckdb
 
     sizes: dict[str, dict[str, int]] = {}
-    files = [db] + [store for store in [db.with_name(db.name + ".store")] if store.exists()]
+    files = [db] + [store for store in [store_beside(db)] if store.exists()]
     with tempfile.TemporaryDirectory(prefix="butter-sizes-") as scratch:
         con = duckdb.connect()
         try:
@@ -244,7 +250,7 @@ def measure_demo(experiments: int, epochs: int, work: Path, *, keep: bool, layou
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     # the decode store in a file beside it, as `butter build` keeps it, so that table_sizes measures it
     env = dict(os.environ, DBT_PROFILES_DIR=str(PROJECT), BUTTER_DATA_ROOT=str(data), BUTTER_DUCKDB_PATH=str(db),
-               BUTTER_DECODE_STORE=f"{db}.store",
+               BUTTER_DECODE_STORE=str(store_beside(db)),
                DBT_TARGET_PATH=str(data.parent / "target"), DBT_LOG_PATH=str(data.parent / "logs"),
                DBT_SEND_ANONYMOUS_USAGE_STATS="false")
     proc = subprocess.run([sys.executable, "-m", "dbt.cli.main", "build", "--exclude", "resource_type:test",

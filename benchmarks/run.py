@@ -139,7 +139,7 @@ def dbt_env(project: Path, data_root: Path, db: Path, work: Path, args: argparse
     env = dict(os.environ)
     env.update({
         "DBT_PROFILES_DIR": str(project), "BUTTER_DATA_ROOT": str(data_root), "BUTTER_DUCKDB_PATH": str(db),
-        "BUTTER_DECODE_STORE": f"{db}.store",
+        "BUTTER_DECODE_STORE": str(full_scale.store_beside(db)),
         "DBT_TARGET_PATH": str(work / "target"), "DBT_LOG_PATH": str(work / "logs"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_USE_COLORS": "false",
         "BUTTER_THREADS": str(args.threads), "BUTTER_MEMORY_LIMIT": args.memory_limit,

@@ -213,6 +213,11 @@ PROFILE_VARIABLES = ("BUTTER_THREADS", "BUTTER_DUCKDB_THREADS", "BUTTER_MEMORY_L
                      "BUTTER_SPARK_PORT", "BUTTER_SPARK_USER", "BUTTER_SPARK_AUTH")
 
 
+def decode_store_beside(warehouse: Path) -> Path:
+    """The decode store kept beside a DuckDB warehouse file: ``<warehouse>.store``."""
+    return warehouse.with_name(warehouse.name + ".store")
+
+
 @dataclass(frozen=True)
 class Settings:
     """The environment's settings, validated and defaulted (see ``VARIABLES``)."""
@@ -263,11 +268,10 @@ class Settings:
 
     def decode_store_path(self, project_root: Path) -> Path:
         """The decode store: BUTTER_DECODE_STORE (relative to the working directory), else
-        ``<published warehouse>.store`` beside the warehouse (where a new build finds it)."""
+        the one beside the published warehouse (where a new build finds it)."""
         if self.decode_store:
             return Path(os.path.abspath(self.decode_store))
-        published = self.warehouse_path(project_root)
-        return published.with_name(published.name + ".store")
+        return decode_store_beside(self.warehouse_path(project_root))
 
     def spark_warehouse_dir(self, project_root: Path) -> Path:
         """The Spark warehouse folder: BUTTER_SPARK_WAREHOUSE (relative to the working directory), else the default."""

@@ -120,8 +120,7 @@
         marts.experiment_learning_curves reads the located copy's): the grid needs
         the curve's length and best epoch, the points need the grid -#}
     select
-        {{ butter_star_except(butter_learning_curve_statistics() | map(attribute='column') | list
-            + ['learning_curve_num_epochs', 'learning_curve_grid']) }},
+        {{ butter_star_except(butter_learning_curve_inputs()) }},
         {{ butter_learning_curve_points() }}
     from (
     {%- endif -%}

@@ -23,6 +23,15 @@
 {%- endmacro %}
 
 
+{#- The columns the three steps read or add but `learning_curve` itself: each
+    statistic's array, `learning_curve_num_epochs` and `learning_curve_grid`
+    (the store keeps none of them: butter_copies_unioned leaves them out). -#}
+{% macro butter_learning_curve_inputs() -%}
+    {{- return(butter_learning_curve_statistics() | map(attribute='column') | list
+        + ['learning_curve_num_epochs', 'learning_curve_grid']) -}}
+{%- endmacro %}
+
+
 {#- 1. Over a row holding the statistics' arrays: the curve's length, the
     longest of them (`learning_curve_num_epochs`, 0 when all are NULL). A
     select list. -#}

@@ -26,6 +26,7 @@ from typing import Any, Literal, TypeVar
 import pytest
 
 from butter_warehouse.contract import Spelling
+from butter_warehouse.settings import decode_store_beside
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
@@ -112,7 +113,7 @@ def run_dbt(
             "DBT_PROFILES_DIR": str(PROJECT_ROOT),
             "BUTTER_DATA_ROOT": str(data_root),
             "BUTTER_DUCKDB_PATH": str(db_path),
-            "BUTTER_DECODE_STORE": str(db_path) + ".store",  # kept, as `butter build` keeps it
+            "BUTTER_DECODE_STORE": str(decode_store_beside(db_path)),  # kept, as `butter build` keeps it
             "DBT_TARGET_PATH": str(target_path),
             "DBT_LOG_PATH": str(workdir / "logs"),
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",

@@ -30,6 +30,8 @@ from pathlib import Path
 
 import pytest
 
+from butter_warehouse.settings import decode_store_beside
+
 from conftest import PROJECT_ROOT, DbtResult, run_dbt
 
 pytestmark = pytest.mark.slow
@@ -71,7 +73,7 @@ def docs(
     built = built_warehouse("published")
     workdir = tmp_path_factory.mktemp("docs")
     shutil.copyfile(built.db_path, workdir / "butter.duckdb")
-    shutil.copyfile(built.db_path.with_name(built.db_path.name + ".store"), workdir / "butter.duckdb.store")
+    shutil.copyfile(decode_store_beside(built.db_path), decode_store_beside(workdir / "butter.duckdb"))
     result = run_dbt(["docs", "generate"], data_root=demo_root("published"), workdir=workdir)
     assert result.ok, result
     target = result.target_path

@@ -57,6 +57,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from butter_warehouse import project, quarantine
+from butter_warehouse.settings import decode_store_beside
 
 from conftest import PROJECT_ROOT
 
@@ -293,8 +294,8 @@ def build_once(root: Path, published: Path, work: Path, snapshot: Path, *args: s
     assert proc.returncode == 0, text(proc)[-6000:]
     snapshot.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(published, snapshot)
-    store = snapshot.with_name(snapshot.name + ".store")
-    shutil.copy(published.with_name(published.name + ".store"), store)
+    store = decode_store_beside(snapshot)
+    shutil.copy(decode_store_beside(published), store)
     return Build(proc, snapshot, statuses(work / "target"), decoded(work), store)
 
 
@@ -392,7 +393,7 @@ def switching(roots: tuple[Path, Damage], fresh_damaged: Build,
     work = tmp_path_factory.mktemp("switching")
     published = work / "w" / "butter.duckdb"
     published.parent.mkdir()
-    store = published.with_name("butter.duckdb.store")
+    store = decode_store_beside(published)
     shutil.copy(fresh_damaged.store, store)
     as_an_older_project(store)
     first = build_once(clean, published, work, work / "snap-1.duckdb")
